@@ -1,0 +1,37 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "gru-run",
+    products: [
+        .executable(name: "gru-run", targets: ["gru-run"]),
+        .library(name: "GRUCore", targets: ["GRUCore"]),
+        .library(name: "GRUIO", targets: ["GRUIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHDF5",
+            path: "Sources/CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        .target(name: "GRUCore", swiftSettings: optimize),
+        .target(name: "GRUIO", dependencies: ["GRUCore", "CHDF5"]),
+        .executableTarget(
+            name: "gru-run",
+            dependencies: [
+                "GRUCore", "GRUIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["GRUCore", "GRUIO"], path: "Sources/TestSupport"),
+        .testTarget(name: "GRUCoreTests", dependencies: ["GRUCore", "TestSupport"]),
+        .testTarget(name: "GRUIOTests", dependencies: ["GRUIO", "TestSupport"]),
+        .testTarget(name: "GRURunTests", dependencies: ["TestSupport"]),
+    ]
+)

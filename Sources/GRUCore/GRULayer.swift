@@ -1,0 +1,151 @@
+/// One GRU layer ready to run: a config and weights that agree with each other.
+public struct GRULayer<Scalar: GRUScalar>: Sendable {
+    public let config: GRUConfig
+    public let weights: GRUWeights<Scalar>
+
+    public init(config: GRUConfig, weights: GRUWeights<Scalar>) throws {
+        guard config.units == weights.units else {
+            throw GRUCoreError.invalidConfig("units is \(config.units) but the weights hold \(weights.units) units")
+        }
+        if config.useBias {
+            guard weights.inputBias != nil else {
+                throw GRUCoreError.invalidConfig("use_bias is True but the weights hold no bias")
+            }
+            if config.resetAfter && weights.recurrentBias == nil {
+                throw GRUCoreError.invalidConfig("reset_after is True but the bias has shape (\(3 * weights.units),); reset_after needs (2, \(3 * weights.units))")
+            }
+            if !config.resetAfter && weights.recurrentBias != nil {
+                throw GRUCoreError.invalidConfig("reset_after is False but the bias has shape (2, \(3 * weights.units)), which only reset_after=True uses")
+            }
+        } else if weights.inputBias != nil {
+            throw GRUCoreError.invalidConfig("use_bias is False but the weights hold a bias")
+        }
+        guard config.implementation == 1 || config.implementation == 2 else {
+            throw GRUCoreError.invalidConfig("implementation must be 1 or 2, not \(config.implementation)")
+        }
+        for (name, rate) in [("dropout", config.dropout), ("recurrent_dropout", config.recurrentDropout)] {
+            guard rate >= 0 && rate <= 1 else {
+                throw GRUCoreError.invalidConfig("\(name) must lie in [0, 1], not \(rate)")
+            }
+        }
+        self.config = config
+        self.weights = weights
+    }
+
+    /// Runs the layer over `input`.
+    /// - Parameters:
+    ///   - input: `(batch, timesteps, features)`, or `(timesteps, batch, features)` when `config.timeMajor`.
+    ///   - mask: one Bool per step in the input's own layout (`(batch, timesteps)`, or `(timesteps, batch)`
+    ///     when time-major); a false step keeps the previous state and output.
+    ///   - initialState: `(batch, units)`; zeros when nil.
+    ///   - training: dropout masks, applied only when given (Keras's `training=True`).
+    public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]? = nil,
+                               initialState: [Scalar]? = nil,
+                               training: DropoutMasks<Scalar>? = nil) throws -> GRUOutput<Scalar> {
+        let job = try GRUJob(layer: self, input: input, shape: shape, mask: mask,
+                             initialState: initialState, dropout: training)
+        return Scalar.runGRU(job)
+    }
+}
+
+/// What a GRU call returns: Keras's `[output, h]`.
+public struct GRUOutput<Scalar: GRUScalar>: Sendable {
+    /// `(batch, timesteps, units)` with return_sequences (`(timesteps, batch, units)` when time-major),
+    /// otherwise `(batch, units)`; with return_sequences the steps are in processing order.
+    public var output: [Scalar]
+    public var outputShape: [Int]
+    /// `(batch, units)`: the final state.
+    public var state: [Scalar]
+    public var stateShape: [Int]
+}
+
+/// A validated call: shapes checked, input and mask in batch-major order.
+public struct GRUJob<Scalar: GRUScalar>: Sendable {
+    let layer: GRULayer<Scalar>
+    let batch: Int
+    let timesteps: Int
+    /// `(batch, timesteps, features)`.
+    let input: [Scalar]
+    /// `(batch, timesteps)`, nil when every step is valid.
+    let mask: [Bool]?
+    /// `(batch, units)`.
+    let initialState: [Scalar]?
+    let dropout: DropoutMasks<Scalar>?
+
+    init(layer: GRULayer<Scalar>, input: [Scalar], shape: [Int], mask: [Bool]?,
+         initialState: [Scalar]?, dropout: DropoutMasks<Scalar>?) throws {
+        let config = layer.config
+        let layout = config.timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)"
+        guard shape.count == 3 else {
+            throw GRUCoreError.shapeMismatch("The input has shape \(describe(shape)); a GRU needs 3 dimensions \(layout)")
+        }
+        let (batch, timesteps) = config.timeMajor ? (shape[1], shape[0]) : (shape[0], shape[1])
+        let features = shape[2]
+        guard batch > 0, timesteps > 0 else {
+            throw GRUCoreError.shapeMismatch("The input has shape \(describe(shape)); batch and timesteps must be at least 1")
+        }
+        guard features == layer.weights.inputDim else {
+            throw GRUCoreError.shapeMismatch("The input has \(features) features per step but the layer's kernel expects \(layer.weights.inputDim)")
+        }
+        guard let count = checkedProduct(shape), count == input.count else {
+            throw GRUCoreError.shapeMismatch("The input holds \(input.count) values, which does not match its shape \(describe(shape))")
+        }
+        if let mask, mask.count != batch * timesteps {
+            let expected = config.timeMajor ? "(\(timesteps), \(batch))" : "(\(batch), \(timesteps))"
+            throw GRUCoreError.shapeMismatch("The mask holds \(mask.count) values; the input needs a mask of shape \(expected)")
+        }
+        if let initialState, initialState.count != batch * config.units {
+            throw GRUCoreError.shapeMismatch("The initial state holds \(initialState.count) values; the input needs shape (\(batch), \(config.units))")
+        }
+        if let dropout {
+            try dropout.check(batch: batch, features: features, units: config.units)
+        }
+        self.layer = layer
+        self.batch = batch
+        self.timesteps = timesteps
+        self.initialState = initialState
+        self.dropout = dropout
+        if config.timeMajor {
+            self.input = swapLeadingAxes(input, shape[0], shape[1], inner: features)
+            self.mask = mask.map { swapLeadingAxes($0, shape[0], shape[1], inner: 1) }
+        } else {
+            self.input = input
+            self.mask = mask
+        }
+    }
+}
+
+/// Swaps the first two axes of a row-major `(a, b, inner)` array.
+func swapLeadingAxes<T>(_ values: [T], _ a: Int, _ b: Int, inner: Int) -> [T] {
+    guard a > 1 && b > 1 else { return values }
+    var result = values
+    values.withUnsafeBufferPointer { src in
+        result.withUnsafeMutableBufferPointer { dst in
+            for i in 0..<a {
+                for j in 0..<b {
+                    let from = (i * b + j) * inner
+                    let to = (j * a + i) * inner
+                    for k in 0..<inner { dst[to + k] = src[from + k] }
+                }
+            }
+        }
+    }
+    return result
+}
+
+/// The product of `dims`, or nil when a dimension is negative or the product overflows.
+public func checkedProduct(_ dims: [Int]) -> Int? {
+    var product = 1
+    for dim in dims {
+        guard dim >= 0 else { return nil }
+        let (next, overflow) = product.multipliedReportingOverflow(by: dim)
+        if overflow { return nil }
+        product = next
+    }
+    return product
+}
+
+/// `(2, 3, 4)` in Python's spelling, as users see shapes in numpy and Keras.
+public func describe(_ shape: [Int]) -> String {
+    shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+}

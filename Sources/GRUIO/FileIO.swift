@@ -1,0 +1,108 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a whole file, or standard input when `path` is "-".
+public func readWholeFile(_ path: String) throws -> [UInt8] {
+    let descriptor: Int32
+    if path == "-" {
+        descriptor = 0
+    } else {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == EACCES { throw GRUIOError.unreadable(path: path) }
+            throw GRUIOError.missingFile(path: path)
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw GRUIOError.read(path: path, "it is a directory") }
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == EACCES { throw GRUIOError.unreadable(path: path) }
+            throw GRUIOError.read(path: path, String(cString: strerror(errno)))
+        }
+    }
+    defer { if descriptor != 0 { close(descriptor) } }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count == 0 { break }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw GRUIOError.read(path: path, String(cString: strerror(errno)))
+        }
+        bytes.append(contentsOf: chunk[0..<count])
+        if chunk.count < 1 << 24 && bytes.count > chunk.count * 8 {
+            chunk = [UInt8](repeating: 0, count: chunk.count * 4)
+        }
+    }
+    return bytes
+}
+
+/// Writes `bytes` to `path` so that a reader never sees a half-written file and a failure leaves an
+/// existing file untouched: the bytes go to a temporary file beside the target, renamed over it on success.
+/// Devices and pipes (/dev/stdout, /dev/full, FIFOs) are written directly. "-" is standard output.
+public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+    if path == "-" {
+        try writeAll(bytes, to: 1, path: path)
+        return
+    }
+    var info = stat()
+    if stat(path, &info) == 0 {
+        let type = info.st_mode & S_IFMT
+        if type == S_IFDIR { throw GRUIOError.write(path: path, "it is a directory") }
+        if type != S_IFREG {
+            let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw GRUIOError.write(path: path, String(cString: strerror(errno))) }
+            defer { close(descriptor) }
+            try writeAll(bytes, to: descriptor, path: path)
+            return
+        }
+    }
+    let url = URL(fileURLWithPath: path)
+    let directory = url.deletingLastPathComponent().path
+    var template = Array((directory + "/." + url.lastPathComponent + ".tmp-XXXXXX").utf8CString)
+    let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard descriptor >= 0 else {
+        throw GRUIOError.write(path: path, "its folder \(directory) is not writable (\(String(cString: strerror(errno))))")
+    }
+    let temporary = String(cString: template)
+    do {
+        try writeAll(bytes, to: descriptor, path: path)
+        guard fsync(descriptor) == 0 || errno == EINVAL else {
+            throw GRUIOError.write(path: path, String(cString: strerror(errno)))
+        }
+        fchmod(descriptor, 0o644 & ~currentUmask())
+        close(descriptor)
+        guard rename(temporary, path) == 0 else {
+            throw GRUIOError.write(path: path, String(cString: strerror(errno)))
+        }
+    } catch {
+        close(descriptor)
+        unlink(temporary)
+        throw error
+    }
+}
+
+/// Thrown when standard output is a closed pipe: the reader has gone, and the run ends quietly.
+public struct BrokenPipe: Error {}
+
+func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, min(bytes.count - offset, 1 << 20)) }
+        if written < 0 {
+            if errno == EINTR { continue }
+            if errno == EPIPE { throw BrokenPipe() }
+            let reason = errno == ENOSPC ? "the device is full" : String(cString: strerror(errno))
+            throw GRUIOError.write(path: path == "-" ? "standard output" : path, reason)
+        }
+        offset += written
+    }
+}
+
+private func currentUmask() -> mode_t {
+    let mask = umask(0o022)
+    umask(mask)
+    return mask
+}

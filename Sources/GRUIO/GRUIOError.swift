@@ -1,0 +1,45 @@
+/// Errors of reading and writing files; each prints as one sentence naming the file and what is wrong.
+public enum GRUIOError: Error, Equatable, CustomStringConvertible {
+    case missingFile(path: String)
+    case unreadable(path: String)
+    case notHDF5(path: String)
+    case hdf5(path: String, String)
+    case keras(path: String, String)
+    case npy(path: String, String)
+    case csv(path: String, line: Int?, String)
+    case read(path: String, String)
+    case write(path: String, String)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let path): return "\(name(path)) does not exist."
+        case .unreadable(let path): return "\(name(path)) cannot be read: permission denied."
+        case .notHDF5(let path): return "\(name(path)) is not an HDF5 file (Keras .h5 files are HDF5)."
+        case .hdf5(let path, let what): return sentence("\(name(path)) \(what)")
+        case .keras(let path, let what): return sentence("\(name(path)): \(what)")
+        case .npy(let path, let what): return sentence("\(name(path)) is not a usable .npy array: \(what)")
+        case .csv(let path, let line, let what):
+            if let line { return sentence("\(name(path)), line \(line): \(what)") }
+            return sentence("\(name(path)): \(what)")
+        case .read(let path, let what): return sentence("Could not read \(name(path)): \(what)")
+        case .write(let path, let what): return sentence("Could not write \(name(path)): \(what)")
+        }
+    }
+
+    /// The sysexits code for this error: 66 missing input, 74 I/O failure, 65 bad data.
+    public var exitCode: Int32 {
+        switch self {
+        case .missingFile, .unreadable: return 66
+        case .read, .write: return 74
+        default: return 65
+        }
+    }
+}
+
+private func name(_ path: String) -> String {
+    path == "-" ? "standard input" : path
+}
+
+private func sentence(_ text: String) -> String {
+    text.hasSuffix(".") ? text : text + "."
+}

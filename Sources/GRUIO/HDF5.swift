@@ -1,0 +1,205 @@
+import CHDF5
+import Foundation
+import GRUCore
+
+/// One open HDF5 object (file, group, dataset, attribute, dataspace or type) that closes itself.
+final class HDF5Handle {
+    let id: hid_t
+    private let close: (hid_t) -> herr_t
+
+    init(_ id: hid_t, close: @escaping (hid_t) -> herr_t) {
+        self.id = id
+        self.close = close
+    }
+
+    deinit { _ = close(id) }
+}
+
+/// A floating-point dataset read from HDF5, converted by HDF5 into native doubles.
+public struct HDF5FloatArray: Sendable {
+    public var shape: [Int]
+    public var values: [Double]
+    /// 32 or 64: the stored precision, which decides the computation dtype.
+    public var bits: Int
+}
+
+/// A read-only HDF5 file opened through libhdf5. All raw HDF5 calls of the project live in this file.
+final class HDF5File {
+    let path: String
+    private let file: HDF5Handle
+
+    /// Opens `path`, or an in-memory image of a file when `image` is given (`path` then names it in errors).
+    init(path: String, image: [UInt8]? = nil) throws {
+        chdf5_silence_errors()
+        self.path = path
+        if let image {
+            let fapl = H5Pcreate(chdf5_p_file_access())
+            guard fapl >= 0 else { throw GRUIOError.hdf5(path: path, "could not be opened in memory") }
+            defer { H5Pclose(fapl) }
+            _ = H5Pset_fapl_core(fapl, 1 << 20, false)
+            let status = image.withUnsafeBytes { H5Pset_file_image(fapl, UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count) }
+            guard status >= 0 else { throw GRUIOError.hdf5(path: path, "could not be opened in memory") }
+            let id = H5Fopen("in-memory", chdf5_acc_rdonly(), fapl)
+            guard id >= 0 else { throw GRUIOError.notHDF5(path: path) }
+            file = HDF5Handle(id, close: H5Fclose)
+            return
+        }
+        guard FileManager.default.fileExists(atPath: path) else { throw GRUIOError.missingFile(path: path) }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw GRUIOError.unreadable(path: path) }
+        guard H5Fis_hdf5(path) > 0 else { throw GRUIOError.notHDF5(path: path) }
+        let id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
+        guard id >= 0 else { throw GRUIOError.hdf5(path: path, "is damaged or truncated: libhdf5 could not open it") }
+        file = HDF5Handle(id, close: H5Fclose)
+    }
+
+    /// True when every component of `path` (absolute, "/"-separated) exists.
+    func exists(_ objectPath: String) -> Bool {
+        var prefix = ""
+        for component in objectPath.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + component
+            guard H5Lexists(file.id, prefix, chdf5_p_default()) > 0 else { return false }
+        }
+        return true
+    }
+
+    func isGroup(_ objectPath: String) -> Bool {
+        guard exists(objectPath) || objectPath == "/" else { return false }
+        var info = H5O_info_t()
+        guard H5Oget_info_by_name1(file.id, objectPath, &info, chdf5_p_default()) >= 0 else { return false }
+        return info.type == H5O_TYPE_GROUP
+    }
+
+    /// Names of the members of a group, in HDF5's name order.
+    func members(of groupPath: String) -> [String] {
+        guard isGroup(groupPath) else { return [] }
+        var names: [String] = []
+        var index: hsize_t = 0
+        var numberOfLinks: hsize_t = 0
+        let group = H5Gopen2(file.id, groupPath, chdf5_p_default())
+        guard group >= 0 else { return [] }
+        defer { H5Gclose(group) }
+        var info = H5G_info_t()
+        guard H5Gget_info(group, &info) >= 0 else { return [] }
+        numberOfLinks = info.nlinks
+        while index < numberOfLinks && names.count < 100_000 {
+            let length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_p_default())
+            if length > 0 {
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                _ = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, Int(length) + 1, chdf5_p_default())
+                names.append(String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            index += 1
+        }
+        return names
+    }
+
+    /// Names of the attributes attached to an object.
+    func attributeNames(of objectPath: String) -> [String] {
+        guard let object = openObject(objectPath) else { return [] }
+        var info = H5O_info_t()
+        guard H5Oget_info1(object.id, &info) >= 0 else { return [] }
+        var names: [String] = []
+        for index in 0..<min(info.num_attrs, 100_000) {
+            let length = H5Aget_name_by_idx(object.id, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, index, nil, 0, chdf5_p_default())
+            let fallback = length < 0 ? H5Aget_name_by_idx(object.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_p_default()) : length
+            guard fallback > 0 else { continue }
+            let order = length < 0 ? H5_INDEX_NAME : H5_INDEX_CRT_ORDER
+            var buffer = [CChar](repeating: 0, count: Int(fallback) + 1)
+            _ = H5Aget_name_by_idx(object.id, ".", order, H5_ITER_INC, index, &buffer, Int(fallback) + 1, chdf5_p_default())
+            names.append(String(decoding: buffer.prefix(Int(fallback)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return names
+    }
+
+    private func openObject(_ objectPath: String) -> HDF5Handle? {
+        guard objectPath == "/" || exists(objectPath) else { return nil }
+        let id = H5Oopen(file.id, objectPath, chdf5_p_default())
+        return id >= 0 ? HDF5Handle(id, close: H5Oclose) : nil
+    }
+
+    /// A string attribute (scalar or 1-D, fixed- or variable-length) as a list of strings; nil when absent.
+    func stringAttribute(_ name: String, of objectPath: String) throws -> [String]? {
+        guard let object = openObject(objectPath), H5Aexists(object.id, name) > 0 else { return nil }
+        let attributeID = H5Aopen(object.id, name, chdf5_p_default())
+        guard attributeID >= 0 else { throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) could not be opened") }
+        let attribute = HDF5Handle(attributeID, close: H5Aclose)
+        let type = HDF5Handle(H5Aget_type(attribute.id), close: H5Tclose)
+        let space = HDF5Handle(H5Aget_space(attribute.id), close: H5Sclose)
+        guard H5Tget_class(type.id) == H5T_STRING else {
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) is not a string")
+        }
+        let rank = H5Sget_simple_extent_ndims(space.id)
+        guard rank >= 0 && rank <= 1 else {
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) has \(rank) dimensions; a list of strings was expected")
+        }
+        let count = Int(H5Sget_simple_extent_npoints(space.id))
+        guard count >= 0 && count <= 10_000_000 else {
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) claims \(count) strings")
+        }
+        if count == 0 { return [] }
+        if H5Tis_variable_str(type.id) > 0 {
+            let memType = HDF5Handle(H5Tcopy(chdf5_c_s1()), close: H5Tclose)
+            H5Tset_size(memType.id, chdf5_variable())
+            H5Tset_cset(memType.id, H5Tget_cset(type.id))
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            guard H5Aread(attribute.id, memType.id, &pointers) >= 0 else {
+                throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) could not be read")
+            }
+            defer { H5Dvlen_reclaim(memType.id, space.id, chdf5_p_default(), &pointers) }
+            return pointers.map { $0.map { String(cString: $0) } ?? "" }
+        }
+        let size = H5Tget_size(type.id)
+        guard size > 0, size <= 1 << 24, count.multipliedReportingOverflow(by: size).overflow == false,
+              count * size <= 1 << 28 else {
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) has an unreadable string size")
+        }
+        var bytes = [UInt8](repeating: 0, count: count * size)
+        guard H5Aread(attribute.id, type.id, &bytes) >= 0 else {
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) could not be read")
+        }
+        return (0..<count).map { i in
+            let slice = bytes[(i * size)..<((i + 1) * size)]
+            let end = slice.firstIndex(of: 0) ?? slice.endIndex
+            return String(decoding: slice[slice.startIndex..<end], as: UTF8.self)
+        }
+    }
+
+    /// A floating-point dataset, converted by HDF5 to native doubles.
+    func floatDataset(_ datasetPath: String, limit: Int = 1 << 30) throws -> HDF5FloatArray {
+        guard exists(datasetPath) else { throw GRUIOError.hdf5(path: path, "has no dataset \(datasetPath)") }
+        let datasetID = H5Dopen2(file.id, datasetPath, chdf5_p_default())
+        guard datasetID >= 0 else { throw GRUIOError.hdf5(path: path, "\(datasetPath) is not a dataset") }
+        let dataset = HDF5Handle(datasetID, close: H5Dclose)
+        let type = HDF5Handle(H5Dget_type(dataset.id), close: H5Tclose)
+        let space = HDF5Handle(H5Dget_space(dataset.id), close: H5Sclose)
+        guard H5Tget_class(type.id) == H5T_FLOAT else {
+            throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) holds \(typeClassName(type.id)), not floating-point numbers")
+        }
+        let rank = Int(H5Sget_simple_extent_ndims(space.id))
+        guard rank >= 0 && rank <= 8 else { throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) has an unreadable shape") }
+        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+        _ = H5Sget_simple_extent_dims(space.id, &dims, nil)
+        let shape = dims.prefix(rank).map { Int(clamping: $0) }
+        guard let count = checkedProduct(shape), count <= limit else {
+            throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) claims shape \(describe(shape)), too large to be a GRU weight")
+        }
+        let bits = H5Tget_size(type.id) > 4 ? 64 : 32
+        var values = [Double](repeating: 0, count: count)
+        if count > 0 {
+            guard H5Dread(dataset.id, chdf5_native_double(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &values) >= 0 else {
+                throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) could not be read; the file may be truncated or damaged")
+            }
+        }
+        return HDF5FloatArray(shape: shape, values: values, bits: bits)
+    }
+
+    private func typeClassName(_ type: hid_t) -> String {
+        switch H5Tget_class(type) {
+        case H5T_INTEGER: return "integers"
+        case H5T_STRING: return "strings"
+        case H5T_COMPOUND: return "compound records"
+        case H5T_ENUM: return "enumerated values"
+        default: return "non-numeric data"
+        }
+    }
+}

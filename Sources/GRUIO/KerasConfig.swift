@@ -1,0 +1,97 @@
+import GRUCore
+
+/// One layer of a Keras model config: `{"class_name": ..., "config": {...}}`.
+public struct KerasLayerConfig: Sendable {
+    public var className: String
+    public var name: String
+    public var config: [String: JSONValue]
+}
+
+/// Reads the layer list out of a `model_config` JSON document.
+enum KerasModelConfig {
+    /// The layers of a Sequential or Functional model, in the order Keras lists them.
+    static func layers(of root: JSONValue, path: String) throws -> [KerasLayerConfig] {
+        guard let className = root["class_name"]?.string else {
+            throw GRUIOError.keras(path: path, "model_config has no class_name")
+        }
+        let config = root["config"]
+        // Keras 2.0-2.1 wrote a Sequential's config as the bare layer list.
+        let entries = config?.array ?? config?["layers"]?.array
+        guard let entries else {
+            throw GRUIOError.keras(path: path, "model_config of \(className) has no layer list")
+        }
+        return try entries.enumerated().map { index, entry in
+            guard let layerClass = entry["class_name"]?.string, let layerConfig = entry["config"]?.object else {
+                throw GRUIOError.keras(path: path, "model_config layer \(index) lacks class_name or config")
+            }
+            let name = layerConfig["name"]?.string ?? entry["name"]?.string ?? "\(layerClass.lowercased())_\(index)"
+            return KerasLayerConfig(className: layerClass, name: name, config: layerConfig)
+        }
+    }
+}
+
+/// Reading GRU arguments out of a layer config, one precise error per wrong value.
+struct GRUConfigReader {
+    let path: String
+    let layer: KerasLayerConfig
+
+    private func fail(_ key: String, _ value: JSONValue, _ expected: String) -> GRUIOError {
+        .keras(path: path, "layer '\(layer.name)' has \(key) = \(value.brief), expected \(expected)")
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        guard let value = layer.config[key], value != .null else { return nil }
+        guard let flag = value.bool else { throw fail(key, value, "true or false") }
+        return flag
+    }
+
+    func int(_ key: String) throws -> Int? {
+        guard let value = layer.config[key], value != .null else { return nil }
+        guard let number = value.number, number == number.rounded(), abs(number) < 1e9 else {
+            throw fail(key, value, "an integer")
+        }
+        return Int(number)
+    }
+
+    func double(_ key: String) throws -> Double? {
+        guard let value = layer.config[key], value != .null else { return nil }
+        guard let number = value.number else { throw fail(key, value, "a number") }
+        return number
+    }
+
+    /// An activation named by a string, `null`, or a serialized function object.
+    func activation(_ key: String) throws -> Activation? {
+        guard let value = layer.config[key] else { return nil }
+        let name: String?
+        switch value {
+        case .null: name = "linear"
+        case .string(let text): name = text
+        case .object:
+            name = value["config"]?.string ?? value["config"]?["name"]?.string ?? value["class_name"]?.string
+        default: name = nil
+        }
+        guard let name else { throw fail(key, value, "an activation name") }
+        guard let activation = Activation(kerasName: name) else {
+            throw GRUIOError.keras(path: path, "layer '\(layer.name)' uses \(key) '\(name)', which gru-run does not implement; it implements \(Activation.kerasNames.joined(separator: ", "))")
+        }
+        return activation
+    }
+
+    /// Fills `config` with every value the layer config states; absent keys keep `config`'s value.
+    func apply(to config: inout GRUConfig) throws {
+        if let units = try int("units") { config.units = units }
+        if let value = try activation("activation") { config.activation = value }
+        if let value = try activation("recurrent_activation") { config.recurrentActivation = value }
+        if let value = try bool("use_bias") { config.useBias = value }
+        if let value = try bool("reset_after") { config.resetAfter = value }
+        if let value = try bool("return_sequences") { config.returnSequences = value }
+        if let value = try bool("return_state") { config.returnState = value }
+        if let value = try bool("go_backwards") { config.goBackwards = value }
+        if let value = try bool("stateful") { config.stateful = value }
+        if let value = try bool("time_major") { config.timeMajor = value }
+        if let value = try bool("unroll") { config.unroll = value }
+        if let value = try int("implementation") { config.implementation = value == 0 ? 1 : value }  // Keras maps the retired 0 to 1
+        if let value = try double("dropout") { config.dropout = value }
+        if let value = try double("recurrent_dropout") { config.recurrentDropout = value }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import GRUCore
+import GRUIO
+
+@main
+struct GRURun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gru-run",
+        abstract: "Run a Keras GRU layer from an .h5 file, exactly as Keras does.",
+        discussion: """
+        Examples:
+          gru-run --weights model.h5 --input x.npy --output y.npy
+          gru-run --weights model.h5 --input x.npy --output y.npy --state-output h.npy
+          cat x.csv | gru-run --weights model.h5 > y.csv
+
+        CSV holds one row per timestep, one column per feature, and a blank line between samples.
+        Exit status: 0 success, 64 usage error, 65 bad data, 66 missing input, 74 I/O error.
+        """,
+        version: "0.1.0",
+        subcommands: [Run.self],
+        defaultSubcommand: Run.self
+    )
+
+    /// Parses, runs, and turns every failure into one sentence on stderr and a sysexits status.
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as GRUIOError {
+            fail(error.description, code: error.exitCode)
+        } catch let error as GRUCoreError {
+            fail(error.description, code: 65)
+        } catch let error as CLIError {
+            fail(error.description, code: error.exitCode)
+        } catch is BrokenPipe {
+            Foundation.exit(0)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code: code.rawValue)
+        }
+    }
+
+    private static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data(("gru-run: " + message + "\n").utf8))
+        Foundation.exit(code)
+    }
+}
+
+/// Errors of the command line itself: flags that contradict the file or each other.
+enum CLIError: Error, CustomStringConvertible {
+    case usage(String)
+    case data(String)
+
+    var description: String {
+        switch self {
+        case .usage(let text), .data(let text): return text.hasSuffix(".") ? text : text + "."
+        }
+    }
+
+    var exitCode: Int32 {
+        switch self {
+        case .usage: return 64
+        case .data: return 65
+        }
+    }
+}

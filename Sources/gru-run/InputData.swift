@@ -1,0 +1,74 @@
+import Foundation
+import GRUCore
+import GRUIO
+
+/// The scalar types the command line computes in, with their file encodings.
+protocol CLIScalar: GRUScalar, LosslessStringConvertible {
+    static func values(of array: NPYArray) -> [Self]
+    static func encodeNPY(_ values: [Self], shape: [Int]) -> [UInt8]
+}
+
+extension CLIScalar {
+    static func encodeCSV(_ values: [Self], columns: Int, rowsPerBlock: Int?) -> [UInt8] {
+        CSVWriter.encode(values, columns: columns, rowsPerBlock: rowsPerBlock)
+    }
+}
+
+extension Float: CLIScalar {
+    static func values(of array: NPYArray) -> [Float] { array.floats() }
+    static func encodeNPY(_ values: [Float], shape: [Int]) -> [UInt8] { NPYWriter.encode(values, shape: shape) }
+}
+
+extension Double: CLIScalar {
+    static func values(of array: NPYArray) -> [Double] { array.doubles() }
+    static func encodeNPY(_ values: [Double], shape: [Int]) -> [UInt8] { NPYWriter.encode(values, shape: shape) }
+}
+
+/// An input array in the computation's type, with its shape.
+struct InputData<S: CLIScalar> {
+    var values: [S]
+    var shape: [Int]
+
+    /// Reads .npy or CSV (by `format`, the extension, or the .npy magic). CSV is always sample by sample;
+    /// with `timeMajor` a CSV input is reordered to (timesteps, batch, features).
+    static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3) throws -> InputData {
+        let bytes = try readWholeFile(path)
+        if path == "-" && bytes.isEmpty {
+            throw GRUIOError.csv(path: path, line: nil, "it is empty; pipe CSV or .npy data in, or give --input FILE")
+        }
+        let isNPY: Bool
+        if let format {
+            isNPY = format == .npy
+        } else {
+            switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+            case "npy": isNPY = true
+            case "csv", "txt": isNPY = false
+            default: isNPY = bytes.starts(with: NPYArray.magic)
+            }
+        }
+        if isNPY {
+            let array = try NPYArray(bytes: bytes, path: path)
+            if case .float = array.element {} else {
+                throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float32 or float64")
+            }
+            guard array.shape.count == rank else {
+                let expected = rank == 3 ? (timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)") : "(batch, units)"
+                throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)) but \(rank) dimensions \(expected) are needed")
+            }
+            guard array.shape.allSatisfy({ $0 > 0 }) else {
+                throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); every dimension must be at least 1")
+            }
+            return InputData(values: S.values(of: array), shape: array.shape)
+        }
+        let csv = try CSVReader.parse(bytes, path: path)
+        let values = csv.values.map { S($0) }
+        if rank == 2 {
+            return InputData(values: values, shape: [csv.batch * csv.timesteps, csv.features])
+        }
+        if timeMajor {
+            return InputData(values: swapFirstAxes(values, csv.batch, csv.timesteps, inner: csv.features),
+                             shape: [csv.timesteps, csv.batch, csv.features])
+        }
+        return InputData(values: values, shape: csv.shape)
+    }
+}

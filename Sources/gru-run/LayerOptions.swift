@@ -1,0 +1,136 @@
+import ArgumentParser
+import GRUCore
+
+extension Activation: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(kerasName: argument)
+    }
+
+    public static var allValueStrings: [String] { kerasNames }
+}
+
+extension HardSigmoidDefinition: ExpressibleByArgument {}
+
+/// The computation's floating-point type.
+enum DType: String, ExpressibleByArgument, CaseIterable {
+    case float32, float64
+}
+
+enum FileFormat: String, ExpressibleByArgument, CaseIterable {
+    case npy, csv
+}
+
+/// The GRU's constructor arguments. A full model file supplies each; a flag overrides it.
+struct LayerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The Keras .h5 file (model.save or save_weights).", valueName: "file"))
+    var weights: String
+
+    @Option(help: ArgumentHelp("The GRU layer to run, by name, when the file holds several.", valueName: "name"))
+    var layer: String?
+
+    @Option(help: "units: checked against the weights.")
+    var units: Int?
+
+    @Option(help: ArgumentHelp("activation (Keras spelling, e.g. tanh, relu, linear).", valueName: "name"))
+    var activation: Activation?
+
+    @Option(help: ArgumentHelp("recurrent_activation (e.g. hard_sigmoid, sigmoid).", valueName: "name"))
+    var recurrentActivation: Activation?
+
+    @Option(help: ArgumentHelp("Which hard_sigmoid: keras2 is clip(0.2x+0.5, 0, 1), keras3 is clip(x/6+0.5, 0, 1). Default: the Keras version that wrote the file.", valueName: "keras2|keras3"))
+    var hardSigmoid: HardSigmoidDefinition?
+
+    @Flag(inversion: .prefixedNo, help: "use_bias: must agree with the weights.")
+    var useBias: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "reset_after: must agree with the bias shape ((3U,) False, (2, 3U) True).")
+    var resetAfter: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "return_sequences: output every step, not only the last.")
+    var returnSequences: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "return_state: also write the final state (see --state-output).")
+    var returnState: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "go_backwards: process the input from its last step.")
+    var goBackwards: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "time_major: .npy input is (timesteps, batch, features) and sequence output (timesteps, batch, units).")
+    var timeMajor: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "stateful: carry the final state to the next call through --state.")
+    var stateful: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "unroll: accepted; changes nothing at inference.")
+    var unroll: Bool?
+
+    @Option(help: ArgumentHelp("implementation: accepted; changes only how --training applies dropout.", valueName: "1|2"))
+    var implementation: Int?
+
+    @Option(help: ArgumentHelp("dropout rate, applied only with --training.", valueName: "rate"))
+    var dropout: Double?
+
+    @Option(help: ArgumentHelp("recurrent_dropout rate, applied only with --training.", valueName: "rate"))
+    var recurrentDropout: Double?
+
+    @Option(help: ArgumentHelp("Compute in this type. Default: the weights' own type.", valueName: "float32|float64"))
+    var dtype: DType?
+
+    func validate() throws {
+        if let units, units <= 0 { throw ValidationError("--units must be a positive integer, not \(units).") }
+        if let implementation, implementation != 1 && implementation != 2 {
+            throw ValidationError("--implementation must be 1 or 2, not \(implementation).")
+        }
+        for (flag, rate) in [("--dropout", dropout), ("--recurrent-dropout", recurrentDropout)] {
+            if let rate, !(rate >= 0 && rate <= 1) { throw ValidationError("\(flag) must lie between 0 and 1, not \(rate).") }
+        }
+    }
+}
+
+/// The call arguments (mask, initial_state, training) and the stateful stream.
+struct CallOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("initial_state: a (batch, units) .npy or .csv file.", valueName: "file"))
+    var initialState: String?
+
+    @Option(help: ArgumentHelp("mask: a .npy of booleans, (batch, timesteps) (or (timesteps, batch) with --time-major); false steps are skipped.", valueName: "file"))
+    var mask: String?
+
+    @Option(help: ArgumentHelp("Skip steps whose features all equal this value, as a Keras Masking layer does; overrides the file's Masking layer.", valueName: "value"))
+    var maskValue: Double?
+
+    @Flag(help: "training=True: apply dropout and recurrent_dropout with random masks.")
+    var training = false
+
+    @Option(help: ArgumentHelp("Seed for the --training dropout masks; the same seed gives the same output.", valueName: "n"))
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Stateful stream: read the initial state from this file when it exists, write the final state back.", valueName: "file"))
+    var state: String?
+
+    @Flag(help: "With --state: start from zeros (reset_states) instead of the saved state.")
+    var resetState = false
+
+    func validate() throws {
+        if mask != nil && maskValue != nil { throw ValidationError("Give either --mask or --mask-value, not both.") }
+        if seed != nil && !training { throw ValidationError("--seed only affects --training runs; add --training or drop --seed.") }
+        if resetState && state == nil { throw ValidationError("--reset-state needs --state FILE.") }
+    }
+}
+
+/// Where the data comes from and goes to.
+struct IOOptions: ParsableArguments {
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("Input .npy or .csv; - or absent for standard input.", valueName: "file"))
+    var input: String = "-"
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output .npy or .csv; - or absent for standard output.", valueName: "file"))
+    var output: String = "-"
+
+    @Option(help: ArgumentHelp("Write the final state (batch, units) here, as .npy or .csv.", valueName: "file"))
+    var stateOutput: String?
+
+    @Option(help: ArgumentHelp("Input format, when the extension does not tell.", valueName: "npy|csv"))
+    var inputFormat: FileFormat?
+
+    @Option(help: ArgumentHelp("Output format, when the extension does not tell (standard output defaults to csv).", valueName: "npy|csv"))
+    var outputFormat: FileFormat?
+}

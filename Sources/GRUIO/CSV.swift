@@ -97,9 +97,13 @@ public enum CSVReader {
         return Double(text)
     }
 
+    /// A line of column names: printable text in which some field holds a letter or underscore.
     private static func isHeader(_ line: ArraySlice<UInt8>) -> Bool {
-        guard let text = String(bytes: line, encoding: .utf8) else { return false }
-        return !text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\t" }
+        guard let text = String(bytes: line, encoding: .utf8),
+              !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else { return false }
+        return text.split(separator: ",").contains { field in
+            parseNumber(ArraySlice(field.utf8)) == nil && field.unicodeScalars.contains { $0.properties.isAlphabetic || $0 == "_" }
+        }
     }
 
     private static func rowProblem(_ line: ArraySlice<UInt8>) -> String {

@@ -126,6 +126,8 @@ final class HDF5File {
         let type = HDF5Handle(H5Aget_type(attribute.id), close: H5Tclose)
         let space = HDF5Handle(H5Aget_space(attribute.id), close: H5Sclose)
         guard H5Tget_class(type.id) == H5T_STRING else {
+            // h5py stores an empty Python list as an empty float array.
+            if H5Sget_simple_extent_npoints(space.id) == 0 { return [] }
             throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) is not a string")
         }
         let rank = H5Sget_simple_extent_ndims(space.id)

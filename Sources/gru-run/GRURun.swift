@@ -42,9 +42,18 @@ struct GRURun: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code: code.rawValue)
+            fail(oneLine(self.message(for: error)), code: code.rawValue)
         }
+    }
+
+    /// The parser's message as one line: a bulleted list of choices is folded into the sentence.
+    private static func oneLine(_ message: String) -> String {
+        var lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !lines.isEmpty else { return "invalid arguments." }
+        var first = lines.removeFirst()
+        if first.hasPrefix("Error: ") { first = String(first.dropFirst(7)) }
+        let items = lines.filter { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
+        return items.isEmpty ? first : first + " " + items.joined(separator: ", ") + "."
     }
 
     private static func fail(_ message: String, code: Int32) -> Never {

@@ -95,7 +95,7 @@ struct CallOptions: ParsableArguments {
     @Option(help: ArgumentHelp("mask: a .npy of booleans, (batch, timesteps) (or (timesteps, batch) with --time-major); false steps are skipped.", valueName: "file"))
     var mask: String?
 
-    @Option(help: ArgumentHelp("Skip steps whose features all equal this value, as a Keras Masking layer does; overrides the file's Masking layer.", valueName: "value"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Skip steps whose features all equal this value, as a Keras Masking layer does; overrides the file's Masking layer.", valueName: "value"))
     var maskValue: Double?
 
     @Flag(help: "training=True: apply dropout and recurrent_dropout with random masks.")

@@ -1,0 +1,53 @@
+import Foundation
+
+/// What a run of the built gru-run binary produced.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: [UInt8]
+    public var stderr: String
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+public enum GRURunBinary {
+    /// The gru-run built next to the test bundle.
+    public static var url: URL {
+        let products = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }?.bundleURL.deletingLastPathComponent()
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return products.appendingPathComponent("gru-run")
+    }
+
+    /// Runs gru-run with `arguments`, feeding `stdin`, in `directory`.
+    public static func run(_ arguments: [String], stdin: [UInt8]? = nil,
+                           directory: String? = nil) throws -> ProcessResult {
+        signal(SIGPIPE, SIG_IGN)
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let writer = Thread {
+            if let stdin { try? input.fileHandleForWriting.write(contentsOf: Data(stdin)) }
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
+        var errData = Data()
+        let errReader = Thread { errData = error.fileHandleForReading.readDataToEndOfFile() }
+        errReader.start()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while errReader.isExecuting || !errReader.isFinished { usleep(1000) }
+        return ProcessResult(status: process.terminationStatus, stdout: [UInt8](outData),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A fresh temporary folder, removed by the caller.
+public func makeTemporaryDirectory() throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("gru-run-tests-" + UUID().uuidString)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url.path
+}

@@ -1,0 +1,193 @@
+import GRUCore
+import XCTest
+
+/// Exact properties over seeded random layers and inputs.
+final class PropertyTests: XCTestCase {
+    private struct Setup {
+        var layer: GRULayer<Double>
+        var input: [Double]
+        var batch: Int, steps: Int, features: Int
+    }
+
+    private func makeSetup(seed: UInt64, resetAfter: Bool, recurrent: Activation = .hardSigmoid,
+                           configure: (inout GRUConfig) -> Void = { _ in }) throws -> Setup {
+        var generator = SplitMix64(seed: seed)
+        func random(_ count: Int, scale: Double = 0.5) -> [Double] {
+            (0..<count).map { _ in (generator.nextUnitDouble() * 2 - 1) * scale * 1.7 }
+        }
+        let batch = 3, steps = 8, features = 5, units = 7
+        var config = GRUConfig(units: units)
+        config.resetAfter = resetAfter
+        config.recurrentActivation = recurrent
+        configure(&config)
+        let weights = try GRUWeights(inputDim: features, units: units, kernel: random(features * 3 * units),
+                                     recurrentKernel: random(units * 3 * units), inputBias: random(3 * units),
+                                     recurrentBias: resetAfter ? random(3 * units) : nil)
+        return Setup(layer: try GRULayer(config: config, weights: weights),
+                     input: random(batch * steps * features, scale: 1), batch: batch, steps: steps, features: features)
+    }
+
+    func testAllTrueMaskEqualsNoMask() throws {
+        for resetAfter in [false, true] {
+            let s = try makeSetup(seed: 1, resetAfter: resetAfter) { $0.returnSequences = true }
+            let shape = [s.batch, s.steps, s.features]
+            let plain = try s.layer(s.input, shape: shape)
+            let masked = try s.layer(s.input, shape: shape, mask: Array(repeating: true, count: s.batch * s.steps))
+            XCTAssertEqual(plain.output, masked.output)
+            XCTAssertEqual(plain.state, masked.state)
+        }
+    }
+
+    func testStatefulHalvesEqualOneCall() throws {
+        for resetAfter in [false, true] {
+            for backwards in [false] {
+                let s = try makeSetup(seed: 2, resetAfter: resetAfter) { $0.returnSequences = true; $0.goBackwards = backwards }
+                let half = s.steps / 2
+                let whole = try s.layer(s.input, shape: [s.batch, s.steps, s.features])
+                func slice(_ range: Range<Int>) -> [Double] {
+                    (0..<s.batch).flatMap { b in s.input[((b * s.steps + range.lowerBound) * s.features)..<((b * s.steps + range.upperBound) * s.features)] }
+                }
+                let first = try s.layer(slice(0..<half), shape: [s.batch, half, s.features])
+                let second = try s.layer(slice(half..<s.steps), shape: [s.batch, s.steps - half, s.features], initialState: first.state)
+                XCTAssertEqual(second.state, whole.state)
+                let units = s.layer.config.units
+                for b in 0..<s.batch {
+                    let joined = Array(first.output[(b * half * units)..<((b + 1) * half * units)])
+                        + Array(second.output[(b * half * units)..<((b + 1) * half * units)])
+                    XCTAssertEqual(joined, Array(whole.output[(b * s.steps * units)..<((b + 1) * s.steps * units)]))
+                }
+            }
+        }
+    }
+
+    func testGoBackwardsEqualsForwardOverReversedInput() throws {
+        for resetAfter in [false, true] {
+            let backward = try makeSetup(seed: 3, resetAfter: resetAfter) { $0.goBackwards = true }
+            let forward = try makeSetup(seed: 3, resetAfter: resetAfter)
+            var reversed = forward.input
+            for b in 0..<forward.batch {
+                for t in 0..<forward.steps {
+                    for f in 0..<forward.features {
+                        reversed[(b * forward.steps + t) * forward.features + f] =
+                            forward.input[(b * forward.steps + forward.steps - 1 - t) * forward.features + f]
+                    }
+                }
+            }
+            let shape = [forward.batch, forward.steps, forward.features]
+            XCTAssertEqual(try backward.layer(backward.input, shape: shape).output,
+                           try forward.layer(reversed, shape: shape).output)
+        }
+    }
+
+    func testTimeMajorEqualsBatchMajorOnTransposedInput() throws {
+        let batchMajor = try makeSetup(seed: 4, resetAfter: true) { $0.returnSequences = true }
+        let timeMajor = try makeSetup(seed: 4, resetAfter: true) { $0.returnSequences = true; $0.timeMajor = true }
+        let s = batchMajor
+        var transposed = s.input
+        for b in 0..<s.batch {
+            for t in 0..<s.steps {
+                for f in 0..<s.features {
+                    transposed[(t * s.batch + b) * s.features + f] = s.input[(b * s.steps + t) * s.features + f]
+                }
+            }
+        }
+        let a = try batchMajor.layer(s.input, shape: [s.batch, s.steps, s.features])
+        let b = try timeMajor.layer(transposed, shape: [s.steps, s.batch, s.features])
+        XCTAssertEqual(b.outputShape, [s.steps, s.batch, 7])
+        let units = 7
+        for bi in 0..<s.batch {
+            for t in 0..<s.steps {
+                XCTAssertEqual(Array(a.output[((bi * s.steps + t) * units)..<((bi * s.steps + t + 1) * units)]),
+                               Array(b.output[((t * s.batch + bi) * units)..<((t * s.batch + bi + 1) * units)]))
+            }
+        }
+        XCTAssertEqual(a.state, b.state)
+    }
+
+    /// The training path written out per sample, with masks of ones, equals the fast inference path.
+    func testTrainingPathWithUnitMasksEqualsInference() throws {
+        for resetAfter in [false, true] {
+            for implementation in [1, 2] {
+                for backwards in [false, true] {
+                    let s = try makeSetup(seed: 5, resetAfter: resetAfter, recurrent: .sigmoid) {
+                        $0.returnSequences = true; $0.implementation = implementation; $0.goBackwards = backwards
+                    }
+                    let shape = [s.batch, s.steps, s.features]
+                    let mask = (0..<(s.batch * s.steps)).map { $0 % 3 != 1 }
+                    let ones = DropoutMasks<Double>(input: Array(repeating: Array(repeating: 1, count: s.batch * s.features), count: 3),
+                                                    recurrent: Array(repeating: Array(repeating: 1, count: s.batch * 7), count: 3))
+                    let fast = try s.layer(s.input, shape: shape, mask: mask)
+                    let literal = try s.layer(s.input, shape: shape, mask: mask, training: ones)
+                    for (a, b) in zip(fast.output, literal.output) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+                    for (a, b) in zip(fast.state, literal.state) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+                }
+            }
+        }
+    }
+
+    func testDropoutRateZeroEqualsInferenceAndSeedsRepeat() throws {
+        let inference = try makeSetup(seed: 6, resetAfter: false) { $0.returnSequences = true }
+        let shape = [inference.batch, inference.steps, inference.features]
+        let zero = DropoutMasks<Double>(config: inference.layer.config, batch: inference.batch, features: inference.features, seed: 9)
+        XCTAssertNil(zero.input)
+        XCTAssertNil(zero.recurrent)
+        let expected = try inference.layer(inference.input, shape: shape)
+        let trainedAtZero = try inference.layer(inference.input, shape: shape, training: zero)
+        for (a, b) in zip(expected.output, trainedAtZero.output) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+
+        let dropped = try makeSetup(seed: 6, resetAfter: false) {
+            $0.returnSequences = true; $0.dropout = 0.4; $0.recurrentDropout = 0.3
+        }
+        let masksA = DropoutMasks<Double>(config: dropped.layer.config, batch: dropped.batch, features: dropped.features, seed: 42)
+        let masksB = DropoutMasks<Double>(config: dropped.layer.config, batch: dropped.batch, features: dropped.features, seed: 42)
+        let masksC = DropoutMasks<Double>(config: dropped.layer.config, batch: dropped.batch, features: dropped.features, seed: 43)
+        XCTAssertEqual(try dropped.layer(dropped.input, shape: shape, training: masksA).output,
+                       try dropped.layer(dropped.input, shape: shape, training: masksB).output)
+        XCTAssertNotEqual(try dropped.layer(dropped.input, shape: shape, training: masksA).output,
+                          try dropped.layer(dropped.input, shape: shape, training: masksC).output)
+        // Kept entries are scaled by 1/(1-rate); the others are zero.
+        for mask in masksA.input! { XCTAssertTrue(mask.allSatisfy { $0 == 0 || abs($0 - 1 / 0.6) < 1e-15 }) }
+        XCTAssertEqual(masksA.input?.count, 3)
+        XCTAssertEqual(masksA.input?[0].count, dropped.batch * dropped.features)
+    }
+
+    /// One input mask per sample for the whole sequence: with implementation 2 and input dropout only,
+    /// a training run equals inference on the input multiplied by that mask at every step.
+    func testInputDropoutMaskIsConstantOverTime() throws {
+        let s = try makeSetup(seed: 7, resetAfter: true) {
+            $0.returnSequences = true; $0.implementation = 2; $0.dropout = 0.5
+        }
+        let masks = DropoutMasks<Double>(config: s.layer.config, batch: s.batch, features: s.features, seed: 11)
+        XCTAssertNil(masks.recurrent)
+        var scaled = s.input
+        for b in 0..<s.batch {
+            for t in 0..<s.steps {
+                for f in 0..<s.features { scaled[(b * s.steps + t) * s.features + f] *= masks.input![0][b * s.features + f] }
+            }
+        }
+        let shape = [s.batch, s.steps, s.features]
+        let trained = try s.layer(s.input, shape: shape, training: masks)
+        let reference = try s.layer(scaled, shape: shape)
+        for (a, b) in zip(trained.output, reference.output) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+    }
+
+    func testFullyMaskedSampleKeepsInitialStateAndOutputsZero() throws {
+        let s = try makeSetup(seed: 8, resetAfter: false) { $0.returnSequences = true }
+        let units = 7
+        let initial = (0..<(s.batch * units)).map { Double($0) / 10 }
+        var mask = Array(repeating: true, count: s.batch * s.steps)
+        for t in 0..<s.steps { mask[1 * s.steps + t] = false }
+        let result = try s.layer(s.input, shape: [s.batch, s.steps, s.features], mask: mask, initialState: initial)
+        XCTAssertEqual(Array(result.state[units..<(2 * units)]), Array(initial[units..<(2 * units)]))
+        XCTAssertTrue(result.output[(s.steps * units)..<(2 * s.steps * units)].allSatisfy { $0 == 0 })
+    }
+
+    func testShapeErrorsAreSentences() throws {
+        let s = try makeSetup(seed: 9, resetAfter: false)
+        XCTAssertThrowsError(try s.layer(s.input, shape: [s.batch, s.steps, 4])) { error in
+            XCTAssertEqual("\(error)", "The input has 4 features per step but the layer's kernel expects 5.")
+        }
+        XCTAssertThrowsError(try s.layer(s.input, shape: [s.batch * s.steps, s.features]))
+        XCTAssertThrowsError(try s.layer(s.input, shape: [s.batch, s.steps, s.features], initialState: [1, 2]))
+    }
+}

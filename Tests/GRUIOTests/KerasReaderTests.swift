@@ -1,0 +1,68 @@
+import GRUCore
+import GRUIO
+import TestSupport
+import XCTest
+
+final class KerasReaderTests: XCTestCase {
+    /// Both file kinds of every case hold the weights Keras reported, and the full model its config.
+    func testFixtureFilesReadBackKerasWeightsAndConfig() throws {
+        for fixture in try Fixtures.tfKerasCases() {
+            let full = try KerasReader.loadGRU(path: fixture.path(fixture.files["model"]!))
+            let weightsOnly = try KerasReader.loadGRU(path: fixture.path(fixture.files["weights"]!))
+            XCTAssertEqual(full.kind, .fullModel)
+            XCTAssertEqual(weightsOnly.kind, .weightsOnly)
+            XCTAssertEqual(full.config, fixture.config.with(hardSigmoid: .keras2), fixture.name)
+            XCTAssertEqual(full.maskValue, fixture.mask_value, fixture.name)
+            XCTAssertEqual(full.bits, fixture.isFloat64 ? 64 : 32, fixture.name)
+            let kernel = try loadNPY(fixture.path(fixture.weights["kernel"]!!))
+            let recurrent = try loadNPY(fixture.path(fixture.weights["recurrent_kernel"]!!))
+            for gru in [full, weightsOnly] {
+                XCTAssertEqual(gru.kernel, kernel.values, fixture.name)
+                XCTAssertEqual(gru.recurrentKernel, recurrent.values, fixture.name)
+                XCTAssertEqual(gru.inputDim, kernel.shape[0])
+                if let biasFile = fixture.weights["bias"] ?? nil {
+                    let bias = try loadNPY(fixture.path(biasFile))
+                    XCTAssertEqual(gru.bias, bias.values, fixture.name)
+                    XCTAssertEqual(gru.biasShape, bias.shape, fixture.name)
+                } else {
+                    XCTAssertNil(gru.bias, fixture.name)
+                }
+            }
+            // A weights-only file decides units, use_bias and reset_after by its shapes alone.
+            XCTAssertEqual(weightsOnly.config.units, fixture.layer.units)
+            XCTAssertEqual(weightsOnly.config.useBias, fixture.layer.use_bias, fixture.name)
+            if fixture.layer.use_bias {
+                XCTAssertEqual(weightsOnly.config.resetAfter, fixture.layer.reset_after, fixture.name)
+            }
+            XCTAssertEqual(weightsOnly.config.recurrentActivation, .hardSigmoid)
+            XCTAssertFalse(weightsOnly.config.returnSequences)
+        }
+    }
+
+    func testErrorsNameTheFile() throws {
+        let npy = Fixtures.path("npy/v1_f4_c.npy")
+        XCTAssertThrowsError(try KerasReader.loadGRU(path: npy)) {
+            XCTAssertEqual("\($0)", "\(npy) is not an HDF5 file (Keras .h5 files are HDF5).")
+        }
+        XCTAssertThrowsError(try KerasReader.loadGRU(path: "/nonexistent/model.h5")) {
+            XCTAssertEqual("\($0)", "/nonexistent/model.h5 does not exist.")
+            XCTAssertEqual(($0 as? GRUIOError)?.exitCode, 66)
+        }
+        let model = try Fixtures.tfKerasCases().first { $0.mask_value != nil }!
+        let path = model.path("model.h5")
+        XCTAssertThrowsError(try KerasReader.loadGRU(path: path, layer: "nope")) {
+            XCTAssertTrue("\($0)".contains("has no layer named 'nope'; its layers are "), "\($0)")
+        }
+        XCTAssertThrowsError(try KerasReader.loadGRU(path: path, layer: "masking")) {
+            XCTAssertTrue("\($0)".contains("layer 'masking' is a Masking, not a GRU"), "\($0)")
+        }
+    }
+}
+
+extension GRUConfig {
+    func with(hardSigmoid: HardSigmoidDefinition) -> GRUConfig {
+        var copy = self
+        copy.hardSigmoid = hardSigmoid
+        return copy
+    }
+}

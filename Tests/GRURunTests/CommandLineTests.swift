@@ -1,0 +1,197 @@
+import Foundation
+import GRUIO
+import TestSupport
+import XCTest
+
+/// gru-run as a user runs it: stdin and stdout, CSV, streams of stateful calls, and refusals.
+final class CommandLineTests: XCTestCase {
+    private var scratch = ""
+
+    override func setUpWithError() throws {
+        scratch = try makeTemporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+
+    private func fixture(_ name: String) throws -> FixtureCase {
+        try XCTUnwrap(try Fixtures.tfKerasCases().first { $0.name == name }, "fixture \(name)")
+    }
+
+    /// CSV text of a (batch, steps, features) array: one row per step, a blank line between samples.
+    private func csv(_ values: [Double], shape: [Int], header: String? = nil) -> [UInt8] {
+        var text = header.map { $0 + "\n" } ?? ""
+        for b in 0..<shape[0] {
+            if b > 0 { text += "\n" }
+            for t in 0..<shape[1] {
+                let row = (0..<shape[2]).map { "\(Float(values[(b * shape[1] + t) * shape[2] + $0]))" }
+                text += row.joined(separator: ",") + "\n"
+            }
+        }
+        return Array(text.utf8)
+    }
+
+    private func parseCSV(_ bytes: [UInt8]) throws -> [Double] {
+        try CSVReader.parse(bytes, path: "stdout").values
+    }
+
+    func testCSVThroughStdinAndStdoutMatchesKeras() throws {
+        let f = try fixture("grid_ra1_sigmoid_bwd_seq_mask")
+        let x = try loadNPY(f.path("x1.npy")), y = try loadNPY(f.path("y1.npy"))
+        let result = try GRURunBinary.run(["--weights", f.path("model.h5")], stdin: csv(x.values, shape: x.shape, header: "a,b,c,d,e"))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "")
+        // One block of rows per sample, blank lines between.
+        XCTAssertEqual(result.stdoutText.components(separatedBy: "\n\n").count, x.shape[0])
+        if let message = mismatch(try parseCSV(result.stdout), y.values, shape: y.shape, tolerance: 1e-5, context: "csv") {
+            XCTFail(message)
+        }
+    }
+
+    func testNPYOnStdinIsRecognisedByItsMagic() throws {
+        let f = try fixture("grid_ra0_hardsig_fwd_last")
+        let bytes = try readWholeFile(f.path("x1.npy"))
+        let y = try loadNPY(f.path("y1.npy"))
+        let result = try GRURunBinary.run(["--weights", f.path("model.h5"), "--output-format", "npy"], stdin: bytes)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let array = try NPYArray(bytes: result.stdout, path: "stdout")
+        XCTAssertEqual(array.shape, y.shape)
+        XCTAssertNil(mismatch(array.doubles(), y.values, shape: y.shape, tolerance: 1e-5, context: "npy"))
+        // Without return_sequences a CSV holds one row per sample.
+        let text = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path("x1.npy")]).stdoutText
+        XCTAssertEqual(text.split(separator: "\n").count, y.shape[0])
+    }
+
+    func testTimeMajorCSVStaysSampleBySample() throws {
+        let f = try fixture("time_major_ra1_seq")
+        let x = try loadNPY(f.path("x1.npy")), y = try loadNPY(f.path("y1.npy"))
+        let (steps, batch, features) = (x.shape[0], x.shape[1], x.shape[2])
+        var sampleMajor = [Double](repeating: 0, count: x.values.count)
+        for t in 0..<steps { for b in 0..<batch { for k in 0..<features {
+            sampleMajor[(b * steps + t) * features + k] = x.values[(t * batch + b) * features + k]
+        } } }
+        let input = scratch + "/x.csv"
+        try writeFileAtomically(csv(sampleMajor, shape: [batch, steps, features]), to: input)
+        let result = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", input])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let got = try parseCSV(result.stdout)
+        let units = y.shape[2]
+        var expected = [Double](repeating: 0, count: y.values.count)
+        for t in 0..<steps { for b in 0..<batch { for u in 0..<units {
+            expected[(b * steps + t) * units + u] = y.values[(t * batch + b) * units + u]
+        } } }
+        XCTAssertNil(mismatch(got, expected, shape: [batch, steps, units], tolerance: 1e-5, context: "time-major csv"))
+    }
+
+    /// Two calls with --state continue the stream as Keras's stateful layer does; --reset-state restarts it.
+    func testStateFileCarriesAStream() throws {
+        let f = try fixture("stateful_ra0_last")
+        let state = scratch + "/state.npy"
+        for (index, call) in f.calls.enumerated() {
+            let out = scratch + "/y\(index).npy"
+            let result = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path(call.input),
+                                               "--output", out, "--state", state])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let expected = try loadNPY(f.path(call.output))
+            XCTAssertNil(mismatch(try NPYArray(path: out).doubles(), expected.values, shape: expected.shape,
+                                  tolerance: 1e-5, context: "call \(index + 1)"))
+        }
+        let out = scratch + "/reset.npy"
+        let reset = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path(f.calls[0].input),
+                                          "--output", out, "--state", state, "--reset-state"])
+        XCTAssertEqual(reset.status, 0, reset.stderr)
+        let first = try loadNPY(f.path(f.calls[0].output))
+        XCTAssertNil(mismatch(try NPYArray(path: out).doubles(), first.values, shape: first.shape, tolerance: 1e-5, context: "reset"))
+    }
+
+    func testTrainingWithSeedIsRepeatableAndDiffersFromInference() throws {
+        let f = try fixture("grid_ra0_hardsig_fwd_seq")
+        func run(_ extra: [String]) throws -> [UInt8] {
+            let result = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path("x1.npy"),
+                                               "--dropout", "0.5", "--recurrent-dropout", "0.3"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result.stdout
+        }
+        let inference = try run([])
+        let a = try run(["--training", "--seed", "7"]), b = try run(["--training", "--seed", "7"])
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(a, inference)
+        XCTAssertNotEqual(a, try run(["--training", "--seed", "8"]))
+        // Without --training the rates change nothing.
+        let plain = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path("x1.npy")]).stdout
+        XCTAssertEqual(inference, plain)
+    }
+
+    func testFlagsOverrideTheFileConfig() throws {
+        let f = try fixture("grid_ra0_hardsig_fwd_seq")
+        let last = try fixture("grid_ra0_hardsig_fwd_last")
+        // The two cases share weights and input only if the script made them so; compare shapes instead.
+        let result = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path("x1.npy"),
+                                           "--no-return-sequences", "--output", scratch + "/y.npy"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let y = try NPYArray(path: scratch + "/y.npy")
+        XCTAssertEqual(y.shape, [5, 7])
+        let h = try loadNPY(f.path("h1.npy"))
+        XCTAssertNil(mismatch(y.doubles(), h.values, shape: h.shape, tolerance: 1e-5, context: "last output"))
+        _ = last
+        let float64 = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path("x1.npy"),
+                                            "--dtype", "float64", "--output", scratch + "/y64.npy"])
+        XCTAssertEqual(float64.status, 0, float64.stderr)
+        XCTAssertEqual(try NPYArray(path: scratch + "/y64.npy").element, .float(bits: 64, bigEndian: false))
+    }
+
+    func testRefusalsAreOneSentenceWithSysexitsStatus() throws {
+        let f = try fixture("grid_ra0_hardsig_fwd_last")
+        let model = f.path("model.h5"), x = f.path("x1.npy")
+        let notCSV = scratch + "/junk.csv"
+        try writeFileAtomically(Array("1,2,3,4,5\n1,2,x,4,5\n".utf8), to: notCSV)
+        let wrongFeatures = scratch + "/three.csv"
+        try writeFileAtomically(Array("1,2,3\n".utf8), to: wrongFeatures)
+        let cases: [([String], Int32, String)] = [
+            (["--input", x], 64, "Missing expected argument '--weights <file>'"),
+            (["--weights", scratch + "/none.h5", "--input", x], 66, "\(scratch)/none.h5 does not exist."),
+            (["--weights", x, "--input", x], 65, "\(x) is not an HDF5 file (Keras .h5 files are HDF5)."),
+            (["--weights", model, "--input", scratch + "/none.npy"], 66, "\(scratch)/none.npy does not exist."),
+            (["--weights", model, "--input", notCSV], 65, "\(notCSV), line 2: column 3 holds 'x', which is not a number."),
+            (["--weights", model, "--input", wrongFeatures], 65, "\(wrongFeatures) has 3 features per step but layer 'gru' of \(model) expects 5."),
+            (["--weights", model, "--input", x, "--units", "8"], 64, "--units 8 contradicts \(model): its recurrent kernel holds 7 units."),
+            (["--weights", model, "--input", x, "--reset-after"], 64, "--reset-after contradicts \(model): its bias has shape (21,), which means reset_after=False."),
+            (["--weights", model, "--input", x, "--activation", "softmax"], 64, "The value 'softmax' is invalid for '--activation <name>'. Please provide one of the following: tanh, sigmoid, hard_sigmoid, relu, linear, elu, selu, softplus, softsign, exponential, swish, gelu, relu6, leaky_relu, mish, silu, None."),
+            (["--weights", model, "--input", x, "--output", x], 64, "--output \(x) is the same file as --input; writing it would destroy an input."),
+            (["--weights", model, "--input", x, "--output", scratch + "/y.bin"], 64, "cannot tell the format of \(scratch)/y.bin from its extension; name it .npy or .csv, or add --output-format."),
+            (["--weights", model, "--input", x, "--initial-state", x], 65, "\(x) is not a usable .npy array: it has shape (5, 6, 5) but 2 dimensions (batch, units) are needed."),
+            (["--weights", model, "--input", x, "--mask", x], 65, "\(x) has shape (5, 6, 5); the input needs a mask of shape (5, 6) (batch, timesteps)."),
+            (["--weights", model, "--input", x, "--return-state"], 64, "--return-state needs --state-output FILE to write the final state to."),
+            (["--weights", model], 65, "standard input: it is empty; pipe CSV or .npy data in, or give --input FILE."),
+            (["--weights", model, "--input", x, "--output", "/dev/full"], 74, "Could not write /dev/full: the device is full."),
+        ]
+        for (arguments, status, message) in cases {
+            let result = try GRURunBinary.run(arguments, stdin: [])
+            XCTAssertEqual(result.status, status, arguments.joined(separator: " ") + ": " + result.stderr)
+            XCTAssertEqual(result.stderr, "gru-run: " + message + "\n", arguments.joined(separator: " "))
+            XCTAssertTrue(result.stdout.isEmpty, arguments.joined(separator: " "))
+        }
+    }
+
+    func testFailedRunLeavesExistingOutputUntouched() throws {
+        let f = try fixture("grid_ra0_hardsig_fwd_last")
+        let output = scratch + "/y.npy"
+        let original: [UInt8] = Array("precious".utf8)
+        try writeFileAtomically(original, to: output)
+        let bad = scratch + "/bad.csv"
+        try writeFileAtomically(Array("1,2\n".utf8), to: bad)
+        let result = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", bad, "--output", output])
+        XCTAssertEqual(result.status, 65)
+        XCTAssertEqual(try readWholeFile(output), original)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch).sorted(), ["bad.csv", "y.npy"])
+    }
+
+    func testHelpAndVersion() throws {
+        let help = try GRURunBinary.run(["--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdoutText.contains("gru-run --weights model.h5 --input x.npy --output y.npy"))
+        XCTAssertTrue(try GRURunBinary.run(["run", "--help"]).stdoutText.contains("--return-sequences"))
+        XCTAssertEqual(try GRURunBinary.run(["--version"]).stdoutText, "0.1.0\n")
+    }
+}

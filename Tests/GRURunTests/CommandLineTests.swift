@@ -195,3 +195,31 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try GRURunBinary.run(["--version"]).stdoutText, "0.1.0\n")
     }
 }
+
+/// Models that hold more than a GRU.
+final class OtherModelTests: XCTestCase {
+    private let folder = Fixtures.path("tfkeras_other")
+
+    func testAModelWithoutAGRUIsRefusedNamingItsLayers() throws {
+        let path = folder + "/dense_only.h5"
+        let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])
+        XCTAssertEqual(result.status, 65)
+        XCTAssertEqual(result.stderr, "gru-run: \(path): holds no GRU layer; its layers are input_1 (InputLayer), dense (Dense).\n")
+    }
+
+    func testOtherLayersNeedLayerAndThenRunTheGRUWithItsMask() throws {
+        let path = folder + "/gru_dense.h5"
+        let refused = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])
+        XCTAssertEqual(refused.status, 65)
+        XCTAssertEqual(refused.stderr, "gru-run: \(path): holds layers gru-run does not run (its layers are input_2 (InputLayer), masking (Masking), encoder (GRU), head (Dense)); run the GRU alone with --layer encoder.\n")
+        let expected = try loadNPY(folder + "/y_encoder.npy")
+        for (file, extra) in [(path, []), (folder + "/gru_dense_weights.h5", ["--mask-value", "0", "--return-sequences"])] {
+            let result = try GRURunBinary.run(["--weights", file, "--input", folder + "/x.npy", "--layer", "encoder",
+                                               "--output-format", "npy"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let got = try NPYArray(bytes: result.stdout, path: "stdout")
+            XCTAssertEqual(got.shape, expected.shape)
+            XCTAssertNil(mismatch(got.doubles(), expected.values, shape: expected.shape, tolerance: 1e-5, context: file))
+        }
+    }
+}

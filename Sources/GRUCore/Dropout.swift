@@ -1,7 +1,7 @@
 /// Dropout masks for Keras's `training=True` call: one mask per sample for the whole sequence,
 /// kept entries scaled by `1 / (1 - rate)`, three independent masks (one per gate z, r, h).
 /// Keras applies a rate only when `0 < rate < 1`; implementation 2 uses the first input mask for all
-/// gates and no recurrent mask (tf-keras `GRUCell.call`).
+/// gates and no recurrent mask (tf-keras `GRUCell.call`), and a recurrent_dropout forces implementation 1.
 public struct DropoutMasks<Scalar: GRUScalar>: Sendable {
     /// Three `(batch, features)` masks, or nil when dropout is inactive.
     public var input: [[Scalar]]?
@@ -67,7 +67,8 @@ extension GRUEngine {
         let batch = job.batch, steps = job.timesteps
         let features = weights.inputDim, units = config.units, cols = 3 * units
         let masks = job.dropout!
-        let perGate = config.implementation == 1
+        // The cell falls back to implementation 1 whenever recurrent_dropout is set (tf-keras GRUCell.__init__).
+        let perGate = config.implementation == 1 || config.recurrentDropout != 0
         var state = job.initialState ?? [S](repeating: 0, count: batch * units)
         var lastOutput = [S](repeating: 0, count: batch * units)
         var sequence = [S](repeating: 0, count: config.returnSequences ? batch * steps * units : 0)

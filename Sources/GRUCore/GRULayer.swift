@@ -39,11 +39,14 @@ public struct GRULayer<Scalar: GRUScalar>: Sendable {
     ///     when time-major); a false step keeps the previous state and output.
     ///   - initialState: `(batch, units)`; zeros when nil.
     ///   - training: dropout masks, applied only when given (Keras's `training=True`).
+    ///   - threads: worker threads the pass may use; results do not depend on it.
     public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]? = nil,
                                initialState: [Scalar]? = nil,
-                               training: DropoutMasks<Scalar>? = nil) throws -> GRUOutput<Scalar> {
-        let job = try GRUJob(layer: self, input: input, shape: shape, mask: mask,
+                               training: DropoutMasks<Scalar>? = nil,
+                               threads: Int = 1) throws -> GRUOutput<Scalar> {
+        var job = try GRUJob(layer: self, input: input, shape: shape, mask: mask,
                              initialState: initialState, dropout: training)
+        job.threads = max(1, threads)
         return Scalar.runGRU(job)
     }
 }
@@ -71,6 +74,7 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
     /// `(batch, units)`.
     let initialState: [Scalar]?
     let dropout: DropoutMasks<Scalar>?
+    var threads = 1
 
     init(layer: GRULayer<Scalar>, input: [Scalar], shape: [Int], mask: [Bool]?,
          initialState: [Scalar]?, dropout: DropoutMasks<Scalar>?) throws {

@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libhdf5-dev pkg-config
 
-.PHONY: deps build example test clean
+.PHONY: deps build example test clean bench
 
 # Installs the system libraries gru-run links against, when they are missing.
 deps:
@@ -22,9 +22,22 @@ example: build
 	@echo "$$ gru-run --weights example/model.h5 --input example/input.csv"
 	@$$($(SWIFT) build -c release --show-bin-path)/gru-run --weights example/model.h5 --input example/input.csv
 
+# Release mode: the fixture and end-to-end tests run the optimized kernels that users run.
 test: deps
-	$(SWIFT) build
-	$(SWIFT) test
+	$(SWIFT) build -c release
+	$(SWIFT) test -c release
 
 clean:
 	rm -rf .build
+
+# Times gru-run against ONNX Runtime and tf-keras on the same weights (Benchmarks/README.md).
+# Benchmarks/.venv is made on first use; BENCH_ARGS=--quick takes fewer repeats.
+bench: deps
+	@if [ ! -x Benchmarks/.venv/bin/python ]; then python3 -m venv Benchmarks/.venv; fi
+	@if [ ! -f Benchmarks/.venv/.installed ] || [ Benchmarks/requirements.txt -nt Benchmarks/.venv/.installed ]; then \
+		echo "Installing Benchmarks/requirements.txt into Benchmarks/.venv"; \
+		Benchmarks/.venv/bin/pip install -q --disable-pip-version-check -r Benchmarks/requirements.txt && \
+		touch Benchmarks/.venv/.installed; \
+	fi
+	$(SWIFT) build -c release --product gru-run
+	Benchmarks/.venv/bin/python Benchmarks/bench.py --gru-run "$$($(SWIFT) build -c release --show-bin-path)/gru-run" $(BENCH_ARGS)

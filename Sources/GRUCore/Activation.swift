@@ -65,7 +65,9 @@ extension Float: GRUScalar {
     @inline(__always) public static func log1p(_ x: Float) -> Float { log1pf(x) }
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
     @inline(__always) public static func erf(_ x: Float) -> Float { erff(x) }
-    public static func runGRU(_ job: GRUJob<Float>) -> GRUOutput<Float> { GRUEngine(job).run() }
+    public static func runGRU(_ job: GRUJob<Float>) -> GRUOutput<Float> {
+        job.dropout != nil ? GRUEngine(job).runTraining() : GRUEngine(job).runFast(SIMD8<Float>.self)
+    }
 }
 
 extension Double: GRUScalar {
@@ -74,7 +76,9 @@ extension Double: GRUScalar {
     @inline(__always) public static func log1p(_ x: Double) -> Double { Glibc.log1p(x) }
     @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
     @inline(__always) public static func erf(_ x: Double) -> Double { Glibc.erf(x) }
-    public static func runGRU(_ job: GRUJob<Double>) -> GRUOutput<Double> { GRUEngine(job).run() }
+    public static func runGRU(_ job: GRUJob<Double>) -> GRUOutput<Double> {
+        job.dropout != nil ? GRUEngine(job).runTraining() : GRUEngine(job).runFast(SIMD4<Double>.self)
+    }
 }
 
 extension Activation {
@@ -86,8 +90,8 @@ extension Activation {
         case .sigmoid: for i in 0..<count { values[i] = logistic(values[i]) }
         case .hardSigmoid:
             let (slope, offset): (S, S) = hardSigmoid == .keras2 ? (0.2, 0.5) : (1 / 6, 0.5)
-            for i in 0..<count { values[i] = Swift.min(Swift.max(values[i] * slope + offset, 0), 1) }
-        case .relu: for i in 0..<count { values[i] = Swift.max(values[i], 0) }
+            for i in 0..<count where !values[i].isNaN { values[i] = Swift.min(Swift.max(values[i] * slope + offset, 0), 1) }
+        case .relu: for i in 0..<count where values[i] < 0 { values[i] = 0 }
         case .linear: break
         case .elu: for i in 0..<count { values[i] = expLinear(values[i]) }
         case .selu:
@@ -106,7 +110,7 @@ extension Activation {
             // Exact form 0.5x(1 + erf(x / sqrt 2)): the default of keras.activations.gelu.
             let invSqrt2: S = 0.70710678118654752440084436210485
             for i in 0..<count { values[i] = 0.5 * values[i] * (1 + S.erf(values[i] * invSqrt2)) }
-        case .relu6: for i in 0..<count { values[i] = Swift.min(Swift.max(values[i], 0), 6) }
+        case .relu6: for i in 0..<count where !values[i].isNaN { values[i] = Swift.min(Swift.max(values[i], 0), 6) }
         case .leakyRelu:
             // keras.activations.leaky_relu's default negative_slope.
             for i in 0..<count { values[i] = values[i] >= 0 ? values[i] : values[i] * 0.2 }

@@ -25,6 +25,9 @@ struct GRURun: ParsableCommand {
     /// Parses, runs, and turns every failure into one sentence on stderr and a sysexits status.
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        guard cpuHasAVX2AndFMA() else {
+            fail("this processor lacks AVX2 and FMA, which gru-run's kernels need (x86-64-v3).", code: 69)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -44,6 +47,16 @@ struct GRURun: ParsableCommand {
             }
             fail(oneLine(self.message(for: error)), code: code.rawValue)
         }
+    }
+
+    /// The kernels are compiled for AVX2 and FMA; checked before any of them runs.
+    private static func cpuHasAVX2AndFMA() -> Bool {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+            return true  // no way to tell: let the kernels run
+        }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        return set.contains("avx2") && set.contains("fma")
     }
 
     /// The parser's message as one line: a bulleted list of choices is folded into the sentence.

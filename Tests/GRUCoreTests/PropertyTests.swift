@@ -1,4 +1,5 @@
 import GRUCore
+import TestSupport
 import XCTest
 
 /// Exact properties over seeded random layers and inputs.
@@ -189,5 +190,50 @@ final class PropertyTests: XCTestCase {
         }
         XCTAssertThrowsError(try s.layer(s.input, shape: [s.batch * s.steps, s.features]))
         XCTAssertThrowsError(try s.layer(s.input, shape: [s.batch, s.steps, s.features], initialState: [1, 2]))
+    }
+}
+
+/// The threaded splits (samples among threads, units among threads) give exactly the single-thread result.
+final class ThreadingTests: XCTestCase {
+    private func layer(features: Int, units: Int, resetAfter: Bool, configure: (inout GRUConfig) -> Void) throws -> GRULayer<Float> {
+        var generator = SplitMix64(seed: UInt64(units * 31 + features))
+        func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.nextUnitDouble() * 0.3 - 0.15) } }
+        var config = GRUConfig(units: units)
+        config.resetAfter = resetAfter
+        config.recurrentActivation = .sigmoid
+        configure(&config)
+        let weights = try GRUWeights(inputDim: features, units: units, kernel: random(features * 3 * units),
+                                     recurrentKernel: random(units * 3 * units), inputBias: random(3 * units),
+                                     recurrentBias: resetAfter ? random(3 * units) : nil)
+        return try GRULayer(config: config, weights: weights)
+    }
+
+    func testSplitsMatchOneThread() throws {
+        // (batch, steps, features, units): batch 1 splits units, batch 12 splits samples.
+        for (batch, steps, features, units) in [(1, 300, 24, 100), (2, 150, 17, 131), (12, 60, 40, 64)] {
+            for resetAfter in [false, true] {
+                for backwards in [false, true] {
+                    let gru = try layer(features: features, units: units, resetAfter: resetAfter) {
+                        $0.returnSequences = true; $0.goBackwards = backwards
+                    }
+                    var generator = SplitMix64(seed: 99)
+                    let input = (0..<(batch * steps * features)).map { _ in Float(generator.nextUnitDouble() * 2 - 1) }
+                    let mask = (0..<(batch * steps)).map { $0 % 7 != 3 }
+                    let initial = (0..<(batch * units)).map { Float($0 % 5) / 10 }
+                    let shape = [batch, steps, features]
+                    let one = try gru(input, shape: shape, mask: mask, initialState: initial, threads: 1)
+                    let two = try gru(input, shape: shape, mask: mask, initialState: initial, threads: 2)
+                    let three = try gru(input, shape: shape, threads: 3)
+                    let label = "batch \(batch) units \(units) reset_after \(resetAfter) go_backwards \(backwards)"
+                    XCTAssertNil(mismatch(two.output.map(Double.init), one.output.map(Double.init), shape: one.outputShape,
+                                          tolerance: 0, context: label + " output, 2 threads"))
+                    XCTAssertNil(mismatch(two.state.map(Double.init), one.state.map(Double.init), shape: one.stateShape,
+                                          tolerance: 0, context: label + " state, 2 threads"))
+                    let reference = try gru(input, shape: shape, threads: 1)
+                    XCTAssertNil(mismatch(three.output.map(Double.init), reference.output.map(Double.init), shape: reference.outputShape,
+                                          tolerance: 0, context: label + " output, 3 threads"))
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,330 @@
+/// How a forward pass shares its work among threads.
+struct WorkPlan {
+    enum Split { case none, samples, units }
+    let split: Split
+    let threads: Int
+    /// Timesteps whose input projection is computed at once.
+    let chunk: Int
+
+    init(batch: Int, steps: Int, features: Int, units: Int, panels: Int, threads requested: Int) {
+        let work = Double(batch) * Double(steps) * Double(3 * units) * Double(features + units)
+        if requested < 2 || work < 4e6 {
+            split = .none
+            threads = 1
+        } else if batch >= 8 {
+            split = .samples
+            threads = min(requested, batch / 4)
+        } else if units >= 96 && panels >= 2 * requested {
+            split = .units
+            threads = requested
+        } else {
+            split = .none
+            threads = 1
+        }
+        let rowsPerStep = split == .samples ? max(1, batch / threads) : batch
+        chunk = max(1, min(steps, 128 / rowsPerStep))
+    }
+
+    func share(_ index: Int, of count: Int, batch: Int, panels: Int) -> (samples: Range<Int>, panels: Range<Int>) {
+        switch split {
+        case .none: return (0..<batch, 0..<panels)
+        case .samples:
+            // Whole blocks of four samples, so every sample meets the same kernel as in a single thread.
+            let blocks = (batch + 3) / 4
+            let low = min(batch, 4 * (index * blocks / count)), high = min(batch, 4 * ((index + 1) * blocks / count))
+            return (low..<high, 0..<panels)
+        case .units: return (0..<batch, (index * panels / count)..<((index + 1) * panels / count))
+        }
+    }
+}
+
+/// The inference forward pass. For each chunk of timesteps every thread projects the inputs of its
+/// samples onto its panels of units (one packed matrix product), then steps through time: the recurrent
+/// product of its panels over its samples into a scratch block, then the gates over those units as
+/// vectorized loops. With the units split among threads, a barrier ends each step (two with
+/// reset_after=False, whose candidate needs the whole r*h). No allocation happens inside the time loop.
+final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar & PolynomialExp {
+    typealias S = V.Scalar
+    let config: GRUConfig
+    let packed: PackedWeights<V>
+    let plan: WorkPlan
+    let batch: Int, steps: Int, features: Int, units: Int, lanes: Int, padded: Int
+    let x: UnsafePointer<S>                 // (batch, steps, features)
+    let mask: UnsafePointer<Bool>?          // (batch, steps)
+    let sequence: UnsafeMutablePointer<S>?  // (batch, steps, units), processing order
+    let stateA: AlignedBuffer<V>, stateB: AlignedBuffer<V>   // (batch, padded): h, double-buffered
+    let last: AlignedBuffer<V>              // (batch, padded): output carried over masked steps
+    let resetState: AlignedBuffer<V>        // (batch, padded): r*h (reset_after=False)
+    let projection: AlignedBuffer<V>        // (batch, chunk, 3, padded): x·W + b_in, blocks [z | r | h]
+    let barrier: StepBarrier
+
+    init(job: GRUJob<S>, input: UnsafePointer<S>, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?) {
+        config = job.layer.config
+        packed = PackedWeights(job.layer.weights)
+        batch = job.batch
+        steps = job.timesteps
+        features = job.layer.weights.inputDim
+        units = config.units
+        lanes = V.scalarCount
+        padded = packed.paddedUnits
+        plan = WorkPlan(batch: batch, steps: steps, features: features, units: units, panels: packed.panels, threads: job.threads)
+        barrier = StepBarrier(parties: plan.threads)
+        x = input
+        self.mask = mask
+        self.sequence = sequence
+        let vectors = batch * padded / lanes
+        stateA = AlignedBuffer(count: vectors)
+        stateB = AlignedBuffer(count: vectors)
+        last = AlignedBuffer(count: mask == nil ? 1 : vectors)
+        resetState = AlignedBuffer(count: config.resetAfter ? 1 : vectors)
+        projection = AlignedBuffer(count: batch * plan.chunk * 3 * padded / lanes)
+        if let initial = job.initialState {
+            for b in 0..<batch {
+                for j in 0..<units { stateA.scalars[b * padded + j] = initial[b * units + j] }
+            }
+        }
+    }
+
+    /// Runs the pass; afterwards the final state is in `finalState`.
+    func run() {
+        runTeam(plan.threads) { index, count in self.work(index, count) }
+    }
+
+    /// The buffer holding h after the last step.
+    var finalState: AlignedBuffer<V> { steps % 2 == 0 ? stateA : stateB }
+
+    /// One thread's part: its samples and panels, every step.
+    private struct Share {
+        var samples: Range<Int>
+        var panels: Range<Int>
+        /// `(samples, 3, padded)`: the recurrent products, then the gates, of this thread's rows.
+        var scratch: UnsafeMutablePointer<S>
+        var team: Int
+        var index: Int
+    }
+
+    private func work(_ index: Int, _ count: Int) {
+        let (samples, panels) = plan.share(index, of: count, batch: batch, panels: packed.panels)
+        let scratch = AlignedBuffer<V>(count: max(1, samples.count) * 3 * padded / lanes)
+        let share = Share(samples: samples, panels: panels, scratch: scratch.scalars,
+                          team: plan.split == .units ? count : 1, index: index)
+        let backwards = config.goBackwards
+        var previous = stateA.scalars, next = stateB.scalars
+        var chunkStart = 0
+        while chunkStart < steps {
+            let chunkEnd = min(steps, chunkStart + plan.chunk)
+            let low = backwards ? steps - chunkEnd : chunkStart  // first input time of the chunk
+            project(samples: samples, panels: panels, low: low, count: chunkEnd - chunkStart)
+            for step in chunkStart..<chunkEnd {
+                let t = backwards ? steps - 1 - step : step
+                if config.resetAfter {
+                    stepResetAfter(share, t: t, row: t - low, step: step, previous: previous, next: next)
+                } else {
+                    stepResetBefore(share, t: t, row: t - low, step: step, previous: previous, next: next)
+                }
+                barrier.wait(share.index, parties: share.team)
+                swap(&previous, &next)
+            }
+            chunkStart = chunkEnd
+        }
+        withExtendedLifetime(scratch) {}
+    }
+
+    /// x·W + b_in for the chunk's input times `low ..< low+count` of `samples`, onto `panels`.
+    private func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int) {
+        let rows = samples.count * count
+        let bias = packed.inputBias.pointer
+        for p in panels {
+            let panel = packed.kernelPanel(p)
+            var row = 0
+            while row < rows {
+                if row + 4 <= rows {
+                    let (c0, c1, c2, c3) = multiply4x3(features, inputRow(row, samples, low, count), inputRow(row + 1, samples, low, count),
+                                                       inputRow(row + 2, samples, low, count), inputRow(row + 3, samples, low, count), panel)
+                    storeProjection(c0, projectionRow(row, samples, count), p, bias)
+                    storeProjection(c1, projectionRow(row + 1, samples, count), p, bias)
+                    storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
+                    storeProjection(c3, projectionRow(row + 3, samples, count), p, bias)
+                    row += 4
+                } else {
+                    let c = multiply1x3(features, inputRow(row, samples, low, count), panel)
+                    storeProjection(c, projectionRow(row, samples, count), p, bias)
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// Row `i` of a chunk's projection enumerates (sample, step) with the step varying fastest.
+    @inline(__always)
+    private func inputRow(_ i: Int, _ samples: Range<Int>, _ low: Int, _ count: Int) -> UnsafePointer<S> {
+        x + ((samples.lowerBound + i / count) * steps + low + i % count) * features
+    }
+
+    @inline(__always)
+    private func projectionRow(_ i: Int, _ samples: Range<Int>, _ count: Int) -> UnsafeMutablePointer<V> {
+        projection.pointer + ((samples.lowerBound + i / count) * plan.chunk + i % count) * 3 * padded / lanes
+    }
+
+    @inline(__always)
+    private func storeProjection(_ c: SIMD3Block<V>, _ row: UnsafeMutablePointer<V>, _ p: Int, _ bias: UnsafeMutablePointer<V>) {
+        let stride = padded / lanes
+        row[p] = c.z + bias[p]
+        row[stride + p] = c.r + bias[stride + p]
+        row[2 * stride + p] = c.h + bias[2 * stride + p]
+    }
+
+    @inline(__always)
+    private func isValid(_ b: Int, _ t: Int) -> Bool {
+        mask.map { $0[b * steps + t] } ?? true
+    }
+
+    @inline(__always)
+    private func storeBlock(_ c: SIMD3Block<V>, _ share: Share, row: Int, panel p: Int, gates: Int = 3) {
+        let out = UnsafeMutableRawPointer(share.scratch).assumingMemoryBound(to: V.self)
+        let stride = padded / lanes
+        out[(row * 3) * stride + p] = c.z
+        out[(row * 3 + 1) * stride + p] = c.r
+        if gates == 3 { out[(row * 3 + 2) * stride + p] = c.h }
+    }
+
+    @inline(__always)
+    private func storeGateH(_ c: V, _ share: Share, row: Int, panel p: Int) {
+        let out = UnsafeMutableRawPointer(share.scratch).assumingMemoryBound(to: V.self)
+        out[(row * 3 + 2) * (padded / lanes) + p] = c
+    }
+
+    /// The recurrent product of `a`'s rows (h, or r*h) with this thread's panels, into the scratch block.
+    /// `gates` 3: all of [z | r | h]; 2: z and r; 1: h alone.
+    private func recurrentProduct(_ share: Share, rows a: UnsafeMutablePointer<S>, gates: Int) {
+        let lower = share.samples.lowerBound
+        let blocksEnd = lower + share.samples.count / 4 * 4
+        for p in share.panels {
+            let panel = packed.recurrentPanel(p)
+            for b in Swift.stride(from: lower, to: blocksEnd, by: 4) {
+                let a0 = a + b * padded, a1 = a0 + padded, a2 = a1 + padded, a3 = a2 + padded
+                let i = b - lower
+                switch gates {
+                case 3:
+                    let (c0, c1, c2, c3) = multiply4x3(units, a0, a1, a2, a3, panel)
+                    storeBlock(c0, share, row: i, panel: p); storeBlock(c1, share, row: i + 1, panel: p)
+                    storeBlock(c2, share, row: i + 2, panel: p); storeBlock(c3, share, row: i + 3, panel: p)
+                case 2:
+                    let (c0, c1, c2, c3) = multiply4x2(units, a0, a1, a2, a3, panel)
+                    storeBlock(c0, share, row: i, panel: p, gates: 2); storeBlock(c1, share, row: i + 1, panel: p, gates: 2)
+                    storeBlock(c2, share, row: i + 2, panel: p, gates: 2); storeBlock(c3, share, row: i + 3, panel: p, gates: 2)
+                default:
+                    let (c0, c1, c2, c3) = multiply4x1(units, a0, a1, a2, a3, panel)
+                    storeGateH(c0, share, row: i, panel: p); storeGateH(c1, share, row: i + 1, panel: p)
+                    storeGateH(c2, share, row: i + 2, panel: p); storeGateH(c3, share, row: i + 3, panel: p)
+                }
+            }
+        }
+        for b in blocksEnd..<share.samples.upperBound {
+            let row = a + b * padded, i = b - lower
+            var p = share.panels.lowerBound
+            let end = share.panels.upperBound
+            while p < end {
+                if gates == 1 {
+                    let last = end - 1
+                    let (c0, c1, c2, c3) = multiply1x4(units, row, (packed.recurrentPanel(p), packed.recurrentPanel(min(p + 1, last)),
+                                                                    packed.recurrentPanel(min(p + 2, last)), packed.recurrentPanel(min(p + 3, last))))
+                    storeGateH(c0, share, row: i, panel: p)
+                    if p + 1 < end { storeGateH(c1, share, row: i, panel: p + 1) }
+                    if p + 2 < end { storeGateH(c2, share, row: i, panel: p + 2) }
+                    if p + 3 < end { storeGateH(c3, share, row: i, panel: p + 3) }
+                    p += 4
+                } else if p + 3 <= end {
+                    let (c0, c1, c2) = multiply1x9(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1), packed.recurrentPanel(p + 2))
+                    storeBlock(c0, share, row: i, panel: p, gates: gates); storeBlock(c1, share, row: i, panel: p + 1, gates: gates)
+                    storeBlock(c2, share, row: i, panel: p + 2, gates: gates)
+                    p += 3
+                } else {
+                    storeBlock(multiply1x3(units, row, packed.recurrentPanel(p)), share, row: i, panel: p, gates: gates)
+                    p += 1
+                }
+            }
+        }
+    }
+
+    /// reset_after=True: `hh = act(x·Wh + b_in + r * (h·Rh + b_rec))`, all gates from one product.
+    private func stepResetAfter(_ share: Share, t: Int, row: Int, step: Int,
+                                previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>) {
+        recurrentProduct(share, rows: previous, gates: 3)
+        let j0 = share.panels.lowerBound * lanes, j1 = share.panels.upperBound * lanes, n = j1 - j0
+        let bias = packed.recurrentBias.scalars
+        for b in share.samples {
+            let hp = previous + b * padded, hn = next + b * padded
+            let valid = isValid(b, t)
+            if valid {
+                let z = share.scratch + (b - share.samples.lowerBound) * 3 * padded, r = z + padded, a = r + padded
+                let px = projection.scalars + (b * plan.chunk + row) * 3 * padded
+                for j in j0..<j1 {
+                    z[j] = px[j] + (z[j] + bias[j])
+                    r[j] = px[padded + j] + (r[j] + bias[padded + j])
+                }
+                config.recurrentActivation.applyFast(z + j0, count: n, hardSigmoid: config.hardSigmoid)
+                config.recurrentActivation.applyFast(r + j0, count: n, hardSigmoid: config.hardSigmoid)
+                for j in j0..<j1 { a[j] = px[2 * padded + j] + r[j] * (a[j] + bias[2 * padded + j]) }
+                config.activation.applyFast(a + j0, count: n, hardSigmoid: config.hardSigmoid)
+                for j in j0..<j1 { hn[j] = z[j] * hp[j] + (1 - z[j]) * a[j] }
+            } else {
+                for j in j0..<j1 { hn[j] = hp[j] }
+            }
+            emit(b, hn, valid: valid, step: step, from: j0, to: j1)
+        }
+    }
+
+    /// reset_after=False: z and r from h·R[:, :2U], then `hh = act(x·Wh + b + (r*h)·Rh)`.
+    private func stepResetBefore(_ share: Share, t: Int, row: Int, step: Int,
+                                 previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>) {
+        recurrentProduct(share, rows: previous, gates: 2)
+        let j0 = share.panels.lowerBound * lanes, j1 = share.panels.upperBound * lanes, n = j1 - j0
+        let rh = resetState.scalars
+        for b in share.samples where isValid(b, t) {
+            let z = share.scratch + (b - share.samples.lowerBound) * 3 * padded, r = z + padded
+            let px = projection.scalars + (b * plan.chunk + row) * 3 * padded
+            let hp = previous + b * padded, rhb = rh + b * padded
+            for j in j0..<j1 {
+                z[j] = px[j] + z[j]
+                r[j] = px[padded + j] + r[j]
+            }
+            config.recurrentActivation.applyFast(z + j0, count: n, hardSigmoid: config.hardSigmoid)
+            config.recurrentActivation.applyFast(r + j0, count: n, hardSigmoid: config.hardSigmoid)
+            for j in j0..<j1 { rhb[j] = r[j] * hp[j] }
+        }
+        barrier.wait(share.index, parties: share.team)  // the candidate's product needs every unit's r*h
+        recurrentProduct(share, rows: rh, gates: 1)
+        for b in share.samples {
+            let hp = previous + b * padded, hn = next + b * padded
+            let valid = isValid(b, t)
+            if valid {
+                let z = share.scratch + (b - share.samples.lowerBound) * 3 * padded, a = z + 2 * padded
+                let px = projection.scalars + (b * plan.chunk + row) * 3 * padded
+                for j in j0..<j1 { a[j] = px[2 * padded + j] + a[j] }
+                config.activation.applyFast(a + j0, count: n, hardSigmoid: config.hardSigmoid)
+                for j in j0..<j1 { hn[j] = z[j] * hp[j] + (1 - z[j]) * a[j] }
+            } else {
+                for j in j0..<j1 { hn[j] = hp[j] }
+            }
+            emit(b, hn, valid: valid, step: step, from: j0, to: j1)
+        }
+    }
+
+    /// Records the step's output for units `j0..<j1`: h, or on a masked step the previous output
+    /// (zeros before any valid step).
+    @inline(__always)
+    private func emit(_ b: Int, _ h: UnsafeMutablePointer<S>, valid: Bool, step: Int, from j0: Int, to j1: Int) {
+        var output = UnsafePointer(h)
+        if mask != nil {
+            let carried = last.scalars + b * padded
+            if valid {
+                for j in j0..<j1 { carried[j] = h[j] }
+            }
+            output = UnsafePointer(carried)
+        }
+        guard let sequence else { return }
+        let base = sequence + (b * steps + step) * units
+        for j in j0..<min(j1, units) { base[j] = output[j] }
+    }
+}

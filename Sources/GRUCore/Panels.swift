@@ -1,0 +1,195 @@
+/// A 64-byte aligned buffer of vectors that frees itself.
+final class AlignedBuffer<V: SIMD>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<V>
+    let count: Int
+
+    init(count: Int) {
+        self.count = max(count, 1)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: self.count * MemoryLayout<V>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: V.self, capacity: self.count)
+        pointer.initialize(repeating: V(), count: self.count)
+    }
+
+    deinit { pointer.deallocate() }
+
+    var scalars: UnsafeMutablePointer<V.Scalar> {
+        UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: V.Scalar.self)
+    }
+}
+
+/// The weights rearranged into panels of `lanes` units, so a kernel streams one panel with unit-stride loads.
+/// Panel p holds, for every input row k, the three gate vectors `[z | r | h]` of units `p*lanes ..< (p+1)*lanes`:
+/// `panel[p][k][g] = W[k, g*U + p*lanes + lane]`, zero beyond U. Biases are laid out as `(3, paddedUnits)`.
+struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
+    let units: Int
+    let inputDim: Int
+    let panels: Int
+    let paddedUnits: Int
+    /// `(panels, inputDim, 3)` vectors.
+    let kernel: AlignedBuffer<V>
+    /// `(panels, units, 3)` vectors.
+    let recurrent: AlignedBuffer<V>
+    /// `(3, paddedUnits)`; zeros without a bias.
+    let inputBias: AlignedBuffer<V>
+    let recurrentBias: AlignedBuffer<V>
+
+    init(_ weights: GRUWeights<V.Scalar>) {
+        let lanes = V.scalarCount
+        units = weights.units
+        inputDim = weights.inputDim
+        panels = (units + lanes - 1) / lanes
+        paddedUnits = panels * lanes
+        kernel = PackedWeights.pack(weights.kernel, rows: inputDim, units: units, panels: panels)
+        recurrent = PackedWeights.pack(weights.recurrentKernel, rows: units, units: units, panels: panels)
+        inputBias = PackedWeights.packBias(weights.inputBias, units: units, padded: paddedUnits)
+        recurrentBias = PackedWeights.packBias(weights.recurrentBias, units: units, padded: paddedUnits)
+    }
+
+    private static func pack(_ matrix: [V.Scalar], rows: Int, units: Int, panels: Int) -> AlignedBuffer<V> {
+        let lanes = V.scalarCount
+        let buffer = AlignedBuffer<V>(count: panels * rows * 3)
+        let out = buffer.scalars
+        for p in 0..<panels {
+            for k in 0..<rows {
+                for g in 0..<3 {
+                    for lane in 0..<lanes where p * lanes + lane < units {
+                        out[((p * rows + k) * 3 + g) * lanes + lane] = matrix[k * 3 * units + g * units + p * lanes + lane]
+                    }
+                }
+            }
+        }
+        return buffer
+    }
+
+    private static func packBias(_ bias: [V.Scalar]?, units: Int, padded: Int) -> AlignedBuffer<V> {
+        let buffer = AlignedBuffer<V>(count: 3 * padded / V.scalarCount)
+        if let bias {
+            for g in 0..<3 {
+                for j in 0..<units { buffer.scalars[g * padded + j] = bias[g * units + j] }
+            }
+        }
+        return buffer
+    }
+
+    /// Panel p's vectors for row k start at `panel(p) + 3k`.
+    @inline(__always)
+    func kernelPanel(_ p: Int) -> UnsafePointer<V> { UnsafePointer(kernel.pointer + p * inputDim * 3) }
+
+    @inline(__always)
+    func recurrentPanel(_ p: Int) -> UnsafePointer<V> { UnsafePointer(recurrent.pointer + p * units * 3) }
+}
+
+/// Four rows times three gates: `acc[r][g] = sum_k a_r[k] * panel[3k + g]`. Twelve accumulators and three
+/// panel loads per k keep the FMA units busy; the panel (k x 3 vectors) stays in L1 across row blocks.
+@inline(__always)
+func multiply4x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafePointer<V.Scalar>,
+                          _ a2: UnsafePointer<V.Scalar>, _ a3: UnsafePointer<V.Scalar>,
+                          _ panel: UnsafePointer<V>) -> (SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>)
+    where V.Scalar: FloatingPoint {
+    var c00 = V(), c01 = V(), c02 = V(), c10 = V(), c11 = V(), c12 = V()
+    var c20 = V(), c21 = V(), c22 = V(), c30 = V(), c31 = V(), c32 = V()
+    var w = panel
+    for i in 0..<k {
+        let w0 = w[0], w1 = w[1], w2 = w[2]
+        let x0 = V(repeating: a0[i]), x1 = V(repeating: a1[i]), x2 = V(repeating: a2[i]), x3 = V(repeating: a3[i])
+        c00 = c00.addingProduct(x0, w0); c01 = c01.addingProduct(x0, w1); c02 = c02.addingProduct(x0, w2)
+        c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1); c12 = c12.addingProduct(x1, w2)
+        c20 = c20.addingProduct(x2, w0); c21 = c21.addingProduct(x2, w1); c22 = c22.addingProduct(x2, w2)
+        c30 = c30.addingProduct(x3, w0); c31 = c31.addingProduct(x3, w1); c32 = c32.addingProduct(x3, w2)
+        w += 3
+    }
+    return (SIMD3Block(c00, c01, c02), SIMD3Block(c10, c11, c12), SIMD3Block(c20, c21, c22), SIMD3Block(c30, c31, c32))
+}
+
+/// One row times three gates of three panels: nine independent accumulators hide the FMA latency at
+/// batch 1. Each accumulator sums over k in order, exactly as `multiply4x3` does, so a row's result does
+/// not depend on which kernel computed it (or on how rows were shared among threads).
+@inline(__always)
+func multiply1x9<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ p0: UnsafePointer<V>, _ p1: UnsafePointer<V>,
+                          _ p2: UnsafePointer<V>) -> (SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>) where V.Scalar: FloatingPoint {
+    var a0 = V(), a1 = V(), a2 = V(), b0 = V(), b1 = V(), b2 = V(), c0 = V(), c1 = V(), c2 = V()
+    for i in 0..<k {
+        let x = V(repeating: a[i])
+        let o = 3 * i
+        a0 = a0.addingProduct(x, p0[o]); a1 = a1.addingProduct(x, p0[o + 1]); a2 = a2.addingProduct(x, p0[o + 2])
+        b0 = b0.addingProduct(x, p1[o]); b1 = b1.addingProduct(x, p1[o + 1]); b2 = b2.addingProduct(x, p1[o + 2])
+        c0 = c0.addingProduct(x, p2[o]); c1 = c1.addingProduct(x, p2[o + 1]); c2 = c2.addingProduct(x, p2[o + 2])
+    }
+    return (SIMD3Block(a0, a1, a2), SIMD3Block(b0, b1, b2), SIMD3Block(c0, c1, c2))
+}
+
+/// One row times three gates of one panel, summed over k in order.
+@inline(__always)
+func multiply1x3<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panel: UnsafePointer<V>) -> SIMD3Block<V>
+    where V.Scalar: FloatingPoint {
+    var c0 = V(), c1 = V(), c2 = V()
+    var w = panel
+    for i in 0..<k {
+        let x = V(repeating: a[i])
+        c0 = c0.addingProduct(x, w[0]); c1 = c1.addingProduct(x, w[1]); c2 = c2.addingProduct(x, w[2])
+        w += 3
+    }
+    return SIMD3Block(c0, c1, c2)
+}
+
+/// Four rows times the two gates z and r of a panel (reset_after=False, first product).
+@inline(__always)
+func multiply4x2<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafePointer<V.Scalar>,
+                          _ a2: UnsafePointer<V.Scalar>, _ a3: UnsafePointer<V.Scalar>,
+                          _ panel: UnsafePointer<V>) -> (SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>)
+    where V.Scalar: FloatingPoint {
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+    var w = panel
+    for i in 0..<k {
+        let w0 = w[0], w1 = w[1]
+        let x0 = V(repeating: a0[i]), x1 = V(repeating: a1[i]), x2 = V(repeating: a2[i]), x3 = V(repeating: a3[i])
+        c00 = c00.addingProduct(x0, w0); c01 = c01.addingProduct(x0, w1)
+        c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1)
+        c20 = c20.addingProduct(x2, w0); c21 = c21.addingProduct(x2, w1)
+        c30 = c30.addingProduct(x3, w0); c31 = c31.addingProduct(x3, w1)
+        w += 3
+    }
+    return (SIMD3Block(c00, c01, V()), SIMD3Block(c10, c11, V()), SIMD3Block(c20, c21, V()), SIMD3Block(c30, c31, V()))
+}
+
+/// Four rows times gate h of a panel (reset_after=False, second product over r*h).
+@inline(__always)
+func multiply4x1<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafePointer<V.Scalar>,
+                          _ a2: UnsafePointer<V.Scalar>, _ a3: UnsafePointer<V.Scalar>,
+                          _ panel: UnsafePointer<V>) -> (V, V, V, V) where V.Scalar: FloatingPoint {
+    var c0 = V(), c1 = V(), c2 = V(), c3 = V()
+    var w = panel + 2
+    for i in 0..<k {
+        let w2 = w[0]
+        c0 = c0.addingProduct(V(repeating: a0[i]), w2); c1 = c1.addingProduct(V(repeating: a1[i]), w2)
+        c2 = c2.addingProduct(V(repeating: a2[i]), w2); c3 = c3.addingProduct(V(repeating: a3[i]), w2)
+        w += 3
+    }
+    return (c0, c1, c2, c3)
+}
+
+/// One row times gate h of up to four panels (nil beyond the last), summed over k in order.
+@inline(__always)
+func multiply1x4<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panels: (UnsafePointer<V>, UnsafePointer<V>, UnsafePointer<V>, UnsafePointer<V>))
+    -> (V, V, V, V) where V.Scalar: FloatingPoint {
+    var c0 = V(), c1 = V(), c2 = V(), c3 = V()
+    for i in 0..<k {
+        let x = V(repeating: a[i])
+        let o = 3 * i + 2
+        c0 = c0.addingProduct(x, panels.0[o]); c1 = c1.addingProduct(x, panels.1[o])
+        c2 = c2.addingProduct(x, panels.2[o]); c3 = c3.addingProduct(x, panels.3[o])
+    }
+    return (c0, c1, c2, c3)
+}
+
+/// The three gate vectors of one row of one panel.
+struct SIMD3Block<V: SIMD> {
+    var z: V, r: V, h: V
+
+    @inline(__always)
+    init(_ z: V, _ r: V, _ h: V) {
+        self.z = z
+        self.r = r
+        self.h = h
+    }
+}

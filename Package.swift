@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -25,7 +26,7 @@ let package = Package(
             providers: [.apt(["libhdf5-dev"])]
         ),
         .target(name: "GRUCore", swiftSettings: optimize),
-        .target(name: "GRUIO", dependencies: ["GRUCore", "CHDF5"]),
+        .target(name: "GRUIO", dependencies: ["GRUCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .executableTarget(
             name: "gru-run",
             dependencies: [

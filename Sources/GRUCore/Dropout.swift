@@ -132,6 +132,9 @@ extension GRUEngine {
                         lastOutput[b * units + j] = state[b * units + j]
                     }
                 }
+                if !valid && config.zeroOutputForMask {
+                    for j in 0..<units { lastOutput[b * units + j] = 0 }
+                }
                 if config.returnSequences {
                     for j in 0..<units { sequence[(b * steps + step) * units + j] = lastOutput[b * units + j] }
                 }

@@ -312,7 +312,7 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
     }
 
     /// Records the step's output for units `j0..<j1`: h, or on a masked step the previous output
-    /// (zeros before any valid step).
+    /// (zeros before any valid step), or zeros inside a Bidirectional that returns sequences.
     @inline(__always)
     private func emit(_ b: Int, _ h: UnsafeMutablePointer<S>, valid: Bool, step: Int, from j0: Int, to j1: Int) {
         var output = UnsafePointer(h)
@@ -320,6 +320,8 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
             let carried = last.scalars + b * padded
             if valid {
                 for j in j0..<j1 { carried[j] = h[j] }
+            } else if config.zeroOutputForMask {
+                for j in j0..<j1 { carried[j] = 0 }
             }
             output = UnsafePointer(carried)
         }

@@ -20,6 +20,9 @@ public struct GRUConfig: Equatable, Sendable {
     public var implementation = 1
     public var dropout: Double = 0
     public var recurrentDropout: Double = 0
+    /// Masked steps output zeros instead of repeating the previous output: what Keras's Bidirectional
+    /// sets on its inner layers when they return sequences.
+    public var zeroOutputForMask = false
 
     public init(units: Int) {
         self.units = units

@@ -166,6 +166,18 @@ final class HDF5File {
         }
     }
 
+    /// A list attribute that Keras may have split into `name0`, `name1`, ... when it exceeded 64 KB.
+    func splitStringAttribute(_ name: String, of objectPath: String) throws -> [String]? {
+        if let whole = try stringAttribute(name, of: objectPath) { return whole }
+        var parts: [String] = []
+        var index = 0
+        while let chunk = try stringAttribute(name + String(index), of: objectPath) {
+            parts += chunk
+            index += 1
+        }
+        return index > 0 ? parts : nil
+    }
+
     /// A floating-point dataset, converted by HDF5 to native doubles.
     func floatDataset(_ datasetPath: String, limit: Int = 1 << 30) throws -> HDF5FloatArray {
         guard exists(datasetPath) else { throw GRUIOError.hdf5(path: path, "has no dataset \(datasetPath)") }

@@ -1,12 +1,19 @@
 import Foundation
 import GRUCore
 
-/// Which kind of Keras HDF5 file a path holds.
+/// Which kind of Keras file a path holds.
 public enum KerasFileKind: String, Sendable {
-    /// `model.save("x.h5")`: weights under `/model_weights` and a `model_config`.
-    case fullModel = "full model"
-    /// `model.save_weights("x.h5")`: weights only, no config.
-    case weightsOnly = "weights only"
+    /// tf.keras / tf-keras / Keras 2 `model.save("x.h5")`, or Keras 3's legacy `.h5`: weights and a model_config.
+    case fullModel = "HDF5 full model"
+    /// `model.save_weights("x.h5")` of tf.keras / tf-keras / Keras 2: weights only.
+    case weightsOnly = "HDF5 weights only"
+    /// Keras 3 `model.save("x.keras")`: a zip of config.json, metadata.json and model.weights.h5.
+    case kerasArchive = "Keras 3 .keras archive"
+    /// Keras 3 `model.save_weights("x.weights.h5")`: weights under /layers, no config.
+    case keras3Weights = "Keras 3 .weights.h5"
+
+    /// Whether the file states the layer configs.
+    public var hasConfig: Bool { self == .fullModel || self == .kerasArchive }
 }
 
 /// A GRU layer found in a Keras file: its weights, and its config as far as the file states it.
@@ -15,9 +22,12 @@ public struct KerasGRU: Sendable {
     public var kind: KerasFileKind
     public var kerasVersion: String?
     public var layerName: String
-    /// The config: read from model_config for a full model; the seed's defaults and the weight shapes otherwise.
+    /// The Keras class the weights came from: GRU, or CuDNNGRU (converted to GRU(reset_after=True)).
+    public var className = "GRU"
+    /// The config: read from the model's config when the file has one; the defaults of the Keras that
+    /// wrote the file and the weight shapes otherwise.
     public var config: GRUConfig
-    /// The Masking layer's mask_value in front of the GRU, if the model has one.
+    /// The Masking layer's mask_value right in front of the GRU, if the model has one.
     public var maskValue: Double?
     /// 32 or 64: the stored precision of the kernel.
     public var bits: Int
@@ -32,10 +42,7 @@ public struct KerasGRU: Sendable {
     public var biasShape: [Int]?
 
     /// The hard_sigmoid definition of the Keras that wrote the file: Keras 3 redefined it.
-    public var hardSigmoid: HardSigmoidDefinition {
-        guard let major = kerasVersion?.split(separator: ".").first.flatMap({ Int($0) }) else { return .keras2 }
-        return major >= 3 ? .keras3 : .keras2
-    }
+    public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }
 
     /// Weights converted to the computation's scalar type.
     public func weights<S: GRUScalar>(_ type: S.Type) throws -> GRUWeights<S> {
@@ -48,118 +55,317 @@ public struct KerasGRU: Sendable {
     }
 }
 
-/// Reads Keras HDF5 files written by tf.keras / tf-keras (`model.save` and `save_weights`).
-public enum KerasReader {
-    static let recurrentClasses: Set<String> = ["GRU"]
-    static let passThroughClasses: Set<String> = ["InputLayer", "Masking"]
+/// A `Bidirectional(GRU)` layer.
+public struct KerasBidirectional: Sendable {
+    public var name: String
+    public var mergeMode: MergeMode
+    public var forward: KerasGRU
+    public var backward: KerasGRU
+}
 
-    /// Finds the GRU in `path` (the one named `layer` if given) and reads its weights and config.
-    public static func loadGRU(path: String, layer requested: String? = nil) throws -> KerasGRU {
+/// One layer of a Keras model, as far as gru-run is concerned.
+public enum KerasLayer: Sendable {
+    case input(name: String)
+    case masking(name: String, maskValue: Double)
+    case gru(KerasGRU)
+    case bidirectional(KerasBidirectional)
+    /// Any other layer (Dense, Embedding, ...): listed, not run.
+    case other(name: String, className: String)
+
+    public var name: String {
+        switch self {
+        case .input(let name), .masking(let name, _), .other(let name, _): return name
+        case .gru(let gru): return gru.layerName
+        case .bidirectional(let layer): return layer.name
+        }
+    }
+
+    public var className: String {
+        switch self {
+        case .input: return "InputLayer"
+        case .masking: return "Masking"
+        case .gru(let gru): return gru.className
+        case .bidirectional: return "Bidirectional"
+        case .other(_, let className): return className
+        }
+    }
+
+    public var isRecurrent: Bool {
+        switch self {
+        case .gru, .bidirectional: return true
+        default: return false
+        }
+    }
+}
+
+/// A Keras file read whole: its kind, the Keras that wrote it, and its layers in order.
+public struct KerasModel: Sendable {
+    public var path: String
+    public var kind: KerasFileKind
+    public var kerasVersion: String?
+    public var layers: [KerasLayer]
+
+    public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }
+
+    /// `name (Class), ...` for messages.
+    public var listing: String {
+        layers.map { "\($0.name) (\($0.className))" }.joined(separator: ", ")
+    }
+
+    public func layer(named name: String) -> (index: Int, layer: KerasLayer)? {
+        layers.firstIndex { $0.name == name }.map { ($0, layers[$0]) }
+    }
+
+    /// The mask_value of a Masking layer directly in front of layer `index` (InputLayers skipped).
+    public func maskValue(before index: Int) -> Double? {
+        var previous = index - 1
+        while previous >= 0, case .input = layers[previous] { previous -= 1 }
+        if previous >= 0, case .masking(_, let value) = layers[previous] { return value }
+        return nil
+    }
+}
+
+func kerasMajorVersion(_ version: String?) -> Int? {
+    version?.split(separator: ".").first.flatMap { Int($0) }
+}
+
+func hardSigmoidDefinition(kerasVersion: String?, kind: KerasFileKind) -> HardSigmoidDefinition {
+    if kind == .keras3Weights || kind == .kerasArchive { return .keras3 }
+    return (kerasMajorVersion(kerasVersion) ?? 2) >= 3 ? .keras3 : .keras2
+}
+
+/// The GRU defaults of the Keras that wrote a file: the seed layer's for Keras 2 lineage files, Keras 3's
+/// (sigmoid, reset_after=True) for Keras 3 files.
+func defaultConfig(units: Int, keras3: Bool) -> GRUConfig {
+    var config = GRUConfig(units: units)
+    if keras3 {
+        config.recurrentActivation = .sigmoid
+        config.resetAfter = true
+        config.hardSigmoid = .keras3
+        config.implementation = 2
+    }
+    return config
+}
+
+/// Reads Keras model and weights files: tf-keras / Keras 2 HDF5, Keras 3 .keras archives, .weights.h5.
+public enum KerasReader {
+    /// Reads every layer of the file at `path`.
+    public static func load(path: String) throws -> KerasModel {
+        let head = try readPrefix(path, count: 8)
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            return try KerasArchive.load(path: path)
+        }
         let file = try HDF5File(path: path)
         let version = try file.stringAttribute("keras_version", of: "/")?.first
         if let configText = try file.stringAttribute("model_config", of: "/")?.first {
-            return try loadFullModel(file: file, configText: configText, version: version, requested: requested)
+            let layers = try KerasModelConfig.layers(of: try parseConfig(configText, path: path, what: "model_config"), path: path)
+            let weightsRoot = file.isGroup("/model_weights") ? "/model_weights" : "/"
+            let source = HDF5LayerWeights(file: file, root: weightsRoot)
+            return KerasModel(path: path, kind: .fullModel, kerasVersion: version,
+                              layers: try buildLayers(layers, weights: source, path: path, kind: .fullModel, version: version))
         }
-        return try loadWeightsOnly(file: file, version: version, requested: requested)
+        if let layerNames = try file.splitStringAttribute("layer_names", of: "/") {
+            return KerasModel(path: path, kind: .weightsOnly, kerasVersion: version,
+                              layers: try HDF5LayerWeights(file: file, root: "/").inferLayers(layerNames, path: path, version: version))
+        }
+        if file.isGroup("/layers") {
+            return KerasModel(path: path, kind: .keras3Weights, kerasVersion: version,
+                              layers: try Keras3Weights(file: file, path: path, kind: .keras3Weights).inferLayers())
+        }
+        let members = file.members(of: "/")
+        let what = members.isEmpty ? "nothing" : members.prefix(10).joined(separator: ", ")
+        throw GRUIOError.keras(path: path, "is not a Keras model or weights file: it has no model_config, layer_names or /layers (it holds \(what))")
     }
 
-    private static func loadFullModel(file: HDF5File, configText: String, version: String?,
-                                      requested: String?) throws -> KerasGRU {
-        let path = file.path
-        let root: JSONValue
-        do {
-            root = try JSONValue.parse(configText)
-        } catch {
-            throw GRUIOError.keras(path: path, "model_config is not valid JSON")
-        }
-        let layers = try KerasModelConfig.layers(of: root, path: path)
-        let listing = layers.map { "\($0.name) (\($0.className))" }.joined(separator: ", ")
+    /// Finds the one GRU in `path` (the one named `layer` if given) and reads its weights and config.
+    public static func loadGRU(path: String, layer requested: String? = nil) throws -> KerasGRU {
+        let model = try load(path: path)
         let index: Int
         if let requested {
-            guard let found = layers.firstIndex(where: { $0.name == requested }) else {
-                throw GRUIOError.keras(path: path, "has no layer named '\(requested)'; its layers are \(listing)")
+            guard let found = model.layer(named: requested) else {
+                throw GRUIOError.keras(path: path, "has no layer named '\(requested)'; its layers are \(model.listing)")
             }
-            guard recurrentClasses.contains(layers[found].className) else {
-                throw GRUIOError.keras(path: path, "layer '\(requested)' is a \(layers[found].className), not a GRU; its layers are \(listing)")
-            }
-            index = found
+            index = found.index
         } else {
-            let grus = layers.indices.filter { recurrentClasses.contains(layers[$0].className) }
-            guard let first = grus.first else {
-                throw GRUIOError.keras(path: path, "holds no GRU layer; its layers are \(listing)")
+            let recurrent = model.layers.indices.filter { model.layers[$0].isRecurrent }
+            guard let first = recurrent.first else {
+                throw GRUIOError.keras(path: path, "holds no GRU layer; its layers are \(model.listing)")
             }
-            guard grus.count == 1 else {
-                let names = grus.map { "'\(layers[$0].name)'" }.joined(separator: ", ")
-                throw GRUIOError.keras(path: path, "holds \(grus.count) GRU layers (\(names)); choose one with --layer NAME")
-            }
-            let others = layers.filter { !recurrentClasses.contains($0.className) && !passThroughClasses.contains($0.className) }
-            guard others.isEmpty else {
-                throw GRUIOError.keras(path: path, "holds layers gru-run does not run (its layers are \(listing)); run the GRU alone with --layer \(layers[first].name)")
+            guard recurrent.count == 1 else {
+                let names = recurrent.map { "'\(model.layers[$0].name)'" }.joined(separator: ", ")
+                throw GRUIOError.keras(path: path, "holds \(recurrent.count) recurrent layers (\(names)); choose one with --layer NAME")
             }
             index = first
         }
-        let layer = layers[index]
-        var config = GRUConfig(units: 0)
-        try GRUConfigReader(path: path, layer: layer).apply(to: &config)
-        if version.flatMap({ $0.split(separator: ".").first }).flatMap({ Int($0) }).map({ $0 >= 3 }) == true {
-            config.hardSigmoid = .keras3
+        guard case .gru(var gru) = model.layers[index] else {
+            throw GRUIOError.keras(path: path, "layer '\(model.layers[index].name)' is a \(model.layers[index].className), not a GRU; its layers are \(model.listing)")
         }
-        var maskValue: Double?
-        var previous = index - 1
-        while previous >= 0, layers[previous].className == "InputLayer" { previous -= 1 }
-        if previous >= 0, layers[previous].className == "Masking" {
-            maskValue = layers[previous].config["mask_value"]?.number ?? 0
-        }
-        let weightsRoot = file.isGroup("/model_weights") ? "/model_weights" : "/"
-        var gru = try readWeights(file: file, root: weightsRoot, layerName: layer.name, kind: .fullModel, version: version)
-        guard config.units == gru.units else {
-            throw GRUIOError.keras(path: path, "layer '\(layer.name)' has units = \(config.units) in its config but its recurrent kernel holds \(gru.units) units")
-        }
-        config.hardSigmoid = gru.hardSigmoid
-        gru.config = config
-        gru.maskValue = maskValue
+        gru.maskValue = model.maskValue(before: index)
         return gru
     }
 
-    private static func loadWeightsOnly(file: HDF5File, version: String?, requested: String?) throws -> KerasGRU {
-        let path = file.path
-        guard let layerNames = try file.stringAttribute("layer_names", of: "/") else {
-            let members = file.members(of: "/")
-            let what = members.isEmpty ? "nothing" : members.prefix(10).joined(separator: ", ")
-            throw GRUIOError.keras(path: path, "is not a Keras model or weights file: it has no model_config or layer_names attribute (it holds \(what))")
+    static func parseConfig(_ text: String, path: String, what: String) throws -> JSONValue {
+        do {
+            return try JSONValue.parse(text)
+        } catch {
+            throw GRUIOError.keras(path: path, "\(what) is not valid JSON")
         }
-        var candidates: [String] = []
-        var described: [String] = []
-        for name in layerNames {
-            let weightNames = try file.stringAttribute("weight_names", of: "/" + name) ?? []
-            let leaves = weightNames.map(leafName)
-            described.append(weightNames.isEmpty ? name : "\(name) (\(leaves.joined(separator: ", ")))")
-            if leaves.starts(with: ["kernel", "recurrent_kernel"]) && (leaves.count == 2 || (leaves.count == 3 && leaves[2] == "bias")) {
-                candidates.append(name)
+    }
+
+    /// Turns config layers into KerasLayers, reading each recurrent layer's weights from `weights`.
+    static func buildLayers(_ configs: [KerasLayerConfig], weights: LayerWeightSource, path: String,
+                            kind: KerasFileKind, version: String?) throws -> [KerasLayer] {
+        let keras3 = (kerasMajorVersion(version) ?? 2) >= 3 || kind == .kerasArchive
+        var seen: [String: Int] = [:]  // Keras 3 names weight groups by class, counted in model order
+        return try configs.compactMap { layer -> KerasLayer? in
+            let snake = snakeCase(layer.className)
+            let occurrence = seen[snake, default: 0]
+            seen[snake] = occurrence + 1
+            switch layer.className {
+            case "InputLayer":
+                return .input(name: layer.name)
+            case "Masking":
+                return .masking(name: layer.name, maskValue: layer.config["mask_value"]?.number ?? 0)
+            case "NotEqual", "Any":
+                return nil  // the operations a Keras 3 functional model records for its Masking layer
+            case "GRU", "CuDNNGRU":
+                let arrays = try weights.gruWeights(layer: layer, occurrence: occurrence, path: path)
+                var gru = try makeGRU(arrays, name: layer.name, className: layer.className, path: path, kind: kind, version: version)
+                var config = defaultConfig(units: gru.units, keras3: keras3)
+                if layer.className == "CuDNNGRU" {
+                    config.recurrentActivation = .sigmoid
+                    config.resetAfter = true
+                    config.implementation = 2
+                }
+                try GRUConfigReader(path: path, layer: layer).apply(to: &config)
+                try checkUnits(config, gru, path: path)
+                config.hardSigmoid = gru.hardSigmoid
+                gru.config = config
+                return .gru(gru)
+            case "Bidirectional":
+                return .bidirectional(try makeBidirectional(layer, occurrence: occurrence, weights: weights, path: path,
+                                                            kind: kind, version: version, keras3: keras3))
+            default:
+                return .other(name: layer.name, className: layer.className)
             }
         }
-        let chosen: String
-        if let requested {
-            guard layerNames.contains(requested) else {
-                throw GRUIOError.keras(path: path, "has no layer named '\(requested)'; its layers are \(described.joined(separator: ", "))")
+    }
+
+    private static func makeBidirectional(_ layer: KerasLayerConfig, occurrence: Int, weights: LayerWeightSource,
+                                          path: String, kind: KerasFileKind, version: String?, keras3: Bool) throws -> KerasBidirectional {
+        guard let inner = layer.config["layer"], let innerClass = inner["class_name"]?.string,
+              let innerConfig = inner["config"]?.object else {
+            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' has no inner layer config")
+        }
+        guard innerClass == "GRU" || innerClass == "CuDNNGRU" else {
+            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' wraps a \(innerClass); gru-run runs Bidirectional(GRU) only")
+        }
+        let merge: MergeMode
+        switch layer.config["merge_mode"] {
+        case .none, .some(.null): merge = .none
+        case .some(.string(let name)):
+            guard let mode = MergeMode(rawValue: name) else {
+                throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' has merge_mode '\(name)'; Keras knows concat, sum, mul, ave and None")
             }
-            chosen = requested
+            merge = mode
+        case .some(let other):
+            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' has merge_mode \(other.brief)")
+        }
+        let forwardLayer = KerasLayerConfig(className: innerClass, name: innerConfig["name"]?.string ?? "forward", config: innerConfig)
+        var backwardLayer = forwardLayer
+        if let backward = layer.config["backward_layer"]?["config"]?.object {
+            backwardLayer = KerasLayerConfig(className: innerClass, name: backward["name"]?.string ?? "backward", config: backward)
         } else {
-            guard let first = candidates.first else {
-                throw GRUIOError.keras(path: path, "holds no GRU weights (kernel, recurrent_kernel, bias); its layers are \(described.joined(separator: ", "))")
-            }
-            guard candidates.count == 1 else {
-                throw GRUIOError.keras(path: path, "holds \(candidates.count) recurrent layers (\(candidates.joined(separator: ", "))); choose one with --layer NAME")
-            }
-            chosen = first
+            backwardLayer.config["go_backwards"] = .bool(!(innerConfig["go_backwards"]?.bool ?? false))
         }
-        var gru = try readWeights(file: file, root: "/", layerName: chosen, kind: .weightsOnly, version: version)
-        var config = GRUConfig(units: gru.units)
-        config.useBias = gru.bias != nil
-        config.resetAfter = gru.biasShape?.count == 2
-        config.hardSigmoid = gru.hardSigmoid
-        gru.config = config
+        let (forwardArrays, backwardArrays) = try weights.bidirectionalWeights(layer: layer, occurrence: occurrence, path: path)
+        var pair: [KerasGRU] = []
+        for (config, arrays) in [(forwardLayer, forwardArrays), (backwardLayer, backwardArrays)] {
+            var gru = try makeGRU(arrays, name: config.name, className: innerClass, path: path, kind: kind, version: version)
+            var merged = defaultConfig(units: gru.units, keras3: keras3)
+            try GRUConfigReader(path: path, layer: config).apply(to: &merged)
+            try checkUnits(merged, gru, path: path)
+            merged.hardSigmoid = gru.hardSigmoid
+            gru.config = merged
+            pair.append(gru)
+        }
+        return KerasBidirectional(name: layer.name, mergeMode: merge, forward: pair[0], backward: pair[1])
+    }
+
+    private static func checkUnits(_ config: GRUConfig, _ gru: KerasGRU, path: String) throws {
+        guard config.units == gru.units else {
+            throw GRUIOError.keras(path: path, "layer '\(gru.layerName)' has units = \(config.units) in its config but its recurrent kernel holds \(gru.units) units")
+        }
+    }
+
+    /// Checks the shapes of kernel, recurrent kernel and bias, converting CuDNNGRU's layout.
+    static func makeGRU(_ arrays: [HDF5FloatArray], name: String, className: String, path: String,
+                        kind: KerasFileKind, version: String?) throws -> KerasGRU {
+        guard arrays.count == 2 || arrays.count == 3 else {
+            throw GRUIOError.keras(path: path, "layer '\(name)' holds \(arrays.count) weights; a GRU holds kernel, recurrent_kernel and an optional bias")
+        }
+        let kernel = arrays[0], recurrent = arrays[1]
+        guard recurrent.shape.count == 2, recurrent.shape[0] > 0, recurrent.shape[1] == 3 * recurrent.shape[0] else {
+            throw GRUIOError.keras(path: path, "layer '\(name)' has a recurrent kernel of shape \(describe(recurrent.shape)); a GRU's is (units, 3*units)")
+        }
+        let units = recurrent.shape[0]
+        guard kernel.shape.count == 2, kernel.shape[0] > 0, kernel.shape[1] == 3 * units else {
+            throw GRUIOError.keras(path: path, "layer '\(name)' has a kernel of shape \(describe(kernel.shape)); with \(units) units it must be (features, \(3 * units))")
+        }
+        var gru = KerasGRU(path: path, kind: kind, kerasVersion: version, layerName: name, className: className,
+                           config: GRUConfig(units: units), maskValue: nil, bits: kernel.bits,
+                           inputDim: kernel.shape[0], units: units, kernel: kernel.values,
+                           recurrentKernel: recurrent.values, bias: nil, biasShape: nil)
+        if arrays.count == 3 {
+            let bias = arrays[2]
+            if bias.shape == [6 * units] {
+                convertCuDNN(&gru, bias: bias.values)
+            } else {
+                guard bias.shape == [3 * units] || bias.shape == [2, 3 * units] else {
+                    throw GRUIOError.keras(path: path, "layer '\(name)' has a bias of shape \(describe(bias.shape)); with \(units) units it must be (\(3 * units),), (2, \(3 * units)) or CuDNNGRU's (\(6 * units),)")
+                }
+                gru.bias = bias.values
+                gru.biasShape = bias.shape
+            }
+        } else if className == "CuDNNGRU" {
+            throw GRUIOError.keras(path: path, "CuDNNGRU layer '\(name)' has no bias; CuDNNGRU always stores one of shape (\(6 * units),)")
+        }
         return gru
+    }
+
+    /// CuDNNGRU's layout to GRU(reset_after=True)'s, as tf-keras `_convert_rnn_weights` does: per gate, the
+    /// input kernel block `(D, U)` holds the row-major values of a `(U, D)` matrix (new = old.reshape(U, D).T),
+    /// the recurrent block is transposed, and the `(6U,)` bias becomes `(2, 3U)`.
+    static func convertCuDNN(_ gru: inout KerasGRU, bias: [Double]) {
+        let d = gru.inputDim, u = gru.units, cols = 3 * u
+        var kernel = gru.kernel, recurrent = gru.recurrentKernel
+        for g in 0..<3 {
+            var block = [Double](repeating: 0, count: d * u)          // the stored (D, U) block, row-major
+            for i in 0..<d { for j in 0..<u { block[i * u + j] = gru.kernel[i * cols + g * u + j] } }
+            for i in 0..<d { for j in 0..<u { kernel[i * cols + g * u + j] = block[j * d + i] } }
+            for i in 0..<u { for j in 0..<u { recurrent[i * cols + g * u + j] = gru.recurrentKernel[j * cols + g * u + i] } }
+        }
+        gru.kernel = kernel
+        gru.recurrentKernel = recurrent
+        gru.bias = bias
+        gru.biasShape = [2, cols]
+    }
+
+    /// `Bidirectional` -> `bidirectional`, `GRU` -> `gru`, `InputLayer` -> `input_layer`, as Keras 3 names groups.
+    static func snakeCase(_ name: String) -> String {
+        var result = ""
+        let characters = Array(name)
+        for (i, c) in characters.enumerated() {
+            if c.isUppercase {
+                let previousLower = i > 0 && (characters[i - 1].isLowercase || characters[i - 1].isNumber)
+                let nextLower = i + 1 < characters.count && characters[i + 1].isLowercase
+                if i > 0 && (previousLower || (nextLower && characters[i - 1].isUppercase)) { result += "_" }
+                result += c.lowercased()
+            } else {
+                result.append(c)
+            }
+        }
+        return result
     }
 
     /// `gru/gru_cell/kernel:0` -> `kernel`.
@@ -167,44 +373,12 @@ public enum KerasReader {
         let last = weightName.split(separator: "/").last.map(String.init) ?? weightName
         return last.split(separator: ":").first.map(String.init) ?? last
     }
+}
 
-    /// Reads kernel, recurrent kernel and bias through the layer group's `weight_names`, in order.
-    private static func readWeights(file: HDF5File, root: String, layerName: String, kind: KerasFileKind,
-                                    version: String?) throws -> KerasGRU {
-        let path = file.path
-        let group = (root == "/" ? "" : root) + "/" + layerName
-        guard let weightNames = try file.stringAttribute("weight_names", of: group) else {
-            throw GRUIOError.keras(path: path, "layer '\(layerName)' has no weight_names attribute at \(group)")
-        }
-        guard weightNames.count == 2 || weightNames.count == 3 else {
-            throw GRUIOError.keras(path: path, "layer '\(layerName)' holds \(weightNames.count) weights (\(weightNames.joined(separator: ", "))); a GRU holds kernel, recurrent_kernel and an optional bias")
-        }
-        let arrays = try weightNames.map { name -> HDF5FloatArray in
-            let datasetPath = group + "/" + name
-            guard file.exists(datasetPath) else {
-                throw GRUIOError.keras(path: path, "layer '\(layerName)' lists weight \(name) but the file has no dataset \(datasetPath)")
-            }
-            return try file.floatDataset(datasetPath)
-        }
-        let kernel = arrays[0], recurrent = arrays[1]
-        guard recurrent.shape.count == 2, recurrent.shape[0] > 0, recurrent.shape[1] == 3 * recurrent.shape[0] else {
-            throw GRUIOError.keras(path: path, "layer '\(layerName)' has a recurrent kernel of shape \(describe(recurrent.shape)); a GRU's is (units, 3*units)")
-        }
-        let units = recurrent.shape[0]
-        guard kernel.shape.count == 2, kernel.shape[0] > 0, kernel.shape[1] == 3 * units else {
-            throw GRUIOError.keras(path: path, "layer '\(layerName)' has a kernel of shape \(describe(kernel.shape)); with \(units) units it must be (features, \(3 * units))")
-        }
-        var bias: HDF5FloatArray?
-        if arrays.count == 3 {
-            let candidate = arrays[2]
-            guard candidate.shape == [3 * units] || candidate.shape == [2, 3 * units] else {
-                throw GRUIOError.keras(path: path, "layer '\(layerName)' has a bias of shape \(describe(candidate.shape)); with \(units) units it must be (\(3 * units),) or (2, \(3 * units))")
-            }
-            bias = candidate
-        }
-        return KerasGRU(path: path, kind: kind, kerasVersion: version, layerName: layerName,
-                        config: GRUConfig(units: units), maskValue: nil, bits: kernel.bits,
-                        inputDim: kernel.shape[0], units: units, kernel: kernel.values,
-                        recurrentKernel: recurrent.values, bias: bias?.values, biasShape: bias?.shape)
-    }
+/// The first bytes of a file, to tell a zip from HDF5.
+func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+    guard FileManager.default.fileExists(atPath: path) else { throw GRUIOError.missingFile(path: path) }
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw GRUIOError.unreadable(path: path) }
+    defer { try? handle.close() }
+    return [UInt8]((try? handle.read(upToCount: count)) ?? Data())
 }

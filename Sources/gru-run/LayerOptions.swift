@@ -11,6 +11,12 @@ extension Activation: ExpressibleByArgument {
 
 extension HardSigmoidDefinition: ExpressibleByArgument {}
 
+extension MergeMode: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(rawValue: argument == "None" ? "none" : argument)
+    }
+}
+
 /// The computation's floating-point type.
 enum DType: String, ExpressibleByArgument, CaseIterable {
     case float32, float64
@@ -76,6 +82,16 @@ struct LayerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Compute in this type. Default: the weights' own type.", valueName: "float32|float64"))
     var dtype: DType?
 
+    @Option(help: ArgumentHelp("Bidirectional merge_mode (concat, sum, mul, ave, none); a weights-only file defaults to concat.", valueName: "mode"))
+    var mergeMode: MergeMode?
+
+    /// Whether any flag changes a layer's config (those apply to one layer only).
+    var changesLayerConfig: Bool {
+        units != nil || activation != nil || recurrentActivation != nil || useBias != nil || resetAfter != nil
+            || returnSequences != nil || returnState != nil || goBackwards != nil || timeMajor != nil || stateful != nil
+            || unroll != nil || implementation != nil || dropout != nil || recurrentDropout != nil || mergeMode != nil
+    }
+
     func validate() throws {
         if let units, units <= 0 { throw ValidationError("--units must be a positive integer, not \(units).") }
         if let implementation, implementation != 1 && implementation != 2 {
@@ -89,8 +105,8 @@ struct LayerOptions: ParsableArguments {
 
 /// The call arguments (mask, initial_state, training) and the stateful stream.
 struct CallOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("initial_state: a (batch, units) .npy or .csv file.", valueName: "file"))
-    var initialState: String?
+    @Option(help: ArgumentHelp("initial_state: a (batch, units) .npy or .csv file; for a Bidirectional give it twice (forward, backward) or once as a (2, batch, units) .npy.", valueName: "file"))
+    var initialState: [String] = []
 
     @Option(help: ArgumentHelp("mask: a .npy of booleans, (batch, timesteps) (or (timesteps, batch) with --time-major); false steps are skipped.", valueName: "file"))
     var mask: String?

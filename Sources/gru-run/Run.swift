@@ -25,59 +25,137 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let gru = try KerasReader.loadGRU(path: layer.weights, layer: layer.layer)
-        var config = try layer.mergedConfig(with: gru)
-        if call.state != nil { config.stateful = true }
-        if io.stateOutput != nil { config.returnState = true }
+        let model = try KerasReader.load(path: layer.weights)
+        let selection = try Selection(model: model, requested: layer.layer)
+        if !selection.isSingle && (layer.changesLayerConfig || layer.hardSigmoid != nil) {
+            throw CLIError.usage("layer flags apply to one layer, and \(model.path) runs \(selection.layers.count) (\(selection.layers.map(\.name).joined(separator: ", "))); choose one with --layer NAME")
+        }
+        if !selection.isSingle && (!call.initialState.isEmpty || call.state != nil || call.training) {
+            throw CLIError.usage("--initial-state, --state and --training apply to one layer, and \(model.path) runs \(selection.layers.count); choose one with --layer NAME")
+        }
         try checkOutputsAreDistinct()
-        let dtype = layer.dtype ?? (gru.bits == 64 ? .float64 : .float32)
+        let dtype = layer.dtype ?? (selection.bits == 64 ? .float64 : .float32)
         switch dtype {
-        case .float32: try execute(Float.self, gru: gru, config: config)
-        case .float64: try execute(Double.self, gru: gru, config: config)
+        case .float32: try execute(Float.self, selection: selection)
+        case .float64: try execute(Double.self, selection: selection)
         }
     }
 
-    private func execute<S: CLIScalar>(_ type: S.Type, gru: KerasGRU, config: GRUConfig) throws {
-        let gruLayer = try GRULayer(config: config, weights: try gru.weights(S.self))
-        let input = try InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: config.timeMajor)
-        let (batch, steps) = config.timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
-        guard input.shape[2] == gru.inputDim else {
-            throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer '\(gru.layerName)' of \(gru.path) expects \(gru.inputDim)")
+    /// The stages to run, with the flags applied to a single layer.
+    private func stages<S: CLIScalar>(_ type: S.Type, _ selection: Selection) throws -> [RecurrentStage<S>] {
+        try selection.layers.map { kerasLayer in
+            switch kerasLayer {
+            case .gru(let gru):
+                var config = selection.isSingle ? try layer.mergedConfig(with: gru) : gru.config
+                if call.state != nil { config.stateful = true }
+                if io.stateOutput != nil { config.returnState = true }
+                return .gru(try GRULayer(config: config, weights: try gru.weights(S.self)))
+            case .bidirectional(let bidirectional):
+                if layer.goBackwards != nil {
+                    throw CLIError.usage("--go-backwards does not apply to Bidirectional layer '\(bidirectional.name)', whose directions are fixed")
+                }
+                if call.state != nil || layer.stateful == true {
+                    throw CLIError.usage("--state and --stateful are not supported for Bidirectional layer '\(bidirectional.name)'")
+                }
+                var directions: [GRULayer<S>] = []
+                for var direction in [bidirectional.forward, bidirectional.backward] {
+                    let backwards = direction.config.goBackwards
+                    if selection.isSingle { direction.config = try layer.mergedConfig(with: direction) }
+                    direction.config.goBackwards = backwards
+                    directions.append(try GRULayer(config: direction.config, weights: try direction.weights(S.self)))
+                }
+                let merge = selection.isSingle ? (layer.mergeMode ?? bidirectional.mergeMode) : bidirectional.mergeMode
+                return .bidirectional(try BidirectionalGRU(forward: directions[0], backward: directions[1], mergeMode: merge))
+            default:
+                throw CLIError.usage("layer '\(kerasLayer.name)' is not recurrent")
+            }
         }
-        let mask = try loadMask(input: input, batch: batch, steps: steps, config: config, fileMaskValue: gru.maskValue)
-        let initialState = try loadInitialState(S.self, batch: batch, units: config.units)
-        var dropout: DropoutMasks<S>?
-        if call.training {
+    }
+
+    private func execute<S: CLIScalar>(_ type: S.Type, selection: Selection) throws {
+        let stages = try self.stages(S.self, selection)
+        let first = stages[0]
+        let timeMajor: Bool
+        switch first {
+        case .gru(let gru): timeMajor = gru.config.timeMajor
+        case .bidirectional(let bidirectional): timeMajor = bidirectional.forward.config.timeMajor
+        }
+        let input = try InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: timeMajor)
+        let (batch, steps) = timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
+        guard input.shape[2] == selection.inputDim else {
+            throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer '\(selection.name)' of \(layer.weights) expects \(selection.inputDim)")
+        }
+        let mask = try loadMask(input: input, timeMajor: timeMajor, fileMaskValue: selection.maskValue)
+        let directions: Int
+        var units = 0
+        switch first {
+        case .gru(let gru): directions = 1; units = gru.config.units
+        case .bidirectional(let bidirectional):
+            directions = 2; units = bidirectional.forward.config.units
+            guard bidirectional.backward.config.units == units || call.initialState.isEmpty else {
+                throw CLIError.usage("--initial-state needs both directions of '\(selection.name)' to have the same units")
+            }
+        }
+        let initialStates = try loadInitialStates(S.self, batch: batch, units: units, directions: directions)
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let result: RecurrentOutput<S>
+        if call.training, case .gru(let gru) = first {
             let seed = call.seed ?? UInt64.random(in: 0...UInt64.max)
-            dropout = DropoutMasks(config: config, batch: batch, features: gru.inputDim, seed: seed)
+            let masks = DropoutMasks<S>(config: gru.config, batch: batch, features: selection.inputDim, seed: seed)
+            result = try first(input.values, shape: input.shape, mask: mask, initialStates: initialStates, threads: threads,
+                               training: { _, _ in masks })
+        } else if call.training {
+            throw CLIError.usage("--training is supported for a GRU layer, not for Bidirectional layer '\(selection.name)'")
+        } else {
+            result = try runStages(stages, input: input.values, shape: input.shape, mask: mask,
+                                   initialStates: initialStates, threads: threads)
         }
-        let result = try gruLayer(input.values, shape: input.shape, mask: mask, initialState: initialState, training: dropout)
 
         let format = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
-        let blockRows = config.returnSequences ? steps : nil
-        let bytes = format == .npy
-            ? S.encodeNPY(result.output, shape: result.outputShape)
-            : S.encodeCSV(config.timeMajor && config.returnSequences
-                          ? swapFirstAxes(result.output, steps, batch, inner: config.units) : result.output,
-                          columns: config.units, rowsPerBlock: blockRows)
+        let bytes = encode(result.outputs, format: format, timeMajor: timeMajor && result.outputs[0].shape.count == 3)
         if let stateOutput = io.stateOutput {
-            try writeState(result.state, batch: batch, units: config.units, to: stateOutput)
+            try writeFileAtomically(try encodeStates(result.states, for: stateOutput), to: stateOutput)
         }
         if let state = call.state {
-            try writeState(result.state, batch: batch, units: config.units, to: state)
+            try writeFileAtomically(try encodeStates(result.states, for: state), to: state)
         }
         try writeFileAtomically(bytes, to: io.output)
+        _ = steps
+    }
+
+    /// One output as is; merge_mode None's two outputs stacked on a new first axis.
+    private func encode<S: CLIScalar>(_ outputs: [ShapedArray<S>], format: FileFormat, timeMajor: Bool) -> [UInt8] {
+        let shape = outputs.count == 1 ? outputs[0].shape : [outputs.count] + outputs[0].shape
+        let values = outputs.flatMap(\.values)
+        if format == .npy { return S.encodeNPY(values, shape: shape) }
+        let single = outputs[0].shape
+        let columns = single.last ?? 1
+        if single.count == 3 {
+            // CSV is sample by sample: a time-major sequence is reordered to (batch, steps, units).
+            let blocks = outputs.flatMap { output in
+                timeMajor ? swapFirstAxes(output.values, single[0], single[1], inner: columns) : output.values
+            }
+            return S.encodeCSV(blocks, columns: columns, rowsPerBlock: timeMajor ? single[0] : single[1])
+        }
+        return S.encodeCSV(values, columns: columns, rowsPerBlock: outputs.count > 1 ? single[0] : nil)
+    }
+
+    private func encodeStates<S: CLIScalar>(_ states: [ShapedArray<S>], for path: String) throws -> [UInt8] {
+        let format = try outputFormat(for: path, override: nil, standardDefault: .csv)
+        let shape = states.count == 1 ? states[0].shape : [states.count] + states[0].shape
+        let values = states.flatMap(\.values)
+        if format == .npy { return S.encodeNPY(values, shape: shape) }
+        return S.encodeCSV(values, columns: states[0].shape.last ?? 1, rowsPerBlock: states.count > 1 ? states[0].shape[0] : nil)
     }
 
     /// The mask in the input's own layout: an explicit file, or the Masking rule (all features equal the value).
-    private func loadMask<S: CLIScalar>(input: InputData<S>, batch: Int, steps: Int, config: GRUConfig,
-                                        fileMaskValue: Double?) throws -> [Bool]? {
+    private func loadMask<S: CLIScalar>(input: InputData<S>, timeMajor: Bool, fileMaskValue: Double?) throws -> [Bool]? {
         let (rows, columns) = (input.shape[0], input.shape[1])
         if let path = call.mask {
             let array = try NPYArray(path: path)
             let expected = [rows, columns]
             guard array.shape == expected else {
-                let layout = config.timeMajor ? "(timesteps, batch)" : "(batch, timesteps)"
+                let layout = timeMajor ? "(timesteps, batch)" : "(batch, timesteps)"
                 throw CLIError.data("\(path) has shape \(describe(array.shape)); the input needs a mask of shape \(describe(expected)) \(layout)")
             }
             return array.bools()
@@ -92,30 +170,37 @@ struct Run: ParsableCommand {
         }
     }
 
-    /// `--initial-state`, or the saved state of a stateful stream.
-    private func loadInitialState<S: CLIScalar>(_ type: S.Type, batch: Int, units: Int) throws -> [S]? {
-        var path = call.initialState
-        if path == nil, let state = call.state, !call.resetState, FileManager.default.fileExists(atPath: state) {
-            path = state
+    /// `--initial-state` (one file per direction, or one `(2, batch, units)` file for a Bidirectional), or
+    /// the saved state of a stateful stream.
+    private func loadInitialStates<S: CLIScalar>(_ type: S.Type, batch: Int, units: Int, directions: Int) throws -> [[S]]? {
+        var paths = call.initialState
+        if paths.isEmpty, let state = call.state, !call.resetState, FileManager.default.fileExists(atPath: state) {
+            paths = [state]
         }
-        guard let path else { return nil }
-        let data = try InputData<S>.load(path: path, format: nil, timeMajor: false, rank: 2)
-        guard data.shape == [batch, units] else {
-            throw CLIError.data("\(path) holds a state of shape \(describe(data.shape)); this input needs (\(batch), \(units))")
+        if paths.isEmpty { return nil }
+        if directions == 2 && paths.count == 1 {
+            let data = try InputData<S>.load(path: paths[0], format: nil, timeMajor: false, rank: 3)
+            guard data.shape == [2, batch, units] else {
+                throw CLIError.data("\(paths[0]) holds initial states of shape \(describe(data.shape)); a Bidirectional on this input needs (2, \(batch), \(units)), or two --initial-state files")
+            }
+            return [Array(data.values.prefix(batch * units)), Array(data.values.suffix(batch * units))]
         }
-        return data.values
-    }
-
-    private func writeState<S: CLIScalar>(_ state: [S], batch: Int, units: Int, to path: String) throws {
-        let format = try outputFormat(for: path, override: nil, standardDefault: .csv)
-        let bytes = format == .npy ? S.encodeNPY(state, shape: [batch, units]) : S.encodeCSV(state, columns: units, rowsPerBlock: nil)
-        try writeFileAtomically(bytes, to: path)
+        guard paths.count == directions else {
+            throw CLIError.usage("layer takes \(directions) initial state\(directions == 1 ? "" : "s") but --initial-state was given \(paths.count) times")
+        }
+        return try paths.map { path in
+            let data = try InputData<S>.load(path: path, format: nil, timeMajor: false, rank: 2)
+            guard data.shape == [batch, units] else {
+                throw CLIError.data("\(path) holds a state of shape \(describe(data.shape)); this input needs (\(batch), \(units))")
+            }
+            return data.values
+        }
     }
 
     /// Outputs must not overwrite the inputs they are computed from, nor each other.
     private func checkOutputsAreDistinct() throws {
-        let inputs = [("--weights", layer.weights), ("--input", io.input), ("--mask", call.mask),
-                      ("--initial-state", call.initialState)].compactMap { name, path in path.map { (name, $0) } }
+        let inputs = ([("--weights", layer.weights), ("--input", io.input), ("--mask", call.mask)]
+            + call.initialState.map { ("--initial-state", Optional($0)) }).compactMap { name, path in path.map { (name, $0) } }
         let outputs = [("--output", io.output), ("--state-output", io.stateOutput), ("--state", call.state)]
             .compactMap { name, path in path.map { (name, $0) } }
         for (index, (outName, outPath)) in outputs.enumerated() where outPath != "-" {

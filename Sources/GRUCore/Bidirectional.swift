@@ -1,0 +1,157 @@
+/// How Keras's Bidirectional combines the two directions.
+public enum MergeMode: String, CaseIterable, Sendable {
+    case concat, sum, mul, ave
+    /// merge_mode=None: both outputs are returned separately.
+    case none
+}
+
+/// An array with its shape, row-major.
+public struct ShapedArray<Scalar: GRUScalar>: Sendable {
+    public var values: [Scalar]
+    public var shape: [Int]
+
+    public init(values: [Scalar], shape: [Int]) {
+        self.values = values
+        self.shape = shape
+    }
+}
+
+/// What a recurrent layer returns: Keras's list of outputs (one, or two with merge_mode None) and its
+/// final states (one per direction).
+public struct RecurrentOutput<Scalar: GRUScalar>: Sendable {
+    public var outputs: [ShapedArray<Scalar>]
+    public var states: [ShapedArray<Scalar>]
+}
+
+/// Keras's `Bidirectional(GRU)`: a forward layer and a backward layer (go_backwards=True) over the same
+/// input; the backward sequence is flipped back into input time order before the two are merged.
+public struct BidirectionalGRU<Scalar: GRUScalar>: Sendable {
+    public let forward: GRULayer<Scalar>
+    public let backward: GRULayer<Scalar>
+    public let mergeMode: MergeMode
+
+    public init(forward: GRULayer<Scalar>, backward: GRULayer<Scalar>, mergeMode: MergeMode) throws {
+        guard forward.config.returnSequences == backward.config.returnSequences,
+              forward.config.timeMajor == backward.config.timeMajor,
+              forward.weights.inputDim == backward.weights.inputDim else {
+            throw GRUCoreError.invalidConfig("the forward and backward layers of a Bidirectional disagree on return_sequences, time_major or input features")
+        }
+        if mergeMode != .concat && mergeMode != .none && forward.config.units != backward.config.units {
+            throw GRUCoreError.invalidConfig("merge_mode \(mergeMode.rawValue) needs both directions to have the same units")
+        }
+        // Inside a Bidirectional that returns sequences, Keras outputs zeros on masked steps.
+        var forwardConfig = forward.config, backwardConfig = backward.config
+        forwardConfig.zeroOutputForMask = forwardConfig.returnSequences
+        backwardConfig.zeroOutputForMask = backwardConfig.returnSequences
+        self.forward = try GRULayer(config: forwardConfig, weights: forward.weights)
+        self.backward = try GRULayer(config: backwardConfig, weights: backward.weights)
+        self.mergeMode = mergeMode
+    }
+
+    /// Runs both directions. `initialStates` is `[forward, backward]`, each `(batch, units)`.
+    public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]? = nil,
+                               initialStates: [[Scalar]]? = nil, threads: Int = 1) throws -> RecurrentOutput<Scalar> {
+        if let initialStates, initialStates.count != 2 {
+            throw GRUCoreError.shapeMismatch("A Bidirectional layer needs two initial states (forward, backward), not \(initialStates.count)")
+        }
+        let f = try forward(input, shape: shape, mask: mask, initialState: initialStates?[0], threads: threads)
+        var b = try backward(input, shape: shape, mask: mask, initialState: initialStates?[1], threads: threads)
+        let sequences = forward.config.returnSequences
+        if sequences {
+            b.output = reverseTime(b.output, shape: b.outputShape, timeMajor: forward.config.timeMajor)
+        }
+        let states = [ShapedArray(values: f.state, shape: f.stateShape), ShapedArray(values: b.state, shape: b.stateShape)]
+        let fwOut = ShapedArray(values: f.output, shape: f.outputShape)
+        let bwOut = ShapedArray(values: b.output, shape: b.outputShape)
+        switch mergeMode {
+        case .none:
+            return RecurrentOutput(outputs: [fwOut, bwOut], states: states)
+        case .concat:
+            let fu = forward.config.units, bu = backward.config.units
+            let rows = f.output.count / fu
+            var merged = [Scalar](repeating: 0, count: rows * (fu + bu))
+            for r in 0..<rows {
+                for j in 0..<fu { merged[r * (fu + bu) + j] = f.output[r * fu + j] }
+                for j in 0..<bu { merged[r * (fu + bu) + fu + j] = b.output[r * bu + j] }
+            }
+            var mergedShape = f.outputShape
+            mergedShape[mergedShape.count - 1] = fu + bu
+            return RecurrentOutput(outputs: [ShapedArray(values: merged, shape: mergedShape)], states: states)
+        case .sum, .mul, .ave:
+            let merged: [Scalar] = zip(f.output, b.output).map { x, y in
+                switch mergeMode {
+                case .sum: return x + y
+                case .mul: return x * y
+                default: return (x + y) / 2
+                }
+            }
+            return RecurrentOutput(outputs: [ShapedArray(values: merged, shape: f.outputShape)], states: states)
+        }
+    }
+}
+
+/// Reverses the time axis of a `(batch, steps, units)` array, or `(steps, batch, units)` when time-major.
+func reverseTime<S>(_ values: [S], shape: [Int], timeMajor: Bool) -> [S] {
+    guard shape.count == 3 else { return values }
+    var result = values
+    let (outer, steps, inner) = timeMajor ? (1, shape[0], shape[1] * shape[2]) : (shape[0], shape[1], shape[2])
+    for o in 0..<outer {
+        for t in 0..<steps {
+            let from = (o * steps + t) * inner, to = (o * steps + steps - 1 - t) * inner
+            for k in 0..<inner { result[to + k] = values[from + k] }
+        }
+    }
+    return result
+}
+
+/// One layer of a recurrent model that runs whole.
+public enum RecurrentStage<Scalar: GRUScalar>: Sendable {
+    case gru(GRULayer<Scalar>)
+    case bidirectional(BidirectionalGRU<Scalar>)
+
+    var returnSequences: Bool {
+        switch self {
+        case .gru(let layer): return layer.config.returnSequences
+        case .bidirectional(let layer): return layer.forward.config.returnSequences
+        }
+    }
+
+    /// Runs the stage; `initialStates` holds one state per direction.
+    public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]?, initialStates: [[Scalar]]?,
+                               threads: Int, training: (GRUConfig, Int) -> DropoutMasks<Scalar>? = { _, _ in nil }) throws -> RecurrentOutput<Scalar> {
+        switch self {
+        case .gru(let layer):
+            if let initialStates, initialStates.count != 1 {
+                throw GRUCoreError.shapeMismatch("A GRU layer takes one initial state, not \(initialStates.count)")
+            }
+            let result = try layer(input, shape: shape, mask: mask, initialState: initialStates?.first,
+                                   training: training(layer.config, layer.weights.inputDim), threads: threads)
+            return RecurrentOutput(outputs: [ShapedArray(values: result.output, shape: result.outputShape)],
+                                   states: [ShapedArray(values: result.state, shape: result.stateShape)])
+        case .bidirectional(let layer):
+            return try layer(input, shape: shape, mask: mask, initialStates: initialStates, threads: threads)
+        }
+    }
+}
+
+/// Runs stages one after another as Keras runs a Sequential model: each stage's output feeds the next, and
+/// the mask travels with the sequence while layers return sequences (Keras drops it with the time axis).
+public func runStages<S: GRUScalar>(_ stages: [RecurrentStage<S>], input: [S], shape: [Int], mask: [Bool]?,
+                                    initialStates: [[S]]? = nil, threads: Int = 1) throws -> RecurrentOutput<S> {
+    precondition(!stages.isEmpty)
+    var current = ShapedArray(values: input, shape: shape)
+    var currentMask = mask
+    var result = RecurrentOutput<S>(outputs: [], states: [])
+    for (index, stage) in stages.enumerated() {
+        result = try stage(current.values, shape: current.shape, mask: currentMask,
+                           initialStates: index == 0 ? initialStates : nil, threads: threads)
+        if index + 1 < stages.count {
+            guard result.outputs.count == 1, stage.returnSequences else {
+                throw GRUCoreError.invalidConfig("layer \(index + 1) of the model does not return one sequence, so the next recurrent layer cannot run on it")
+            }
+            current = result.outputs[0]
+            if !stage.returnSequences { currentMask = nil }
+        }
+    }
+    return result
+}

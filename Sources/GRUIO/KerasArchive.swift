@@ -1,0 +1,52 @@
+import Foundation
+import GRUCore
+import ZIPFoundation
+
+/// Keras 3 `.keras` files: a zip holding `metadata.json` (keras_version), `config.json` and
+/// `model.weights.h5`. The weights are opened from memory; nothing is extracted to disk.
+enum KerasArchive {
+    static let maximumConfigBytes = 64 << 20
+    static let maximumWeightsBytes = 8 << 30
+
+    static func load(path: String) throws -> KerasModel {
+        let archive: Archive
+        do {
+            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        } catch {
+            throw GRUIOError.keras(path: path, "is not a readable zip archive (a .keras file is a zip)")
+        }
+        let metadata = try member("metadata.json", of: archive, path: path, limit: maximumConfigBytes)
+        let config = try member("config.json", of: archive, path: path, limit: maximumConfigBytes)
+        let weights = try member("model.weights.h5", of: archive, path: path, limit: maximumWeightsBytes)
+        let version = try KerasReader.parseConfig(String(decoding: metadata, as: UTF8.self), path: path, what: "metadata.json")["keras_version"]?.string
+        let root = try KerasReader.parseConfig(String(decoding: config, as: UTF8.self), path: path, what: "config.json")
+        let layers = try KerasModelConfig.layers(of: root, path: path)
+        let file = try HDF5File(path: path + ":model.weights.h5", image: weights)
+        let source = Keras3Weights(file: file, path: path, kind: .kerasArchive)
+        return KerasModel(path: path, kind: .kerasArchive, kerasVersion: version,
+                          layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"))
+    }
+
+    private static func member(_ name: String, of archive: Archive, path: String, limit: Int) throws -> [UInt8] {
+        guard let entry = archive[name] else {
+            let names = archive.map(\.path).prefix(8).joined(separator: ", ")
+            throw GRUIOError.keras(path: path, "the archive has no \(name) (it holds \(names.isEmpty ? "nothing" : names)); a .keras file holds metadata.json, config.json and model.weights.h5")
+        }
+        guard entry.uncompressedSize <= UInt64(limit) else {
+            throw GRUIOError.keras(path: path, "\(name) claims \(entry.uncompressedSize) bytes, more than gru-run accepts")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(entry.uncompressedSize))
+        do {
+            _ = try archive.extract(entry, skipCRC32: false) { chunk in
+                bytes.append(contentsOf: chunk)
+                if bytes.count > limit { throw GRUIOError.keras(path: path, "\(name) is larger than it claims") }
+            }
+        } catch let error as GRUIOError {
+            throw error
+        } catch {
+            throw GRUIOError.keras(path: path, "\(name) could not be extracted: the archive is damaged")
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,169 @@
+import GRUCore
+
+/// Where a model's layer weights live: the tf-keras HDF5 layout or Keras 3's /layers layout.
+protocol LayerWeightSource {
+    func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray]
+    func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray])
+}
+
+/// tf-keras / Keras 2 layout: a group per layer whose `weight_names` attribute lists its datasets in order
+/// (kernel, recurrent_kernel, bias; a Bidirectional lists the forward layer's, then the backward layer's).
+struct HDF5LayerWeights: LayerWeightSource {
+    let file: HDF5File
+    let root: String
+
+    private func group(_ layerName: String) -> String {
+        (root == "/" ? "" : root) + "/" + layerName
+    }
+
+    func weightNames(_ layerName: String) throws -> [String]? {
+        try file.splitStringAttribute("weight_names", of: group(layerName))
+    }
+
+    func arrays(_ layerName: String, path: String) throws -> [HDF5FloatArray] {
+        guard let names = try weightNames(layerName) else {
+            throw GRUIOError.keras(path: path, "layer '\(layerName)' has no weight_names attribute at \(group(layerName))")
+        }
+        return try names.map { name in
+            let datasetPath = group(layerName) + "/" + name
+            guard file.exists(datasetPath) else {
+                throw GRUIOError.keras(path: path, "layer '\(layerName)' lists weight \(name) but the file has no dataset \(datasetPath)")
+            }
+            return try file.floatDataset(datasetPath)
+        }
+    }
+
+    func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
+        try arrays(layer.name, path: path)
+    }
+
+    func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
+        let all = try arrays(layer.name, path: path)
+        guard all.count == 4 || all.count == 6 else {
+            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' holds \(all.count) weights; two GRUs hold 4 or 6")
+        }
+        return (Array(all.prefix(all.count / 2)), Array(all.suffix(all.count / 2)))
+    }
+
+    /// A weights-only file: layers recognised by their weight names (kernel, recurrent_kernel[, bias], or
+    /// twice that for a Bidirectional), configs from the defaults and the weight shapes.
+    func inferLayers(_ layerNames: [String], path: String, version: String?) throws -> [KerasLayer] {
+        let keras3 = (kerasMajorVersion(version) ?? 2) >= 3
+        return try layerNames.map { name in
+            let names = try weightNames(name) ?? []
+            let leaves = names.map(KerasReader.leafName)
+            let single = leaves.starts(with: ["kernel", "recurrent_kernel"]) && (leaves.count == 2 || (leaves.count == 3 && leaves[2] == "bias"))
+            let doubled = (leaves.count == 4 || leaves.count == 6) && Array(leaves.prefix(leaves.count / 2)) == Array(leaves.suffix(leaves.count / 2))
+                && leaves.starts(with: ["kernel", "recurrent_kernel"])
+            if single {
+                let arrays = try self.arrays(name, path: path)
+                let className = arrays.count == 3 && arrays[2].shape.count == 1 && arrays[2].shape[0] == 2 * arrays[1].shape.last! ? "CuDNNGRU" : "GRU"
+                return .gru(try inferredGRU(arrays, name: name, className: className, path: path, version: version, keras3: keras3))
+            }
+            if doubled {
+                let all = try self.arrays(name, path: path)
+                let half = all.count / 2
+                let forward = try inferredGRU(Array(all.prefix(half)), name: "forward_" + name, className: "GRU", path: path, version: version, keras3: keras3)
+                var backward = try inferredGRU(Array(all.suffix(half)), name: "backward_" + name, className: "GRU", path: path, version: version, keras3: keras3)
+                backward.config.goBackwards = true
+                return .bidirectional(KerasBidirectional(name: name, mergeMode: .concat, forward: forward, backward: backward))
+            }
+            if names.isEmpty { return .other(name: name, className: "no weights") }
+            return .other(name: name, className: "weights " + leaves.joined(separator: ", "))
+        }
+    }
+
+    private func inferredGRU(_ arrays: [HDF5FloatArray], name: String, className: String, path: String,
+                             version: String?, keras3: Bool) throws -> KerasGRU {
+        var gru = try KerasReader.makeGRU(arrays, name: name, className: className, path: path, kind: .weightsOnly, version: version)
+        gru.config = inferredConfig(gru, keras3: keras3)
+        return gru
+    }
+}
+
+/// The config a weights-only file implies: the seed layer's defaults, with units, use_bias and reset_after
+/// decided by the weight shapes.
+func inferredConfig(_ gru: KerasGRU, keras3: Bool) -> GRUConfig {
+    // A weights-only file states no config: the seed layer's defaults hold whatever Keras wrote it;
+    // only hard_sigmoid's definition follows the writer's version.
+    var config = defaultConfig(units: gru.units, keras3: false)
+    if gru.className == "CuDNNGRU" {
+        config.recurrentActivation = .sigmoid
+    }
+    config.useBias = gru.bias != nil
+    if let shape = gru.biasShape { config.resetAfter = shape.count == 2 }
+    config.hardSigmoid = gru.hardSigmoid
+    return config
+}
+
+/// Keras 3 layout (`.weights.h5` and the inside of `.keras`): `/layers/<class>[_N]/cell/vars/{0,1,2}`, the
+/// group named after the class and counted in model order; a Bidirectional's directions sit under
+/// `forward_layer` and `backward_layer`.
+struct Keras3Weights: LayerWeightSource {
+    let file: HDF5File
+    let path: String
+    let kind: KerasFileKind
+
+    private func vars(_ group: String) throws -> [HDF5FloatArray] {
+        let base = group + "/cell/vars"
+        guard file.isGroup(base) else {
+            throw GRUIOError.keras(path: path, "has no GRU weights at \(base)")
+        }
+        var arrays: [HDF5FloatArray] = []
+        while file.exists(base + "/" + String(arrays.count)), arrays.count < 3 {
+            arrays.append(try file.floatDataset(base + "/" + String(arrays.count)))
+        }
+        return arrays
+    }
+
+    private func groupName(_ className: String, _ occurrence: Int) -> String {
+        "/layers/" + KerasReader.snakeCase(className) + (occurrence == 0 ? "" : "_\(occurrence)")
+    }
+
+    func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
+        try vars(groupName(layer.className, occurrence))
+    }
+
+    func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
+        let group = groupName("Bidirectional", occurrence)
+        return (try vars(group + "/forward_layer"), try vars(group + "/backward_layer"))
+    }
+
+    /// A `.weights.h5` without config: each group under /layers with GRU cell variables, in name order.
+    func inferLayers() throws -> [KerasLayer] {
+        try file.members(of: "/layers").sorted(by: groupOrder).compactMap { group in
+            let full = "/layers/" + group
+            let name = (try? file.stringAttribute("name", of: full + "/vars")?.first) ?? nil
+            if file.isGroup(full + "/cell/vars") {
+                var gru = try KerasReader.makeGRU(try vars(full), name: name ?? group, className: "GRU", path: path, kind: kind, version: nil)
+                gru.config = inferredConfig(gru, keras3: true)
+                return .gru(gru)
+            }
+            if file.isGroup(full + "/forward_layer/cell/vars") {
+                var pair: [KerasGRU] = []
+                for side in ["forward_layer", "backward_layer"] {
+                    var gru = try KerasReader.makeGRU(try vars(full + "/" + side), name: side, className: "GRU", path: path, kind: kind, version: nil)
+                    gru.config = inferredConfig(gru, keras3: true)
+                    pair.append(gru)
+                }
+                pair[1].config.goBackwards = true
+                return .bidirectional(KerasBidirectional(name: name ?? group, mergeMode: .concat, forward: pair[0], backward: pair[1]))
+            }
+            // Layers without weights (InputLayer, Masking) leave an empty group behind.
+            if !file.exists(full + "/vars/0") { return nil }
+            return .other(name: name ?? group, className: group)
+        }
+    }
+
+    /// `gru` < `gru_1` < `gru_2` < ... < `gru_10`: Keras's creation order, not the alphabet's.
+    private func groupOrder(_ a: String, _ b: String) -> Bool {
+        func split(_ s: String) -> (String, Int) {
+            if let underscore = s.lastIndex(of: "_"), let n = Int(s[s.index(after: underscore)...]) {
+                return (String(s[..<underscore]), n)
+            }
+            return (s, 0)
+        }
+        let (x, y) = (split(a), split(b))
+        return x.0 == y.0 ? x.1 < y.1 : a < b
+    }
+}

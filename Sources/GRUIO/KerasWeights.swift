@@ -48,8 +48,9 @@ struct HDF5LayerWeights: LayerWeightSource {
     /// A weights-only file: layers recognised by their weight names (kernel, recurrent_kernel[, bias], or
     /// twice that for a Bidirectional), configs from the defaults and the weight shapes.
     func inferLayers(_ layerNames: [String], path: String, version: String?) throws -> [KerasLayer] {
+        // Each of these layer groups is read through its own weight_names attribute.
         let keras3 = (kerasMajorVersion(version) ?? 2) >= 3
-        return try layerNames.map { name in
+        return try layerNames.compactMap { name in
             let names = try weightNames(name) ?? []
             let leaves = names.map(KerasReader.leafName)
             let single = leaves.starts(with: ["kernel", "recurrent_kernel"]) && (leaves.count == 2 || (leaves.count == 3 && leaves[2] == "bias"))
@@ -68,7 +69,7 @@ struct HDF5LayerWeights: LayerWeightSource {
                 backward.config.goBackwards = true
                 return .bidirectional(KerasBidirectional(name: name, mergeMode: .concat, forward: forward, backward: backward))
             }
-            if names.isEmpty { return .other(name: name, className: "no weights") }
+            if names.isEmpty { return nil }  // InputLayer, Masking: nothing stored
             return .other(name: name, className: "weights " + leaves.joined(separator: ", "))
         }
     }

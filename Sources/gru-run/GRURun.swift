@@ -18,7 +18,7 @@ struct GRURun: ParsableCommand {
         Exit status: 0 success, 64 usage error, 65 bad data, 66 missing input, 74 I/O error.
         """,
         version: "0.1.0",
-        subcommands: [Run.self, Bench.self],
+        subcommands: [Run.self, Inspect.self, Bench.self],
         defaultSubcommand: Run.self
     )
 

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import GRUCore
+import GRUIO
+
+/// `gru-run inspect FILE`: what a Keras file holds and how gru-run will run it.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a Keras file's kind, Keras version, layers and the config values that change the numbers.")
+
+    @Argument(help: ArgumentHelp("A Keras .h5, .weights.h5 or .keras file.", valueName: "file"))
+    var file: String
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    struct LayerReport: Encodable {
+        var name: String
+        var className: String
+        var units: Int?
+        var features: Int?
+        var dtype: String?
+        var config: [String: String]
+        var directions: [String: [String: String]]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, className = "class", units, features, dtype, config, directions
+        }
+    }
+
+    struct Report: Encodable {
+        var path: String
+        var kind: String
+        var kerasVersion: String?
+        var hardSigmoid: String
+        var hasConfig: Bool
+        var layers: [LayerReport]
+        var runs: String
+        var flagsToState: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case path, kind, kerasVersion = "keras_version", hardSigmoid = "hard_sigmoid", hasConfig = "has_config"
+            case layers, runs, flagsToState = "flags_to_state"
+        }
+    }
+
+    func run() throws {
+        let model = try KerasReader.load(path: file)
+        let report = makeReport(model)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print(render(report))
+    }
+
+    private func makeReport(_ model: KerasModel) -> Report {
+        let layers = model.layers.map { layer -> LayerReport in
+            switch layer {
+            case .input(let name):
+                return LayerReport(name: name, className: "InputLayer", config: [:])
+            case .masking(let name, let value):
+                return LayerReport(name: name, className: "Masking", config: ["mask_value": String(value)])
+            case .gru(let gru):
+                return LayerReport(name: gru.layerName, className: gru.className, units: gru.units, features: gru.inputDim,
+                                   dtype: gru.bits == 64 ? "float64" : "float32", config: describe(gru.config))
+            case .bidirectional(let layer):
+                return LayerReport(name: layer.name, className: "Bidirectional", units: layer.forward.units + (layer.mergeMode == .concat ? layer.backward.units : 0),
+                                   features: layer.forward.inputDim, dtype: layer.forward.bits == 64 ? "float64" : "float32",
+                                   config: ["merge_mode": layer.mergeMode == .none ? "None" : layer.mergeMode.rawValue],
+                                   directions: ["forward": describe(layer.forward.config), "backward": describe(layer.backward.config)])
+            case .other(let name, let className):
+                return LayerReport(name: name, className: className, config: [:])
+            }
+        }
+        let runs: String
+        if let selection = try? Selection(model: model, requested: nil) {
+            let chain = selection.layers.map(\.name).joined(separator: " -> ")
+            runs = selection.maskValue.map { "masking (mask_value \($0)) -> " + chain } ?? chain
+        } else if let first = model.layers.first(where: \.isRecurrent) {
+            runs = "one layer at a time: add --layer NAME (e.g. --layer \(first.name))"
+        } else {
+            runs = "nothing: the file holds no GRU"
+        }
+        return Report(path: model.path, kind: model.kind.rawValue, kerasVersion: model.kerasVersion,
+                      hardSigmoid: model.hardSigmoid == .keras2 ? "keras2: clip(0.2x+0.5, 0, 1)" : "keras3: clip(x/6+0.5, 0, 1)",
+                      hasConfig: model.kind.hasConfig, layers: layers, runs: runs, flagsToState: flagsToState(model))
+    }
+
+    /// The config values gru-run reads and that change the numbers, in Keras's spelling.
+    private func describe(_ config: GRUConfig) -> [String: String] {
+        func flag(_ value: Bool) -> String { value ? "True" : "False" }
+        return [
+            "activation": config.activation.rawValue,
+            "recurrent_activation": config.recurrentActivation.rawValue,
+            "use_bias": flag(config.useBias),
+            "reset_after": flag(config.resetAfter),
+            "return_sequences": flag(config.returnSequences),
+            "return_state": flag(config.returnState),
+            "go_backwards": flag(config.goBackwards),
+            "stateful": flag(config.stateful),
+            "time_major": flag(config.timeMajor),
+        ]
+    }
+
+    /// For a file without config: what the defaults assume, and the flags that state otherwise.
+    private func flagsToState(_ model: KerasModel) -> [String] {
+        guard !model.kind.hasConfig else { return [] }
+        var flags = [
+            "--activation NAME (assumed tanh)",
+            "--recurrent-activation NAME (assumed hard_sigmoid)",
+            "--return-sequences (assumed off)",
+            "--go-backwards (assumed off)",
+            "--time-major (assumed off)",
+            "--mask-value V (the file records no Masking layer)",
+        ]
+        let layers = model.layers
+        if layers.contains(where: { if case .gru(let gru) = $0 { return gru.bias == nil } else { return false } }) {
+            flags.append("--reset-after (a layer without bias cannot tell; assumed off)")
+        }
+        if layers.contains(where: { if case .bidirectional = $0 { return true } else { return false } }) {
+            flags.append("--merge-mode MODE (assumed concat)")
+        }
+        if layers.filter(\.isRecurrent).count > 1 {
+            flags.append("--layer NAME (the file does not say how its layers connect)")
+        }
+        return flags
+    }
+
+    private func render(_ report: Report) -> String {
+        var lines = ["\(report.path): \(report.kind)" + (report.kerasVersion.map { ", written by Keras \($0)" } ?? "")]
+        lines.append("hard_sigmoid: \(report.hardSigmoid)")
+        lines.append("layers:")
+        for layer in report.layers {
+            var head = "  \(layer.name) (\(layer.className))"
+            if let units = layer.units, let features = layer.features, let dtype = layer.dtype {
+                head += ": \(features) features -> \(units) units, \(dtype)"
+            }
+            lines.append(head)
+            if !layer.config.isEmpty { lines.append("    " + format(layer.config)) }
+            for (side, config) in (layer.directions ?? [:]).sorted(by: { $0.key > $1.key }) {
+                lines.append("    \(side): " + format(config))
+            }
+        }
+        lines.append("runs: \(report.runs)")
+        if !report.flagsToState.isEmpty {
+            lines.append("this file stores weights only; state what differs from the defaults:")
+            lines += report.flagsToState.map { "  " + $0 }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func format(_ config: [String: String]) -> String {
+        let order = ["activation", "recurrent_activation", "use_bias", "reset_after", "return_sequences", "return_state",
+                     "go_backwards", "stateful", "time_major", "merge_mode", "mask_value"]
+        return order.compactMap { key in config[key].map { "\(key)=\($0)" } }.joined(separator: " ")
+    }
+}

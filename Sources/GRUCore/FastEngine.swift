@@ -22,7 +22,7 @@ struct WorkPlan {
             threads = 1
         }
         let rowsPerStep = split == .samples ? max(1, batch / threads) : batch
-        chunk = max(1, min(steps, 128 / rowsPerStep))
+        chunk = max(1, min(steps, 64 / rowsPerStep))
     }
 
     func share(_ index: Int, of count: Int, batch: Int, panels: Int) -> (samples: Range<Int>, panels: Range<Int>) {

@@ -204,6 +204,26 @@ public enum KerasReader {
         return gru
     }
 
+    /// Reads a model_config / config.json text as far as gru-run uses it: the layer list and every GRU's
+    /// (or Bidirectional's inner GRUs') arguments. Returns the layers' class names in order.
+    public static func readModelConfig(_ text: String, path: String) throws -> [String] {
+        let layers = try KerasModelConfig.layers(of: try parseConfig(text, path: path, what: "model_config"), path: path)
+        for layer in layers {
+            var config = GRUConfig(units: 1)
+            switch layer.className {
+            case "GRU", "CuDNNGRU":
+                try GRUConfigReader(path: path, layer: layer).apply(to: &config)
+            case "Bidirectional":
+                if let inner = layer.config["layer"]?["config"]?.object {
+                    try GRUConfigReader(path: path, layer: KerasLayerConfig(className: "GRU", name: layer.name, config: inner)).apply(to: &config)
+                }
+            default:
+                break
+            }
+        }
+        return layers.map(\.className)
+    }
+
     static func parseConfig(_ text: String, path: String, what: String) throws -> JSONValue {
         do {
             return try JSONValue.parse(text)

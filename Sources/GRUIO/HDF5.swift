@@ -198,6 +198,14 @@ final class HDF5File {
             throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) claims shape \(describe(shape)), too large to be a GRU weight")
         }
         let bits = H5Tget_size(type.id) > 4 ? 64 : 32
+        // Allocate only what the stored bytes can justify: a dataset claiming far more values than its
+        // storage holds (even compressed a thousandfold) is damaged, not big.
+        let stored = Int(clamping: H5Dget_storage_size(dataset.id))
+        let typeSize = max(1, H5Tget_size(type.id))
+        let (claimed, overflow) = count.multipliedReportingOverflow(by: typeSize)
+        if count > 0 && (overflow || claimed > stored.saturatingMultiply(1024) + (1 << 16)) {
+            throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) claims shape \(describe(shape)) but stores only \(stored) bytes; the file is damaged")
+        }
         var values = [Double](repeating: 0, count: count)
         if count > 0 {
             guard H5Dread(dataset.id, chdf5_native_double(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &values) >= 0 else {
@@ -215,5 +223,12 @@ final class HDF5File {
         case H5T_ENUM: return "enumerated values"
         default: return "non-numeric data"
         }
+    }
+}
+
+extension Int {
+    func saturatingMultiply(_ other: Int) -> Int {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? .max : product
     }
 }

@@ -13,12 +13,14 @@ struct GRURun: ParsableCommand {
           gru-run --weights model.h5 --input x.npy --output y.npy
           gru-run --weights model.h5 --input x.npy --output y.npy --state-output h.npy
           cat x.csv | gru-run --weights model.h5 > y.csv
+          gru-run check --weights model.h5 --input x.npy --expect y.npy      (CI: exit 1 on a mismatch)
+          gru-run inspect model.h5                                          (what the file holds)
 
         CSV holds one row per timestep, one column per feature, and a blank line between samples.
         Exit status: 0 success, 64 usage error, 65 bad data, 66 missing input, 74 I/O error.
         """,
         version: "0.1.0",
-        subcommands: [Run.self, Inspect.self, Bench.self],
+        subcommands: [Run.self, Check.self, Inspect.self, Bench.self],
         defaultSubcommand: Run.self
     )
 
@@ -39,6 +41,8 @@ struct GRURun: ParsableCommand {
             fail(error.description, code: error.exitCode)
         } catch is BrokenPipe {
             Foundation.exit(0)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

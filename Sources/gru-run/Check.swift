@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import GRUCore
+import GRUIO
+
+/// `gru-run check`: runs the layer and compares with outputs Keras saved earlier, for CI.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the layer and compare with saved Keras outputs (exit 0 match, 1 mismatch).",
+        discussion: """
+        A value passes when |got - expected| <= atol + rtol * |expected| (NaN matches only NaN).
+        Example:
+          gru-run check --weights model.h5 --input x.npy --expect y.npy --expect-state h.npy
+        """)
+
+    @OptionGroup var layer: LayerOptions
+    @OptionGroup var call: CallOptions
+    @OptionGroup var io: IOOptions
+
+    @Option(help: ArgumentHelp("The outputs Keras saved (.npy or .csv).", valueName: "file"))
+    var expect: String
+
+    @Option(help: ArgumentHelp("The final state Keras saved, (batch, units).", valueName: "file"))
+    var expectState: String?
+
+    @Option(help: ArgumentHelp("Absolute tolerance (default 1e-5 for float32, 1e-9 for float64).", valueName: "value"))
+    var atol: Double?
+
+    @Option(help: ArgumentHelp("Relative tolerance.", valueName: "value"))
+    var rtol: Double = 0
+
+    @Option(help: "Mismatches listed after the worst one.")
+    var show = 5
+
+    @Flag(help: "Print the report as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if io.output != "-" || io.stateOutput != nil {
+            throw ValidationError("check writes no outputs; give the saved ones with --expect and --expect-state.")
+        }
+        if let atol, !(atol >= 0) { throw ValidationError("--atol must be a number of at least 0.") }
+        if !(rtol >= 0) { throw ValidationError("--rtol must be a number of at least 0.") }
+    }
+
+    func run() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gru-run-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var run = Run()
+        run.layer = layer
+        run.call = call
+        run.io = io
+        run.io.output = scratch.appendingPathComponent("output.npy").path
+        if expectState != nil { run.io.stateOutput = scratch.appendingPathComponent("state.npy").path }
+        try run.run()
+
+        let got = try NPYArray(path: run.io.output)
+        let isFloat64 = got.element == .float(bits: 64, bigEndian: false)
+        let tolerance = atol ?? (isFloat64 ? 1e-9 : 1e-5)
+        var reports = [try compare(got, expectedPath: expect, what: "output", tolerance: tolerance)]
+        if let expectState, let statePath = run.io.stateOutput {
+            reports.append(try compare(try NPYArray(path: statePath), expectedPath: expectState, what: "state", tolerance: tolerance))
+        }
+        let passed = reports.allSatisfy(\.passed)
+        if json {
+            print(ComparisonReport.json(reports, atol: tolerance, rtol: rtol, passed: passed))
+        } else {
+            for report in reports { print(report.text(atol: tolerance, rtol: rtol, show: show)) }
+            print(passed ? "PASS" : "FAIL")
+        }
+        if !passed { throw ExitCode(1) }
+    }
+
+    private func compare(_ got: NPYArray, expectedPath: String, what: String, tolerance: Double) throws -> ComparisonReport {
+        let expected = try loadExpected(expectedPath, like: got)
+        return ComparisonReport(what: what, file: expectedPath, gotShape: got.shape, expectedShape: expected.shape,
+                                got: got.doubles(), expected: expected.values, atol: tolerance, rtol: rtol, keep: show)
+    }
+
+    /// An expected array from .npy, or from CSV laid out as gru-run writes it.
+    private func loadExpected(_ path: String, like got: NPYArray) throws -> (values: [Double], shape: [Int]) {
+        let bytes = try readWholeFile(path)
+        if bytes.starts(with: NPYArray.magic) {
+            let array = try NPYArray(bytes: bytes, path: path)
+            return (array.doubles(), array.shape)
+        }
+        let csv = try CSVReader.parse(bytes, path: path)
+        if got.shape.count == 3 { return (csv.values, csv.shape) }
+        return (csv.values, [csv.batch * csv.timesteps, csv.features])
+    }
+}
+
+/// The comparison of one array with Keras's: counts, worst error and the first mismatches.
+struct ComparisonReport {
+    struct Mismatch {
+        var index: [Int]
+        var got: Double
+        var expected: Double
+    }
+
+    var what: String
+    var file: String
+    var gotShape: [Int]
+    var expectedShape: [Int]
+    var compared = 0
+    var differing = 0
+    var maxAbs = 0.0
+    var maxRel = 0.0
+    var worst: Mismatch?
+    var first: [Mismatch] = []
+
+    var shapeMatches: Bool { gotShape == expectedShape }
+    var passed: Bool { shapeMatches && differing == 0 }
+
+    init(what: String, file: String, gotShape: [Int], expectedShape: [Int], got: [Double], expected: [Double],
+         atol: Double, rtol: Double, keep: Int) {
+        self.what = what
+        self.file = file
+        self.gotShape = gotShape
+        self.expectedShape = expectedShape
+        guard gotShape == expectedShape, got.count == expected.count else { return }
+        compared = got.count
+        var worstError = -1.0
+        for i in 0..<got.count {
+            let a = got[i], e = expected[i]
+            let error = a.isNaN && e.isNaN ? 0 : abs(a - e)
+            let relative = e == 0 ? (error == 0 ? 0 : Double.infinity) : error / abs(e)
+            if error.isNaN || error > maxAbs { maxAbs = error.isNaN ? .infinity : error }
+            if relative > maxRel { maxRel = relative }
+            let ok = error <= atol + rtol * abs(e)
+            if error > worstError || (!ok && error.isNaN) {
+                worstError = error.isNaN ? .infinity : error
+                worst = Mismatch(index: position(i, gotShape), got: a, expected: e)
+            }
+            if !ok {
+                differing += 1
+                if first.count < keep { first.append(Mismatch(index: position(i, gotShape), got: a, expected: e)) }
+            }
+        }
+    }
+
+    private func position(_ flat: Int, _ shape: [Int]) -> [Int] {
+        var rest = flat
+        var index = [Int](repeating: 0, count: shape.count)
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) where shape[axis] > 0 {
+            index[axis] = rest % shape[axis]
+            rest /= shape[axis]
+        }
+        return index
+    }
+
+    private func describeIndex(_ index: [Int]) -> String {
+        "[" + index.map(String.init).joined(separator: ", ") + "]"
+    }
+
+    func text(atol: Double, rtol: Double, show: Int) -> String {
+        guard shapeMatches else {
+            return "\(what): shape mismatch: got \(describe(gotShape)), \(file) holds \(describe(expectedShape))"
+        }
+        var lines = ["\(what): \(compared) values compared with \(file), \(differing) differ by more than \(atol) + \(rtol)*|expected|",
+                     "  max abs error \(maxAbs), max rel error \(maxRel)"]
+        if let worst {
+            lines.append("  worst at \(describeIndex(worst.index)): got \(worst.got), expected \(worst.expected)")
+        }
+        if !first.isEmpty {
+            lines.append("  first mismatches:")
+            lines += first.map { "    \(describeIndex($0.index)): got \($0.got), expected \($0.expected)" }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ reports: [ComparisonReport], atol: Double, rtol: Double, passed: Bool) -> String {
+        func number(_ x: Double) -> String { x.isFinite ? "\(x)" : (x.isNaN ? "\"nan\"" : (x > 0 ? "\"inf\"" : "\"-inf\"")) }
+        func mismatch(_ m: ComparisonReport.Mismatch) -> String {
+            "{\"index\": [\(m.index.map(String.init).joined(separator: ", "))], \"got\": \(number(m.got)), \"expected\": \(number(m.expected))}"
+        }
+        let items = reports.map { r -> String in
+            var fields = ["\"what\": \"\(r.what)\"", "\"shape_matches\": \(r.shapeMatches)",
+                          "\"got_shape\": [\(r.gotShape.map(String.init).joined(separator: ", "))]",
+                          "\"expected_shape\": [\(r.expectedShape.map(String.init).joined(separator: ", "))]",
+                          "\"compared\": \(r.compared)", "\"differing\": \(r.differing)",
+                          "\"max_abs_error\": \(number(r.maxAbs))", "\"max_rel_error\": \(number(r.maxRel))"]
+            if let worst = r.worst { fields.append("\"worst\": " + mismatch(worst)) }
+            fields.append("\"first_mismatches\": [" + r.first.map(mismatch).joined(separator: ", ") + "]")
+            return "{" + fields.joined(separator: ", ") + "}"
+        }
+        return "{\"passed\": \(passed), \"atol\": \(atol), \"rtol\": \(rtol), \"reports\": [" + items.joined(separator: ", ") + "]}"
+    }
+}

@@ -70,7 +70,7 @@ extension GRUEngine {
         // The cell falls back to implementation 1 whenever recurrent_dropout is set (tf-keras GRUCell.__init__).
         let perGate = config.implementation == 1 || config.recurrentDropout != 0
         var state = job.initialState ?? [S](repeating: 0, count: batch * units)
-        var lastOutput = [S](repeating: 0, count: batch * units)
+        var lastOutput = job.previousOutput ?? [S](repeating: 0, count: batch * units)
         var sequence = [S](repeating: 0, count: config.returnSequences ? batch * steps * units : 0)
         var pre = [S](repeating: 0, count: cols)      // (3U): x-side pre-activations [z | r | h]
         var inner = [S](repeating: 0, count: cols)    // (3U): h-side products [z | r | h]

@@ -78,6 +78,11 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         last = AlignedBuffer(count: mask == nil ? 1 : vectors)
         resetState = AlignedBuffer(count: config.resetAfter ? 1 : vectors)
         projection = AlignedBuffer(count: batch * plan.chunk * 3 * padded / lanes)
+        if let previous = job.previousOutput, mask != nil {
+            for b in 0..<batch {
+                for j in 0..<units { last.scalars[b * padded + j] = previous[b * units + j] }
+            }
+        }
         if let initial = job.initialState {
             for b in 0..<batch {
                 for j in 0..<units { stateA.scalars[b * padded + j] = initial[b * units + j] }

@@ -40,13 +40,21 @@ public struct GRULayer<Scalar: GRUScalar>: Sendable {
     ///   - initialState: `(batch, units)`; zeros when nil.
     ///   - training: dropout masks, applied only when given (Keras's `training=True`).
     ///   - threads: worker threads the pass may use; results do not depend on it.
+    ///   - previousOutput: `(batch, units)`: the output of the step before this call, which masked steps
+    ///     repeat; zeros when nil. Lets a long sequence run in consecutive calls exactly as in one.
     public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]? = nil,
                                initialState: [Scalar]? = nil,
                                training: DropoutMasks<Scalar>? = nil,
-                               threads: Int = 1) throws -> GRUOutput<Scalar> {
+                               threads: Int = 1, previousOutput: [Scalar]? = nil) throws -> GRUOutput<Scalar> {
         var job = try GRUJob(layer: self, input: input, shape: shape, mask: mask,
                              initialState: initialState, dropout: training)
         job.threads = max(1, threads)
+        if let previousOutput {
+            guard previousOutput.count == job.batch * config.units else {
+                throw GRUCoreError.shapeMismatch("The previous output holds \(previousOutput.count) values; the input needs shape (\(job.batch), \(config.units))")
+            }
+            job.previousOutput = previousOutput
+        }
         return Scalar.runGRU(job)
     }
 }
@@ -75,6 +83,8 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
     let initialState: [Scalar]?
     let dropout: DropoutMasks<Scalar>?
     var threads = 1
+    /// `(batch, units)`: what masked steps repeat before the first valid step of this call.
+    var previousOutput: [Scalar]?
 
     init(layer: GRULayer<Scalar>, input: [Scalar], shape: [Int], mask: [Bool]?,
          initialState: [Scalar]?, dropout: DropoutMasks<Scalar>?) throws {

@@ -98,7 +98,7 @@ public enum CSVReader {
     }
 
     /// A line of column names: printable text in which some field holds a letter or underscore.
-    private static func isHeader(_ line: ArraySlice<UInt8>) -> Bool {
+    static func isHeader(_ line: ArraySlice<UInt8>) -> Bool {
         guard let text = String(bytes: line, encoding: .utf8),
               !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else { return false }
         return text.split(separator: ",").contains { field in
@@ -106,7 +106,7 @@ public enum CSVReader {
         }
     }
 
-    private static func rowProblem(_ line: ArraySlice<UInt8>) -> String {
+    static func rowProblem(_ line: ArraySlice<UInt8>) -> String {
         guard let text = String(bytes: line, encoding: .utf8),
               !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else {
             return "the row holds binary data, not comma-separated numbers"

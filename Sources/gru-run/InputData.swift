@@ -32,7 +32,10 @@ struct InputData<S: CLIScalar> {
     /// Reads .npy or CSV (by `format`, the extension, or the .npy magic). CSV is always sample by sample;
     /// with `timeMajor` a CSV input is reordered to (timesteps, batch, features).
     static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3) throws -> InputData {
-        let bytes = try readWholeFile(path)
+        try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank)
+    }
+
+    static func parse(_ bytes: [UInt8], path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3) throws -> InputData {
         if path == "-" && bytes.isEmpty {
             throw GRUIOError.csv(path: path, line: nil, "it is empty; pipe CSV or .npy data in, or give --input FILE")
         }

@@ -80,7 +80,27 @@ struct Run: ParsableCommand {
         case .gru(let gru): timeMajor = gru.config.timeMajor
         case .bidirectional(let bidirectional): timeMajor = bidirectional.forward.config.timeMajor
         }
-        let input = try InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: timeMajor)
+        var prefetched: [UInt8]?
+        if case .gru(let gru) = first, selection.isSingle, streams(gru.config) {
+            let descriptor = try openForReading(io.input)
+            defer { if descriptor != 0 { close(descriptor) } }
+            let prefix = try readPrefix(descriptor: descriptor, count: NPYArray.magic.count, path: io.input)
+            if !prefix.starts(with: NPYArray.magic) || io.inputFormat == .csv {
+                let output = try AtomicFileWriter(path: io.output)
+                let streamer = CSVStreamer(layer: gru, layerName: selection.name, maskValue: call.maskValue ?? selection.maskValue,
+                                           inputPath: io.input, threads: ProcessInfo.processInfo.activeProcessorCount)
+                let (states, samples) = try streamer.run(descriptor: descriptor, prefix: prefix, output: output)
+                if let stateOutput = io.stateOutput {
+                    let shaped = [ShapedArray(values: states, shape: [samples, gru.config.units])]
+                    try writeFileAtomically(try encodeStates(shaped, for: stateOutput), to: stateOutput)
+                }
+                try output.commit()
+                return
+            }
+            prefetched = try readRemaining(descriptor: descriptor, after: prefix, path: io.input)
+        }
+        let input = try prefetched.map { try InputData<S>.parse($0, path: io.input, format: io.inputFormat, timeMajor: timeMajor) }
+            ?? InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: timeMajor)
         let (batch, steps) = timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         guard input.shape[2] == selection.inputDim else {
             throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer '\(selection.name)' of \(layer.weights) expects \(selection.inputDim)")
@@ -121,6 +141,18 @@ struct Run: ParsableCommand {
         }
         try writeFileAtomically(bytes, to: io.output)
         _ = steps
+    }
+
+    /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run
+    /// streams. (go_backwards needs a sample's end first; time-major CSV and per-batch states need the batch.)
+    private func streams(_ config: GRUConfig) -> Bool {
+        guard !config.goBackwards, !config.timeMajor, call.initialState.isEmpty, call.state == nil,
+              !call.training, call.mask == nil else { return false }
+        guard (try? outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)) == .csv else { return false }
+        if let format = io.inputFormat { return format == .csv }
+        if io.input == "-" { return true }
+        let ext = URL(fileURLWithPath: io.input).pathExtension.lowercased()
+        return ext == "csv" || ext == "txt"
     }
 
     /// One output as is; merge_mode None's two outputs stacked on a new first axis.

@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads CSV rows as they arrive, so a long sequence never has to fit in memory: one row per timestep,
+/// a blank line between samples, a first line of column names skipped. Errors name the line.
+public final class CSVStream {
+    public enum Event: Equatable {
+        case row([Double])
+        case endOfSample
+        case end
+    }
+
+    private let descriptor: Int32
+    private let path: String
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEOF = false
+    private var sawData = false
+    private var inSample = false
+    private var features: Int?
+    /// The number of the line last read.
+    public private(set) var line = 0
+
+    /// `prefix`: bytes already read from the descriptor (to look for the .npy magic), read first.
+    public init(descriptor: Int32, path: String, prefix: [UInt8] = []) {
+        self.descriptor = descriptor
+        self.path = path
+        buffer = prefix
+    }
+
+    /// The next row, the end of a sample (a blank line or the end after rows), or the end of the input.
+    public func next() throws -> Event {
+        while let content = try nextLine() {
+            if content.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+                if inSample {
+                    inSample = false
+                    return .endOfSample
+                }
+                continue
+            }
+            guard let fields = CSVReader.parseRow(content) else {
+                if !sawData && line == 1 && CSVReader.isHeader(content) { continue }
+                throw GRUIOError.csv(path: path, line: line, CSVReader.rowProblem(content))
+            }
+            if let features, fields.count != features {
+                throw GRUIOError.csv(path: path, line: line, "the row has \(fields.count) values but earlier rows have \(features)")
+            }
+            features = fields.count
+            sawData = true
+            inSample = true
+            return .row(fields)
+        }
+        if inSample {
+            inSample = false
+            return .endOfSample
+        }
+        if !sawData {
+            throw GRUIOError.csv(path: path, line: nil, path == "-" ? "it is empty; pipe CSV or .npy data in, or give --input FILE" : "it holds no rows of numbers")
+        }
+        return .end
+    }
+
+    /// The next line without its line ending, or nil at the end of the input.
+    private func nextLine() throws -> ArraySlice<UInt8>? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                var end = newline
+                if end > start && buffer[end - 1] == 0x0D { end -= 1 }
+                let content = buffer[start..<end]
+                start = newline + 1
+                line += 1
+                return content
+            }
+            if atEOF {
+                guard start < buffer.count else { return nil }
+                var end = buffer.count
+                if buffer[end - 1] == 0x0D { end -= 1 }
+                let content = buffer[start..<end]
+                start = buffer.count
+                line += 1
+                return content
+            }
+            if buffer.count - start > 1 << 24 {
+                throw GRUIOError.csv(path: path, line: line + 1, "the line is longer than 16 MB")
+            }
+            try fill()
+        }
+    }
+
+    private func fill() throws {
+        if start > 0 {
+            buffer.removeSubrange(0..<start)
+            start = 0
+        }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { throw GRUIOError.read(path: path, String(cString: strerror(errno))) }
+            if count == 0 { atEOF = true } else { buffer.append(contentsOf: chunk[0..<count]) }
+            return
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import GRUCore
+import GRUIO
+
+/// CSV in, CSV out, computed as the rows arrive: each sample runs in chunks of timesteps that carry the
+/// state (and the output masked steps repeat) from one chunk to the next, which is exactly one call over
+/// the whole sample. Memory stays bounded by the model and the chunk, not by the input's length.
+struct CSVStreamer<S: CLIScalar> {
+    let layer: GRULayer<S>
+    let layerName: String
+    let maskValue: Double?
+    let inputPath: String
+    let threads: Int
+    static var chunkSteps: Int { 4096 }
+
+    /// Streams from `descriptor` (after `prefix`, bytes already read) to `output`; returns the final
+    /// states `(samples, units)`.
+    func run(descriptor: Int32, prefix: [UInt8], output: AtomicFileWriter) throws -> (states: [S], samples: Int) {
+        let config = layer.config
+        let features = layer.weights.inputDim, units = config.units
+        let stream = CSVStream(descriptor: descriptor, path: inputPath, prefix: prefix)
+        var chunk: [S] = []
+        chunk.reserveCapacity(Self.chunkSteps * features)
+        var mask: [Bool] = []
+        var state = [S](repeating: 0, count: units)
+        var previous = [S](repeating: 0, count: units)
+        var states: [S] = []
+        var rows = 0, samples = 0
+        var firstSampleRows: Int?
+        var sampleStartLine = 1
+
+        func runChunk() throws {
+            let steps = chunk.count / features
+            guard steps > 0 else { return }
+            let result = try layer(chunk, shape: [1, steps, features], mask: maskValue == nil ? nil : mask,
+                                   initialState: state, threads: threads, previousOutput: previous)
+            state = result.state
+            if config.returnSequences {
+                if rows == steps && samples > 0 { try output.write([0x0A]) }  // a blank line between samples
+                try output.write(S.encodeCSV(result.output, columns: units, rowsPerBlock: nil))
+                previous = Array(result.output.suffix(units))
+            } else {
+                previous = result.output
+            }
+            chunk.removeAll(keepingCapacity: true)
+            mask.removeAll(keepingCapacity: true)
+        }
+
+        loop: while true {
+            switch try stream.next() {
+            case .row(let values):
+                guard values.count == features else {
+                    throw GRUIOError.csv(path: inputPath, line: stream.line, "the row has \(values.count) features per step but layer '\(layerName)' expects \(features)")
+                }
+                if rows == 0 { sampleStartLine = stream.line }
+                let converted = values.map { S($0) }
+                chunk.append(contentsOf: converted)
+                if let maskValue {
+                    let value = S(maskValue)
+                    mask.append(converted.contains { $0 != value })
+                }
+                rows += 1
+                if chunk.count >= Self.chunkSteps * features { try runChunk() }
+            case .endOfSample:
+                if let firstSampleRows, firstSampleRows != rows {
+                    throw GRUIOError.csv(path: inputPath, line: sampleStartLine, "sample \(samples + 1) has \(rows) rows but the first sample has \(firstSampleRows); every sample needs the same number of timesteps")
+                }
+                firstSampleRows = rows
+                try runChunk()
+                if !config.returnSequences {
+                    try output.write(S.encodeCSV(previous, columns: units, rowsPerBlock: nil))
+                }
+                states += state
+                samples += 1
+                rows = 0
+                state = [S](repeating: 0, count: units)
+                previous = [S](repeating: 0, count: units)
+            case .end:
+                break loop
+            }
+        }
+        return (states, samples)
+    }
+}

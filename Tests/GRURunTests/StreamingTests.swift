@@ -95,7 +95,7 @@ final class StreamingMemoryTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(lines.trimmingCharacters(in: .whitespacesAndNewlines), "2000000")
         var usage = rusage()
-        getrusage(RUSAGE_CHILDREN, &usage)
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
         let peakMB = Double(usage.ru_maxrss) / 1024
         print("streaming 2,000,000 steps: peak resident memory of the largest child \(peakMB) MB")
         XCTAssertLessThan(peakMB, 100)

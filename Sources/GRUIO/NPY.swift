@@ -20,8 +20,9 @@ public enum NPYElement: Equatable, Sendable {
 public struct NPYArray: Sendable {
     public var shape: [Int]
     public var element: NPYElement
-    /// The raw element bytes in C order (Fortran-order files are reordered on reading).
-    var payload: [UInt8]
+    /// The raw element bytes in C order (Fortran-order files are reordered on reading). For a file this is
+    /// a slice of the memory-mapped file, so a large input is copied once, into the computation's type.
+    var payload: Data
 
     /// The `\x93NUMPY` magic that starts every .npy file.
     public static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
@@ -30,8 +31,30 @@ public struct NPYArray: Sendable {
 
     /// Parses a whole .npy file held in `bytes`; `path` names it in errors.
     public init(bytes: [UInt8], path: String) throws {
+        try self.init(data: Data(bytes), path: path)
+    }
+
+    /// Reads a .npy file through a memory map.
+    public init(path: String) throws {
+        if path == "-" {
+            try self.init(bytes: try readWholeFile(path), path: path)
+            return
+        }
+        _ = try readPrefix(path, count: 0)  // the usual missing / unreadable errors
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw GRUIOError.read(path: path, "it could not be mapped into memory")
+        }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses a .npy file held in `data`.
+    public init(data: Data, path: String) throws {
+        let bytes = data
         func fail(_ what: String) -> GRUIOError { .npy(path: path, what) }
-        guard bytes.count >= 10, Array(bytes[0..<6]) == NPYArray.magic else {
+        guard bytes.count >= 10, bytes.prefix(6).elementsEqual(NPYArray.magic) else {
             throw fail("it does not start with the .npy magic bytes")
         }
         let major = bytes[6]
@@ -68,13 +91,9 @@ public struct NPYArray: Sendable {
         }
         self.shape = fields.shape
         self.element = element
-        let data = Array(bytes[dataStart..<(dataStart + needed)])
+        let body = bytes[(bytes.startIndex + dataStart)..<(bytes.startIndex + dataStart + needed)]
         self.payload = fields.fortranOrder && fields.shape.count > 1
-            ? NPYArray.fortranToC(data, shape: fields.shape, size: element.size) : data
-    }
-
-    public init(path: String) throws {
-        try self.init(bytes: try readWholeFile(path), path: path)
+            ? Data(NPYArray.fortranToC([UInt8](body), shape: fields.shape, size: element.size)) : body
     }
 
     /// Values as Double, whatever the stored element type.

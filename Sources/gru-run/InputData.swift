@@ -32,7 +32,14 @@ struct InputData<S: CLIScalar> {
     /// Reads .npy or CSV (by `format`, the extension, or the .npy magic). CSV is always sample by sample;
     /// with `timeMajor` a CSV input is reordered to (timesteps, batch, features).
     static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3) throws -> InputData {
-        try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank)
+        if path != "-" && format != .csv {
+            let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+            if format == .npy || ext == "npy" || (ext != "csv" && ext != "txt" && NPYFiles.startsWithNPYMagic(path)) {
+                // Memory-mapped: the file's bytes are converted once, into the computation's type.
+                return try array(try NPYArray(path: path), path: path, timeMajor: timeMajor, rank: rank)
+            }
+        }
+        return try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank)
     }
 
     static func parse(_ bytes: [UInt8], path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3) throws -> InputData {
@@ -50,18 +57,7 @@ struct InputData<S: CLIScalar> {
             }
         }
         if isNPY {
-            let array = try NPYArray(bytes: bytes, path: path)
-            if case .float = array.element {} else {
-                throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float32 or float64")
-            }
-            guard array.shape.count == rank else {
-                let expected = rank == 3 ? (timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)") : "(batch, units)"
-                throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)) but \(rank) dimensions \(expected) are needed")
-            }
-            guard array.shape.allSatisfy({ $0 > 0 }) else {
-                throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); every dimension must be at least 1")
-            }
-            return InputData(values: S.values(of: array), shape: array.shape)
+            return try array(try NPYArray(bytes: bytes, path: path), path: path, timeMajor: timeMajor, rank: rank)
         }
         let csv = try CSVReader.parse(bytes, path: path)
         let values = csv.values.map { S($0) }
@@ -73,5 +69,28 @@ struct InputData<S: CLIScalar> {
                              shape: [csv.timesteps, csv.batch, csv.features])
         }
         return InputData(values: values, shape: csv.shape)
+    }
+
+    /// Checks an .npy array's element type and rank before converting it.
+    static func array(_ array: NPYArray, path: String, timeMajor: Bool, rank: Int) throws -> InputData {
+        if case .float = array.element {} else {
+            throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float32 or float64")
+        }
+        guard array.shape.count == rank else {
+            let expected = rank == 3 ? (timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)") : "(batch, units)"
+            throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)) but \(rank) dimensions \(expected) are needed")
+        }
+        guard array.shape.allSatisfy({ $0 > 0 }) else {
+            throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); every dimension must be at least 1")
+        }
+        return InputData(values: S.values(of: array), shape: array.shape)
+    }
+}
+
+enum NPYFiles {
+    static func startsWithNPYMagic(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return ((try? handle.read(upToCount: 6)) ?? Data()).elementsEqual(NPYArray.magic)
     }
 }

@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libhdf5-dev pkg-config
 
-.PHONY: deps build example test clean bench
+.PHONY: deps build example test test-example test-install install clean bench
 
 # Installs the system libraries gru-run links against, when they are missing.
 deps:
@@ -26,6 +26,37 @@ example: build
 test: deps
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
+	$(MAKE) test-example
+	$(MAKE) test-install
+
+# make install into a scratch PREFIX: binary, completions and man page all land.
+test-install:
+	rm -rf .build/install-check
+	$(MAKE) install PREFIX=$(CURDIR)/.build/install-check
+	test -x .build/install-check/bin/gru-run
+	grep -q gru-run .build/install-check/share/bash-completion/completions/gru-run
+	grep -q gru-run .build/install-check/share/zsh/site-functions/_gru-run
+	grep -q gru-run .build/install-check/share/fish/vendor_completions.d/gru-run.fish
+	grep -q '^.Dt GRU-RUN 1' .build/install-check/share/man/man1/gru-run.1
+	.build/install-check/bin/gru-run --version
+
+# The library products used from another package (Examples/LibraryDemo depends on this one by path).
+test-example:
+	cd Examples/LibraryDemo && $(SWIFT) build -c release
+	Examples/LibraryDemo/.build/release/LibraryDemo example/model.h5
+
+# Installs the binary, bash/zsh/fish completions and a man page under PREFIX (default /usr/local).
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 "$$($(SWIFT) build -c release --show-bin-path)/gru-run" $(DESTDIR)$(PREFIX)/bin/gru-run
+	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gru-run
+	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gru-run
+	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gru-run.fish
+	mkdir -p .build/man
+	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
+	install -m 644 .build/man/gru-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/gru-run.1
 
 clean:
 	rm -rf .build
@@ -41,3 +72,19 @@ bench: deps
 	fi
 	$(SWIFT) build -c release --product gru-run
 	Benchmarks/.venv/bin/python Benchmarks/bench.py --gru-run "$$($(SWIFT) build -c release --show-bin-path)/gru-run" $(BENCH_ARGS)
+
+# Fuzzing (Fuzz/README.md): builds the libFuzzer harnesses with AddressSanitizer into .build-fuzz and
+# runs each FUZZ_SECONDS seconds on its seeds in Fuzz/corpus/; fails when one crashes.
+# fuzz-smoke is the same for 15 s each. mutate-h5 runs the release gru-run on damaged copies of
+# Fixtures .h5 files and fails unless each one ends in a clean exit or a one-line error.
+.PHONY: fuzz fuzz-smoke mutate-h5
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT="$(SWIFT)" bash Fuzz/run.sh
+
+fuzz-smoke: deps
+	FUZZ_SECONDS=15 SWIFT="$(SWIFT)" bash Fuzz/run.sh
+
+mutate-h5: build
+	python3 Fuzz/mutate_h5.py --gru-run "$$($(SWIFT) build -c release --show-bin-path)/gru-run" $(MUTATE_ARGS)

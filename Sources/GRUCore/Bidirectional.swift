@@ -118,14 +118,16 @@ public enum RecurrentStage<Scalar: GRUScalar>: Sendable {
 
     /// Runs the stage; `initialStates` holds one state per direction.
     public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]?, initialStates: [[Scalar]]?,
-                               threads: Int, training: (GRUConfig, Int) -> DropoutMasks<Scalar>? = { _, _ in nil }) throws -> RecurrentOutput<Scalar> {
+                               threads: Int, training: (GRUConfig, Int) -> DropoutMasks<Scalar>? = { _, _ in nil },
+                               progress: (@Sendable (Int) -> Void)? = nil) throws -> RecurrentOutput<Scalar> {
         switch self {
         case .gru(let layer):
             if let initialStates, initialStates.count != 1 {
                 throw GRUCoreError.shapeMismatch("A GRU layer takes one initial state, not \(initialStates.count)")
             }
             let result = try layer(input, shape: shape, mask: mask, initialState: initialStates?.first,
-                                   training: training(layer.config, layer.weights.inputDim), threads: threads)
+                                   training: training(layer.config, layer.weights.inputDim), threads: threads,
+                                   progress: progress)
             return RecurrentOutput(outputs: [ShapedArray(values: result.output, shape: result.outputShape)],
                                    states: [ShapedArray(values: result.state, shape: result.stateShape)])
         case .bidirectional(let layer):
@@ -137,14 +139,15 @@ public enum RecurrentStage<Scalar: GRUScalar>: Sendable {
 /// Runs stages one after another as Keras runs a Sequential model: each stage's output feeds the next, and
 /// the mask travels with the sequence while layers return sequences (Keras drops it with the time axis).
 public func runStages<S: GRUScalar>(_ stages: [RecurrentStage<S>], input: [S], shape: [Int], mask: [Bool]?,
-                                    initialStates: [[S]]? = nil, threads: Int = 1) throws -> RecurrentOutput<S> {
+                                    initialStates: [[S]]? = nil, threads: Int = 1,
+                                    progress: (@Sendable (Int) -> Void)? = nil) throws -> RecurrentOutput<S> {
     precondition(!stages.isEmpty)
     var current = ShapedArray(values: input, shape: shape)
     var currentMask = mask
     var result = RecurrentOutput<S>(outputs: [], states: [])
     for (index, stage) in stages.enumerated() {
         result = try stage(current.values, shape: current.shape, mask: currentMask,
-                           initialStates: index == 0 ? initialStates : nil, threads: threads)
+                           initialStates: index == 0 ? initialStates : nil, threads: threads, progress: progress)
         if index + 1 < stages.count {
             guard result.outputs.count == 1, stage.returnSequences else {
                 throw GRUCoreError.invalidConfig("layer \(index + 1) of the model does not return one sequence, so the next recurrent layer cannot run on it")

@@ -57,6 +57,7 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
     let resetState: AlignedBuffer<V>        // (batch, padded): r*h (reset_after=False)
     let projection: AlignedBuffer<V>        // (batch, chunk, 3, padded): x·W + b_in, blocks [z | r | h]
     let barrier: StepBarrier
+    let progress: (@Sendable (Int) -> Void)?
 
     init(job: GRUJob<S>, input: UnsafePointer<S>, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?) {
         config = job.layer.config
@@ -69,6 +70,7 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         padded = packed.paddedUnits
         plan = WorkPlan(batch: batch, steps: steps, features: features, units: units, panels: packed.panels, threads: job.threads)
         barrier = StepBarrier(parties: plan.threads)
+        progress = job.progress
         x = input
         self.mask = mask
         self.sequence = sequence
@@ -131,6 +133,7 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
                 swap(&previous, &next)
             }
             chunkStart = chunkEnd
+            if index == 0 { progress?(chunkEnd) }
         }
         withExtendedLifetime(scratch) {}
     }

@@ -42,13 +42,16 @@ public struct GRULayer<Scalar: GRUScalar>: Sendable {
     ///   - threads: worker threads the pass may use; results do not depend on it.
     ///   - previousOutput: `(batch, units)`: the output of the step before this call, which masked steps
     ///     repeat; zeros when nil. Lets a long sequence run in consecutive calls exactly as in one.
+    ///   - progress: called now and then from the computing thread with the number of timesteps done.
     public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]? = nil,
                                initialState: [Scalar]? = nil,
                                training: DropoutMasks<Scalar>? = nil,
-                               threads: Int = 1, previousOutput: [Scalar]? = nil) throws -> GRUOutput<Scalar> {
+                               threads: Int = 1, previousOutput: [Scalar]? = nil,
+                               progress: (@Sendable (Int) -> Void)? = nil) throws -> GRUOutput<Scalar> {
         var job = try GRUJob(layer: self, input: input, shape: shape, mask: mask,
                              initialState: initialState, dropout: training)
         job.threads = max(1, threads)
+        job.progress = progress
         if let previousOutput {
             guard previousOutput.count == job.batch * config.units else {
                 throw GRUCoreError.shapeMismatch("The previous output holds \(previousOutput.count) values; the input needs shape (\(job.batch), \(config.units))")
@@ -85,6 +88,7 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
     var threads = 1
     /// `(batch, units)`: what masked steps repeat before the first valid step of this call.
     var previousOutput: [Scalar]?
+    var progress: (@Sendable (Int) -> Void)?
 
     init(layer: GRULayer<Scalar>, input: [Scalar], shape: [Int], mask: [Bool]?,
          initialState: [Scalar]?, dropout: DropoutMasks<Scalar>?) throws {

@@ -149,4 +149,7 @@ struct IOOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Output format, when the extension does not tell (standard output defaults to csv).", valueName: "npy|csv"))
     var outputFormat: FileFormat?
+
+    @Flag(help: "No progress line on a terminal.")
+    var quiet = false
 }

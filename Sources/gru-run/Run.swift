@@ -89,7 +89,10 @@ struct Run: ParsableCommand {
                 let output = try AtomicFileWriter(path: io.output)
                 let streamer = CSVStreamer(layer: gru, layerName: selection.name, maskValue: call.maskValue ?? selection.maskValue,
                                            inputPath: io.input, threads: ProcessInfo.processInfo.activeProcessorCount)
-                let (states, samples) = try streamer.run(descriptor: descriptor, prefix: prefix, output: output)
+                let progress = ProgressLine(total: nil, quiet: io.quiet)
+                let (states, samples) = try streamer.run(descriptor: descriptor, prefix: prefix, output: output,
+                                                         progress: { progress.update($0) })
+                progress.finish()
                 if let stateOutput = io.stateOutput {
                     let shaped = [ShapedArray(values: states, shape: [samples, gru.config.units])]
                     try writeFileAtomically(try encodeStates(shaped, for: stateOutput), to: stateOutput)
@@ -127,8 +130,10 @@ struct Run: ParsableCommand {
         } else if call.training {
             throw CLIError.usage("--training is supported for a GRU layer, not for Bidirectional layer '\(selection.name)'")
         } else {
+            let progress = ProgressLine(total: steps, quiet: io.quiet)
             result = try runStages(stages, input: input.values, shape: input.shape, mask: mask,
-                                   initialStates: initialStates, threads: threads)
+                                   initialStates: initialStates, threads: threads, progress: { progress.update($0) })
+            progress.finish()
         }
 
         let format = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
@@ -140,7 +145,6 @@ struct Run: ParsableCommand {
             try writeFileAtomically(try encodeStates(result.states, for: state), to: state)
         }
         try writeFileAtomically(bytes, to: io.output)
-        _ = steps
     }
 
     /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run

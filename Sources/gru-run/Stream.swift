@@ -15,7 +15,8 @@ struct CSVStreamer<S: CLIScalar> {
 
     /// Streams from `descriptor` (after `prefix`, bytes already read) to `output`; returns the final
     /// states `(samples, units)`.
-    func run(descriptor: Int32, prefix: [UInt8], output: AtomicFileWriter) throws -> (states: [S], samples: Int) {
+    func run(descriptor: Int32, prefix: [UInt8], output: AtomicFileWriter,
+             progress: (Int) -> Void = { _ in }) throws -> (states: [S], samples: Int) {
         let config = layer.config
         let features = layer.weights.inputDim, units = config.units
         let stream = CSVStream(descriptor: descriptor, path: inputPath, prefix: prefix)
@@ -27,6 +28,7 @@ struct CSVStreamer<S: CLIScalar> {
         var states: [S] = []
         var rows = 0, samples = 0
         var firstSampleRows: Int?
+        var totalRows = 0
         var sampleStartLine = 1
 
         func runChunk() throws {
@@ -44,6 +46,8 @@ struct CSVStreamer<S: CLIScalar> {
             }
             chunk.removeAll(keepingCapacity: true)
             mask.removeAll(keepingCapacity: true)
+            totalRows += steps
+            progress(totalRows)
         }
 
         loop: while true {

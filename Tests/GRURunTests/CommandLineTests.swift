@@ -224,3 +224,31 @@ final class OtherModelTests: XCTestCase {
         }
     }
 }
+
+/// The conventions of a command-line tool: help with examples, completions, --quiet.
+final class ConventionTests: XCTestCase {
+    func testCompletionScriptsForEachShell() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let result = try GRURunBinary.run(["--generate-completion-script", shell])
+            XCTAssertEqual(result.status, 0, shell)
+            XCTAssertTrue(result.stdoutText.contains("return-sequences"), shell)
+            XCTAssertTrue(result.stdoutText.contains("check"), shell)
+        }
+    }
+
+    func testHelpShowsEachUse() throws {
+        let help = try GRURunBinary.run(["--help"]).stdoutText
+        for use in ["cat x.csv | gru-run --weights model.h5 > y.csv", "gru-run check --weights model.h5", "gru-run inspect model.h5"] {
+            XCTAssertTrue(help.contains(use), use)
+        }
+        XCTAssertTrue(try GRURunBinary.run(["check", "--help"]).stdoutText.contains("--expect-state"))
+        XCTAssertTrue(try GRURunBinary.run(["bench", "--help"]).stdoutText.contains("--repeat"))
+    }
+
+    func testQuietIsAcceptedAndNothingIsPrintedToAPipe() throws {
+        let f = Fixtures.path("tfkeras/grid_ra0_hardsig_fwd_last")
+        let result = try GRURunBinary.run(["--weights", f + "/model.h5", "--input", f + "/x1.npy", "--quiet"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.stderr, "")
+    }
+}

@@ -5,34 +5,17 @@ import XCTest
 
 /// gru-run in shell pipelines and side by side with itself.
 final class PipelineTests: XCTestCase {
-    private func shell(_ script: String) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        var environment = ProcessInfo.processInfo.environment
-        environment["GRU_RUN"] = GRURunBinary.url.path
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
     func testAClosedStdoutEndsQuietly() throws {
         let f = Fixtures.path("tfkeras/large_ra1_seq")
         // A long CSV output into `head -1`: gru-run's later writes meet a closed pipe.
-        let result = try shell("(\"$GRU_RUN\" --weights \(f)/model.h5 --input \(f)/x1.npy; echo \"status $?\" >&2) | head -1")
+        let result = try GRURunBinary.shell("(\"$GRU_RUN\" --weights \(f)/model.h5 --input \(f)/x1.npy; echo \"status $?\" >&2) | head -1")
         XCTAssertEqual(result.stderr, "status 0\n")
         XCTAssertEqual(result.stdout.split(separator: "\n").count, 1, result.stdout)
     }
 
     func testStdinAtEndOfFileIsAnErrorNotAHang() throws {
         let f = Fixtures.path("tfkeras/grid_ra0_hardsig_fwd_last")
-        let result = try shell("\"$GRU_RUN\" --weights \(f)/model.h5 < /dev/null")
+        let result = try GRURunBinary.shell("\"$GRU_RUN\" --weights \(f)/model.h5 < /dev/null")
         XCTAssertEqual(result.status, 65)
         XCTAssertEqual(result.stderr, "gru-run: standard input: it is empty; pipe CSV or .npy data in, or give --input FILE.\n")
     }
@@ -45,7 +28,7 @@ final class PipelineTests: XCTestCase {
         for i in 0..<8 { script += "\"$GRU_RUN\" --weights \(f)/model.h5 --input \(f)/x1.npy --output \(scratch)/y\(i).npy & " }
         script += "\"$GRU_RUN\" --weights \(f)/model.h5 --input \(f)/x1.npy --output \(scratch)/same.npy & "
         script += "\"$GRU_RUN\" --weights \(f)/model.h5 --input \(f)/x1.npy --output \(scratch)/same.npy & wait"
-        let result = try shell(script)
+        let result = try GRURunBinary.shell(script)
         XCTAssertEqual(result.stderr, "")
         let expected = try loadNPY(f + "/y1.npy")
         for name in (0..<8).map({ "y\($0).npy" }) + ["same.npy"] {

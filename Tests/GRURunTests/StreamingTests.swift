@@ -82,17 +82,7 @@ final class StreamingMemoryTests: XCTestCase {
         awk 'BEGIN { srand(1); for (i = 0; i < 2000000; i++) printf "%.4f,%.4f,%.4f,%.4f,%.4f\\n", rand()-0.5, rand()-0.5, rand()-0.5, rand()-0.5, rand()-0.5 }' \
           | "$GRU_RUN" --weights \(model) --return-sequences | wc -l
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        var environment = ProcessInfo.processInfo.environment
-        environment["GRU_RUN"] = GRURunBinary.url.path
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let lines = try GRURunBinary.shell(script).stdout
         XCTAssertEqual(lines.trimmingCharacters(in: .whitespacesAndNewlines), "2000000")
         var usage = rusage()
         getrusage(RUSAGE_CHILDREN.rawValue, &usage)

@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libhdf5-dev pkg-config
 
-.PHONY: deps build example test test-example test-install install clean bench
+.PHONY: deps build example test test-example test-install install sanitize clean bench
 
 # Installs the system libraries gru-run links against, when they are missing.
 deps:
@@ -58,8 +58,13 @@ install: build
 	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
 	install -m 644 .build/man/gru-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/gru-run.1
 
+# The test suite under AddressSanitizer (a separate build folder, so the normal build stays as it is).
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan .build-fuzz
 
 # Times gru-run against ONNX Runtime and tf-keras on the same weights (Benchmarks/README.md).
 # Benchmarks/.venv is made on first use; BENCH_ARGS=--quick takes fewer repeats.

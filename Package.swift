@@ -38,5 +38,12 @@ let package = Package(
         .testTarget(name: "GRUCoreTests", dependencies: ["GRUCore", "TestSupport"]),
         .testTarget(name: "GRUIOTests", dependencies: ["GRUIO", "TestSupport"]),
         .testTarget(name: "GRURunTests", dependencies: ["TestSupport"]),
+        // Fuzzing harnesses (make fuzz)
+        // A plain build makes each harness replay the files named on its command line; `make fuzz`
+        // builds them with -DFUZZING and libFuzzer plus AddressSanitizer instead (Fuzz/README.md).
+        .target(name: "FuzzSupport", dependencies: ["GRUIO"], path: "Sources/Fuzz/Support"),
+        .executableTarget(name: "fuzz-npy", dependencies: ["GRUIO", "FuzzSupport"], path: "Sources/Fuzz/NPY"),
+        .executableTarget(name: "fuzz-csv", dependencies: ["GRUIO", "FuzzSupport"], path: "Sources/Fuzz/CSV"),
+        .executableTarget(name: "fuzz-config", dependencies: ["GRUIO", "FuzzSupport"], path: "Sources/Fuzz/Config"),
     ]
 )

@@ -109,7 +109,7 @@ public struct KerasModel: Sendable {
 
     /// `name (Class), ...` for messages.
     public var listing: String {
-        layers.map { "\($0.name) (\($0.className))" }.joined(separator: ", ")
+        layers.isEmpty ? "none" : layers.map { "\($0.name) (\($0.className))" }.joined(separator: ", ")
     }
 
     public func layer(named name: String) -> (index: Int, layer: KerasLayer)? {

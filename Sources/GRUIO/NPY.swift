@@ -52,7 +52,7 @@ public struct NPYArray: Sendable {
 
     /// Parses a .npy file held in `data`.
     public init(data: Data, path: String) throws {
-        let bytes = data
+        let bytes = data.startIndex == 0 ? data : Data(data)  // indices below count from 0
         func fail(_ what: String) -> GRUIOError { .npy(path: path, what) }
         guard bytes.count >= 10, bytes.prefix(6).elementsEqual(NPYArray.magic) else {
             throw fail("it does not start with the .npy magic bytes")

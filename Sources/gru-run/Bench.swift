@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let gru = try KerasReader.loadGRU(path: layer.weights, layer: layer.layer)
+        let gru = try HDF5Guard.reading(layer.weights) { try KerasReader.loadGRU(path: layer.weights, layer: layer.layer) }
         let config = try layer.mergedConfig(with: gru)
         switch layer.dtype ?? (gru.bits == 64 ? .float64 : .float32) {
         case .float32: try measure(Float.self, gru: gru, config: config)

@@ -74,7 +74,11 @@ struct GRURun: ParsableCommand {
     }
 
     private static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data(("gru-run: " + message + "\n").utf8))
+        // One line whatever a file put in the names it quotes: control characters are shown escaped.
+        let printable = message.unicodeScalars.map { scalar -> String in
+            scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+        }.joined()
+        FileHandle.standardError.write(Data(("gru-run: " + printable + "\n").utf8))
         Foundation.exit(code)
     }
 }

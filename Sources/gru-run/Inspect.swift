@@ -45,7 +45,7 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
-        let model = try KerasReader.load(path: file)
+        let model = try HDF5Guard.reading(file) { try KerasReader.load(path: file) }
         let report = makeReport(model)
         if json {
             let encoder = JSONEncoder()

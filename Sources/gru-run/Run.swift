@@ -25,7 +25,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let model = try KerasReader.load(path: layer.weights)
+        let model = try HDF5Guard.reading(layer.weights) { try KerasReader.load(path: layer.weights) }
         let selection = try Selection(model: model, requested: layer.layer)
         if !selection.isSingle && (layer.changesLayerConfig || layer.hardSigmoid != nil) {
             throw CLIError.usage("layer flags apply to one layer, and \(model.path) runs \(selection.layers.count) (\(selection.layers.map(\.name).joined(separator: ", "))); choose one with --layer NAME")

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// libhdf5 trusts the structure of the files it reads: a damaged file can make it read out of bounds or
+/// loop forever inside the library. While a file is read under this guard, such a fault or a read that
+/// outlasts its time limit ends the process with one sentence on stderr and status 65, instead of a crash
+/// report or a hang. It suits a command-line process; a library caller that keeps running should not use it.
+public enum HDF5Guard {
+    /// Runs `body`, the reading of `path`, under the guard.
+    public static func reading<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let seconds = 1 + size / (50 << 20)  // a healthy file of that size reads in a fraction of it
+        let message = "gru-run: \(path) is damaged: libhdf5 failed while reading it.\n"
+        let timeout = "gru-run: \(path) is damaged: libhdf5 did not finish reading it in \(seconds) s.\n"
+        install(message, timeout)
+        alarm(UInt32(seconds))
+        defer {
+            alarm(0)
+            restore()
+        }
+        return try body()
+    }
+
+    private static var saved: [Int32: sigaction] = [:]
+    private static let faults: [Int32] = [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGALRM]
+
+    private static func install(_ message: String, _ timeout: String) {
+        guardMessage = strdup(message)
+        guardMessageLength = strlen(message)
+        timeoutMessage = strdup(timeout)
+        timeoutMessageLength = strlen(timeout)
+        if alternateStack == nil {
+            let size = 1 << 16
+            alternateStack = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+            var stack = stack_t(ss_sp: alternateStack, ss_flags: 0, ss_size: size)
+            sigaltstack(&stack, nil)
+        }
+        for signal in faults {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { signal in
+                let text = signal == SIGALRM ? timeoutMessage : guardMessage
+                let length = signal == SIGALRM ? timeoutMessageLength : guardMessageLength
+                if let text { _ = write(2, text, length) }
+                _exit(65)
+            }
+            action.sa_flags = SA_ONSTACK
+            sigemptyset(&action.sa_mask)
+            var previous = sigaction()
+            sigaction(signal, &action, &previous)
+            saved[signal] = previous
+        }
+    }
+
+    private static func restore() {
+        for (signal, previous) in saved {
+            var action = previous
+            sigaction(signal, &action, nil)
+        }
+        saved = [:]
+    }
+}
+
+// Read by the signal handler, which may only call async-signal-safe functions.
+nonisolated(unsafe) private var guardMessage: UnsafeMutablePointer<CChar>?
+nonisolated(unsafe) private var guardMessageLength = 0
+nonisolated(unsafe) private var timeoutMessage: UnsafeMutablePointer<CChar>?
+nonisolated(unsafe) private var timeoutMessageLength = 0
+nonisolated(unsafe) private var alternateStack: UnsafeMutableRawPointer?

@@ -1,0 +1,446 @@
+"""Benchmarks gru-run against ONNX Runtime and tf-keras on the same Keras GRU weights.
+
+Run through `make bench`, or: python Benchmarks/bench.py --gru-run PATH [--quick]
+Models and inputs are written to Benchmarks/out/ and reused by later runs.
+"""
+import argparse
+import hashlib
+import importlib.metadata
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore", category=UserWarning)
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "out")
+SHAPES = [(1, 100, 16, 32), (1, 1000, 32, 128), (1, 1000, 64, 256), (32, 200, 64, 128), (256, 100, 128, 256)]
+PROCESS_JOB = (8, 200, 16, 64)
+MAX_ORT_DIFF = 1e-4
+
+SGEMM_SCRIPT = """
+import sys, time, numpy as np
+n, reps = int(sys.argv[1]), int(sys.argv[2])
+a, b = np.random.default_rng(0).standard_normal((2, n, n), dtype=np.float32)
+a @ b
+times = []
+for _ in range(reps):
+    start = time.perf_counter(); a @ b; times.append(time.perf_counter() - start)
+print(2 * n**3 / float(np.median(times)) / 1e9)
+"""
+
+MAXRSS_SCRIPT = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--gru-run", required=True, help="path of the gru-run binary")
+    p.add_argument("--quick", action="store_true", help="fewer repeats, no 4096 sgemm: a rough look")
+    return p.parse_args()
+
+
+# (timed, warm-up) counts per runtime, sgemm (repeats, sizes), and runs of each whole-process timing.
+FULL = dict(gru=(20, 3), ort=(20, 3), tf=(7, 2), sgemm=(5, (2048, 4096)), py_proc=5, gru_proc=10)
+QUICK = dict(gru=(5, 1), ort=(5, 1), tf=(3, 1), sgemm=(3, (2048,)), py_proc=3, gru_proc=5)
+
+
+def median_time(fn, repeat, warmup):
+    """Median wall time of fn() in milliseconds, after warm-up calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return float(np.median(times))
+
+
+def shape_name(b, t, d, u):
+    return f"({b},{t},{d})->{u}"
+
+
+def mb(n):
+    return f"{n / 2**20:.1f} MB"
+
+
+def command_output(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def cpu_info():
+    """(model name, flags) from /proc/cpuinfo."""
+    fields = {}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    return fields.get("model name", platform.processor() or "unknown"), fields.get("flags", "").split()
+
+
+def cpu_clock():
+    """(busy CPU seconds of the whole machine, CPU seconds of this process and its finished children, wall time)."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    machine = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    own = sum(r.ru_utime + r.ru_stime for r in usage)
+    return machine, own, time.perf_counter()
+
+
+def others_busy(since):
+    """Percent of the machine's CPU used by other processes (and the hypervisor) since a cpu_clock()."""
+    machine, own, now = cpu_clock()
+    return max(0.0, 100 * ((machine - since[0]) - (own - since[1])) / ((now - since[2]) * os.cpu_count()))
+
+
+def load_note(since, when):
+    busy = others_busy(since)
+    warning = " WARNING: timings disturbed" if busy > 5 else ""
+    return f"other processes used {busy:.0f}% of the CPU {when}{warning}"
+
+
+def snapshot(gru_run):
+    """A copy of the binary to measure, so that a rebuild during the run changes nothing; and its description."""
+    copy = os.path.join(OUT, "bin", "gru-run")
+    shutil.copy2(gru_run, copy)
+    with open(copy, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(gru_run)))
+    git = command_output(["git", "-C", HERE, "describe", "--always", "--dirty"])
+    return copy, f"{gru_run} built {built}, sha256 {digest}, source git {git}; measured as a copy in {copy}"
+
+
+def print_machine(binary):
+    version = importlib.metadata.version
+    model, flags = cpu_info()
+    with open("/proc/meminfo") as f:
+        mem_gib = int(f.readline().split()[1]) / 2**20
+    os_name = command_output(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"])
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    print("== Machine and versions")
+    print(f"CPU: {model}, {os.cpu_count()} cores (usable {len(os.sched_getaffinity(0))}), AVX2={'avx2' in flags} "
+          f"FMA={'fma' in flags}, {mem_gib:.1f} GiB RAM, {os_name}, Linux {platform.release()}")
+    print(f"Python {platform.python_version()}, numpy {np.__version__} (BLAS {blas.get('name', '?')} "
+          f"{blas.get('version', '')}), tensorflow-cpu {version('tensorflow-cpu')}, tf-keras {version('tf-keras')}, "
+          f"onnx {version('onnx')}, onnxruntime {version('onnxruntime')}, h5py {version('h5py')}")
+    print(f"Swift: {command_output(['swift', '--version']).splitlines()[0]}")
+    print(f"gru-run: {binary}")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        if var in os.environ:
+            print(f"note: {var}={os.environ[var]} is set in the environment")
+    start = cpu_clock()
+    time.sleep(1)
+    print(load_note(start, "in the second before the run"))
+    print()
+
+
+def sgemm_peak(reps, sizes):
+    """numpy float32 matmul GFLOPS per thread count, each in a fresh process with OPENBLAS_NUM_THREADS set."""
+    print(f"== sgemm peak (numpy float32 n x n @ n x n, GFLOPS = 2n^3/t, median of {reps})")
+    start, peak = cpu_clock(), {}
+    for threads in (1, 2):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+        for n in sizes:
+            out = subprocess.run([sys.executable, "-c", SGEMM_SCRIPT, str(n), str(reps)],
+                                 env=env, capture_output=True, text=True, check=True).stdout
+            gflops = float(out.strip().splitlines()[-1])
+            print(f"  {threads} thread{'s' if threads > 1 else ''}, n={n}: {gflops:.1f} GFLOPS")
+            peak[threads] = max(peak.get(threads, 0.0), gflops)
+    print(f"  peak used below: 1 thread {peak[1]:.1f}, 2 threads {peak[2]:.1f} GFLOPS; "
+          f"{load_note(start, 'meanwhile')}\n")
+    return peak
+
+
+def model_path(d, u, reset_after=True, return_sequences=False):
+    name = f"gru_D{d}_U{u}_{'ra' if reset_after else 'rb'}{'_seq' if return_sequences else ''}.h5"
+    return os.path.join(OUT, "models", name)
+
+
+def ensure_model(d, u, reset_after=True, return_sequences=False):
+    """Saves a full model Input((None, d)) -> GRU(u) with weights N(0,1)*0.1, unless the file exists."""
+    import tf_keras
+    from tf_keras.src.layers.rnn.gru_v1 import GRU as GRUv1
+
+    path = model_path(d, u, reset_after, return_sequences)
+    if os.path.exists(path):
+        return
+    gru = tf_keras.layers.GRU if reset_after else GRUv1
+    layer = gru(u, reset_after=reset_after, recurrent_activation="sigmoid", return_sequences=return_sequences)
+    model = tf_keras.Sequential([tf_keras.Input(shape=(None, d)), layer])
+    rng = np.random.default_rng(1000 * d + u + (0 if reset_after else 1))
+    model.set_weights([(rng.standard_normal(w.shape) * 0.1).astype(np.float32) for w in model.get_weights()])
+    model.save(path[:-3] + ".partial.h5")  # renamed once complete, so an interrupted run leaves no bad model
+    os.replace(path[:-3] + ".partial.h5", path)
+
+
+def input_array(b, t, d):
+    return np.random.default_rng(7 * b + t + d).standard_normal((b, t, d)).astype(np.float32)
+
+
+def input_file(b, t, d):
+    path = os.path.join(OUT, "inputs", f"x_{b}x{t}x{d}.npy")
+    if not os.path.exists(path):
+        np.save(path, input_array(b, t, d))
+    return path
+
+
+def output_file(name):
+    return os.path.join(OUT, "outputs", name)
+
+
+def gru_run_bench(gru_run, weights, b, t, repeat, warmup, threads, dtype=None):
+    """The JSON object `gru-run bench` prints as its last line."""
+    cmd = [gru_run, "bench", "--weights", weights, "--batch", str(b), "--timesteps", str(t),
+           "--repeat", str(repeat), "--warmup", str(warmup), "--threads", str(threads), "--json"]
+    cmd += ["--dtype", dtype] if dtype else []
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_isolated(fn, *args):
+    """fn(*args) in a fresh Python process, so TensorFlow's and ONNX Runtime's thread pools never share one."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def keras_worker(cfg):
+    """Creates every model the run needs (if missing), then times tf-keras on the main shapes.
+
+    Returns TF's (intra, inter) thread settings and, per shape, the median ms, the weights and the output."""
+    with open(os.path.join(OUT, "tensorflow.log"), "w") as log:  # TF's start-up lines (no GPU, ...) go there
+        os.dup2(log.fileno(), 2)
+    import tensorflow as tf
+    import tf_keras
+
+    tf.get_logger().setLevel("ERROR")
+    for b, t, d, u in SHAPES:
+        ensure_model(d, u)
+        ensure_model(d, u, reset_after=False)
+    ensure_model(*PROCESS_JOB[2:])
+    ensure_model(*SHAPES[-1][2:], return_sequences=True)
+    results = {}
+    for b, t, d, u in SHAPES:
+        model = tf_keras.models.load_model(model_path(d, u), compile=False)
+        x = tf.constant(input_array(b, t, d))
+
+        @tf.function
+        def f(inputs):
+            return model(inputs, training=False)
+
+        reference = f(x).numpy()
+        ms = median_time(lambda: f(x).numpy(), *cfg["tf"])
+        results[(b, t, d, u)] = dict(tf=ms, weights=model.get_weights(), reference=reference)
+    threads = (tf.config.threading.get_intra_op_parallelism_threads(),
+               tf.config.threading.get_inter_op_parallelism_threads())
+    return threads, results
+
+
+def onnx_gru(kernel, recurrent_kernel, bias, d, u):
+    """A single ONNX GRU node (opset 14, linear_before_reset=1) holding the Keras weights; outputs Y_h only."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.ascontiguousarray(kernel.T[None]), "W"),
+             numpy_helper.from_array(np.ascontiguousarray(recurrent_kernel.T[None]), "R"),
+             numpy_helper.from_array(np.concatenate([bias[0], bias[1]])[None], "B")]
+    node = helper.make_node("GRU", ["X", "W", "R", "B"], ["", "Y_h"], hidden_size=u, linear_before_reset=1)
+    graph = helper.make_graph([node], "keras_gru",
+                              [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["T", "N", d])],
+                              [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, "N", u])],
+                              initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def ort_worker(shape, weights, reference, cfg):
+    """Checks ONNX Runtime's Y_h against Keras's output, then times it with 1 and 2 intra-op threads."""
+    import onnxruntime as ort
+
+    b, t, d, u = shape
+    model_bytes = onnx_gru(*weights, d, u)
+    x_seq = np.ascontiguousarray(input_array(b, t, d).transpose(1, 0, 2))
+    row = {}
+    for threads in (1, 2):
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+        diff = float(np.max(np.abs(sess.run(["Y_h"], {"X": x_seq})[0][0] - reference)))
+        if diff >= MAX_ORT_DIFF:
+            raise RuntimeError(f"ORT Y_h differs from Keras for {shape_name(*shape)}, {threads} threads: {diff:.3g}")
+        row[f"ort{threads}_diff"] = diff
+        row[f"ort{threads}"] = median_time(lambda: sess.run(["Y_h"], {"X": x_seq}), *cfg["ort"])
+    return row
+
+
+def measure_shape(gru_run, cfg, shape, keras):
+    """One main-table row: gru-run (1, 2 threads), ORT (1, 2 threads, in a process of its own) and tf-keras."""
+    b, t, d, u = shape
+    start = cpu_clock()
+    row = {"shape": shape, "tf": keras["tf"]}
+    for threads in (1, 2):
+        row[f"gru{threads}"] = gru_run_bench(gru_run, model_path(d, u), b, t, *cfg["gru"], threads)
+    row.update(run_isolated(ort_worker, shape, keras["weights"], keras["reference"], cfg))
+    print(f"  {shape_name(*shape)}: gru-run {row['gru1']['median_ms']:.3f} / {row['gru2']['median_ms']:.3f} ms "
+          f"(1/2 threads), ORT {row['ort1']:.3f} / {row['ort2']:.3f} ms, tf-keras {row['tf']:.3f} ms; "
+          f"check ORT Y_h vs Keras output: max abs diff {row['ort1_diff']:.2e} (1 thread), "
+          f"{row['ort2_diff']:.2e} (2 threads) < {MAX_ORT_DIFF:g}: OK; {load_note(start, 'meanwhile')}")
+    return row
+
+
+MAIN_HEADERS = ["shape (B,T,D)->U", "gru-run 1t ms", "gru-run 2t ms", "ORT 1t ms", "ORT 2t ms", "tf-keras ms",
+                "ORT-2t / gru-run", "ORT-1t / gru-run", "tf-keras / gru-run", "gru-run GFLOPS", "% sgemm peak 2t"]
+
+
+def format_table(headers, rows, markdown=False):
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    fmt = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
+def main_table_rows(rows, peak):
+    out = []
+    for r in rows:
+        g1, g2, gflops = r["gru1"]["median_ms"], r["gru2"]["median_ms"], r["gru2"]["gflops"]
+        out.append([shape_name(*r["shape"]), f"{g1:.3f}", f"{g2:.3f}", f"{r['ort1']:.3f}", f"{r['ort2']:.3f}",
+                    f"{r['tf']:.3f}", f"{r['ort2'] / g2:.2f}x", f"{r['ort1'] / g2:.2f}x", f"{r['tf'] / g2:.2f}x",
+                    f"{gflops:.2f}", f"{100 * gflops / peak[2]:.1f}%"])
+    return out
+
+
+def variants_table(gru_run, cfg, rows):
+    """gru-run alone, 2 threads: reset_after=False and float64 next to the main float32 reset_after=True."""
+    print("== Variants (gru-run only, 2 threads, median ms of gru-run bench)")
+    print("  reset_after=False: model made with tf_keras.src.layers.rnn.gru_v1.GRU(reset_after=False, "
+          "recurrent_activation='sigmoid')")
+    print("  float64: the main float32 model run with --dtype float64 (weights widened, computed in float64)")
+    start, table = cpu_clock(), []
+    for r in rows:
+        b, t, d, u = r["shape"]
+        base = r["gru2"]["median_ms"]
+        before = gru_run_bench(gru_run, model_path(d, u, reset_after=False), b, t, *cfg["gru"], 2)
+        f64 = gru_run_bench(gru_run, model_path(d, u), b, t, *cfg["gru"], 2, dtype="float64")
+        assert f64["dtype"] == "float64" and before["reset_after"] is False
+        table.append([shape_name(b, t, d, u), f"{base:.3f}", f"{before['median_ms']:.3f}",
+                      f"{before['median_ms'] / base:.2f}", f"{f64['median_ms']:.3f}",
+                      f"{f64['median_ms'] / base:.2f}", f"{f64['gflops']:.2f}"])
+    headers = ["shape (B,T,D)->U", "f32 reset_after=True ms", "f32 reset_after=False ms", "False/True time",
+               "f64 reset_after=True ms", "f64/f32 time", "f64 GFLOPS"]
+    print(format_table(headers, table))
+    print(f"  {load_note(start, 'meanwhile')}\n")
+
+
+def whole_process(gru_run, cfg):
+    b, t, d, u = PROCESS_JOB
+    start = cpu_clock()
+    weights, x_path = model_path(d, u), input_file(b, t, d)
+    y_gru, y_py = output_file("process_gru_run.npy"), output_file("process_keras.npy")
+    gru_cmd = [gru_run, "--weights", weights, "--input", x_path, "--output", y_gru]
+    py_cmd = [sys.executable, os.path.join(HERE, "keras_predict.py"), weights, x_path, y_py]
+    run = lambda cmd: subprocess.run(cmd, check=True, capture_output=True)
+    gru_ms = median_time(lambda: run(gru_cmd), cfg["gru_proc"], 0)
+    py_ms = median_time(lambda: run(py_cmd), cfg["py_proc"], 0)
+    diff = float(np.max(np.abs(np.load(y_gru) - np.load(y_py))))
+    print(f"== Whole process: {shape_name(*PROCESS_JOB)} job, .npy in -> .npy out, wall time of each process")
+    print(f"  gru-run --weights m.h5 --input x.npy --output y.npy: median {gru_ms:.1f} ms "
+          f"of {cfg['gru_proc']} runs")
+    print(f"  python Benchmarks/keras_predict.py (import tf_keras, load_model, np.load, predict, np.save): "
+          f"median {py_ms:.1f} ms of {cfg['py_proc']} runs")
+    print(f"  python / gru-run: {py_ms / gru_ms:.1f}x; the two outputs differ by at most {diff:.2e}")
+    print(f"  {load_note(start, 'meanwhile')}\n")
+
+
+def peak_rss(cmd):
+    """Max RSS in bytes of cmd, run as the only child of a fresh Python process (RUSAGE_CHILDREN)."""
+    out = subprocess.run([sys.executable, "-c", MAXRSS_SCRIPT, *cmd], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) * 1024
+
+
+def peak_memory(gru_run):
+    b, t, d, u = SHAPES[-1]
+    x_path = input_file(b, t, d)
+    in_bytes, weight_bytes = b * t * d * 4, 4 * 3 * u * (d + u + 2)
+    print(f"== Peak memory: gru-run on {shape_name(b, t, d, u)}, input .npy on disk, output to .npy")
+    print("  max RSS of the gru-run process: getrusage(RUSAGE_CHILDREN).ru_maxrss in a fresh subprocess; "
+          "budget = input + output + weights + 16 MB")
+    for seq in (False, True):
+        weights = model_path(d, u, return_sequences=seq)
+        rss = peak_rss([gru_run, "--weights", weights, "--input", x_path,
+                        "--output", output_file(f"memory{'_seq' if seq else ''}.npy")])
+        out_bytes = b * (t if seq else 1) * u * 4
+        budget = in_bytes + out_bytes + weight_bytes + 16 * 2**20
+        print(f"  return_sequences={seq}: max RSS {mb(rss)} vs budget {mb(budget)} (input {mb(in_bytes)} + output "
+              f"{mb(out_bytes)} + weights {mb(weight_bytes)} + 16 MB): {'within' if rss <= budget else 'OVER'}")
+    tiny = peak_rss([gru_run, "--weights", model_path(d, u), "--input", input_file(1, 1, d),
+                     "--output", output_file("memory_tiny.npy")])
+    print(f"  for scale: the same model on a (1,1,{d}) input peaks at {mb(tiny)} (runtime, libraries, weights)\n")
+
+
+def main():
+    args = parse_args()
+    for folder in ("bin", "models", "inputs", "outputs"):
+        os.makedirs(os.path.join(OUT, folder), exist_ok=True)
+    gru_run, binary = snapshot(os.path.abspath(args.gru_run))
+    cfg = QUICK if args.quick else FULL
+    began = cpu_clock()
+    print_machine(binary)
+    peak = sgemm_peak(*cfg["sgemm"])
+
+    print("== Main table: float32, tf_keras.layers.GRU(reset_after=True, recurrent_activation='sigmoid'), "
+          "weights N(0,1)*0.1, input N(0,1)")
+    print("  models in Benchmarks/out/models (made once, then reused); tf-keras and ONNX Runtime each run in a "
+          "fresh process of their own")
+    start = cpu_clock()
+    tf_threads, keras = run_isolated(keras_worker, cfg)
+    print(f"  tf-keras timed in its own process; {load_note(start, 'meanwhile')}")
+    print(f"  gru-run: `gru-run bench --repeat {cfg['gru'][0]} --warmup {cfg['gru'][1]} --threads 1|2 --json`, "
+          "median_ms (its own synthetic N(0,1) input)")
+    print(f"  ORT: one GRU op (opset 14, linear_before_reset=1) with the same weights, X (T,B,D), output Y_h; "
+          f"intra_op 1|2, inter_op 1, sequential; median of {cfg['ort'][0]} warm sess.run after {cfg['ort'][1]}")
+    print(f"  tf-keras: @tf.function f(x) = model(x, training=False), median of {cfg['tf'][0]} warm calls of "
+          f"f(x).numpy() after the tracing call and {cfg['tf'][1]} more; TF threads left at default "
+          f"(intra_op {tf_threads[0]}, inter_op {tf_threads[1]}; 0 = TF's choice, all {os.cpu_count()} cores)")
+    print("  ratios: that runtime's median / gru-run's 2-thread median (>1: gru-run faster); "
+          "GFLOPS: 2*B*T*3U*(D+U) / gru-run's 2-thread median")
+    rows = [measure_shape(gru_run, cfg, shape, keras[shape]) for shape in SHAPES]
+    table, main_note = main_table_rows(rows, peak), load_note(start, "while the main table was measured")
+    print("\n" + format_table(MAIN_HEADERS, table) + "\n")
+
+    variants_table(gru_run, cfg, rows)
+    whole_process(gru_run, cfg)
+    peak_memory(gru_run)
+
+    print("== Main table as Markdown\n")
+    print(format_table(MAIN_HEADERS, table, markdown=True))
+    print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; "
+          f"sgemm peak {peak[1]:.1f} GFLOPS (1 thread), {peak[2]:.1f} GFLOPS (2 threads); {main_note}.\n")
+    print(f"bench.py took {time.perf_counter() - began[2]:.0f} s; {load_note(began, 'during the run')}")
+
+
+if __name__ == "__main__":
+    main()

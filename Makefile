@@ -28,6 +28,8 @@ test: deps
 	$(SWIFT) test -c release
 	$(MAKE) test-example
 	$(MAKE) test-install
+	$(MAKE) mutate-h5
+	$(MAKE) fuzz-smoke
 
 # make install into a scratch PREFIX: binary, completions and man page all land.
 test-install:

@@ -125,6 +125,28 @@ public enum CSVReader {
 
 /// Writes numbers as CSV, printed so that each reads back to the same float.
 public enum CSVWriter {
+    /// Encodes and writes a block of rows at a time, so the text never exists whole in memory.
+    public static func write<S: BinaryFloatingPoint & LosslessStringConvertible>(
+        _ values: [S], columns: Int, rowsPerBlock: Int?, to writer: AtomicFileWriter) throws {
+        let rows = columns > 0 ? values.count / columns : 0
+        let step = max(1, 4096 / max(1, columns))
+        var row = 0
+        while row < rows {
+            let end = min(rows, row + step)
+            var text = ""
+            for r in row..<end {
+                if let block = rowsPerBlock, r > 0, r % block == 0 { text += "\n" }
+                for column in 0..<columns {
+                    if column > 0 { text += "," }
+                    text += values[r * columns + column].description
+                }
+                text += "\n"
+            }
+            try writer.write(Array(text.utf8))
+            row = end
+        }
+    }
+
     /// `rows` rows of `columns` values each, with a blank line after every `rowsPerBlock` rows except the last.
     public static func encode<S: BinaryFloatingPoint & LosslessStringConvertible>(
         _ values: [S], columns: Int, rowsPerBlock: Int? = nil) -> [UInt8] {

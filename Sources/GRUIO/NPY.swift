@@ -176,6 +176,19 @@ public struct NPYArray: Sendable {
 
 /// Writes .npy version 1.0 files, little-endian, C order.
 public enum NPYWriter {
+    /// Writes the header and then the values straight from their storage, without a second copy.
+    public static func write<S: BinaryFloatingPoint>(_ values: [S], shape: [Int], to writer: AtomicFileWriter) throws {
+        precondition(S.self == Float.self || S.self == Double.self)
+        try writer.write(header(descr: S.self == Float.self ? "<f4" : "<f8", shape: shape))
+        let chunk = 1 << 18
+        var start = 0
+        while start < values.count {
+            let end = min(values.count, start + chunk)
+            try values[start..<end].withUnsafeBytes { try writer.write(Array($0)) }  // the host is little-endian
+            start = end
+        }
+    }
+
     public static func encode(_ values: [Float], shape: [Int]) -> [UInt8] {
         var bytes = header(descr: "<f4", shape: shape)
         bytes.reserveCapacity(bytes.count + values.count * 4)

@@ -137,14 +137,32 @@ struct Run: ParsableCommand {
         }
 
         let format = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
-        let bytes = encode(result.outputs, format: format, timeMajor: timeMajor && result.outputs[0].shape.count == 3)
         if let stateOutput = io.stateOutput {
             try writeFileAtomically(try encodeStates(result.states, for: stateOutput), to: stateOutput)
         }
         if let state = call.state {
             try writeFileAtomically(try encodeStates(result.states, for: state), to: state)
         }
-        try writeFileAtomically(bytes, to: io.output)
+        let writer = try AtomicFileWriter(path: io.output)
+        try write(result.outputs, format: format, timeMajor: timeMajor && result.outputs[0].shape.count == 3, to: writer)
+        try writer.commit()
+    }
+
+    /// One output as is; merge_mode None's two outputs stacked on a new first axis.
+    private func write<S: CLIScalar>(_ outputs: [ShapedArray<S>], format: FileFormat, timeMajor: Bool,
+                                     to writer: AtomicFileWriter) throws {
+        guard outputs.count == 1 else {
+            return try writer.write(encode(outputs, format: format, timeMajor: timeMajor))
+        }
+        let output = outputs[0]
+        if format == .npy { return try NPYWriter.write(output.values, shape: output.shape, to: writer) }
+        let columns = output.shape.last ?? 1
+        if output.shape.count == 3 {
+            // CSV is sample by sample: a time-major sequence is reordered to (batch, steps, units).
+            let values = timeMajor ? swapFirstAxes(output.values, output.shape[0], output.shape[1], inner: columns) : output.values
+            return try CSVWriter.write(values, columns: columns, rowsPerBlock: timeMajor ? output.shape[0] : output.shape[1], to: writer)
+        }
+        try CSVWriter.write(output.values, columns: columns, rowsPerBlock: nil, to: writer)
     }
 
     /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run

@@ -11,16 +11,24 @@ public enum HDF5Guard {
     /// Runs `body`, the reading of `path`, under the guard.
     public static func reading<T>(_ path: String, _ body: () throws -> T) throws -> T {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let seconds = 1 + size / (50 << 20)  // a healthy file of that size reads in a fraction of it
+        // A healthy file reads in a small fraction of this: half a second, and a second per 50 MB.
+        let milliseconds = 500 + size / (50 << 20) * 1000
         let message = "gru-run: \(path) is damaged: libhdf5 failed while reading it.\n"
-        let timeout = "gru-run: \(path) is damaged: libhdf5 did not finish reading it in \(seconds) s.\n"
+        let timeout = "gru-run: \(path) is damaged: libhdf5 did not finish reading it in \(Double(milliseconds) / 1000) s.\n"
         install(message, timeout)
-        alarm(UInt32(seconds))
+        setTimer(milliseconds)
         defer {
-            alarm(0)
+            setTimer(0)
             restore()
         }
         return try body()
+    }
+
+    private static func setTimer(_ milliseconds: Int) {
+        var timer = itimerval()
+        timer.it_value.tv_sec = milliseconds / 1000
+        timer.it_value.tv_usec = (milliseconds % 1000) * 1000
+        setitimer(Int32(ITIMER_REAL.rawValue), &timer, nil)
     }
 
     private static var saved: [Int32: sigaction] = [:]

@@ -112,9 +112,13 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
 
     private func work(_ index: Int, _ count: Int) {
         let (samples, panels) = plan.share(index, of: count, batch: batch, panels: packed.panels)
-        let scratch = AlignedBuffer<V>(count: max(1, samples.count) * 3 * padded / lanes)
-        let share = Share(samples: samples, panels: panels, scratch: scratch.scalars,
-                          team: plan.split == .units ? count : 1, index: index)
+        // Rows are stepped in groups whose scratch block stays in cache (about 96 KB); a group is a whole
+        // number of 4-row blocks, so every row meets the same kernel as in one group. With the units split
+        // among threads all rows form one group: the barrier inside a reset_after=False step spans them all.
+        let rowBytes = 3 * padded * MemoryLayout<S>.stride
+        let group = plan.split == .units ? max(1, samples.count) : max(4, (96 << 10) / rowBytes / 4 * 4)
+        let scratch = AlignedBuffer<V>(count: max(1, min(group, samples.count)) * 3 * padded / lanes)
+        let team = plan.split == .units ? count : 1
         let backwards = config.goBackwards
         var previous = stateA.scalars, next = stateB.scalars
         var chunkStart = 0
@@ -124,12 +128,18 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
             project(samples: samples, panels: panels, low: low, count: chunkEnd - chunkStart)
             for step in chunkStart..<chunkEnd {
                 let t = backwards ? steps - 1 - step : step
-                if config.resetAfter {
-                    stepResetAfter(share, t: t, row: t - low, step: step, previous: previous, next: next)
-                } else {
-                    stepResetBefore(share, t: t, row: t - low, step: step, previous: previous, next: next)
-                }
-                barrier.wait(share.index, parties: share.team)
+                var first = samples.lowerBound
+                repeat {
+                    let last = min(samples.upperBound, first + group)
+                    let share = Share(samples: first..<last, panels: panels, scratch: scratch.scalars, team: team, index: index)
+                    if config.resetAfter {
+                        stepResetAfter(share, t: t, row: t - low, step: step, previous: previous, next: next)
+                    } else {
+                        stepResetBefore(share, t: t, row: t - low, step: step, previous: previous, next: next)
+                    }
+                    first = last
+                } while first < samples.upperBound
+                barrier.wait(index, parties: team)
                 swap(&previous, &next)
             }
             chunkStart = chunkEnd

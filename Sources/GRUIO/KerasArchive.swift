@@ -36,7 +36,7 @@ enum KerasArchive {
             throw GRUIOError.keras(path: path, "\(name) claims \(entry.uncompressedSize) bytes, more than gru-run accepts")
         }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(entry.uncompressedSize))
+        bytes.reserveCapacity(Int(min(entry.uncompressedSize, 64 << 20)))  // a claim is not trusted with memory
         do {
             _ = try archive.extract(entry, skipCRC32: false) { chunk in
                 bytes.append(contentsOf: chunk)

@@ -31,18 +31,19 @@ struct InputData<S: CLIScalar> {
 
     /// Reads .npy or CSV (by `format`, the extension, or the .npy magic). CSV is always sample by sample;
     /// with `timeMajor` a CSV input is reordered to (timesteps, batch, features).
-    static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3) throws -> InputData {
+    static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil) throws -> InputData {
         if path != "-" && format != .csv {
             let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
             if format == .npy || ext == "npy" || (ext != "csv" && ext != "txt" && NPYFiles.startsWithNPYMagic(path)) {
                 // Memory-mapped: the file's bytes are converted once, into the computation's type.
-                return try array(try NPYArray(path: path), path: path, timeMajor: timeMajor, rank: rank)
+                return try array(try NPYArray(path: path), path: path, timeMajor: timeMajor, rank: rank, layout: layout)
             }
         }
-        return try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank)
+        return try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank, layout: layout)
     }
 
-    static func parse(_ bytes: [UInt8], path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3) throws -> InputData {
+    static func parse(_ bytes: [UInt8], path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3,
+                      layout: String? = nil) throws -> InputData {
         if path == "-" && bytes.isEmpty {
             throw GRUIOError.csv(path: path, line: nil, "it is empty; pipe CSV or .npy data in, or give --input FILE")
         }
@@ -57,7 +58,7 @@ struct InputData<S: CLIScalar> {
             }
         }
         if isNPY {
-            return try array(try NPYArray(bytes: bytes, path: path), path: path, timeMajor: timeMajor, rank: rank)
+            return try array(try NPYArray(bytes: bytes, path: path), path: path, timeMajor: timeMajor, rank: rank, layout: layout)
         }
         let csv = try CSVReader.parse(bytes, path: path)
         let values = csv.values.map { S($0) }
@@ -72,12 +73,12 @@ struct InputData<S: CLIScalar> {
     }
 
     /// Checks an .npy array's element type and rank before converting it.
-    static func array(_ array: NPYArray, path: String, timeMajor: Bool, rank: Int) throws -> InputData {
+    static func array(_ array: NPYArray, path: String, timeMajor: Bool, rank: Int, layout: String? = nil) throws -> InputData {
         if case .float = array.element {} else {
             throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float32 or float64")
         }
         guard array.shape.count == rank else {
-            let expected = rank == 3 ? (timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)") : "(batch, units)"
+            let expected = layout ?? (rank == 3 ? (timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)") : "(batch, units)")
             throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)) but \(rank) dimensions \(expected) are needed")
         }
         guard array.shape.allSatisfy({ $0 > 0 }) else {

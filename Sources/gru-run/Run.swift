@@ -233,7 +233,8 @@ struct Run: ParsableCommand {
         }
         if paths.isEmpty { return nil }
         if directions == 2 && paths.count == 1 {
-            let data = try InputData<S>.load(path: paths[0], format: nil, timeMajor: false, rank: 3)
+            let data = try InputData<S>.load(path: paths[0], format: nil, timeMajor: false, rank: 3,
+                                             layout: "(2, batch, units), both directions' states,")
             guard data.shape == [2, batch, units] else {
                 throw CLIError.data("\(paths[0]) holds initial states of shape \(describe(data.shape)); a Bidirectional on this input needs (2, \(batch), \(units)), or two --initial-state files")
             }

@@ -96,3 +96,25 @@ final class KerasFilesTests: XCTestCase {
         }
     }
 }
+
+/// Bidirectional initial states given as one `(2, batch, units)` file equal two files.
+final class BidirectionalStateTests: XCTestCase {
+    func testOneStackedInitialStateFileEqualsTwo() throws {
+        let folder = Fixtures.path("keras3/k3_bidi_initial_state_seq")
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let forward = try NPYArray(path: folder + "/h0_fw_1.npy"), backward = try NPYArray(path: folder + "/h0_bw_1.npy")
+        try writeFileAtomically(NPYWriter.encode(forward.floats() + backward.floats(), shape: [2] + forward.shape),
+                                to: scratch + "/h0.npy")
+        let result = try GRURunBinary.run(["--weights", folder + "/model.keras", "--input", folder + "/x1.npy",
+                                           "--initial-state", scratch + "/h0.npy", "--output", scratch + "/y.npy"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let expected = try loadNPY(folder + "/y1.npy")
+        XCTAssertNil(mismatch(try NPYArray(path: scratch + "/y.npy").doubles(), expected.values, shape: expected.shape,
+                              tolerance: 1e-5, context: "stacked initial state"))
+        let wrong = try GRURunBinary.run(["--weights", folder + "/model.keras", "--input", folder + "/x1.npy",
+                                          "--initial-state", folder + "/h0_fw_1.npy"])
+        XCTAssertEqual(wrong.status, 65)
+        XCTAssertTrue(wrong.stderr.contains("it has shape (5, 7) but 3 dimensions (2, batch, units), both directions' states, are needed"), wrong.stderr)
+    }
+}

@@ -134,7 +134,7 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
 }
 
 /// Swaps the first two axes of a row-major `(a, b, inner)` array.
-func swapLeadingAxes<T>(_ values: [T], _ a: Int, _ b: Int, inner: Int) -> [T] {
+public func swapLeadingAxes<T>(_ values: [T], _ a: Int, _ b: Int, inner: Int) -> [T] {
     guard a > 1 && b > 1 else { return values }
     var result = values
     values.withUnsafeBufferPointer { src in
@@ -149,6 +149,16 @@ func swapLeadingAxes<T>(_ values: [T], _ a: Int, _ b: Int, inner: Int) -> [T] {
         }
     }
     return result
+}
+
+/// Keras's Masking rule over a row-major `(rows, features)` array: a row is valid (true) when any of its
+/// features differs from `maskValue`.
+public func maskingRule<S: GRUScalar>(_ values: [S], features: Int, maskValue: S) -> [Bool] {
+    values.withUnsafeBufferPointer { x in
+        (0..<(features > 0 ? x.count / features : 0)).map { row in
+            (0..<features).contains { x[row * features + $0] != maskValue }
+        }
+    }
 }
 
 /// The product of `dims`, or nil when a dimension is negative or the product overflows.

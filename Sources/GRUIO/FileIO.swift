@@ -49,83 +49,25 @@ public func readRemaining(descriptor: Int32, after prefix: [UInt8], path: String
 
 /// Reads a whole file, or standard input when `path` is "-".
 public func readWholeFile(_ path: String) throws -> [UInt8] {
-    let descriptor: Int32
-    if path == "-" {
-        descriptor = 0
-    } else {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            if errno == EACCES { throw GRUIOError.unreadable(path: path) }
-            throw GRUIOError.missingFile(path: path)
-        }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw GRUIOError.read(path: path, "it is a directory") }
-        descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            if errno == EACCES { throw GRUIOError.unreadable(path: path) }
-            throw GRUIOError.read(path: path, String(cString: strerror(errno)))
-        }
-    }
+    let descriptor = try openForReading(path)
     defer { if descriptor != 0 { close(descriptor) } }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count == 0 { break }
-        if count < 0 {
-            if errno == EINTR { continue }
-            throw GRUIOError.read(path: path, String(cString: strerror(errno)))
-        }
-        bytes.append(contentsOf: chunk[0..<count])
-        if chunk.count < 1 << 24 && bytes.count > chunk.count * 8 {
-            chunk = [UInt8](repeating: 0, count: chunk.count * 4)
-        }
-    }
-    return bytes
+    return try readRemaining(descriptor: descriptor, after: [], path: path)
+}
+
+/// The first `count` bytes of a file (fewer if it is shorter), with the usual missing / unreadable errors.
+public func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+    let descriptor = try openForReading(path)
+    defer { if descriptor != 0 { close(descriptor) } }
+    return try readPrefix(descriptor: descriptor, count: count, path: path)
 }
 
 /// Writes `bytes` to `path` so that a reader never sees a half-written file and a failure leaves an
 /// existing file untouched: the bytes go to a temporary file beside the target, renamed over it on success.
 /// Devices and pipes (/dev/stdout, /dev/full, FIFOs) are written directly. "-" is standard output.
 public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
-    if path == "-" {
-        try writeAll(bytes, to: 1, path: path)
-        return
-    }
-    var info = stat()
-    if stat(path, &info) == 0 {
-        let type = info.st_mode & S_IFMT
-        if type == S_IFDIR { throw GRUIOError.write(path: path, "it is a directory") }
-        if type != S_IFREG {
-            let descriptor = open(path, O_WRONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw GRUIOError.write(path: path, String(cString: strerror(errno))) }
-            defer { close(descriptor) }
-            try writeAll(bytes, to: descriptor, path: path)
-            return
-        }
-    }
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent().path
-    var template = Array((directory + "/." + url.lastPathComponent + ".tmp-XXXXXX").utf8CString)
-    let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard descriptor >= 0 else {
-        throw GRUIOError.write(path: path, "its folder \(directory) is not writable (\(String(cString: strerror(errno))))")
-    }
-    let temporary = String(cString: template)
-    do {
-        try writeAll(bytes, to: descriptor, path: path)
-        guard fsync(descriptor) == 0 || errno == EINVAL else {
-            throw GRUIOError.write(path: path, String(cString: strerror(errno)))
-        }
-        fchmod(descriptor, 0o644 & ~currentUmask())
-        close(descriptor)
-        guard rename(temporary, path) == 0 else {
-            throw GRUIOError.write(path: path, String(cString: strerror(errno)))
-        }
-    } catch {
-        close(descriptor)
-        unlink(temporary)
-        throw error
-    }
+    let writer = try AtomicFileWriter(path: path)
+    try writer.write(bytes)
+    try writer.commit()
 }
 
 /// Thrown when standard output is a closed pipe: the reader has gone, and the run ends quietly.
@@ -201,14 +143,12 @@ public final class AtomicFileWriter {
             return
         }
         defer { close(descriptor) }
+        fchmod(descriptor, 0o644 & ~currentUmask())  // mkstemp makes 0600; a new file should look like any other
         guard fsync(descriptor) == 0 || errno == EINVAL, rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
             throw GRUIOError.write(path: path, reason)
         }
-        let mask = umask(0o022)
-        umask(mask)
-        chmod(path, 0o644 & ~mask)
     }
 
     public func abort() {

@@ -394,11 +394,3 @@ public enum KerasReader {
         return last.split(separator: ":").first.map(String.init) ?? last
     }
 }
-
-/// The first bytes of a file, to tell a zip from HDF5.
-func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
-    guard FileManager.default.fileExists(atPath: path) else { throw GRUIOError.missingFile(path: path) }
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw GRUIOError.unreadable(path: path) }
-    defer { try? handle.close() }
-    return [UInt8]((try? handle.read(upToCount: count)) ?? Data())
-}

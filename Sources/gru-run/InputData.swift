@@ -34,7 +34,7 @@ struct InputData<S: CLIScalar> {
     static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil) throws -> InputData {
         if path != "-" && format != .csv {
             let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
-            if format == .npy || ext == "npy" || (ext != "csv" && ext != "txt" && NPYFiles.startsWithNPYMagic(path)) {
+            if format == .npy || ext == "npy" || (ext != "csv" && ext != "txt" && ((try? readPrefix(path, count: NPYArray.magic.count)) ?? []).elementsEqual(NPYArray.magic)) {
                 // Memory-mapped: the file's bytes are converted once, into the computation's type.
                 return try array(try NPYArray(path: path), path: path, timeMajor: timeMajor, rank: rank, layout: layout)
             }
@@ -66,7 +66,7 @@ struct InputData<S: CLIScalar> {
             return InputData(values: values, shape: [csv.batch * csv.timesteps, csv.features])
         }
         if timeMajor {
-            return InputData(values: swapFirstAxes(values, csv.batch, csv.timesteps, inner: csv.features),
+            return InputData(values: swapLeadingAxes(values, csv.batch, csv.timesteps, inner: csv.features),
                              shape: [csv.timesteps, csv.batch, csv.features])
         }
         return InputData(values: values, shape: csv.shape)
@@ -85,13 +85,5 @@ struct InputData<S: CLIScalar> {
             throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); every dimension must be at least 1")
         }
         return InputData(values: S.values(of: array), shape: array.shape)
-    }
-}
-
-enum NPYFiles {
-    static func startsWithNPYMagic(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        return ((try? handle.read(upToCount: 6)) ?? Data()).elementsEqual(NPYArray.magic)
     }
 }

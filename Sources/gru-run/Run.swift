@@ -19,9 +19,6 @@ struct Run: ParsableCommand {
         if call.state != nil && layer.stateful == false {
             throw ValidationError("--state keeps a stateful layer's state between calls; it cannot be used with --no-stateful.")
         }
-        if call.training && call.seed == nil && ProcessInfo.processInfo.environment["GRU_RUN_SEED"] != nil {
-            return
-        }
     }
 
     func run() throws {
@@ -148,21 +145,22 @@ struct Run: ParsableCommand {
         try writer.commit()
     }
 
-    /// One output as is; merge_mode None's two outputs stacked on a new first axis.
+    /// One output as is; merge_mode None's two outputs stacked on a new first axis. Written from the arrays
+    /// as they are, without a second copy of a single output.
     private func write<S: CLIScalar>(_ outputs: [ShapedArray<S>], format: FileFormat, timeMajor: Bool,
                                      to writer: AtomicFileWriter) throws {
-        guard outputs.count == 1 else {
-            return try writer.write(encode(outputs, format: format, timeMajor: timeMajor))
+        let single = outputs[0].shape
+        let values = outputs.count == 1 ? outputs[0].values : outputs.flatMap(\.values)
+        if format == .npy {
+            return try NPYWriter.write(values, shape: outputs.count == 1 ? single : [outputs.count] + single, to: writer)
         }
-        let output = outputs[0]
-        if format == .npy { return try NPYWriter.write(output.values, shape: output.shape, to: writer) }
-        let columns = output.shape.last ?? 1
-        if output.shape.count == 3 {
+        let columns = single.last ?? 1
+        if single.count == 3 {
             // CSV is sample by sample: a time-major sequence is reordered to (batch, steps, units).
-            let values = timeMajor ? swapFirstAxes(output.values, output.shape[0], output.shape[1], inner: columns) : output.values
-            return try CSVWriter.write(values, columns: columns, rowsPerBlock: timeMajor ? output.shape[0] : output.shape[1], to: writer)
+            let blocks = timeMajor ? outputs.flatMap { swapLeadingAxes($0.values, single[0], single[1], inner: columns) } : values
+            return try CSVWriter.write(blocks, columns: columns, rowsPerBlock: timeMajor ? single[0] : single[1], to: writer)
         }
-        try CSVWriter.write(output.values, columns: columns, rowsPerBlock: nil, to: writer)
+        try CSVWriter.write(values, columns: columns, rowsPerBlock: outputs.count > 1 ? single[0] : nil, to: writer)
     }
 
     /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run
@@ -175,23 +173,6 @@ struct Run: ParsableCommand {
         if io.input == "-" { return true }
         let ext = URL(fileURLWithPath: io.input).pathExtension.lowercased()
         return ext == "csv" || ext == "txt"
-    }
-
-    /// One output as is; merge_mode None's two outputs stacked on a new first axis.
-    private func encode<S: CLIScalar>(_ outputs: [ShapedArray<S>], format: FileFormat, timeMajor: Bool) -> [UInt8] {
-        let shape = outputs.count == 1 ? outputs[0].shape : [outputs.count] + outputs[0].shape
-        let values = outputs.flatMap(\.values)
-        if format == .npy { return S.encodeNPY(values, shape: shape) }
-        let single = outputs[0].shape
-        let columns = single.last ?? 1
-        if single.count == 3 {
-            // CSV is sample by sample: a time-major sequence is reordered to (batch, steps, units).
-            let blocks = outputs.flatMap { output in
-                timeMajor ? swapFirstAxes(output.values, single[0], single[1], inner: columns) : output.values
-            }
-            return S.encodeCSV(blocks, columns: columns, rowsPerBlock: timeMajor ? single[0] : single[1])
-        }
-        return S.encodeCSV(values, columns: columns, rowsPerBlock: outputs.count > 1 ? single[0] : nil)
     }
 
     private func encodeStates<S: CLIScalar>(_ states: [ShapedArray<S>], for path: String) throws -> [UInt8] {
@@ -215,13 +196,7 @@ struct Run: ParsableCommand {
             return array.bools()
         }
         guard let value = call.maskValue ?? fileMaskValue else { return nil }
-        let maskValue = S(value)
-        let features = input.shape[2]
-        return input.values.withUnsafeBufferPointer { x in
-            (0..<(rows * columns)).map { step in
-                (0..<features).contains { x[step * features + $0] != maskValue }
-            }
-        }
+        return maskingRule(input.values, features: input.shape[2], maskValue: S(value))
     }
 
     /// `--initial-state` (one file per direction, or one `(2, batch, units)` file for a Bidirectional), or
@@ -290,14 +265,4 @@ func sameFile(_ a: String, _ b: String) -> Bool {
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
     return URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path
-}
-
-func swapFirstAxes<T>(_ values: [T], _ a: Int, _ b: Int, inner: Int) -> [T] {
-    var result = values
-    for i in 0..<a {
-        for j in 0..<b {
-            for k in 0..<inner { result[(j * a + i) * inner + k] = values[(i * b + j) * inner + k] }
-        }
-    }
-    return result
 }

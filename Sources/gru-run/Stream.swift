@@ -22,7 +22,6 @@ struct CSVStreamer<S: CLIScalar> {
         let stream = CSVStream(descriptor: descriptor, path: inputPath, prefix: prefix)
         var chunk: [S] = []
         chunk.reserveCapacity(Self.chunkSteps * features)
-        var mask: [Bool] = []
         var state = [S](repeating: 0, count: units)
         var previous = [S](repeating: 0, count: units)
         var states: [S] = []
@@ -34,7 +33,8 @@ struct CSVStreamer<S: CLIScalar> {
         func runChunk() throws {
             let steps = chunk.count / features
             guard steps > 0 else { return }
-            let result = try layer(chunk, shape: [1, steps, features], mask: maskValue == nil ? nil : mask,
+            let mask = maskValue.map { maskingRule(chunk, features: features, maskValue: S($0)) }
+            let result = try layer(chunk, shape: [1, steps, features], mask: mask,
                                    initialState: state, threads: threads, previousOutput: previous)
             state = result.state
             if config.returnSequences {
@@ -45,7 +45,6 @@ struct CSVStreamer<S: CLIScalar> {
                 previous = result.output
             }
             chunk.removeAll(keepingCapacity: true)
-            mask.removeAll(keepingCapacity: true)
             totalRows += steps
             progress(totalRows)
         }
@@ -57,12 +56,7 @@ struct CSVStreamer<S: CLIScalar> {
                     throw GRUIOError.csv(path: inputPath, line: stream.line, "the row has \(values.count) features per step but layer '\(layerName)' expects \(features)")
                 }
                 if rows == 0 { sampleStartLine = stream.line }
-                let converted = values.map { S($0) }
-                chunk.append(contentsOf: converted)
-                if let maskValue {
-                    let value = S(maskValue)
-                    mask.append(converted.contains { $0 != value })
-                }
+                chunk.append(contentsOf: values.map { S($0) })
                 rows += 1
                 if chunk.count >= Self.chunkSteps * features { try runChunk() }
             case .endOfSample:

@@ -29,10 +29,7 @@ final class FixtureTests: XCTestCase {
             if let maskFile = call.mask {
                 mask = try loadNPY(fixture.path(maskFile)).values.map { $0 != 0 }
             } else if let value = fixture.mask_value {
-                let features = input.shape[2]
-                mask = (0..<(input.shape[0] * input.shape[1])).map { step in
-                    (0..<features).contains { x[step * features + $0] != S(value) }
-                }
+                mask = maskingRule(x, features: input.shape[2], maskValue: S(value))
             }
             var initial = carried
             if let file = call.initial_state { initial = try loadNPY(fixture.path(file)).values.map { S($0) } }

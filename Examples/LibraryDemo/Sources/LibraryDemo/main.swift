@@ -15,9 +15,7 @@ do {
     // One sample of three steps; the last step is all zeros and masked when the model has Masking(0).
     let steps = 3, features = gru.inputDim
     let input = (0..<(steps * features)).map { index in index < 2 * features ? Float(index % 5) / 4 - 0.5 : 0 }
-    let mask = gru.maskValue.map { value in
-        (0..<steps).map { t in (0..<features).contains { input[t * features + $0] != Float(value) } }
-    }
+    let mask = gru.maskValue.map { maskingRule(input, features: features, maskValue: Float($0)) }
     let result = try layer(input, shape: [1, steps, features], mask: mask)
     print("output shape \(result.outputShape)")
     print(result.output.map { String($0) }.joined(separator: ","))

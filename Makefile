@@ -52,7 +52,7 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	install -m 755 "$$($(SWIFT) build -c release --show-bin-path)/gru-run" $(DESTDIR)$(PREFIX)/bin/gru-run
+	install -s -m 755 "$$($(SWIFT) build -c release --show-bin-path)/gru-run" $(DESTDIR)$(PREFIX)/bin/gru-run
 	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gru-run
 	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gru-run
 	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gru-run.fish

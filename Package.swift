@@ -22,17 +22,23 @@ let package = Package(
         .systemLibrary(
             name: "CHDF5",
             path: "Sources/CHDF5",
-            pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
         .target(name: "GRUCore", swiftSettings: optimize),
-        .target(name: "GRUIO", dependencies: ["GRUCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "GRUIO", dependencies: ["GRUCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-lhdf5_serial"])]),
         .executableTarget(
             name: "gru-run",
             dependencies: [
                 "GRUCore", "GRUIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // A release binary carries the Swift runtime and Foundation inside it: it runs where only
+            // libhdf5 is installed, starts faster and maps less memory.
+            swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))],
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--as-needed", "-Xlinker", "-l:libhdf5_serial.a",
+                                                         "-Xlinker", "-lsz", "-Xlinker", "-lz", "-Xlinker", "-lm"],
+                                          .when(configuration: .release))]
         ),
         .target(name: "TestSupport", dependencies: ["GRUCore", "GRUIO"], path: "Sources/TestSupport"),
         .testTarget(name: "GRUCoreTests", dependencies: ["GRUCore", "TestSupport"]),

@@ -1,7 +1,7 @@
 #ifndef CHDF5_SHIM_H
 #define CHDF5_SHIM_H
 
-#include <hdf5.h>
+#include <hdf5/serial/hdf5.h>  // Debian's libhdf5-dev; linked as hdf5_serial (module.modulemap)
 
 // HDF5's type and property-list "constants" are macros that expand to calls or globals Swift cannot
 // import; these getters re-export them, one `chdf5_` symbol each.

@@ -106,6 +106,9 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         var panels: Range<Int>
         /// `(samples, 3, padded)`: the recurrent products, then the gates, of this thread's rows.
         var scratch: UnsafeMutablePointer<S>
+        /// With the units split: this thread's copy of the rows a product reads (h, or r*h), whose other
+        /// part another core has just written.
+        var rows: UnsafeMutablePointer<S>?
         var team: Int
         var index: Int
     }
@@ -113,11 +116,12 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
     private func work(_ index: Int, _ count: Int) {
         let (samples, panels) = plan.share(index, of: count, batch: batch, panels: packed.panels)
         // Rows are stepped in groups whose scratch block stays in cache (about 96 KB); a group is a whole
-        // number of 4-row blocks, so every row meets the same kernel as in one group. With the units split
+        // number of row blocks, so few rows fall to the one-row kernels. With the units split
         // among threads all rows form one group: the barrier inside a reset_after=False step spans them all.
         let rowBytes = 3 * padded * MemoryLayout<S>.stride
-        let group = plan.split == .units ? max(1, samples.count) : max(4, (96 << 10) / rowBytes / 4 * 4)
+        let group = plan.split == .units ? max(1, samples.count) : max(rowBlock, (96 << 10) / rowBytes / rowBlock * rowBlock)
         let scratch = AlignedBuffer<V>(count: max(1, min(group, samples.count)) * 3 * padded / lanes)
+        let rowsCopy = AlignedBuffer<V>(count: plan.split == .units ? batch * padded / lanes : 1)
         let team = plan.split == .units ? count : 1
         let backwards = config.goBackwards
         var previous = stateA.scalars, next = stateB.scalars
@@ -131,7 +135,8 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
                 var first = samples.lowerBound
                 repeat {
                     let last = min(samples.upperBound, first + group)
-                    let share = Share(samples: first..<last, panels: panels, scratch: scratch.scalars, team: team, index: index)
+                    let share = Share(samples: first..<last, panels: panels, scratch: scratch.scalars,
+                                      rows: plan.split == .units ? rowsCopy.scalars : nil, team: team, index: index)
                     if config.resetAfter {
                         stepResetAfter(share, t: t, row: t - low, step: step, previous: previous, next: next)
                     } else {
@@ -146,17 +151,22 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
             if index == 0 { progress?(chunkEnd) }
         }
         withExtendedLifetime(scratch) {}
+        withExtendedLifetime(rowsCopy) {}
     }
+
+    /// Rows per block of the three-gate kernels: four for floats, three for doubles (`multiply3x3`).
+    private var rowBlock: Int { lanes == 4 ? 3 : 4 }
 
     /// x·W + b_in for the chunk's input times `low ..< low+count` of `samples`, onto `panels`.
     private func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int) {
         let rows = samples.count * count
         let bias = packed.inputBias.pointer
+        let block = rowBlock
         for p in panels {
             let panel = packed.kernelPanel(p)
             var row = 0
             while row < rows {
-                if row + 4 <= rows {
+                if block == 4 && row + 4 <= rows {
                     let (c0, c1, c2, c3) = multiply4x3(features, inputRow(row, samples, low, count), inputRow(row + 1, samples, low, count),
                                                        inputRow(row + 2, samples, low, count), inputRow(row + 3, samples, low, count), panel)
                     storeProjection(c0, projectionRow(row, samples, count), p, bias)
@@ -164,6 +174,13 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
                     storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
                     storeProjection(c3, projectionRow(row + 3, samples, count), p, bias)
                     row += 4
+                } else if block == 3 && row + 3 <= rows {
+                    let (c0, c1, c2) = multiply3x3(features, inputRow(row, samples, low, count), inputRow(row + 1, samples, low, count),
+                                                   inputRow(row + 2, samples, low, count), panel)
+                    storeProjection(c0, projectionRow(row, samples, count), p, bias)
+                    storeProjection(c1, projectionRow(row + 1, samples, count), p, bias)
+                    storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
+                    row += 3
                 } else {
                     let c = multiply1x3(features, inputRow(row, samples, low, count), panel)
                     storeProjection(c, projectionRow(row, samples, count), p, bias)
@@ -214,15 +231,29 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
 
     /// The recurrent product of `a`'s rows (h, or r*h) with this thread's panels, into the scratch block.
     /// `gates` 3: all of [z | r | h]; 2: z and r; 1: h alone.
-    private func recurrentProduct(_ share: Share, rows a: UnsafeMutablePointer<S>, gates: Int) {
+    private func recurrentProduct(_ share: Share, rows shared: UnsafeMutablePointer<S>, gates: Int) {
+        var a = shared
+        if let local = share.rows {
+            // Copied in one sweep, so the cache misses on the part another core wrote overlap instead of
+            // stalling the kernel one line at a time.
+            let from = UnsafeRawPointer(shared).assumingMemoryBound(to: V.self)
+            let to = UnsafeMutableRawPointer(local).assumingMemoryBound(to: V.self)
+            for v in 0..<(batch * padded / lanes) { to[v] = from[v] }
+            a = local
+        }
         let lower = share.samples.lowerBound
-        let blocksEnd = lower + share.samples.count / 4 * 4
+        let block = gates == 3 ? rowBlock : 4
+        let blocksEnd = lower + share.samples.count / block * block
         for p in share.panels {
             let panel = packed.recurrentPanel(p)
-            for b in Swift.stride(from: lower, to: blocksEnd, by: 4) {
+            for b in Swift.stride(from: lower, to: blocksEnd, by: block) {
                 let a0 = a + b * padded, a1 = a0 + padded, a2 = a1 + padded, a3 = a2 + padded
                 let i = b - lower
                 switch gates {
+                case 3 where block == 3:
+                    let (c0, c1, c2) = multiply3x3(units, a0, a1, a2, panel)
+                    storeBlock(c0, share, row: i, panel: p); storeBlock(c1, share, row: i + 1, panel: p)
+                    storeBlock(c2, share, row: i + 2, panel: p)
                 case 3:
                     let (c0, c1, c2, c3) = multiply4x3(units, a0, a1, a2, a3, panel)
                     storeBlock(c0, share, row: i, panel: p); storeBlock(c1, share, row: i + 1, panel: p)

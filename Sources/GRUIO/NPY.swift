@@ -20,9 +20,12 @@ public enum NPYElement: Equatable, Sendable {
 public struct NPYArray: Sendable {
     public var shape: [Int]
     public var element: NPYElement
-    /// The raw element bytes in C order (Fortran-order files are reordered on reading). For a file this is
-    /// a slice of the memory-mapped file, so a large input is copied once, into the computation's type.
+    /// The raw element bytes in C order (Fortran-order files are reordered on reading). For a regular file
+    /// this is a slice of its memory map, released page by page as the values are converted, so a large
+    /// input is resident once, in the computation's type.
     var payload: Data
+    /// The memory map `payload` points into, if any.
+    private var mapping: MappedFile?
 
     /// The `\x93NUMPY` magic that starts every .npy file.
     public static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
@@ -34,20 +37,28 @@ public struct NPYArray: Sendable {
         try self.init(data: Data(bytes), path: path)
     }
 
-    /// Reads a .npy file through a memory map.
+    /// Reads a .npy file through a memory map (standard input, pipes and devices are read whole).
     public init(path: String) throws {
-        if path == "-" {
-            try self.init(bytes: try readWholeFile(path), path: path)
+        let descriptor = try openForReading(path)
+        var info = stat()
+        guard descriptor != 0, fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else {
+            let bytes = try readRemaining(descriptor: descriptor, after: [], path: path)
+            if descriptor != 0 { close(descriptor) }
+            try self.init(bytes: bytes, path: path)
             return
         }
-        _ = try readPrefix(path, count: 0)  // the usual missing / unreadable errors
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw GRUIOError.read(path: path, "it could not be mapped into memory")
+        let mapping = MappedFile(descriptor: descriptor, length: Int(info.st_size))
+        close(descriptor)
+        guard let mapping else { throw GRUIOError.read(path: path, "it could not be mapped into memory") }
+        try self.init(data: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: mapping.base), count: mapping.length,
+                                 deallocator: .none), path: path)
+        if payload.count > 0, let base = payload.withUnsafeBytes({ $0.baseAddress }),
+           base >= mapping.base, base < mapping.base + mapping.length {
+            self.mapping = mapping
+        } else {
+            // Reordered (Fortran order) or empty: the payload no longer points into the map.
+            payload = Data(payload)
         }
-        try self.init(data: data, path: path)
     }
 
     /// Parses a .npy file held in `data`.
@@ -96,53 +107,92 @@ public struct NPYArray: Sendable {
             ? Data(NPYArray.fortranToC([UInt8](body), shape: fields.shape, size: element.size)) : body
     }
 
-    /// Values as Double, whatever the stored element type.
-    public func doubles() -> [Double] {
-        var result = [Double](repeating: 0, count: count)
+    /// Calls `body` with consecutive blocks of the payload, each a whole number of elements; pages of a
+    /// memory map are released once their block has been read (they read back from the file if needed).
+    private func forEachBlock(_ body: (UnsafeRawBufferPointer, _ first: Int, _ count: Int) -> Void) {
+        let size = element.size, total = count
+        let block = max(1, (1 << 20) / size)
         payload.withUnsafeBytes { raw in
-            switch element {
-            case .float(32, let big):
-                for i in 0..<result.count {
-                    let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
-                    result[i] = Double(Float(bitPattern: big ? bits.byteSwapped : bits))
-                }
-            case .float(_, let big):
-                for i in 0..<result.count {
-                    let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-                    result[i] = Double(bitPattern: big ? bits.byteSwapped : bits)
-                }
-            case .bool:
-                for i in 0..<result.count { result[i] = raw[i] != 0 ? 1 : 0 }
-            case .integer(let size, let signed, let big):
-                for i in 0..<result.count {
-                    var value: UInt64 = 0
-                    for k in 0..<size {
-                        let byte = UInt64(raw[i * size + (big ? size - 1 - k : k)])
-                        value |= byte << (8 * UInt64(k))
-                    }
-                    if signed && size < 8 && value & (1 << (8 * UInt64(size) - 1)) != 0 {
-                        value |= ~0 << (8 * UInt64(size))
-                    }
-                    result[i] = signed ? Double(Int64(bitPattern: value)) : Double(value)
-                }
+            var first = 0
+            while first < total {
+                let n = min(block, total - first)
+                body(UnsafeRawBufferPointer(rebasing: raw[(first * size)..<((first + n) * size)]), first, n)
+                first += n
+                mapping?.release(upTo: raw.baseAddress! + first * size)
             }
         }
-        return result
+    }
+
+    /// Values as Double, whatever the stored element type.
+    public func doubles() -> [Double] {
+        [Double](unsafeUninitializedCapacity: count) { result, initialized in
+            forEachBlock { raw, first, n in
+                let out = result.baseAddress! + first
+                switch element {
+                case .float(32, let big):
+                    for i in 0..<n {
+                        let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
+                        out[i] = Double(Float(bitPattern: big ? bits.byteSwapped : bits))
+                    }
+                case .float(_, let big):
+                    for i in 0..<n {
+                        let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+                        out[i] = Double(bitPattern: big ? bits.byteSwapped : bits)
+                    }
+                case .bool:
+                    for i in 0..<n { out[i] = raw[i] != 0 ? 1 : 0 }
+                case .integer(let size, let signed, let big):
+                    for i in 0..<n {
+                        var value: UInt64 = 0
+                        for k in 0..<size {
+                            let byte = UInt64(raw[i * size + (big ? size - 1 - k : k)])
+                            value |= byte << (8 * UInt64(k))
+                        }
+                        if signed && size < 8 && value & (1 << (8 * UInt64(size) - 1)) != 0 {
+                            value |= ~0 << (8 * UInt64(size))
+                        }
+                        out[i] = signed ? Double(Int64(bitPattern: value)) : Double(value)
+                    }
+                }
+            }
+            initialized = count
+        }
     }
 
     /// Values as Float; float32 files are read without a detour through Double.
     public func floats() -> [Float] {
-        if case .float(32, let big) = element {
-            var result = [Float](repeating: 0, count: count)
-            payload.withUnsafeBytes { raw in
-                for i in 0..<result.count {
-                    let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
-                    result[i] = Float(bitPattern: big ? bits.byteSwapped : bits)
+        [Float](unsafeUninitializedCapacity: count) { result, initialized in
+            forEachBlock { raw, first, n in
+                let out = result.baseAddress! + first
+                switch element {
+                case .float(32, let big):
+                    for i in 0..<n {
+                        let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
+                        out[i] = Float(bitPattern: big ? bits.byteSwapped : bits)
+                    }
+                case .float(_, let big):
+                    for i in 0..<n {
+                        let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+                        out[i] = Float(Double(bitPattern: big ? bits.byteSwapped : bits))
+                    }
+                default:
+                    // Integers and booleans, as numpy's astype: through their exact Double value.
+                    let values = NPYArray.subarray(self, first: first, count: n).doubles()
+                    for i in 0..<n { out[i] = Float(values[i]) }
                 }
             }
-            return result
+            initialized = count
         }
-        return doubles().map { Float($0) }
+    }
+
+    /// Elements `first ..< first+count` as a one-dimensional array of their own (a copy).
+    private static func subarray(_ array: NPYArray, first: Int, count: Int) -> NPYArray {
+        var part = array
+        let size = array.element.size
+        part.payload = Data(array.payload[(array.payload.startIndex + first * size)..<(array.payload.startIndex + (first + count) * size)])
+        part.mapping = nil
+        part.shape = [count]
+        return part
     }
 
     /// Nonzero values are true, as numpy's `astype(bool)`.
@@ -172,6 +222,27 @@ public struct NPYArray: Sendable {
         }
         return result
     }
+}
+
+/// A read-only private memory map of a whole file, unmapped when the last array using it goes.
+final class MappedFile: @unchecked Sendable {
+    let base: UnsafeRawPointer
+    let length: Int
+
+    init?(descriptor: Int32, length: Int) {
+        guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), address != UnsafeMutableRawPointer(bitPattern: -1) else { return nil }
+        base = UnsafeRawPointer(address)
+        self.length = length
+    }
+
+    /// Drops the whole pages before `end` from memory; reading them again faults them back in from the file.
+    func release(upTo end: UnsafeRawPointer) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let bytes = (end - base) / page * page
+        if bytes > 0 { madvise(UnsafeMutableRawPointer(mutating: base), bytes, MADV_DONTNEED) }
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
 }
 
 /// Writes .npy version 1.0 files, little-endian, C order.

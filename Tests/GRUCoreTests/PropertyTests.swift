@@ -193,11 +193,13 @@ final class PropertyTests: XCTestCase {
     }
 }
 
-/// The threaded splits (samples among threads, units among threads) give exactly the single-thread result.
+/// The threaded splits (samples among threads, units among threads) give exactly the single-thread result,
+/// in both types (floats and doubles use row blocks of different sizes).
 final class ThreadingTests: XCTestCase {
-    private func layer(features: Int, units: Int, resetAfter: Bool, configure: (inout GRUConfig) -> Void) throws -> GRULayer<Float> {
+    private func layer<S: GRUScalar>(_ type: S.Type, features: Int, units: Int, resetAfter: Bool,
+                                     configure: (inout GRUConfig) -> Void) throws -> GRULayer<S> {
         var generator = SplitMix64(seed: UInt64(units * 31 + features))
-        func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.nextUnitDouble() * 0.3 - 0.15) } }
+        func random(_ count: Int) -> [S] { (0..<count).map { _ in S(generator.nextUnitDouble() * 0.3 - 0.15) } }
         var config = GRUConfig(units: units)
         config.resetAfter = resetAfter
         config.recurrentActivation = .sigmoid
@@ -208,23 +210,23 @@ final class ThreadingTests: XCTestCase {
         return try GRULayer(config: config, weights: weights)
     }
 
-    func testSplitsMatchOneThread() throws {
-        // (batch, steps, features, units): batch 1 splits units, batch 12 splits samples.
-        for (batch, steps, features, units) in [(1, 300, 24, 100), (2, 150, 17, 131), (12, 60, 40, 64)] {
+    private func checkSplits<S: GRUScalar>(_ type: S.Type) throws {
+        // (batch, steps, features, units): batch 1 and 2 split units, batch 12 and 13 split samples.
+        for (batch, steps, features, units) in [(1, 300, 24, 100), (2, 150, 17, 131), (12, 60, 40, 64), (13, 50, 20, 48)] {
             for resetAfter in [false, true] {
                 for backwards in [false, true] {
-                    let gru = try layer(features: features, units: units, resetAfter: resetAfter) {
+                    let gru = try layer(S.self, features: features, units: units, resetAfter: resetAfter) {
                         $0.returnSequences = true; $0.goBackwards = backwards
                     }
                     var generator = SplitMix64(seed: 99)
-                    let input = (0..<(batch * steps * features)).map { _ in Float(generator.nextUnitDouble() * 2 - 1) }
+                    let input = (0..<(batch * steps * features)).map { _ in S(generator.nextUnitDouble() * 2 - 1) }
                     let mask = (0..<(batch * steps)).map { $0 % 7 != 3 }
-                    let initial = (0..<(batch * units)).map { Float($0 % 5) / 10 }
+                    let initial = (0..<(batch * units)).map { S($0 % 5) / 10 }
                     let shape = [batch, steps, features]
                     let one = try gru(input, shape: shape, mask: mask, initialState: initial, threads: 1)
                     let two = try gru(input, shape: shape, mask: mask, initialState: initial, threads: 2)
                     let three = try gru(input, shape: shape, threads: 3)
-                    let label = "batch \(batch) units \(units) reset_after \(resetAfter) go_backwards \(backwards)"
+                    let label = "\(S.self) batch \(batch) units \(units) reset_after \(resetAfter) go_backwards \(backwards)"
                     XCTAssertNil(mismatch(two.output.map(Double.init), one.output.map(Double.init), shape: one.outputShape,
                                           tolerance: 0, context: label + " output, 2 threads"))
                     XCTAssertNil(mismatch(two.state.map(Double.init), one.state.map(Double.init), shape: one.stateShape,
@@ -235,5 +237,10 @@ final class ThreadingTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testSplitsMatchOneThread() throws {
+        try checkSplits(Float.self)
+        try checkSplits(Double.self)
     }
 }

@@ -38,6 +38,54 @@ final class NPYTests: XCTestCase {
         XCTAssertEqual(try NPYArray(bytes: NPYWriter.encode(doubles, shape: [2, 3]), path: "m").doubles(), doubles)
     }
 
+    /// Files larger than one conversion block read back exactly through the memory map, whatever the
+    /// element type, byte order or memory order, and read again after their pages were released.
+    func testLargeMappedFilesConvertAcrossBlocks() throws {
+        let count = 600_007  // more than two blocks of every element size, not a whole number of pages
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("npy-large-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let values = (0..<count).map { Double(($0 * 7919) % 100_003) / 64 - 700 }  // exact in float32 too
+        func file(_ descr: String, shape: String, _ encode: (Double) -> [UInt8]) throws -> String {
+            var text = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }"
+            text += String(repeating: " ", count: (64 - (10 + text.utf8.count + 1) % 64) % 64) + "\n"
+            var bytes = NPYArray.magic + [1, 0, UInt8(text.utf8.count & 0xFF), UInt8(text.utf8.count >> 8)] + Array(text.utf8)
+            bytes.reserveCapacity(bytes.count + count * 8)
+            for value in values { bytes += encode(value) }
+            let path = folder.appendingPathComponent(descr.replacingOccurrences(of: "<", with: "le").replacingOccurrences(of: ">", with: "be")
+                                                     + ".npy").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let f4le = try file("<f4", shape: "(\(count),)") { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }
+        let f4be = try file(">f4", shape: "(\(count),)") { withUnsafeBytes(of: Float($0).bitPattern.bigEndian, Array.init) }
+        let f8le = try file("<f8", shape: "(\(count),)") { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
+        let i4be = try file(">i4", shape: "(\(count),)") { withUnsafeBytes(of: Int32($0.rounded(.down)).bigEndian, Array.init) }
+        for path in [f4le, f4be, f8le] {
+            let array = try NPYArray(path: path)
+            XCTAssertEqual(array.doubles(), values, path)
+            XCTAssertEqual(array.floats(), values.map { Float($0) }, path)
+            XCTAssertEqual(array.doubles(), values, path + ", read a second time")
+        }
+        let integers = try NPYArray(path: i4be)
+        XCTAssertEqual(integers.floats(), values.map { Float($0.rounded(.down)) })
+        XCTAssertEqual(integers.doubles(), values.map { $0.rounded(.down) })
+        // Fortran order: the first 7 x 85715 values as a (7, 85715) array stored column by column.
+        let rows = 7, columns = count / 7
+        let trimmed = Array(values.prefix(rows * columns))
+        let fortranBytes = try Data(contentsOf: URL(fileURLWithPath: f8le))
+        var text = "{'descr': '<f8', 'fortran_order': True, 'shape': (\(rows), \(columns)), }"
+        text += String(repeating: " ", count: (64 - (10 + text.utf8.count + 1) % 64) % 64) + "\n"
+        let headerBytes = NPYArray.magic + [1, 0, UInt8(text.utf8.count & 0xFF), UInt8(text.utf8.count >> 8)] + Array(text.utf8)
+        let fortranPath = folder.appendingPathComponent("fortran.npy").path
+        let oldHeader = fortranBytes.count - count * 8
+        try (Data(headerBytes) + fortranBytes[oldHeader..<(oldHeader + rows * columns * 8)]).write(to: URL(fileURLWithPath: fortranPath))
+        let fortran = try NPYArray(path: fortranPath)
+        var expected = [Double](repeating: 0, count: rows * columns)
+        for r in 0..<rows { for c in 0..<columns { expected[r * columns + c] = trimmed[c * rows + r] } }
+        XCTAssertEqual(fortran.doubles(), expected)
+    }
+
     private func header(_ dict: String, version: UInt8 = 1) -> [UInt8] {
         let text = Array(dict.utf8) + [0x0A]
         return NPYArray.magic + [version, 0, UInt8(text.count), 0] + text

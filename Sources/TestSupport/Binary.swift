@@ -34,14 +34,29 @@ public enum GRURunBinary {
             try? input.fileHandleForWriting.close()
         }
         writer.start()
-        var errData = Data()
-        let errReader = Thread { errData = error.fileHandleForReading.readDataToEndOfFile() }
-        errReader.start()
+        let errData = readInBackground(error.fileHandleForReading)
         let outData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while errReader.isExecuting || !errReader.isFinished { usleep(1000) }
         return ProcessResult(status: process.terminationStatus, stdout: [UInt8](outData),
-                             stderr: String(decoding: errData, as: UTF8.self))
+                             stderr: String(decoding: errData(), as: UTF8.self))
+    }
+}
+
+/// Reads a pipe to its end on another thread (so a child filling both pipes cannot block); the returned
+/// function waits for that end and gives the bytes.
+private func readInBackground(_ handle: FileHandle) -> () -> Data {
+    final class Result: @unchecked Sendable {
+        var data = Data()
+        let done = DispatchSemaphore(value: 0)
+    }
+    let result = Result()
+    Thread {
+        result.data = handle.readDataToEndOfFile()
+        result.done.signal()
+    }.start()
+    return {
+        result.done.wait()
+        return result.data
     }
 }
 
@@ -65,12 +80,9 @@ extension GRURunBinary {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        var errData = Data()
-        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        errReader.start()
+        let errData = readInBackground(err.fileHandleForReading)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !errReader.isFinished { usleep(1000) }
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData(), as: UTF8.self))
     }
 }

@@ -55,8 +55,9 @@ def parse_args():
 
 
 # (timed, warm-up) counts per runtime, sgemm (repeats, sizes), and runs of each whole-process timing.
-FULL = dict(gru=(20, 3), ort=(20, 3), tf=(7, 2), sgemm=(5, (2048, 4096)), py_proc=5, gru_proc=10)
-QUICK = dict(gru=(5, 1), ort=(5, 1), tf=(3, 1), sgemm=(3, (2048,)), py_proc=3, gru_proc=5)
+# The main table interleaves gru-run and ORT in `rounds`, each timing gru/ort (timed, warm-up) calls.
+FULL = dict(gru=(7, 2), ort=(7, 2), rounds=7, tf=(7, 2), sgemm=(5, (2048, 4096)), py_proc=5, gru_proc=10)
+QUICK = dict(gru=(5, 1), ort=(5, 1), rounds=2, tf=(3, 1), sgemm=(3, (2048,)), py_proc=3, gru_proc=5)
 
 
 def median_time(fn, repeat, warmup):
@@ -207,11 +208,14 @@ def output_file(name):
     return os.path.join(OUT, "outputs", name)
 
 
-def gru_run_bench(gru_run, weights, b, t, repeat, warmup, threads, dtype=None):
-    """The JSON object `gru-run bench` prints as its last line."""
+def gru_bench_command(gru_run, weights, b, t, repeat, warmup, threads, dtype=None):
     cmd = [gru_run, "bench", "--weights", weights, "--batch", str(b), "--timesteps", str(t),
            "--repeat", str(repeat), "--warmup", str(warmup), "--threads", str(threads), "--json"]
-    cmd += ["--dtype", dtype] if dtype else []
+    return cmd + (["--dtype", dtype] if dtype else [])
+
+
+def run_gru_bench(cmd):
+    """The JSON object `gru-run bench` prints as its last line."""
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()}")
@@ -274,14 +278,17 @@ def onnx_gru(kernel, recurrent_kernel, bias, d, u):
     return model.SerializeToString()
 
 
-def ort_worker(shape, weights, reference, cfg):
-    """Checks ONNX Runtime's Y_h against Keras's output, then times it with 1 and 2 intra-op threads."""
+def ort_worker(shape, weights, reference, cfg, gru_commands):
+    """Checks ONNX Runtime's Y_h against Keras's output, then times ORT (1 and 2 intra-op threads) and
+    gru-run (1 and 2 threads, `gru-run bench` subprocesses) in interleaved rounds, so that a spell of
+    noise on the shared machine falls on every contender alike. Each result is the median of its
+    per-round medians."""
     import onnxruntime as ort
 
     b, t, d, u = shape
     model_bytes = onnx_gru(*weights, d, u)
     x_seq = np.ascontiguousarray(input_array(b, t, d).transpose(1, 0, 2))
-    row = {}
+    sessions, row = {}, {}
     for threads in (1, 2):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
@@ -291,18 +298,33 @@ def ort_worker(shape, weights, reference, cfg):
         if diff >= MAX_ORT_DIFF:
             raise RuntimeError(f"ORT Y_h differs from Keras for {shape_name(*shape)}, {threads} threads: {diff:.3g}")
         row[f"ort{threads}_diff"] = diff
-        row[f"ort{threads}"] = median_time(lambda: sess.run(["Y_h"], {"X": x_seq}), *cfg["ort"])
+        sessions[threads] = sess
+    rounds = {key: [] for key in ("ort1", "ort2", "gru1", "gru2")}
+    flops = None
+    for _ in range(cfg["rounds"]):
+        for threads in (1, 2):
+            sess = sessions[threads]
+            rounds[f"ort{threads}"].append(median_time(lambda: sess.run(["Y_h"], {"X": x_seq}), *cfg["ort"]))
+        time.sleep(0.05)  # ORT's pool threads stop spinning before gru-run starts
+        for threads in (1, 2):
+            result = run_gru_bench(gru_commands[threads])
+            flops = result["gflops"] * result["median_ms"] * 1e6
+            rounds[f"gru{threads}"].append(result["median_ms"])
+    for key, values in rounds.items():
+        row[key] = float(np.median(values))
+    for threads in (1, 2):
+        ms = row.pop(f"gru{threads}")
+        row[f"gru{threads}"] = dict(median_ms=ms, gflops=flops / (ms * 1e6), rounds=rounds[f"gru{threads}"])
     return row
 
 
 def measure_shape(gru_run, cfg, shape, keras):
-    """One main-table row: gru-run (1, 2 threads), ORT (1, 2 threads, in a process of its own) and tf-keras."""
+    """One main-table row: gru-run and ORT (1, 2 threads each, interleaved in ORT's own process) and tf-keras."""
     b, t, d, u = shape
     start = cpu_clock()
     row = {"shape": shape, "tf": keras["tf"]}
-    for threads in (1, 2):
-        row[f"gru{threads}"] = gru_run_bench(gru_run, model_path(d, u), b, t, *cfg["gru"], threads)
-    row.update(run_isolated(ort_worker, shape, keras["weights"], keras["reference"], cfg))
+    commands = {threads: gru_bench_command(gru_run, model_path(d, u), b, t, *cfg["gru"], threads) for threads in (1, 2)}
+    row.update(run_isolated(ort_worker, shape, keras["weights"], keras["reference"], cfg, commands))
     print(f"  {shape_name(*shape)}: gru-run {row['gru1']['median_ms']:.3f} / {row['gru2']['median_ms']:.3f} ms "
           f"(1/2 threads), ORT {row['ort1']:.3f} / {row['ort2']:.3f} ms, tf-keras {row['tf']:.3f} ms; "
           f"check ORT Y_h vs Keras output: max abs diff {row['ort1_diff']:.2e} (1 thread), "
@@ -334,25 +356,34 @@ def main_table_rows(rows, peak):
 
 
 def variants_table(gru_run, cfg, rows):
-    """gru-run alone, 2 threads: reset_after=False and float64 next to the main float32 reset_after=True."""
-    print("== Variants (gru-run only, 2 threads, median ms of gru-run bench)")
+    """gru-run alone, 2 threads: reset_after=False and float64 next to float32 reset_after=True, the three
+    interleaved in rounds; each figure is the median of its per-round medians."""
+    print(f"== Variants (gru-run only, 2 threads; the three alternate in {cfg['rounds']} rounds of gru-run bench, "
+          "median of the per-round medians)")
     print("  reset_after=False: model made with tf_keras.src.layers.rnn.gru_v1.GRU(reset_after=False, "
           "recurrent_activation='sigmoid')")
     print("  float64: the main float32 model run with --dtype float64 (weights widened, computed in float64)")
     start, table = cpu_clock(), []
     for r in rows:
         b, t, d, u = r["shape"]
-        base = r["gru2"]["median_ms"]
-        before = gru_run_bench(gru_run, model_path(d, u, reset_after=False), b, t, *cfg["gru"], 2)
-        f64 = gru_run_bench(gru_run, model_path(d, u), b, t, *cfg["gru"], 2, dtype="float64")
-        assert f64["dtype"] == "float64" and before["reset_after"] is False
-        table.append([shape_name(b, t, d, u), f"{base:.3f}", f"{before['median_ms']:.3f}",
-                      f"{before['median_ms'] / base:.2f}", f"{f64['median_ms']:.3f}",
-                      f"{f64['median_ms'] / base:.2f}", f"{f64['gflops']:.2f}"])
+        commands = dict(base=gru_bench_command(gru_run, model_path(d, u), b, t, *cfg["gru"], 2),
+                        before=gru_bench_command(gru_run, model_path(d, u, reset_after=False), b, t, *cfg["gru"], 2),
+                        f64=gru_bench_command(gru_run, model_path(d, u), b, t, *cfg["gru"], 2, dtype="float64"))
+        results = {key: [] for key in commands}
+        for _ in range(cfg["rounds"]):
+            for key, cmd in commands.items():
+                results[key].append(run_gru_bench(cmd))
+        assert results["f64"][0]["dtype"] == "float64" and results["before"][0]["reset_after"] is False
+        ms = {key: float(np.median([x["median_ms"] for x in values])) for key, values in results.items()}
+        f64_gflops = results["f64"][0]["gflops"] * results["f64"][0]["median_ms"] / ms["f64"]
+        table.append([shape_name(b, t, d, u), f"{ms['base']:.3f}", f"{ms['before']:.3f}",
+                      f"{ms['before'] / ms['base']:.2f}", f"{ms['f64']:.3f}",
+                      f"{ms['f64'] / ms['base']:.2f}", f"{ms['base'] / ms['f64']:.2f}", f"{f64_gflops:.2f}"])
     headers = ["shape (B,T,D)->U", "f32 reset_after=True ms", "f32 reset_after=False ms", "False/True time",
-               "f64 reset_after=True ms", "f64/f32 time", "f64 GFLOPS"]
+               "f64 reset_after=True ms", "f64/f32 time", "f64 speed / f32 speed", "f64 GFLOPS"]
     print(format_table(headers, table))
     print(f"  {load_note(start, 'meanwhile')}\n")
+    return table
 
 
 def whole_process(gru_run, cfg):
@@ -418,10 +449,13 @@ def main():
     start = cpu_clock()
     tf_threads, keras = run_isolated(keras_worker, cfg)
     print(f"  tf-keras timed in its own process; {load_note(start, 'meanwhile')}")
-    print(f"  gru-run: `gru-run bench --repeat {cfg['gru'][0]} --warmup {cfg['gru'][1]} --threads 1|2 --json`, "
+    print(f"  gru-run and ORT alternate in {cfg['rounds']} rounds (ORT 1t, ORT 2t, gru-run 1t, gru-run 2t); each "
+          "figure is the median of its per-round medians")
+    print(f"  gru-run: `gru-run bench --repeat {cfg['gru'][0]} --warmup {cfg['gru'][1]} --threads 1|2 --json` per round, "
           "median_ms (its own synthetic N(0,1) input)")
     print(f"  ORT: one GRU op (opset 14, linear_before_reset=1) with the same weights, X (T,B,D), output Y_h; "
-          f"intra_op 1|2, inter_op 1, sequential; median of {cfg['ort'][0]} warm sess.run after {cfg['ort'][1]}")
+          f"intra_op 1|2, inter_op 1, sequential; per round the median of {cfg['ort'][0]} warm sess.run after "
+          f"{cfg['ort'][1]}")
     print(f"  tf-keras: @tf.function f(x) = model(x, training=False), median of {cfg['tf'][0]} warm calls of "
           f"f(x).numpy() after the tracing call and {cfg['tf'][1]} more; TF threads left at default "
           f"(intra_op {tf_threads[0]}, inter_op {tf_threads[1]}; 0 = TF's choice, all {os.cpu_count()} cores)")

@@ -21,6 +21,17 @@ public struct ShapedArray<Scalar: GRUScalar>: Sendable {
 public struct RecurrentOutput<Scalar: GRUScalar>: Sendable {
     public var outputs: [ShapedArray<Scalar>]
     public var states: [ShapedArray<Scalar>]
+
+    public init(outputs: [ShapedArray<Scalar>], states: [ShapedArray<Scalar>]) {
+        self.outputs = outputs
+        self.states = states
+    }
+
+    /// One GRU layer's output and final state.
+    public init(_ output: GRUOutput<Scalar>) {
+        self.init(outputs: [ShapedArray(values: output.output, shape: output.outputShape)],
+                  states: [ShapedArray(values: output.state, shape: output.stateShape)])
+    }
 }
 
 /// Keras's `Bidirectional(GRU)`: a forward layer and a backward layer (go_backwards=True) over the same
@@ -125,11 +136,9 @@ public enum RecurrentStage<Scalar: GRUScalar>: Sendable {
             if let initialStates, initialStates.count != 1 {
                 throw GRUCoreError.shapeMismatch("A GRU layer takes one initial state, not \(initialStates.count)")
             }
-            let result = try layer(input, shape: shape, mask: mask, initialState: initialStates?.first,
-                                   training: training(layer.config, layer.weights.inputDim), threads: threads,
-                                   progress: progress)
-            return RecurrentOutput(outputs: [ShapedArray(values: result.output, shape: result.outputShape)],
-                                   states: [ShapedArray(values: result.state, shape: result.stateShape)])
+            return RecurrentOutput(try layer(input, shape: shape, mask: mask, initialState: initialStates?.first,
+                                             training: training(layer.config, layer.weights.inputDim), threads: threads,
+                                             progress: progress))
         case .bidirectional(let layer):
             return try layer(input, shape: shape, mask: mask, initialStates: initialStates, threads: threads)
         }

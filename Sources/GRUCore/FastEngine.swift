@@ -49,7 +49,7 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
     let packed: PackedWeights<V>
     let plan: WorkPlan
     let batch: Int, steps: Int, features: Int, units: Int, lanes: Int, padded: Int
-    let x: UnsafePointer<S>                 // (batch, steps, features)
+    let x: UnsafePointer<S>?                // (batch, steps, features), or nil: read from `source`
     let mask: UnsafePointer<Bool>?          // (batch, steps)
     let sequence: UnsafeMutablePointer<S>?  // (batch, steps, units), processing order
     let stateA: AlignedBuffer<V>, stateB: AlignedBuffer<V>   // (batch, padded): h, double-buffered
@@ -58,8 +58,9 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
     let projection: AlignedBuffer<V>        // (batch, chunk, 3, padded): x·W + b_in, blocks [z | r | h]
     let barrier: StepBarrier
     let progress: (@Sendable (Int) -> Void)?
+    let source: GRUInputSource<S>?
 
-    init(job: GRUJob<S>, input: UnsafePointer<S>, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?) {
+    init(job: GRUJob<S>, input: UnsafePointer<S>?, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?) {
         config = job.layer.config
         packed = PackedWeights(job.layer.weights)
         batch = job.batch
@@ -71,7 +72,8 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         plan = WorkPlan(batch: batch, steps: steps, features: features, units: units, panels: packed.panels, threads: job.threads)
         barrier = StepBarrier(parties: plan.threads)
         progress = job.progress
-        x = input
+        source = job.source
+        x = source == nil ? input : nil
         self.mask = mask
         self.sequence = sequence
         let vectors = batch * padded / lanes
@@ -101,6 +103,14 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
     var finalState: AlignedBuffer<V> { steps % 2 == 0 ? stateA : stateB }
 
     /// One thread's part: its samples and panels, every step.
+    /// Where a thread's projection finds the input rows of its samples: `base` holds `stride` steps per
+    /// sample starting at step `first` (the whole input, or the window a source last read).
+    private struct InputRows {
+        var base: UnsafePointer<S>
+        var stride: Int
+        var first: Int
+    }
+
     private struct Share {
         var samples: Range<Int>
         var panels: Range<Int>
@@ -122,6 +132,10 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         let group = plan.split == .units ? max(1, samples.count) : max(rowBlock, (96 << 10) / rowBytes / rowBlock * rowBlock)
         let scratch = AlignedBuffer<V>(count: max(1, min(group, samples.count)) * 3 * padded / lanes)
         let rowsCopy = AlignedBuffer<V>(count: plan.split == .units ? batch * padded / lanes : 1)
+        // A source is read a window of steps at a time (about 1 MB for this thread's samples).
+        let window = source == nil ? 0 : min(steps, max(plan.chunk, (1 << 20) / max(1, samples.count * features * MemoryLayout<S>.stride)))
+        let staging = AlignedBuffer<V>(count: source == nil ? 1 : (samples.count * window * features + lanes - 1) / lanes)
+        var held = 0..<0
         let team = plan.split == .units ? count : 1
         let backwards = config.goBackwards
         var previous = stateA.scalars, next = stateB.scalars
@@ -129,7 +143,14 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         while chunkStart < steps {
             let chunkEnd = min(steps, chunkStart + plan.chunk)
             let low = backwards ? steps - chunkEnd : chunkStart  // first input time of the chunk
-            project(samples: samples, panels: panels, low: low, count: chunkEnd - chunkStart)
+            if let source, !(held.contains(low) && held.contains(low + chunkEnd - chunkStart - 1)) {
+                held = backwards ? max(0, low + chunkEnd - chunkStart - window)..<(low + chunkEnd - chunkStart)
+                                 : low..<min(steps, low + window)
+                source.read(samples, held, staging.scalars)
+            }
+            let rows = x.map { InputRows(base: $0 + samples.lowerBound * steps * features, stride: steps, first: 0) }
+                ?? InputRows(base: UnsafePointer(staging.scalars), stride: held.count, first: held.lowerBound)
+            project(samples: samples, panels: panels, low: low, count: chunkEnd - chunkStart, rows: rows)
             for step in chunkStart..<chunkEnd {
                 let t = backwards ? steps - 1 - step : step
                 var first = samples.lowerBound
@@ -152,13 +173,14 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         }
         withExtendedLifetime(scratch) {}
         withExtendedLifetime(rowsCopy) {}
+        withExtendedLifetime(staging) {}
     }
 
     /// Rows per block of the three-gate kernels: four for floats, three for doubles (`multiply3x3`).
     private var rowBlock: Int { lanes == 4 ? 3 : 4 }
 
     /// x·W + b_in for the chunk's input times `low ..< low+count` of `samples`, onto `panels`.
-    private func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int) {
+    private func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int, rows input: InputRows) {
         let rows = samples.count * count
         let bias = packed.inputBias.pointer
         let block = rowBlock
@@ -167,22 +189,22 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
             var row = 0
             while row < rows {
                 if block == 4 && row + 4 <= rows {
-                    let (c0, c1, c2, c3) = multiply4x3(features, inputRow(row, samples, low, count), inputRow(row + 1, samples, low, count),
-                                                       inputRow(row + 2, samples, low, count), inputRow(row + 3, samples, low, count), panel)
+                    let (c0, c1, c2, c3) = multiply4x3(features, inputRow(row, input, low, count), inputRow(row + 1, input, low, count),
+                                                       inputRow(row + 2, input, low, count), inputRow(row + 3, input, low, count), panel)
                     storeProjection(c0, projectionRow(row, samples, count), p, bias)
                     storeProjection(c1, projectionRow(row + 1, samples, count), p, bias)
                     storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
                     storeProjection(c3, projectionRow(row + 3, samples, count), p, bias)
                     row += 4
                 } else if block == 3 && row + 3 <= rows {
-                    let (c0, c1, c2) = multiply3x3(features, inputRow(row, samples, low, count), inputRow(row + 1, samples, low, count),
-                                                   inputRow(row + 2, samples, low, count), panel)
+                    let (c0, c1, c2) = multiply3x3(features, inputRow(row, input, low, count), inputRow(row + 1, input, low, count),
+                                                   inputRow(row + 2, input, low, count), panel)
                     storeProjection(c0, projectionRow(row, samples, count), p, bias)
                     storeProjection(c1, projectionRow(row + 1, samples, count), p, bias)
                     storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
                     row += 3
                 } else {
-                    let c = multiply1x3(features, inputRow(row, samples, low, count), panel)
+                    let c = multiply1x3(features, inputRow(row, input, low, count), panel)
                     storeProjection(c, projectionRow(row, samples, count), p, bias)
                     row += 1
                 }
@@ -192,8 +214,8 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
 
     /// Row `i` of a chunk's projection enumerates (sample, step) with the step varying fastest.
     @inline(__always)
-    private func inputRow(_ i: Int, _ samples: Range<Int>, _ low: Int, _ count: Int) -> UnsafePointer<S> {
-        x + ((samples.lowerBound + i / count) * steps + low + i % count) * features
+    private func inputRow(_ i: Int, _ rows: InputRows, _ low: Int, _ count: Int) -> UnsafePointer<S> {
+        rows.base + ((i / count) * rows.stride + low - rows.first + i % count) * features
     }
 
     @inline(__always)

@@ -17,7 +17,7 @@ struct GRUEngine<S: GRUScalar> {
         job.input.withUnsafeBufferPointer { x in
             maskValues.withUnsafeBufferPointer { m in
                 sequence.withUnsafeMutableBufferPointer { seq in
-                    let engine = FastEngine<V>(job: job, input: x.baseAddress!, mask: job.mask == nil ? nil : m.baseAddress,
+                    let engine = FastEngine<V>(job: job, input: x.baseAddress, mask: job.mask == nil ? nil : m.baseAddress,
                                                sequence: config.returnSequences ? seq.baseAddress : nil)
                     engine.run()
                     let padded = engine.padded

@@ -60,6 +60,33 @@ public struct GRULayer<Scalar: GRUScalar>: Sendable {
         }
         return Scalar.runGRU(job)
     }
+
+    /// Runs the layer (inference) over an input read piece by piece, so it never has to be held whole:
+    /// each thread reads the steps it is about to project, a window of about 1 MB at a time. Batch-major
+    /// layers only (a time-major input is reordered, which the array form does).
+    public func callAsFunction(_ input: GRUInputSource<Scalar>, shape: [Int], mask: [Bool]? = nil,
+                               initialState: [Scalar]? = nil, threads: Int = 1,
+                               progress: (@Sendable (Int) -> Void)? = nil) throws -> GRUOutput<Scalar> {
+        guard !config.timeMajor else {
+            throw GRUCoreError.invalidConfig("a time-major layer takes its input as an array, which it reorders")
+        }
+        var job = try GRUJob(layer: self, input: [], shape: shape, mask: mask, initialState: initialState,
+                             dropout: nil, source: input)
+        job.threads = max(1, threads)
+        job.progress = progress
+        return Scalar.runGRU(job)
+    }
+}
+
+/// An input read piece by piece, `(batch, timesteps, features)` in C order.
+public struct GRUInputSource<Scalar: GRUScalar>: Sendable {
+    /// Writes `x[samples, steps, :]` to `into`, sample by sample; called from several threads at once.
+    /// A source that fails to read fills what it could not read and reports the failure its own way.
+    public let read: @Sendable (_ samples: Range<Int>, _ steps: Range<Int>, _ into: UnsafeMutablePointer<Scalar>) -> Void
+
+    public init(read: @escaping @Sendable (_ samples: Range<Int>, _ steps: Range<Int>, _ into: UnsafeMutablePointer<Scalar>) -> Void) {
+        self.read = read
+    }
 }
 
 /// What a GRU call returns: Keras's `[output, h]`.
@@ -78,8 +105,10 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
     let layer: GRULayer<Scalar>
     let batch: Int
     let timesteps: Int
-    /// `(batch, timesteps, features)`.
+    /// `(batch, timesteps, features)`; empty when the input comes from `source`.
     let input: [Scalar]
+    /// `(batch, timesteps, features)` read piece by piece (inference only).
+    let source: GRUInputSource<Scalar>?
     /// `(batch, timesteps)`, nil when every step is valid.
     let mask: [Bool]?
     /// `(batch, units)`.
@@ -91,7 +120,7 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
     var progress: (@Sendable (Int) -> Void)?
 
     init(layer: GRULayer<Scalar>, input: [Scalar], shape: [Int], mask: [Bool]?,
-         initialState: [Scalar]?, dropout: DropoutMasks<Scalar>?) throws {
+         initialState: [Scalar]?, dropout: DropoutMasks<Scalar>?, source: GRUInputSource<Scalar>? = nil) throws {
         let config = layer.config
         let layout = config.timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)"
         guard shape.count == 3 else {
@@ -105,7 +134,7 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
         guard features == layer.weights.inputDim else {
             throw GRUCoreError.shapeMismatch("The input has \(features) features per step but the layer's kernel expects \(layer.weights.inputDim)")
         }
-        guard let count = checkedProduct(shape), count == input.count else {
+        guard let count = checkedProduct(shape), count == input.count || source != nil else {
             throw GRUCoreError.shapeMismatch("The input holds \(input.count) values, which does not match its shape \(describe(shape))")
         }
         if let mask, mask.count != batch * timesteps {
@@ -123,6 +152,7 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
         self.timesteps = timesteps
         self.initialState = initialState
         self.dropout = dropout
+        self.source = source
         if config.timeMajor {
             self.input = swapLeadingAxes(input, shape[0], shape[1], inner: features)
             self.mask = mask.map { swapLeadingAxes($0, shape[0], shape[1], inner: 1) }
@@ -154,10 +184,13 @@ public func swapLeadingAxes<T>(_ values: [T], _ a: Int, _ b: Int, inner: Int) ->
 /// Keras's Masking rule over a row-major `(rows, features)` array: a row is valid (true) when any of its
 /// features differs from `maskValue`.
 public func maskingRule<S: GRUScalar>(_ values: [S], features: Int, maskValue: S) -> [Bool] {
-    values.withUnsafeBufferPointer { x in
-        (0..<(features > 0 ? x.count / features : 0)).map { row in
-            (0..<features).contains { x[row * features + $0] != maskValue }
-        }
+    values.withUnsafeBufferPointer { maskingRule($0, features: features, maskValue: maskValue) }
+}
+
+/// The Masking rule over values held in a buffer.
+public func maskingRule<S: GRUScalar>(_ x: UnsafeBufferPointer<S>, features: Int, maskValue: S) -> [Bool] {
+    (0..<(features > 0 ? x.count / features : 0)).map { row in
+        (0..<features).contains { x[row * features + $0] != maskValue }
     }
 }
 

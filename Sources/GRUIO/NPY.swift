@@ -25,7 +25,7 @@ public struct NPYArray: Sendable {
     /// input is resident once, in the computation's type.
     var payload: Data
     /// The memory map `payload` points into, if any.
-    private var mapping: MappedFile?
+    var mapping: MappedFile?
 
     /// The `\x93NUMPY` magic that starts every .npy file.
     public static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
@@ -47,9 +47,10 @@ public struct NPYArray: Sendable {
             try self.init(bytes: bytes, path: path)
             return
         }
-        let mapping = MappedFile(descriptor: descriptor, length: Int(info.st_size))
-        close(descriptor)
-        guard let mapping else { throw GRUIOError.read(path: path, "it could not be mapped into memory") }
+        guard let mapping = MappedFile(descriptor: descriptor, length: Int(info.st_size)) else {
+            close(descriptor)
+            throw GRUIOError.read(path: path, "it could not be mapped into memory")
+        }
         try self.init(data: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: mapping.base), count: mapping.length,
                                  deallocator: .none), path: path)
         if payload.count > 0, let base = payload.withUnsafeBytes({ $0.baseAddress }),
@@ -222,27 +223,6 @@ public struct NPYArray: Sendable {
         }
         return result
     }
-}
-
-/// A read-only private memory map of a whole file, unmapped when the last array using it goes.
-final class MappedFile: @unchecked Sendable {
-    let base: UnsafeRawPointer
-    let length: Int
-
-    init?(descriptor: Int32, length: Int) {
-        guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), address != UnsafeMutableRawPointer(bitPattern: -1) else { return nil }
-        base = UnsafeRawPointer(address)
-        self.length = length
-    }
-
-    /// Drops the whole pages before `end` from memory; reading them again faults them back in from the file.
-    func release(upTo end: UnsafeRawPointer) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let bytes = (end - base) / page * page
-        if bytes > 0 { madvise(UnsafeMutableRawPointer(mutating: base), bytes, MADV_DONTNEED) }
-    }
-
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
 }
 
 /// Writes .npy version 1.0 files, little-endian, C order.

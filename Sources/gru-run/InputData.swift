@@ -28,15 +28,34 @@ extension Double: CLIScalar {
 struct InputData<S: CLIScalar> {
     var values: [S]
     var shape: [Int]
+    /// Instead of `values` (then empty): an .npy file read piece by piece as the pass needs it.
+    var file: GRUFileInput<S>?
+
+    init(values: [S], shape: [Int], file: GRUFileInput<S>? = nil) {
+        self.values = values
+        self.shape = shape
+        self.file = file
+    }
+
+    /// The Masking rule over the values, wherever they are.
+    func maskingRule(maskValue: S) throws -> [Bool] {
+        guard let file else { return GRUCore.maskingRule(values, features: shape[2], maskValue: maskValue) }
+        let mask = file.maskingRule(maskValue: maskValue)
+        try file.check()
+        return mask
+    }
 
     /// Reads .npy or CSV (by `format`, the extension, or the .npy magic). CSV is always sample by sample;
     /// with `timeMajor` a CSV input is reordered to (timesteps, batch, features).
-    static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil) throws -> InputData {
+    /// With `inPlace`, an .npy file that already holds the computation's type is read as the pass needs it.
+    static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
+                     inPlace: Bool = false) throws -> InputData {
         if path != "-" && format != .csv {
             let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
             if format == .npy || ext == "npy" || (ext != "csv" && ext != "txt" && ((try? readPrefix(path, count: NPYArray.magic.count)) ?? []).elementsEqual(NPYArray.magic)) {
                 // Memory-mapped: the file's bytes are converted once, into the computation's type.
-                return try array(try NPYArray(path: path), path: path, timeMajor: timeMajor, rank: rank, layout: layout)
+                return try array(try NPYArray(path: path), path: path, timeMajor: timeMajor, rank: rank, layout: layout,
+                                 inPlace: inPlace)
             }
         }
         return try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank, layout: layout)
@@ -73,7 +92,8 @@ struct InputData<S: CLIScalar> {
     }
 
     /// Checks an .npy array's element type and rank before converting it.
-    static func array(_ array: NPYArray, path: String, timeMajor: Bool, rank: Int, layout: String? = nil) throws -> InputData {
+    static func array(_ array: NPYArray, path: String, timeMajor: Bool, rank: Int, layout: String? = nil,
+                      inPlace: Bool = false) throws -> InputData {
         if case .float = array.element {} else {
             throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float32 or float64")
         }
@@ -83,6 +103,9 @@ struct InputData<S: CLIScalar> {
         }
         guard array.shape.allSatisfy({ $0 > 0 }) else {
             throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); every dimension must be at least 1")
+        }
+        if inPlace, let file = array.fileInput(S.self, path: path) {
+            return InputData(values: [], shape: array.shape, file: file)
         }
         return InputData(values: S.values(of: array), shape: array.shape)
     }

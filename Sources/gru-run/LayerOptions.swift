@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import GRUCore
 
@@ -152,4 +153,10 @@ struct IOOptions: ParsableArguments {
 
     @Flag(help: "No progress line on a terminal.")
     var quiet = false
+
+    @Option(help: "Worker threads (default: the machine's cores); the numbers do not depend on it.")
+    var threads: Int?
+
+    /// The threads a run uses.
+    var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
 }

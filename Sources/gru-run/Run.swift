@@ -13,6 +13,7 @@ struct Run: ParsableCommand {
     @OptionGroup var io: IOOptions
 
     func validate() throws {
+        if let threads = io.threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
         if layer.returnState == true && io.stateOutput == nil {
             throw ValidationError("--return-state needs --state-output FILE to write the final state to.")
         }
@@ -85,7 +86,7 @@ struct Run: ParsableCommand {
             if !prefix.starts(with: NPYArray.magic) || io.inputFormat == .csv {
                 let output = try AtomicFileWriter(path: io.output)
                 let streamer = CSVStreamer(layer: gru, layerName: selection.name, maskValue: call.maskValue ?? selection.maskValue,
-                                           inputPath: io.input, threads: ProcessInfo.processInfo.activeProcessorCount)
+                                           inputPath: io.input, threads: io.threadCount)
                 let progress = ProgressLine(total: nil, quiet: io.quiet)
                 let (states, samples) = try streamer.run(descriptor: descriptor, prefix: prefix, output: output,
                                                          progress: { progress.update($0) })
@@ -99,8 +100,11 @@ struct Run: ParsableCommand {
             }
             prefetched = try readRemaining(descriptor: descriptor, after: prefix, path: io.input)
         }
+        // One batch-major GRU in inference reads an .npy of its own type from the file as it goes.
+        var inPlace = false
+        if case .gru(let gru) = first, stages.count == 1, !gru.config.timeMajor, !call.training { inPlace = true }
         let input = try prefetched.map { try InputData<S>.parse($0, path: io.input, format: io.inputFormat, timeMajor: timeMajor) }
-            ?? InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: timeMajor)
+            ?? InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: timeMajor, inPlace: inPlace)
         let (batch, steps) = timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         guard input.shape[2] == selection.inputDim else {
             throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer '\(selection.name)' of \(layer.weights) expects \(selection.inputDim)")
@@ -117,7 +121,7 @@ struct Run: ParsableCommand {
             }
         }
         let initialStates = try loadInitialStates(S.self, batch: batch, units: units, directions: directions)
-        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let threads = io.threadCount
         let result: RecurrentOutput<S>
         if call.training, case .gru(let gru) = first {
             let seed = call.seed ?? UInt64.random(in: 0...UInt64.max)
@@ -128,8 +132,14 @@ struct Run: ParsableCommand {
             throw CLIError.usage("--training is supported for a GRU layer, not for Bidirectional layer '\(selection.name)'")
         } else {
             let progress = ProgressLine(total: steps, quiet: io.quiet)
-            result = try runStages(stages, input: input.values, shape: input.shape, mask: mask,
-                                   initialStates: initialStates, threads: threads, progress: { progress.update($0) })
+            if let file = input.file, case .gru(let gru) = first {
+                result = RecurrentOutput(try gru(file.source, shape: input.shape, mask: mask, initialState: initialStates?.first,
+                                                 threads: threads, progress: { progress.update($0) }))
+                try file.check()
+            } else {
+                result = try runStages(stages, input: input.values, shape: input.shape, mask: mask,
+                                       initialStates: initialStates, threads: threads, progress: { progress.update($0) })
+            }
             progress.finish()
         }
 
@@ -196,7 +206,7 @@ struct Run: ParsableCommand {
             return array.bools()
         }
         guard let value = call.maskValue ?? fileMaskValue else { return nil }
-        return maskingRule(input.values, features: input.shape[2], maskValue: S(value))
+        return try input.maskingRule(maskValue: S(value))
     }
 
     /// `--initial-state` (one file per direction, or one `(2, batch, units)` file for a Bidirectional), or

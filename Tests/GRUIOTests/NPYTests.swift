@@ -1,4 +1,5 @@
 import Foundation
+import GRUCore
 import GRUIO
 import TestSupport
 import XCTest
@@ -84,6 +85,32 @@ final class NPYTests: XCTestCase {
         var expected = [Double](repeating: 0, count: rows * columns)
         for r in 0..<rows { for c in 0..<columns { expected[r * columns + c] = trimmed[c * rows + r] } }
         XCTAssertEqual(fortran.doubles(), expected)
+    }
+
+    /// An .npy read piece by piece gives the array's values, window by window, and its Masking rule; a
+    /// file that shrinks under the reader is reported, not read as zeros silently.
+    func testFileInputReadsWindowsAndReportsAShrunkFile() throws {
+        let (batch, steps, features) = (5, 37, 3)
+        var values = (0..<(batch * steps * features)).map { Float($0 % 11) - 5 }
+        for f in 0..<features { values[(2 * steps + 4) * features + f] = 0 }  // one fully masked step
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("npy-file-input-\(getpid()).npy").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(NPYWriter.encode(values, shape: [batch, steps, features])).write(to: URL(fileURLWithPath: path))
+        let array = try NPYArray(path: path)
+        XCTAssertNil(array.fileInput(Double.self, path: path), "float32 data is not read in place as float64")
+        let file = try XCTUnwrap(array.fileInput(Float.self, path: path))
+        var window = [Float](repeating: .nan, count: 2 * 10 * features)
+        window.withUnsafeMutableBufferPointer { file.source.read(1..<3, 20..<30, $0.baseAddress!) }
+        var expected: [Float] = []
+        for b in 1..<3 { for t in 20..<30 { for f in 0..<features { expected.append(values[(b * steps + t) * features + f]) } } }
+        XCTAssertEqual(window, expected)
+        XCTAssertEqual(file.maskingRule(maskValue: 0), maskingRule(values, features: features, maskValue: 0))
+        XCTAssertEqual(file.maskingRule(maskValue: 0).filter { !$0 }.count, 1)
+        XCTAssertNoThrow(try file.check())
+        XCTAssertEqual(truncate(path, off_t(200)), 0)
+        window.withUnsafeMutableBufferPointer { file.source.read(3..<5, 0..<10, $0.baseAddress!) }
+        XCTAssertEqual(window, [Float](repeating: 0, count: window.count), "what could not be read is zeros")
+        XCTAssertThrowsError(try file.check()) { XCTAssertTrue("\($0)".contains("could not be read to the end"), "\($0)") }
     }
 
     private func header(_ dict: String, version: UInt8 = 1) -> [UInt8] {

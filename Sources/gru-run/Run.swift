@@ -23,19 +23,29 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let model = try HDF5Guard.reading(layer.weights) { try KerasReader.load(path: layer.weights) }
-        let selection = try Selection(model: model, requested: layer.layer)
-        if !selection.isSingle && (layer.changesLayerConfig || layer.hardSigmoid != nil) {
-            throw CLIError.usage("layer flags apply to one layer, and \(model.path) runs \(selection.layers.count) (\(selection.layers.map(\.name).joined(separator: ", "))); choose one with --layer NAME")
+        // Optional so that both go once the stages hold the weights: the file's float64 copies of a large
+        // model would otherwise stay resident through the pass.
+        var model: KerasModel? = try HDF5Guard.reading(layer.weights) { try KerasReader.load(path: layer.weights) }
+        var selection: Selection? = try Selection(model: model!, requested: layer.layer)
+        let path = model!.path, layers = selection!.layers.map(\.name)
+        let summary = selection!.summary
+        if !summary.isSingle && (layer.changesLayerConfig || layer.hardSigmoid != nil) {
+            throw CLIError.usage("layer flags apply to one layer, and \(path) runs \(layers.count) (\(layers.joined(separator: ", "))); choose one with --layer NAME")
         }
-        if !selection.isSingle && (!call.initialState.isEmpty || call.state != nil || call.training) {
-            throw CLIError.usage("--initial-state, --state and --training apply to one layer, and \(model.path) runs \(selection.layers.count); choose one with --layer NAME")
+        if !summary.isSingle && (!call.initialState.isEmpty || call.state != nil || call.training) {
+            throw CLIError.usage("--initial-state, --state and --training apply to one layer, and \(path) runs \(layers.count); choose one with --layer NAME")
         }
         try checkOutputsAreDistinct()
-        let dtype = layer.dtype ?? (selection.bits == 64 ? .float64 : .float32)
+        let dtype = layer.dtype ?? (selection!.bits == 64 ? .float64 : .float32)
         switch dtype {
-        case .float32: try execute(Float.self, selection: selection)
-        case .float64: try execute(Double.self, selection: selection)
+        case .float32:
+            let stages = try self.stages(Float.self, selection!)
+            (model, selection) = (nil, nil)
+            try execute(stages, selection: summary)
+        case .float64:
+            let stages = try self.stages(Double.self, selection!)
+            (model, selection) = (nil, nil)
+            try execute(stages, selection: summary)
         }
     }
 
@@ -70,8 +80,7 @@ struct Run: ParsableCommand {
         }
     }
 
-    private func execute<S: CLIScalar>(_ type: S.Type, selection: Selection) throws {
-        let stages = try self.stages(S.self, selection)
+    private func execute<S: CLIScalar>(_ stages: [RecurrentStage<S>], selection: Selection.Summary) throws {
         let first = stages[0]
         let timeMajor: Bool
         switch first {

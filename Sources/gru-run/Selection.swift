@@ -59,4 +59,14 @@ struct Selection {
     }
 
     var name: String { layers[0].name }
+
+    /// What a run needs to know of the selection once its layers are built.
+    struct Summary {
+        var name: String
+        var inputDim: Int
+        var maskValue: Double?
+        var isSingle: Bool
+    }
+
+    var summary: Summary { Summary(name: name, inputDim: inputDim, maskValue: maskValue, isSingle: isSingle) }
 }

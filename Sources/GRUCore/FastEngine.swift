@@ -62,7 +62,7 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
 
     init(job: GRUJob<S>, input: UnsafePointer<S>?, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?) {
         config = job.layer.config
-        packed = PackedWeights(job.layer.weights)
+        packed = job.layer.packed.get { PackedWeights(job.layer.weights) }
         batch = job.batch
         steps = job.timesteps
         features = job.layer.weights.inputDim

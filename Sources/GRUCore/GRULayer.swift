@@ -2,6 +2,9 @@
 public struct GRULayer<Scalar: GRUScalar>: Sendable {
     public let config: GRUConfig
     public let weights: GRUWeights<Scalar>
+    /// The weights packed for the kernels, made on the first call and shared by every later one (and by
+    /// copies of the layer).
+    let packed = PackedWeightsCache()
 
     public init(config: GRUConfig, weights: GRUWeights<Scalar>) throws {
         guard config.units == weights.units else {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A 64-byte aligned buffer of vectors that frees itself.
 final class AlignedBuffer<V: SIMD>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<V>
@@ -77,6 +79,20 @@ struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
 
     @inline(__always)
     func recurrentPanel(_ p: Int) -> UnsafePointer<V> { UnsafePointer(recurrent.pointer + p * units * 3) }
+}
+
+/// Holds a layer's packed weights once made. A layer computes in one vector type, so one value is kept.
+final class PackedWeightsCache: Sendable {
+    private let value = Mutex<(any Sendable)?>(nil)
+
+    func get<V>(_ make: () -> PackedWeights<V>) -> PackedWeights<V> {
+        value.withLock { stored in
+            if let packed = stored as? PackedWeights<V> { return packed }
+            let packed = make()
+            stored = packed
+            return packed
+        }
+    }
 }
 
 /// Four rows times three gates: `acc[r][g] = sum_k a_r[k] * panel[3k + g]`. Twelve accumulators and three

@@ -11,28 +11,33 @@ public enum HDF5Guard {
     /// Runs `body`, the reading of `path`, under the guard.
     public static func reading<T>(_ path: String, _ body: () throws -> T) throws -> T {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        // A healthy file reads in a small fraction of this: half a second, and a second per 50 MB.
-        let milliseconds = 500 + size / (50 << 20) * 1000
+        // A healthy file parses in a small fraction of these. The CPU-time limit catches a loop inside the
+        // library whatever the storage or the machine's load; the far longer wall-clock limit catches a read
+        // that blocks, while leaving slow disks and network storage their time.
+        let cpu = 2_000 + size / (50 << 20) * 1_000
+        let wall = 60_000 + size / (1 << 20) * 1_000
         let message = "gru-run: \(path) is damaged: libhdf5 failed while reading it.\n"
-        let timeout = "gru-run: \(path) is damaged: libhdf5 did not finish reading it in \(Double(milliseconds) / 1000) s.\n"
+        let timeout = "gru-run: \(path) is damaged: libhdf5 did not finish reading it within its time limit.\n"
         install(message, timeout)
-        setTimer(milliseconds)
+        setTimer(ITIMER_PROF, cpu)
+        setTimer(ITIMER_REAL, wall)
         defer {
-            setTimer(0)
+            setTimer(ITIMER_PROF, 0)
+            setTimer(ITIMER_REAL, 0)
             restore()
         }
         return try body()
     }
 
-    private static func setTimer(_ milliseconds: Int) {
+    private static func setTimer(_ which: __itimer_which, _ milliseconds: Int) {
         var timer = itimerval()
         timer.it_value.tv_sec = milliseconds / 1000
         timer.it_value.tv_usec = (milliseconds % 1000) * 1000
-        setitimer(Int32(ITIMER_REAL.rawValue), &timer, nil)
+        setitimer(Int32(which.rawValue), &timer, nil)
     }
 
     private static var saved: [Int32: sigaction] = [:]
-    private static let faults: [Int32] = [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGALRM]
+    private static let faults: [Int32] = [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGALRM, SIGPROF]
 
     private static func install(_ message: String, _ timeout: String) {
         guardMessage = strdup(message)
@@ -48,8 +53,9 @@ public enum HDF5Guard {
         for signal in faults {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signal in
-                let text = signal == SIGALRM ? timeoutMessage : guardMessage
-                let length = signal == SIGALRM ? timeoutMessageLength : guardMessageLength
+                let timedOut = signal == SIGALRM || signal == SIGPROF
+                let text = timedOut ? timeoutMessage : guardMessage
+                let length = timedOut ? timeoutMessageLength : guardMessageLength
                 if let text { _ = write(2, text, length) }
                 _exit(65)
             }

@@ -29,7 +29,8 @@ struct WorkPlan {
         switch split {
         case .none: return (0..<batch, 0..<panels)
         case .samples:
-            // Whole blocks of four samples, so every sample meets the same kernel as in a single thread.
+            // Whole blocks of four samples. (Every kernel sums over k in the same order, so the split never
+            // changes a number; ThreadingTests checks it.)
             let blocks = (batch + 3) / 4
             let low = min(batch, 4 * (index * blocks / count)), high = min(batch, 4 * ((index + 1) * blocks / count))
             return (low..<high, 0..<panels)
@@ -102,16 +103,16 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
     /// The buffer holding h after the last step.
     var finalState: AlignedBuffer<V> { steps % 2 == 0 ? stateA : stateB }
 
-    /// One thread's part: its samples and panels, every step.
     /// Where a thread's projection finds the input rows of its samples: `base` holds `stride` steps per
     /// sample starting at step `first` (the whole input, or the window a source last read).
-    private struct InputRows {
+    struct InputRows {
         var base: UnsafePointer<S>
         var stride: Int
         var first: Int
     }
 
-    private struct Share {
+    /// One thread's part: its samples and panels, every step.
+    struct Share {
         var samples: Range<Int>
         var panels: Range<Int>
         /// `(samples, 3, padded)`: the recurrent products, then the gates, of this thread's rows.
@@ -176,146 +177,9 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         withExtendedLifetime(staging) {}
     }
 
-    /// Rows per block of the three-gate kernels: four for floats, three for doubles (`multiply3x3`).
-    private var rowBlock: Int { lanes == 4 ? 3 : 4 }
-
-    /// x·W + b_in for the chunk's input times `low ..< low+count` of `samples`, onto `panels`.
-    private func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int, rows input: InputRows) {
-        let rows = samples.count * count
-        let bias = packed.inputBias.pointer
-        let block = rowBlock
-        for p in panels {
-            let panel = packed.kernelPanel(p)
-            var row = 0
-            while row < rows {
-                if block == 4 && row + 4 <= rows {
-                    let (c0, c1, c2, c3) = multiply4x3(features, inputRow(row, input, low, count), inputRow(row + 1, input, low, count),
-                                                       inputRow(row + 2, input, low, count), inputRow(row + 3, input, low, count), panel)
-                    storeProjection(c0, projectionRow(row, samples, count), p, bias)
-                    storeProjection(c1, projectionRow(row + 1, samples, count), p, bias)
-                    storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
-                    storeProjection(c3, projectionRow(row + 3, samples, count), p, bias)
-                    row += 4
-                } else if block == 3 && row + 3 <= rows {
-                    let (c0, c1, c2) = multiply3x3(features, inputRow(row, input, low, count), inputRow(row + 1, input, low, count),
-                                                   inputRow(row + 2, input, low, count), panel)
-                    storeProjection(c0, projectionRow(row, samples, count), p, bias)
-                    storeProjection(c1, projectionRow(row + 1, samples, count), p, bias)
-                    storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
-                    row += 3
-                } else {
-                    let c = multiply1x3(features, inputRow(row, input, low, count), panel)
-                    storeProjection(c, projectionRow(row, samples, count), p, bias)
-                    row += 1
-                }
-            }
-        }
-    }
-
-    /// Row `i` of a chunk's projection enumerates (sample, step) with the step varying fastest.
-    @inline(__always)
-    private func inputRow(_ i: Int, _ rows: InputRows, _ low: Int, _ count: Int) -> UnsafePointer<S> {
-        rows.base + ((i / count) * rows.stride + low - rows.first + i % count) * features
-    }
-
-    @inline(__always)
-    private func projectionRow(_ i: Int, _ samples: Range<Int>, _ count: Int) -> UnsafeMutablePointer<V> {
-        projection.pointer + ((samples.lowerBound + i / count) * plan.chunk + i % count) * 3 * padded / lanes
-    }
-
-    @inline(__always)
-    private func storeProjection(_ c: SIMD3Block<V>, _ row: UnsafeMutablePointer<V>, _ p: Int, _ bias: UnsafeMutablePointer<V>) {
-        let stride = padded / lanes
-        row[p] = c.z + bias[p]
-        row[stride + p] = c.r + bias[stride + p]
-        row[2 * stride + p] = c.h + bias[2 * stride + p]
-    }
-
     @inline(__always)
     private func isValid(_ b: Int, _ t: Int) -> Bool {
         mask.map { $0[b * steps + t] } ?? true
-    }
-
-    @inline(__always)
-    private func storeBlock(_ c: SIMD3Block<V>, _ share: Share, row: Int, panel p: Int, gates: Int = 3) {
-        let out = UnsafeMutableRawPointer(share.scratch).assumingMemoryBound(to: V.self)
-        let stride = padded / lanes
-        out[(row * 3) * stride + p] = c.z
-        out[(row * 3 + 1) * stride + p] = c.r
-        if gates == 3 { out[(row * 3 + 2) * stride + p] = c.h }
-    }
-
-    @inline(__always)
-    private func storeGateH(_ c: V, _ share: Share, row: Int, panel p: Int) {
-        let out = UnsafeMutableRawPointer(share.scratch).assumingMemoryBound(to: V.self)
-        out[(row * 3 + 2) * (padded / lanes) + p] = c
-    }
-
-    /// The recurrent product of `a`'s rows (h, or r*h) with this thread's panels, into the scratch block.
-    /// `gates` 3: all of [z | r | h]; 2: z and r; 1: h alone.
-    private func recurrentProduct(_ share: Share, rows shared: UnsafeMutablePointer<S>, gates: Int) {
-        var a = shared
-        if let local = share.rows {
-            // Copied in one sweep, so the cache misses on the part another core wrote overlap instead of
-            // stalling the kernel one line at a time.
-            let from = UnsafeRawPointer(shared).assumingMemoryBound(to: V.self)
-            let to = UnsafeMutableRawPointer(local).assumingMemoryBound(to: V.self)
-            for v in 0..<(batch * padded / lanes) { to[v] = from[v] }
-            a = local
-        }
-        let lower = share.samples.lowerBound
-        let block = gates == 3 ? rowBlock : 4
-        let blocksEnd = lower + share.samples.count / block * block
-        for p in share.panels {
-            let panel = packed.recurrentPanel(p)
-            for b in Swift.stride(from: lower, to: blocksEnd, by: block) {
-                let a0 = a + b * padded, a1 = a0 + padded, a2 = a1 + padded, a3 = a2 + padded
-                let i = b - lower
-                switch gates {
-                case 3 where block == 3:
-                    let (c0, c1, c2) = multiply3x3(units, a0, a1, a2, panel)
-                    storeBlock(c0, share, row: i, panel: p); storeBlock(c1, share, row: i + 1, panel: p)
-                    storeBlock(c2, share, row: i + 2, panel: p)
-                case 3:
-                    let (c0, c1, c2, c3) = multiply4x3(units, a0, a1, a2, a3, panel)
-                    storeBlock(c0, share, row: i, panel: p); storeBlock(c1, share, row: i + 1, panel: p)
-                    storeBlock(c2, share, row: i + 2, panel: p); storeBlock(c3, share, row: i + 3, panel: p)
-                case 2:
-                    let (c0, c1, c2, c3) = multiply4x2(units, a0, a1, a2, a3, panel)
-                    storeBlock(c0, share, row: i, panel: p, gates: 2); storeBlock(c1, share, row: i + 1, panel: p, gates: 2)
-                    storeBlock(c2, share, row: i + 2, panel: p, gates: 2); storeBlock(c3, share, row: i + 3, panel: p, gates: 2)
-                default:
-                    let (c0, c1, c2, c3) = multiply4x1(units, a0, a1, a2, a3, panel)
-                    storeGateH(c0, share, row: i, panel: p); storeGateH(c1, share, row: i + 1, panel: p)
-                    storeGateH(c2, share, row: i + 2, panel: p); storeGateH(c3, share, row: i + 3, panel: p)
-                }
-            }
-        }
-        for b in blocksEnd..<share.samples.upperBound {
-            let row = a + b * padded, i = b - lower
-            var p = share.panels.lowerBound
-            let end = share.panels.upperBound
-            while p < end {
-                if gates == 1 {
-                    let last = end - 1
-                    let (c0, c1, c2, c3) = multiply1x4(units, row, (packed.recurrentPanel(p), packed.recurrentPanel(min(p + 1, last)),
-                                                                    packed.recurrentPanel(min(p + 2, last)), packed.recurrentPanel(min(p + 3, last))))
-                    storeGateH(c0, share, row: i, panel: p)
-                    if p + 1 < end { storeGateH(c1, share, row: i, panel: p + 1) }
-                    if p + 2 < end { storeGateH(c2, share, row: i, panel: p + 2) }
-                    if p + 3 < end { storeGateH(c3, share, row: i, panel: p + 3) }
-                    p += 4
-                } else if p + 3 <= end {
-                    let (c0, c1, c2) = multiply1x9(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1), packed.recurrentPanel(p + 2))
-                    storeBlock(c0, share, row: i, panel: p, gates: gates); storeBlock(c1, share, row: i, panel: p + 1, gates: gates)
-                    storeBlock(c2, share, row: i, panel: p + 2, gates: gates)
-                    p += 3
-                } else {
-                    storeBlock(multiply1x3(units, row, packed.recurrentPanel(p)), share, row: i, panel: p, gates: gates)
-                    p += 1
-                }
-            }
-        }
     }
 
     /// reset_after=True: `hh = act(x·Wh + b_in + r * (h·Rh + b_rec))`, all gates from one product.

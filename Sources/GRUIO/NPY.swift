@@ -125,20 +125,27 @@ public struct NPYArray: Sendable {
     }
 
     /// Values as Double, whatever the stored element type.
-    public func doubles() -> [Double] {
-        [Double](unsafeUninitializedCapacity: count) { result, initialized in
+    public func doubles() -> [Double] { converted(Double.self) }
+
+    /// Values as Float; float32 files are read without a detour through Double.
+    public func floats() -> [Float] { converted(Float.self) }
+
+    /// The values in `T`: float32 elements from their Float value, all others from their exact Double
+    /// value (numpy's astype).
+    private func converted<T: BinaryFloatingPoint>(_ type: T.Type) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { result, initialized in
             forEachBlock { raw, first, n in
                 let out = result.baseAddress! + first
                 switch element {
                 case .float(32, let big):
                     for i in 0..<n {
                         let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
-                        out[i] = Double(Float(bitPattern: big ? bits.byteSwapped : bits))
+                        out[i] = T(Float(bitPattern: big ? bits.byteSwapped : bits))
                     }
                 case .float(_, let big):
                     for i in 0..<n {
                         let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-                        out[i] = Double(bitPattern: big ? bits.byteSwapped : bits)
+                        out[i] = T(Double(bitPattern: big ? bits.byteSwapped : bits))
                     }
                 case .bool:
                     for i in 0..<n { out[i] = raw[i] != 0 ? 1 : 0 }
@@ -152,48 +159,12 @@ public struct NPYArray: Sendable {
                         if signed && size < 8 && value & (1 << (8 * UInt64(size) - 1)) != 0 {
                             value |= ~0 << (8 * UInt64(size))
                         }
-                        out[i] = signed ? Double(Int64(bitPattern: value)) : Double(value)
+                        out[i] = T(signed ? Double(Int64(bitPattern: value)) : Double(value))
                     }
                 }
             }
             initialized = count
         }
-    }
-
-    /// Values as Float; float32 files are read without a detour through Double.
-    public func floats() -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { result, initialized in
-            forEachBlock { raw, first, n in
-                let out = result.baseAddress! + first
-                switch element {
-                case .float(32, let big):
-                    for i in 0..<n {
-                        let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
-                        out[i] = Float(bitPattern: big ? bits.byteSwapped : bits)
-                    }
-                case .float(_, let big):
-                    for i in 0..<n {
-                        let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-                        out[i] = Float(Double(bitPattern: big ? bits.byteSwapped : bits))
-                    }
-                default:
-                    // Integers and booleans, as numpy's astype: through their exact Double value.
-                    let values = NPYArray.subarray(self, first: first, count: n).doubles()
-                    for i in 0..<n { out[i] = Float(values[i]) }
-                }
-            }
-            initialized = count
-        }
-    }
-
-    /// Elements `first ..< first+count` as a one-dimensional array of their own (a copy).
-    private static func subarray(_ array: NPYArray, first: Int, count: Int) -> NPYArray {
-        var part = array
-        let size = array.element.size
-        part.payload = Data(array.payload[(array.payload.startIndex + first * size)..<(array.payload.startIndex + (first + count) * size)])
-        part.mapping = nil
-        part.shape = [count]
-        return part
     }
 
     /// Nonzero values are true, as numpy's `astype(bool)`.

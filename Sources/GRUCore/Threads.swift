@@ -45,6 +45,7 @@ func runTeam(_ requested: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
     final class Team: @unchecked Sendable {
         let body: @Sendable (Int, Int) -> Void
         let size = Atomic<Int>(0)
+        let placement = CPUPlacement()
         init(_ body: @escaping @Sendable (Int, Int) -> Void) { self.body = body }
     }
     final class Member: @unchecked Sendable {
@@ -67,6 +68,7 @@ func runTeam(_ requested: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
                 sched_yield()
                 size = member.team.size.load(ordering: .acquiring)
             }
+            member.team.placement?.place(member: member.index, of: size)
             member.team.body(member.index, size)
             return nil
         }, member)

@@ -243,4 +243,16 @@ final class ThreadingTests: XCTestCase {
         try checkSplits(Float.self)
         try checkSplits(Double.self)
     }
+
+    /// Linux would start a new thread on its creator's CPU; members that meet at every step must not share one.
+    func testTeamMembersStartOnCPUsOfTheirOwn() throws {
+        guard ProcessInfo.processInfo.activeProcessorCount >= 2, teamStartCPUs(1) != nil else {
+            throw XCTSkip("needs two CPUs and sched_getcpu")
+        }
+        for round in 0..<20 {
+            // Teams back to back, as forward passes are: a member still exiting keeps its CPU busy.
+            let cpus = try XCTUnwrap(teamStartCPUs(2, busy: 0.005))
+            XCTAssertNotEqual(cpus[0], cpus[1], "round \(round): both members on CPU \(cpus[0])")
+        }
+    }
 }

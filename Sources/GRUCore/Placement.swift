@@ -26,12 +26,17 @@ struct CPUPlacement: Sendable {
         self.origin = origin
     }
 
-    /// Called by member `index` of a team of `size` on its own thread.
-    func place(member index: Int, of size: Int) {
+    /// The CPU the calling thread is on.
+    static var currentCPU: Int32? { affinityCalls?.cpu() }
+
+    /// Called by member `index` of a team of `size` on its own thread: to the allowed CPU `index` places
+    /// after the creator's, or after `cpu`'s.
+    func place(member index: Int, of size: Int, after cpu: Int32? = nil) {
         guard size <= cpus.count, let calls = affinityCalls else { return }
         var allowed = cpu_set_t(), one = cpu_set_t()
         guard calls.get(0, MemoryLayout<cpu_set_t>.size, &allowed) == 0 else { return }
-        let target = Int(cpus[(origin + index) % cpus.count])
+        let base = cpu.flatMap { cpus.firstIndex(of: $0) } ?? origin
+        let target = Int(cpus[(base + index) % cpus.count])
         withUnsafeMutableBytes(of: &one) { $0[target / 8] |= UInt8(1 << (target % 8)) }
         if calls.set(0, MemoryLayout<cpu_set_t>.size, &one) == 0 {
             _ = calls.set(0, MemoryLayout<cpu_set_t>.size, &allowed)
@@ -81,7 +86,8 @@ private let affinityCalls: AffinityCalls? = {
 #else
 struct CPUPlacement: Sendable {
     init?() { return nil }
-    func place(member index: Int, of size: Int) {}
+    static var currentCPU: Int32? { nil }
+    func place(member index: Int, of size: Int, after cpu: Int32? = nil) {}
 }
 
 public func teamStartCPUs(_ count: Int) -> [Int]? { nil }

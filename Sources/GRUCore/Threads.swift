@@ -42,6 +42,9 @@ func runTeam(_ requested: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
         body(0, 1)
         return
     }
+    #if canImport(Glibc)
+    if TeamPool.shared.run(requested, body) { return }
+    #endif
     final class Team: @unchecked Sendable {
         let body: @Sendable (Int, Int) -> Void
         let size = Atomic<Int>(0)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How a forward pass shares its work among threads.
 struct WorkPlan {
     enum Split { case none, samples, units }
@@ -6,15 +10,22 @@ struct WorkPlan {
     /// Timesteps whose input projection is computed at once.
     let chunk: Int
 
-    init(batch: Int, steps: Int, features: Int, units: Int, panels: Int, threads requested: Int) {
+    /// `weightBytes`: the packed kernel and recurrent kernel together.
+    init(batch: Int, steps: Int, features: Int, units: Int, panels: Int, weightBytes: Int, threads requested: Int) {
         let work = Double(batch) * Double(steps) * Double(3 * units) * Double(features + units)
+        let canSplitUnits = units >= 96 && panels >= 2 * requested
+        // Sharing samples, every thread streams all the weights each step; sharing units, its part of them.
+        // Where only a part fits in a core's L2 cache, the units split's barrier costs less than the stream
+        // (float64 (32,200,64)->128: 15% faster).
+        let cache = WorkPlan.cacheForWeights
+        let partFitsOnly = weightBytes > cache && weightBytes / max(1, requested) <= cache
         if requested < 2 || work < 4e6 {
             split = .none
             threads = 1
-        } else if batch >= 8 {
+        } else if batch >= 8 && !(partFitsOnly && canSplitUnits) {
             split = .samples
             threads = min(requested, batch / 4)
-        } else if units >= 96 && panels >= 2 * requested {
+        } else if canSplitUnits {
             split = .units
             threads = requested
         } else {
@@ -24,6 +35,15 @@ struct WorkPlan {
         let rowsPerStep = split == .samples ? max(1, batch / threads) : batch
         chunk = max(1, min(steps, 64 / rowsPerStep))
     }
+
+    /// Three quarters of a core's L2 cache (the rest holds rows, projections and gates); 384 KB if unknown.
+    static let cacheForWeights: Int = {
+        #if canImport(Glibc)
+        let size = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        if size > 0 { return size / 4 * 3 }
+        #endif
+        return 384 << 10
+    }()
 
     func share(_ index: Int, of count: Int, batch: Int, panels: Int) -> (samples: Range<Int>, panels: Range<Int>) {
         switch split {
@@ -70,7 +90,8 @@ final class FastEngine<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar &
         units = config.units
         lanes = V.scalarCount
         padded = packed.paddedUnits
-        plan = WorkPlan(batch: batch, steps: steps, features: features, units: units, panels: packed.panels, threads: job.threads)
+        plan = WorkPlan(batch: batch, steps: steps, features: features, units: units, panels: packed.panels,
+                        weightBytes: (features + units) * 3 * padded * MemoryLayout<S>.stride, threads: job.threads)
         barrier = StepBarrier(parties: plan.threads)
         progress = job.progress
         source = job.source

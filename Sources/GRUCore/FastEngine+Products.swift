@@ -125,6 +125,12 @@ extension FastEngine {
                     if p + 2 < end { storeGateH(c2, share, row: i, panel: p + 2) }
                     if p + 3 < end { storeGateH(c3, share, row: i, panel: p + 3) }
                     p += 4
+                } else if p + 4 <= end && share.panels.count <= 8 {
+                    let (c0, c1, c2, c3) = multiply1x12(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1),
+                                                        packed.recurrentPanel(p + 2), packed.recurrentPanel(p + 3))
+                    storeBlock(c0, share, row: i, panel: p, gates: gates); storeBlock(c1, share, row: i, panel: p + 1, gates: gates)
+                    storeBlock(c2, share, row: i, panel: p + 2, gates: gates); storeBlock(c3, share, row: i, panel: p + 3, gates: gates)
+                    p += 4
                 } else if p + 3 <= end {
                     let (c0, c1, c2) = multiply1x9(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1), packed.recurrentPanel(p + 2))
                     storeBlock(c0, share, row: i, panel: p, gates: gates); storeBlock(c1, share, row: i, panel: p + 1, gates: gates)

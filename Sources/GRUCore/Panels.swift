@@ -153,6 +153,25 @@ func multiply1x9<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ p0: UnsafePo
     return (SIMD3Block(a0, a1, a2), SIMD3Block(b0, b1, b2), SIMD3Block(c0, c1, c2))
 }
 
+/// One row times three gates of four panels: twelve chains, so a short row (a small layer) is one pass
+/// through k instead of a 1x9 and a 1x3. Summed over k in order, as every kernel.
+@inline(__always)
+func multiply1x12<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ p0: UnsafePointer<V>, _ p1: UnsafePointer<V>,
+                           _ p2: UnsafePointer<V>, _ p3: UnsafePointer<V>)
+    -> (SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>) where V.Scalar: FloatingPoint {
+    var a0 = V(), a1 = V(), a2 = V(), b0 = V(), b1 = V(), b2 = V()
+    var c0 = V(), c1 = V(), c2 = V(), d0 = V(), d1 = V(), d2 = V()
+    for i in 0..<k {
+        let x = V(repeating: a[i])
+        let o = 3 * i
+        a0 = a0.addingProduct(x, p0[o]); a1 = a1.addingProduct(x, p0[o + 1]); a2 = a2.addingProduct(x, p0[o + 2])
+        b0 = b0.addingProduct(x, p1[o]); b1 = b1.addingProduct(x, p1[o + 1]); b2 = b2.addingProduct(x, p1[o + 2])
+        c0 = c0.addingProduct(x, p2[o]); c1 = c1.addingProduct(x, p2[o + 1]); c2 = c2.addingProduct(x, p2[o + 2])
+        d0 = d0.addingProduct(x, p3[o]); d1 = d1.addingProduct(x, p3[o + 1]); d2 = d2.addingProduct(x, p3[o + 2])
+    }
+    return (SIMD3Block(a0, a1, a2), SIMD3Block(b0, b1, b2), SIMD3Block(c0, c1, c2), SIMD3Block(d0, d1, d2))
+}
+
 /// One row times three gates of one panel, summed over k in order.
 @inline(__always)
 func multiply1x3<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panel: UnsafePointer<V>) -> SIMD3Block<V>

@@ -7,7 +7,8 @@ import Glibc
 /// as long. A member moves itself to the allowed CPU `index` places after its creator's and at once lifts
 /// the restriction again, so the scheduler stays free to move it later. glibc declares the affinity calls
 /// only under _GNU_SOURCE, which Swift's Glibc module does not see, so they are looked up by name.
-struct CPUPlacement: Sendable {
+struct CPUPlacement: @unchecked Sendable {
+    private let allowed: cpu_set_t
     private let cpus: [Int32]   // the allowed CPUs, in order
     private let origin: Int     // the creator's CPU's position in `cpus`
 
@@ -22,6 +23,7 @@ struct CPUPlacement: Sendable {
             for cpu in 0..<(bits.count * 8) where bits[cpu / 8] & (1 << (cpu % 8)) != 0 { cpus.append(Int32(cpu)) }
         }
         guard cpus.count > 1, let origin = cpus.firstIndex(of: mine) else { return nil }
+        self.allowed = allowed
         self.cpus = cpus
         self.origin = origin
     }
@@ -33,8 +35,7 @@ struct CPUPlacement: Sendable {
     /// after the creator's, or after `cpu`'s.
     func place(member index: Int, of size: Int, after cpu: Int32? = nil) {
         guard size <= cpus.count, let calls = affinityCalls else { return }
-        var allowed = cpu_set_t(), one = cpu_set_t()
-        guard calls.get(0, MemoryLayout<cpu_set_t>.size, &allowed) == 0 else { return }
+        var allowed = allowed, one = cpu_set_t()
         let base = cpu.flatMap { cpus.firstIndex(of: $0) } ?? origin
         let target = Int(cpus[(base + index) % cpus.count])
         withUnsafeMutableBytes(of: &one) { $0[target / 8] |= UInt8(1 << (target % 8)) }
@@ -90,5 +91,5 @@ struct CPUPlacement: Sendable {
     func place(member index: Int, of size: Int, after cpu: Int32? = nil) {}
 }
 
-public func teamStartCPUs(_ count: Int) -> [Int]? { nil }
+public func teamStartCPUs(_ count: Int, busy: Double = 0) -> [Int]? { nil }
 #endif

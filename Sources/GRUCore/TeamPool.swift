@@ -47,7 +47,10 @@ final class TeamPool: @unchecked Sendable {
               taken.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { taken.store(false, ordering: .releasing) }
         let current = job.load(ordering: .relaxed)
-        while workers < requested - 1 && startWorker(index: workers + 1, after: current, team: requested) { workers += 1 }
+        let placement = workers < requested - 1 ? CPUPlacement() : nil
+        while workers < requested - 1 && startWorker(index: workers + 1, after: current, team: requested, placement: placement) {
+            workers += 1
+        }
         let size = min(requested, workers + 1)
         self.body = body
         finished.store(0, ordering: .relaxed)
@@ -57,28 +60,24 @@ final class TeamPool: @unchecked Sendable {
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
         body(0, size)
-        var spins = 0
-        while finished.load(ordering: .acquiring) < size - 1 {
-            spins += 1
-            if spins > 4_000 { sched_yield() }
-        }
+        spinUntil { finished.load(ordering: .acquiring) >= size - 1 }
         self.body = nil
         return true
     }
 
     private final class Start {
         let pool: TeamPool, index: Int, after: Int, placement: CPUPlacement?, team: Int
-        init(_ pool: TeamPool, _ index: Int, _ after: Int, _ team: Int) {
+        init(_ pool: TeamPool, _ index: Int, _ after: Int, _ team: Int, _ placement: CPUPlacement?) {
             self.pool = pool
             self.index = index
             self.after = after
             self.team = team
-            placement = CPUPlacement()
+            self.placement = placement
         }
     }
 
-    private func startWorker(index: Int, after current: Int, team: Int) -> Bool {
-        let start = Unmanaged.passRetained(Start(self, index, current, team)).toOpaque()
+    private func startWorker(index: Int, after current: Int, team: Int, placement: CPUPlacement?) -> Bool {
+        let start = Unmanaged.passRetained(Start(self, index, current, team, placement)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { context in
             let start = Unmanaged<Start>.fromOpaque(context!).takeRetainedValue()

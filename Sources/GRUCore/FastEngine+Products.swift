@@ -71,18 +71,21 @@ extension FastEngine {
         out[(row * 3 + 2) * (padded / lanes) + p] = c
     }
 
+    /// The rows a product reads: with the units split, this thread's copy of them, made in one sweep so the
+    /// cache misses on the part another core wrote overlap instead of stalling the kernel one line at a time.
+    @inline(__always)
+    func copyRows(_ share: Share, _ shared: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<S> {
+        guard let local = share.rows else { return shared }
+        let from = UnsafeRawPointer(shared).assumingMemoryBound(to: V.self)
+        let to = UnsafeMutableRawPointer(local).assumingMemoryBound(to: V.self)
+        for v in 0..<(batch * padded / lanes) { to[v] = from[v] }
+        return local
+    }
+
     /// The recurrent product of `a`'s rows (h, or r*h) with this thread's panels, into the scratch block.
     /// `gates` 3: all of [z | r | h]; 2: z and r; 1: h alone.
     func recurrentProduct(_ share: Share, rows shared: UnsafeMutablePointer<S>, gates: Int) {
-        var a = shared
-        if let local = share.rows {
-            // Copied in one sweep, so the cache misses on the part another core wrote overlap instead of
-            // stalling the kernel one line at a time.
-            let from = UnsafeRawPointer(shared).assumingMemoryBound(to: V.self)
-            let to = UnsafeMutableRawPointer(local).assumingMemoryBound(to: V.self)
-            for v in 0..<(batch * padded / lanes) { to[v] = from[v] }
-            a = local
-        }
+        let a = copyRows(share, shared)
         let lower = share.samples.lowerBound
         let block = gates == 3 ? rowBlock : 4
         let blocksEnd = lower + share.samples.count / block * block

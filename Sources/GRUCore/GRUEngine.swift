@@ -7,7 +7,7 @@ struct GRUEngine<S: GRUScalar> {
     }
 
     /// The inference pass on vectors of type `V` (8 floats or 4 doubles per AVX register).
-    func runFast<V: SIMD>(_ vector: V.Type) -> GRUOutput<S> where V.Scalar == S, S: PolynomialExp {
+    func runFast<V: GateVector>(_ vector: V.Type) -> GRUOutput<S> where V.Scalar == S {
         let config = job.layer.config
         let batch = job.batch, units = config.units
         var sequence = [S](repeating: 0, count: config.returnSequences ? batch * job.timesteps * units : 0)

@@ -88,3 +88,82 @@ extension Activation {
         }
     }
 }
+
+/// `PolynomialExp` on a whole AVX register, lane by lane the same operations in the same order, so a gate
+/// computed here equals, bit for bit, the one the scalar loops compute.
+protocol GateVector: SIMD where Scalar: GRUScalar & PolynomialExp {
+    static func polynomialExp(_ x: Self) -> Self
+}
+
+extension SIMD8: GateVector where Scalar == Float {
+    @inline(__always)
+    static func polynomialExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        var c = x.replacing(with: -87.3, where: x .< -87.3)
+        c = c.replacing(with: 88.3, where: c .> 88.3)
+        let shifted = c * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        var r = c.addingProduct(n, SIMD8(repeating: -0.693_359_375))
+        r = r.addingProduct(n, SIMD8(repeating: 2.121_944_4e-4))
+        let r2 = r * r, r4 = r2 * r2
+        let q0 = SIMD8<Float>(repeating: 1).addingProduct(r, 1), q1 = SIMD8<Float>(repeating: 0.5).addingProduct(r, 1.0 / 6)
+        let q2 = SIMD8<Float>(repeating: 1.0 / 24).addingProduct(r, 1.0 / 120)
+        let q3 = SIMD8<Float>(repeating: 1.0 / 720).addingProduct(r, 1.0 / 5040)
+        let p = q0.addingProduct(q1, r2).addingProduct(q2.addingProduct(q3, r2), r4)
+        let exponent = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+    }
+}
+
+extension SIMD4: GateVector where Scalar == Double {
+    @inline(__always)
+    static func polynomialExp(_ x: SIMD4<Double>) -> SIMD4<Double> {
+        var c = x.replacing(with: -708, where: x .< -708)
+        c = c.replacing(with: 709, where: c .> 709)
+        let shifted = c * 1.442_695_040_888_963_4 + 6_755_399_441_055_744
+        let n = shifted - 6_755_399_441_055_744
+        var r = c.addingProduct(n, SIMD4(repeating: -6.931_471_803_691_238_2e-1))
+        r = r.addingProduct(n, SIMD4(repeating: -1.908_214_929_270_587_7e-10))
+        let r2 = r * r, r4 = r2 * r2, r8 = r4 * r4
+        let q0 = SIMD4<Double>(repeating: 1).addingProduct(r, 1), q1 = SIMD4<Double>(repeating: 0.5).addingProduct(r, 1.0 / 6)
+        let q2 = SIMD4<Double>(repeating: 1.0 / 24).addingProduct(r, 1.0 / 120)
+        let q3 = SIMD4<Double>(repeating: 1.0 / 720).addingProduct(r, 1.0 / 5_040)
+        let q4 = SIMD4<Double>(repeating: 1.0 / 40_320).addingProduct(r, 1.0 / 362_880)
+        let q5 = SIMD4<Double>(repeating: 1.0 / 3_628_800).addingProduct(r, 1.0 / 39_916_800)
+        let s0 = q0.addingProduct(q1, r2), s1 = q2.addingProduct(q3, r2), s2 = q4.addingProduct(q5, r2)
+        let p = s0.addingProduct(s1, r4).addingProduct(s2, r8)
+        let exponent = (unsafeBitCast(shifted, to: SIMD4<Int64>.self) &- 0x4338_0000_0000_0000 &+ 1023) &<< 52
+        return p * unsafeBitCast(exponent, to: SIMD4<Double>.self)
+    }
+}
+
+extension Activation {
+    /// Whether `applyVector` computes this activation.
+    var hasVectorForm: Bool {
+        switch self {
+        case .sigmoid, .tanh, .hardSigmoid, .relu, .linear: true
+        default: false
+        }
+    }
+
+    /// `applyFast` on one register of values, with the same arithmetic (only for `hasVectorForm`). A NaN
+    /// stays a NaN through each of these formulas, so the scalar loops' explicit NaN select is left out
+    /// (lane-wise float comparisons for inequality do not compile to one vector compare).
+    @_transparent
+    func applyVector<V: GateVector>(_ x: V, hardSigmoid: HardSigmoidDefinition) -> V {
+        switch self {
+        case .sigmoid:
+            return 1 / (1 + V.polynomialExp(-x))
+        case .tanh:
+            return 1 - 2 / (V.polynomialExp(x + x) + 1)
+        case .hardSigmoid:
+            let slope: V.Scalar = hardSigmoid == .keras2 ? 0.2 : 1 / 6
+            var y = x * slope + 0.5
+            y = y.replacing(with: 0, where: y .< 0)
+            return y.replacing(with: 1, where: y .> 1)
+        case .relu:
+            return x.replacing(with: 0, where: x .< 0)
+        default:
+            return x
+        }
+    }
+}

@@ -246,6 +246,50 @@ final class ThreadingTests: XCTestCase {
         try checkSplits(Double.self)
     }
 
+    /// A one-sample pass computes reset_after=True gates from the kernel's registers; a sample among others
+    /// takes the loops over scratch. Each sample alone (1 and 2 threads) must give the bits it gets in the batch.
+    private func checkOneSample<S: GRUScalar>(_ type: S.Type) throws {
+        let activations: [(Activation, Activation, HardSigmoidDefinition)] = [
+            (.sigmoid, .tanh, .keras2), (.hardSigmoid, .tanh, .keras2), (.hardSigmoid, .relu, .keras3), (.sigmoid, .linear, .keras2),
+            (.tanh, .sigmoid, .keras2), (.hardSigmoid, .hardSigmoid, .keras3),
+        ]
+        let batch = 4, steps = 150, features = 9
+        for units in [13, 100] {
+            for (recurrent, activation, definition) in activations {
+                for backwards in [false, true] {
+                    let gru = try layer(S.self, features: features, units: units, resetAfter: true) {
+                        $0.returnSequences = true; $0.goBackwards = backwards
+                        $0.recurrentActivation = recurrent; $0.activation = activation; $0.hardSigmoid = definition
+                    }
+                    var generator = SplitMix64(seed: 7)
+                    var input = (0..<(batch * steps * features)).map { _ in S(generator.nextUnitDouble() * 8 - 4) }
+                    input[(3 * steps + 70) * features + 2] = .nan  // sample 3 turns NaN at step 70
+                    input[(2 * steps + 11) * features] = 1e30     // saturates every gate of sample 2 at step 11
+                    let mask = (0..<(batch * steps)).map { $0 % 11 != 4 }
+                    let initial = (0..<(batch * units)).map { S($0 % 7) / 10 - 0.3 }
+                    let all = try gru(input, shape: [batch, steps, features], mask: mask, initialState: initial, threads: 1)
+                    for b in 0..<batch {
+                        let x = Array(input[(b * steps * features)..<((b + 1) * steps * features)])
+                        let m = Array(mask[(b * steps)..<((b + 1) * steps)])
+                        let h0 = Array(initial[(b * units)..<((b + 1) * units)])
+                        let expected = all.output[(b * steps * units)..<((b + 1) * steps * units)].map(Double.init)
+                        for threads in [1, 2] {
+                            let alone = try gru(x, shape: [1, steps, features], mask: m, initialState: h0, threads: threads)
+                            let label = "\(S.self) units \(units) \(recurrent)/\(activation) \(definition) go_backwards \(backwards) sample \(b), \(threads) threads"
+                            XCTAssertNil(mismatch(alone.output.map(Double.init), expected, shape: alone.outputShape,
+                                                  tolerance: 0, context: label))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testOneSampleMatchesItsRowInABatch() throws {
+        try checkOneSample(Float.self)
+        try checkOneSample(Double.self)
+    }
+
     /// Linux would start a new thread on its creator's CPU; members that meet at every step must not share one.
     func testTeamMembersStartOnCPUsOfTheirOwn() throws {
         guard ProcessInfo.processInfo.activeProcessorCount >= 2, teamStartCPUs(1) != nil else {

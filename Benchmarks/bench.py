@@ -31,8 +31,8 @@ MAX_ORT_DIFF = 1e-4
 
 SGEMM_SCRIPT = """
 import sys, time, numpy as np
-n, reps = int(sys.argv[1]), int(sys.argv[2])
-a, b = np.random.default_rng(0).standard_normal((2, n, n), dtype=np.float32)
+n, reps, dtype = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+a, b = np.random.default_rng(0).standard_normal((2, n, n), dtype=dtype)
 a @ b
 times = []
 for _ in range(reps):
@@ -154,16 +154,17 @@ def print_machine(binary):
     print()
 
 
-def sgemm_gflops(threads, n, reps):
-    """numpy float32 n x n matmul GFLOPS in a fresh process with OPENBLAS_NUM_THREADS set."""
+def sgemm_gflops(threads, n, reps, dtype="float32"):
+    """numpy n x n matmul GFLOPS (float32: sgemm, float64: dgemm) in a fresh process with OPENBLAS_NUM_THREADS set."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-c", SGEMM_SCRIPT, str(n), str(reps)],
+    out = subprocess.run([sys.executable, "-c", SGEMM_SCRIPT, str(n), str(reps), dtype],
                          env=env, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
 
 def sgemm_peak(reps, sizes):
-    """numpy float32 matmul GFLOPS per thread count and size; the best of the sizes is the peak."""
+    """numpy float32 matmul GFLOPS per thread count and size; the best of the sizes is the peak. Also numpy's
+    float64 matmul (dgemm) at the first size: the float64/float32 speed a BLAS itself reaches here."""
     print(f"== sgemm peak (numpy float32 n x n @ n x n, GFLOPS = 2n^3/t, median of {reps})")
     start, peak = cpu_clock(), {}
     for threads in (1, 2):
@@ -171,8 +172,13 @@ def sgemm_peak(reps, sizes):
             gflops = sgemm_gflops(threads, n, reps)
             print(f"  {threads} thread{'s' if threads > 1 else ''}, n={n}: {gflops:.1f} GFLOPS")
             peak[threads] = max(peak.get(threads, 0.0), gflops)
-    print(f"  peak used below: 1 thread {peak[1]:.1f}, 2 threads {peak[2]:.1f} GFLOPS; "
-          f"{load_note(start, 'meanwhile')}\n")
+    print(f"  peak used below: 1 thread {peak[1]:.1f}, 2 threads {peak[2]:.1f} GFLOPS")
+    for threads in (1, 2):
+        n = sizes[0]
+        single, double = sgemm_gflops(threads, n, reps), sgemm_gflops(threads, n, reps, "float64")
+        print(f"  float64 (dgemm), {threads} thread{'s' if threads > 1 else ''}, n={n}: {double:.1f} GFLOPS, "
+              f"{double / single:.2f}x float32 measured next to it ({single:.1f})")
+    print(f"  {load_note(start, 'meanwhile')}\n")
     return peak
 
 
@@ -372,6 +378,8 @@ def variants_table(gru_run, cfg, rows):
     print("  reset_after=False: model made with tf_keras.src.layers.rnn.gru_v1.GRU(reset_after=False, "
           "recurrent_activation='sigmoid')")
     print("  float64: the main float32 model run with --dtype float64 (weights widened, computed in float64)")
+    print(f"  f64 % dgemm peak 2t: each round also times numpy's float64 matmul on 2 threads (n={cfg['sgemm'][1][0]}, "
+          "median of 3, fresh process); the median over rounds of gru-run's float64 GFLOPS / that round's")
     start, table = cpu_clock(), []
     for r in rows:
         b, t, d, u = r["shape"]
@@ -379,17 +387,22 @@ def variants_table(gru_run, cfg, rows):
                         before=gru_bench_command(gru_run, model_path(d, u, reset_after=False), b, t, *cfg["gru"], 2),
                         f64=gru_bench_command(gru_run, model_path(d, u), b, t, *cfg["gru"], 2, dtype="float64"))
         results = {key: [] for key in commands}
+        dgemm = []
         for _ in range(cfg["rounds"]):
             for key, cmd in commands.items():
                 results[key].append(run_gru_bench(cmd))
+            dgemm.append(sgemm_gflops(2, cfg["sgemm"][1][0], 3, "float64"))
         assert results["f64"][0]["dtype"] == "float64" and results["before"][0]["reset_after"] is False
         ms = {key: float(np.median([x["median_ms"] for x in values])) for key, values in results.items()}
         f64_gflops = results["f64"][0]["gflops"] * results["f64"][0]["median_ms"] / ms["f64"]
+        flops = results["f64"][0]["gflops"] * results["f64"][0]["median_ms"] * 1e6
+        share = float(np.median([flops / (x["median_ms"] * 1e6) / peak for x, peak in zip(results["f64"], dgemm)]))
         table.append([shape_name(b, t, d, u), f"{ms['base']:.3f}", f"{ms['before']:.3f}",
                       f"{ms['before'] / ms['base']:.2f}", f"{ms['f64']:.3f}",
-                      f"{ms['f64'] / ms['base']:.2f}", f"{ms['base'] / ms['f64']:.2f}", f"{f64_gflops:.2f}"])
+                      f"{ms['f64'] / ms['base']:.2f}", f"{ms['base'] / ms['f64']:.2f}", f"{f64_gflops:.2f}",
+                      f"{100 * share:.1f}%"])
     headers = ["shape (B,T,D)->U", "f32 reset_after=True ms", "f32 reset_after=False ms", "False/True time",
-               "f64 reset_after=True ms", "f64/f32 time", "f64 speed / f32 speed", "f64 GFLOPS"]
+               "f64 reset_after=True ms", "f64/f32 time", "f64 speed / f32 speed", "f64 GFLOPS", "f64 % dgemm peak 2t"]
     print(format_table(headers, table))
     print(f"  {load_note(start, 'meanwhile')}\n")
     return table

@@ -90,7 +90,7 @@ extension FastEngine {
         let block = gates == 3 ? rowBlock : 4
         let blocksEnd = lower + share.samples.count / block * block
         for p in share.panels {
-            let panel = packed.recurrentPanel(p)
+            let panel = gates == 3 ? packed.recurrentPanel(p) : gates == 2 ? packed.zrPanel(p) : packed.hPanel(p)
             for b in Swift.stride(from: lower, to: blocksEnd, by: block) {
                 let a0 = a + b * padded, a1 = a0 + padded, a2 = a1 + padded, a3 = a2 + padded
                 let i = b - lower
@@ -119,14 +119,22 @@ extension FastEngine {
             var p = share.panels.lowerBound
             let end = share.panels.upperBound
             while p < end {
+                let last = end - 1
                 if gates == 1 {
-                    let last = end - 1
-                    let (c0, c1, c2, c3) = multiply1x4(units, row, (packed.recurrentPanel(p), packed.recurrentPanel(min(p + 1, last)),
-                                                                    packed.recurrentPanel(min(p + 2, last)), packed.recurrentPanel(min(p + 3, last))))
+                    let (c0, c1, c2, c3) = multiply1x4(units, row, (packed.hPanel(p), packed.hPanel(min(p + 1, last)),
+                                                                    packed.hPanel(min(p + 2, last)), packed.hPanel(min(p + 3, last))))
                     storeGateH(c0, share, row: i, panel: p)
                     if p + 1 < end { storeGateH(c1, share, row: i, panel: p + 1) }
                     if p + 2 < end { storeGateH(c2, share, row: i, panel: p + 2) }
                     if p + 3 < end { storeGateH(c3, share, row: i, panel: p + 3) }
+                    p += 4
+                } else if gates == 2 {
+                    let (c0, c1, c2, c3) = multiply1x8(units, row, (packed.zrPanel(p), packed.zrPanel(min(p + 1, last)),
+                                                                    packed.zrPanel(min(p + 2, last)), packed.zrPanel(min(p + 3, last))))
+                    storeBlock(c0, share, row: i, panel: p, gates: 2)
+                    if p + 1 < end { storeBlock(c1, share, row: i, panel: p + 1, gates: 2) }
+                    if p + 2 < end { storeBlock(c2, share, row: i, panel: p + 2, gates: 2) }
+                    if p + 3 < end { storeBlock(c3, share, row: i, panel: p + 3, gates: 2) }
                     p += 4
                 } else if p + 4 <= end && share.panels.count <= 8 {
                     let (c0, c1, c2, c3) = multiply1x12(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1),

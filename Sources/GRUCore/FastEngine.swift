@@ -87,7 +87,8 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     init(job: GRUJob<S>, input: UnsafePointer<S>?, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?) {
         config = job.layer.config
         oneRowGates = config.activation.hasVectorForm && config.recurrentActivation.hasVectorForm
-        packed = job.layer.packed.get { PackedWeights(job.layer.weights) }
+        let apart = !config.resetAfter
+        packed = job.layer.packed.get(candidateApart: apart) { PackedWeights(job.layer.weights, candidateApart: apart) }
         batch = job.batch
         steps = job.timesteps
         features = job.layer.weights.inputDim

@@ -22,6 +22,9 @@ final class AlignedBuffer<V: SIMD>: @unchecked Sendable {
 /// The weights rearranged into panels of `lanes` units, so a kernel streams one panel with unit-stride loads.
 /// Panel p holds, for every input row k, the three gate vectors `[z | r | h]` of units `p*lanes ..< (p+1)*lanes`:
 /// `panel[p][k][g] = W[k, g*U + p*lanes + lane]`, zero beyond U. Biases are laid out as `(3, paddedUnits)`.
+/// With `candidateApart` (reset_after=False, whose step multiplies h by the z and r columns, then r*h by the
+/// candidate's) the recurrent kernel is packed as two sets of panels, `[z | r]` then `[h]`, so each product
+/// streams only the bytes it uses.
 struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
     let units: Int
     let inputDim: Int
@@ -29,36 +32,44 @@ struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
     let paddedUnits: Int
     /// `(panels, inputDim, 3)` vectors.
     let kernel: AlignedBuffer<V>
-    /// `(panels, units, 3)` vectors.
+    /// `(panels, units, 3)` vectors; with `candidateApart`, `(panels, units, 2)` then `(panels, units, 1)`.
     let recurrent: AlignedBuffer<V>
+    let candidateApart: Bool
     /// `(3, paddedUnits)`; zeros without a bias.
     let inputBias: AlignedBuffer<V>
     let recurrentBias: AlignedBuffer<V>
 
-    init(_ weights: GRUWeights<V.Scalar>) {
+    init(_ weights: GRUWeights<V.Scalar>, candidateApart: Bool) {
         let lanes = V.scalarCount
         units = weights.units
         inputDim = weights.inputDim
         panels = (units + lanes - 1) / lanes
         paddedUnits = panels * lanes
+        self.candidateApart = candidateApart
         kernel = PackedWeights.pack(weights.kernel, rows: inputDim, units: units, panels: panels)
-        recurrent = PackedWeights.pack(weights.recurrentKernel, rows: units, units: units, panels: panels)
+        recurrent = PackedWeights.pack(weights.recurrentKernel, rows: units, units: units, panels: panels,
+                                       gateSets: candidateApart ? [0..<2, 2..<3] : [0..<3])
         inputBias = PackedWeights.packBias(weights.inputBias, units: units, padded: paddedUnits)
         recurrentBias = PackedWeights.packBias(weights.recurrentBias, units: units, padded: paddedUnits)
     }
 
-    private static func pack(_ matrix: [V.Scalar], rows: Int, units: Int, panels: Int) -> AlignedBuffer<V> {
+    /// Each set of gates in turn: its panels, each holding for every row k the vectors of its gates.
+    private static func pack(_ matrix: [V.Scalar], rows: Int, units: Int, panels: Int,
+                             gateSets: [Range<Int>] = [0..<3]) -> AlignedBuffer<V> {
         let lanes = V.scalarCount
         let buffer = AlignedBuffer<V>(count: panels * rows * 3)
-        let out = buffer.scalars
-        for p in 0..<panels {
-            for k in 0..<rows {
-                for g in 0..<3 {
-                    for lane in 0..<lanes where p * lanes + lane < units {
-                        out[((p * rows + k) * 3 + g) * lanes + lane] = matrix[k * 3 * units + g * units + p * lanes + lane]
+        var out = buffer.scalars
+        for gates in gateSets {
+            for p in 0..<panels {
+                for k in 0..<rows {
+                    for (i, g) in gates.enumerated() {
+                        for lane in 0..<lanes where p * lanes + lane < units {
+                            out[((p * rows + k) * gates.count + i) * lanes + lane] = matrix[k * 3 * units + g * units + p * lanes + lane]
+                        }
                     }
                 }
             }
+            out += panels * rows * gates.count * lanes
         }
         return buffer
     }
@@ -79,15 +90,23 @@ struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
 
     @inline(__always)
     func recurrentPanel(_ p: Int) -> UnsafePointer<V> { UnsafePointer(recurrent.pointer + p * units * 3) }
+
+    /// With `candidateApart`: panel p's `[z | r]` vectors for row k start at `zrPanel(p) + 2k`.
+    @inline(__always)
+    func zrPanel(_ p: Int) -> UnsafePointer<V> { UnsafePointer(recurrent.pointer + p * units * 2) }
+
+    /// With `candidateApart`: panel p's h vector for row k is at `hPanel(p) + k`.
+    @inline(__always)
+    func hPanel(_ p: Int) -> UnsafePointer<V> { UnsafePointer(recurrent.pointer + panels * units * 2 + p * units) }
 }
 
 /// Holds a layer's packed weights once made. A layer computes in one vector type, so one value is kept.
 final class PackedWeightsCache: Sendable {
     private let value = Mutex<(any Sendable)?>(nil)
 
-    func get<V>(_ make: () -> PackedWeights<V>) -> PackedWeights<V> {
+    func get<V>(candidateApart: Bool, _ make: () -> PackedWeights<V>) -> PackedWeights<V> {
         value.withLock { stored in
-            if let packed = stored as? PackedWeights<V> { return packed }
+            if let packed = stored as? PackedWeights<V>, packed.candidateApart == candidateApart { return packed }
             let packed = make()
             stored = packed
             return packed
@@ -186,7 +205,7 @@ func multiply1x3<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panel: Unsaf
     return SIMD3Block(c0, c1, c2)
 }
 
-/// Four rows times the two gates z and r of a panel (reset_after=False, first product).
+/// Four rows times the two gates z and r of a `[z | r]` panel (reset_after=False, first product).
 @inline(__always)
 func multiply4x2<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafePointer<V.Scalar>,
                           _ a2: UnsafePointer<V.Scalar>, _ a3: UnsafePointer<V.Scalar>,
@@ -201,39 +220,53 @@ func multiply4x2<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
         c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1)
         c20 = c20.addingProduct(x2, w0); c21 = c21.addingProduct(x2, w1)
         c30 = c30.addingProduct(x3, w0); c31 = c31.addingProduct(x3, w1)
-        w += 3
+        w += 2
     }
     return (SIMD3Block(c00, c01, V()), SIMD3Block(c10, c11, V()), SIMD3Block(c20, c21, V()), SIMD3Block(c30, c31, V()))
 }
 
-/// Four rows times gate h of a panel (reset_after=False, second product over r*h).
+/// Four rows times an `[h]` panel (reset_after=False, second product over r*h).
 @inline(__always)
 func multiply4x1<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafePointer<V.Scalar>,
                           _ a2: UnsafePointer<V.Scalar>, _ a3: UnsafePointer<V.Scalar>,
                           _ panel: UnsafePointer<V>) -> (V, V, V, V) where V.Scalar: FloatingPoint {
     var c0 = V(), c1 = V(), c2 = V(), c3 = V()
-    var w = panel + 2
     for i in 0..<k {
-        let w2 = w[0]
-        c0 = c0.addingProduct(V(repeating: a0[i]), w2); c1 = c1.addingProduct(V(repeating: a1[i]), w2)
-        c2 = c2.addingProduct(V(repeating: a2[i]), w2); c3 = c3.addingProduct(V(repeating: a3[i]), w2)
-        w += 3
+        let w = panel[i]
+        c0 = c0.addingProduct(V(repeating: a0[i]), w); c1 = c1.addingProduct(V(repeating: a1[i]), w)
+        c2 = c2.addingProduct(V(repeating: a2[i]), w); c3 = c3.addingProduct(V(repeating: a3[i]), w)
     }
     return (c0, c1, c2, c3)
 }
 
-/// One row times gate h of up to four panels (nil beyond the last), summed over k in order.
+/// One row times four `[h]` panels (a caller short of four repeats its last), summed over k in order.
 @inline(__always)
 func multiply1x4<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panels: (UnsafePointer<V>, UnsafePointer<V>, UnsafePointer<V>, UnsafePointer<V>))
     -> (V, V, V, V) where V.Scalar: FloatingPoint {
     var c0 = V(), c1 = V(), c2 = V(), c3 = V()
     for i in 0..<k {
         let x = V(repeating: a[i])
-        let o = 3 * i + 2
-        c0 = c0.addingProduct(x, panels.0[o]); c1 = c1.addingProduct(x, panels.1[o])
-        c2 = c2.addingProduct(x, panels.2[o]); c3 = c3.addingProduct(x, panels.3[o])
+        c0 = c0.addingProduct(x, panels.0[i]); c1 = c1.addingProduct(x, panels.1[i])
+        c2 = c2.addingProduct(x, panels.2[i]); c3 = c3.addingProduct(x, panels.3[i])
     }
     return (c0, c1, c2, c3)
+}
+
+/// One row times four `[z | r]` panels (a caller short of four repeats its last): eight chains, summed
+/// over k in order.
+@inline(__always)
+func multiply1x8<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panels: (UnsafePointer<V>, UnsafePointer<V>, UnsafePointer<V>, UnsafePointer<V>))
+    -> (SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>) where V.Scalar: FloatingPoint {
+    var a0 = V(), a1 = V(), b0 = V(), b1 = V(), c0 = V(), c1 = V(), d0 = V(), d1 = V()
+    for i in 0..<k {
+        let x = V(repeating: a[i])
+        let o = 2 * i
+        a0 = a0.addingProduct(x, panels.0[o]); a1 = a1.addingProduct(x, panels.0[o + 1])
+        b0 = b0.addingProduct(x, panels.1[o]); b1 = b1.addingProduct(x, panels.1[o + 1])
+        c0 = c0.addingProduct(x, panels.2[o]); c1 = c1.addingProduct(x, panels.2[o + 1])
+        d0 = d0.addingProduct(x, panels.3[o]); d1 = d1.addingProduct(x, panels.3[o + 1])
+    }
+    return (SIMD3Block(a0, a1, V()), SIMD3Block(b0, b1, V()), SIMD3Block(c0, c1, V()), SIMD3Block(d0, d1, V()))
 }
 
 /// The three gate vectors of one row of one panel.

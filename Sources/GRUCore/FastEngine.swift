@@ -10,22 +10,18 @@ struct WorkPlan {
     /// Timesteps whose input projection is computed at once.
     let chunk: Int
 
-    /// `weightBytes`: the packed kernel and recurrent kernel together.
-    init(batch: Int, steps: Int, features: Int, units: Int, panels: Int, weightBytes: Int, threads requested: Int) {
+    init(batch: Int, steps: Int, features: Int, units: Int, panels: Int, threads requested: Int) {
         let work = Double(batch) * Double(steps) * Double(3 * units) * Double(features + units)
-        let canSplitUnits = units >= 96 && panels >= 2 * requested
-        // Sharing samples, every thread streams all the weights each step; sharing units, its part of them.
-        // Where only a part fits in a core's L2 cache, the units split's barrier costs less than the stream
-        // (float64 (32,200,64)->128: 15% faster).
-        let cache = WorkPlan.cacheForWeights
-        let partFitsOnly = weightBytes > cache && weightBytes / max(1, requested) <= cache
         if requested < 2 || work < 4e6 {
             split = .none
             threads = 1
-        } else if batch >= 8 && !(partFitsOnly && canSplitUnits) {
+        } else if batch >= 8 {
+            // Sharing samples, every thread streams all the weights each step, but no barrier ends a step: ahead
+            // of the units split at every batch of 8 or more measured, even where only a part of the weights
+            // fits in a core's L2 cache (float64 (32,200,64)->128: 18-19 against 23-24 ms).
             split = .samples
             threads = min(requested, batch / 4)
-        } else if canSplitUnits {
+        } else if units >= 96 && panels >= 2 * requested {
             split = .units
             threads = requested
         } else {
@@ -35,15 +31,6 @@ struct WorkPlan {
         let rowsPerStep = split == .samples ? max(1, batch / threads) : batch
         chunk = max(1, min(steps, 64 / rowsPerStep))
     }
-
-    /// Three quarters of a core's L2 cache (the rest holds rows, projections and gates); 384 KB if unknown.
-    static let cacheForWeights: Int = {
-        #if canImport(Glibc)
-        let size = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
-        if size > 0 { return size / 4 * 3 }
-        #endif
-        return 384 << 10
-    }()
 
     func share(_ index: Int, of count: Int, batch: Int, panels: Int) -> (samples: Range<Int>, panels: Range<Int>) {
         switch split {
@@ -96,7 +83,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         lanes = V.scalarCount
         padded = packed.paddedUnits
         plan = WorkPlan(batch: batch, steps: steps, features: features, units: units, panels: packed.panels,
-                        weightBytes: (features + units) * 3 * padded * MemoryLayout<S>.stride, threads: job.threads)
+                        threads: job.threads)
         barrier = StepBarrier(parties: plan.threads)
         progress = job.progress
         source = job.source

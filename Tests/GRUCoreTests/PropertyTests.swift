@@ -211,8 +211,8 @@ final class ThreadingTests: XCTestCase {
     }
 
     private func checkSplits<S: GRUScalar>(_ type: S.Type) throws {
-        // (batch, steps, features, units): batch 1 and 2 split units, batch 12 and 13 split samples; batch 10
-        // splits samples in float32 and units in float64 (whose weights, 589 KB, outgrow one core's L2 cache).
+        // (batch, steps, features, units): batch 1 and 2 split units, batch 12, 13 and 10 split samples (10: four
+        // and six, whose second share ends in a part block).
         for (batch, steps, features, units) in [(1, 300, 24, 100), (2, 150, 17, 131), (12, 60, 40, 64), (13, 50, 20, 48),
                                                 (10, 40, 64, 128)] {
             for resetAfter in [false, true] {

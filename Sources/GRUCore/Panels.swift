@@ -155,6 +155,22 @@ func multiply3x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
     return (SIMD3Block(c00, c01, c02), SIMD3Block(c10, c11, c12), SIMD3Block(c20, c21, c22))
 }
 
+/// Two rows times three gates: the rows left over from three-row blocks, summed over k in order.
+@inline(__always)
+func multiply2x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafePointer<V.Scalar>,
+                          _ panel: UnsafePointer<V>) -> (SIMD3Block<V>, SIMD3Block<V>) where V.Scalar: FloatingPoint {
+    var c00 = V(), c01 = V(), c02 = V(), c10 = V(), c11 = V(), c12 = V()
+    var w = panel
+    for i in 0..<k {
+        let w0 = w[0], w1 = w[1], w2 = w[2]
+        let x0 = V(repeating: a0[i]), x1 = V(repeating: a1[i])
+        c00 = c00.addingProduct(x0, w0); c01 = c01.addingProduct(x0, w1); c02 = c02.addingProduct(x0, w2)
+        c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1); c12 = c12.addingProduct(x1, w2)
+        w += 3
+    }
+    return (SIMD3Block(c00, c01, c02), SIMD3Block(c10, c11, c12))
+}
+
 /// One row times three gates of three panels: nine independent accumulators hide the FMA latency at
 /// batch 1. Each accumulator sums over k in order, exactly as `multiply4x3` does, so a row's result does
 /// not depend on which kernel computed it (or on how rows were shared among threads).

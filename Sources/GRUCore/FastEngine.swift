@@ -273,6 +273,10 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     /// reset_after=False: z and r from h·R[:, :2U], then `hh = act(x·Wh + b + (r*h)·Rh)`.
     private func stepResetBefore(_ share: Share, t: Int, row: Int, step: Int,
                                  previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>) {
+        if share.samples.count == 1 && oneRowGates {
+            stepOneRowBefore(share, t: t, row: row, step: step, previous: previous, next: next)
+            return
+        }
         recurrentProduct(share, rows: previous, gates: 2)
         let j0 = share.panels.lowerBound * lanes, j1 = share.panels.upperBound * lanes, n = j1 - j0
         let rh = resetState.scalars
@@ -304,6 +308,57 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
             }
             emit(b, hn, valid: valid, step: step, from: j0, to: j1)
         }
+    }
+
+    /// reset_after=False for one sample, as `stepOneRow`: z and r from each group of `[z | r]` panels' registers
+    /// (z kept in scratch, r*h written for the second product), then the candidate and h from each group of
+    /// `[h]` panels' registers, with the operations of `stepResetBefore`'s loops.
+    private func stepOneRowBefore(_ share: Share, t: Int, row: Int, step: Int,
+                                  previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>) {
+        let b = share.samples.lowerBound
+        let j0 = share.panels.lowerBound * lanes, j1 = share.panels.upperBound * lanes
+        let hp = previous + b * padded, hn = next + b * padded
+        let valid = isValid(b, t)
+        let stride = padded / lanes
+        func vectors(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<V> {
+            UnsafeMutableRawPointer(p).assumingMemoryBound(to: V.self)
+        }
+        let gates = OneRowResetGates(px: vectors(projection.scalars + (b * plan.chunk + row) * 3 * padded),
+                                     hp: UnsafePointer(vectors(hp)), hn: vectors(hn), z: vectors(share.scratch),
+                                     rh: vectors(resetState.scalars + b * padded), stride: stride,
+                                     activation: config.activation, recurrentActivation: config.recurrentActivation,
+                                     hardSigmoid: config.hardSigmoid)
+        let end = share.panels.upperBound, last = end - 1
+        if valid {
+            let a = copyRows(share, previous) + b * padded
+            var p = share.panels.lowerBound
+            while p < end {
+                let (c0, c1, c2, c3) = multiply1x8(units, a, (packed.zrPanel(p), packed.zrPanel(min(p + 1, last)),
+                                                              packed.zrPanel(min(p + 2, last)), packed.zrPanel(min(p + 3, last))))
+                gates.resetGate(c0, p)
+                if p + 1 < end { gates.resetGate(c1, p + 1) }
+                if p + 2 < end { gates.resetGate(c2, p + 2) }
+                if p + 3 < end { gates.resetGate(c3, p + 3) }
+                p += 4
+            }
+        }
+        barrier.wait(share.index, parties: share.team)  // the candidate's product needs every unit's r*h
+        if valid {
+            let a = copyRows(share, resetState.scalars) + b * padded
+            var p = share.panels.lowerBound
+            while p < end {
+                let (c0, c1, c2, c3) = multiply1x4(units, a, (packed.hPanel(p), packed.hPanel(min(p + 1, last)),
+                                                              packed.hPanel(min(p + 2, last)), packed.hPanel(min(p + 3, last))))
+                gates.candidate(c0, p)
+                if p + 1 < end { gates.candidate(c1, p + 1) }
+                if p + 2 < end { gates.candidate(c2, p + 2) }
+                if p + 3 < end { gates.candidate(c3, p + 3) }
+                p += 4
+            }
+        } else {
+            for j in j0..<j1 { hn[j] = hp[j] }
+        }
+        emit(b, hn, valid: valid, step: step, from: j0, to: j1)
     }
 
     /// Records the step's output for units `j0..<j1`: h, or on a masked step the previous output
@@ -340,5 +395,31 @@ struct OneRowGates<V: GateVector> {
         let r = recurrentActivation.applyVector(px[stride + p] + (c.r + bias[stride + p]), hardSigmoid: hardSigmoid)
         let h = activation.applyVector(px[2 * stride + p] + r * (c.h + bias[2 * stride + p]), hardSigmoid: hardSigmoid)
         hn[p] = z * hp[p] + (1 - z) * h
+    }
+}
+
+/// `OneRowGates` for reset_after=False: the update and reset gates from the first product's vectors, then
+/// the candidate and h from the second's.
+struct OneRowResetGates<V: GateVector> {
+    let px: UnsafeMutablePointer<V>, hp: UnsafePointer<V>, hn: UnsafeMutablePointer<V>
+    /// z, kept from the first product for the second.
+    let z: UnsafeMutablePointer<V>
+    let rh: UnsafeMutablePointer<V>
+    let stride: Int
+    let activation: Activation, recurrentActivation: Activation
+    let hardSigmoid: HardSigmoidDefinition
+
+    @_transparent
+    func resetGate(_ c: SIMD3Block<V>, _ p: Int) {
+        z[p] = recurrentActivation.applyVector(px[p] + c.z, hardSigmoid: hardSigmoid)
+        let r = recurrentActivation.applyVector(px[stride + p] + c.r, hardSigmoid: hardSigmoid)
+        rh[p] = r * hp[p]
+    }
+
+    @_transparent
+    func candidate(_ c: V, _ p: Int) {
+        let h = activation.applyVector(px[2 * stride + p] + c, hardSigmoid: hardSigmoid)
+        let zp = z[p]
+        hn[p] = zp * hp[p] + (1 - zp) * h
     }
 }

@@ -246,9 +246,9 @@ final class ThreadingTests: XCTestCase {
         try checkSplits(Double.self)
     }
 
-    /// A one-sample pass computes reset_after=True gates from the kernel's registers; a sample among others
-    /// takes the loops over scratch. Each sample alone (1 and 2 threads) must give the bits it gets in the batch.
-    private func checkOneSample<S: GRUScalar>(_ type: S.Type) throws {
+    /// A one-sample pass computes the gates from the kernel's registers; a sample among others takes the
+    /// loops over scratch. Each sample alone (1 and 2 threads) must give the bits it gets in the batch.
+    private func checkOneSample<S: GRUScalar>(_ type: S.Type, resetAfter: Bool) throws {
         let activations: [(Activation, Activation, HardSigmoidDefinition)] = [
             (.sigmoid, .tanh, .keras2), (.hardSigmoid, .tanh, .keras2), (.hardSigmoid, .relu, .keras3), (.sigmoid, .linear, .keras2),
             (.tanh, .sigmoid, .keras2), (.hardSigmoid, .hardSigmoid, .keras3),
@@ -257,7 +257,7 @@ final class ThreadingTests: XCTestCase {
         for units in [13, 100] {
             for (recurrent, activation, definition) in activations {
                 for backwards in [false, true] {
-                    let gru = try layer(S.self, features: features, units: units, resetAfter: true) {
+                    let gru = try layer(S.self, features: features, units: units, resetAfter: resetAfter) {
                         $0.returnSequences = true; $0.goBackwards = backwards
                         $0.recurrentActivation = recurrent; $0.activation = activation; $0.hardSigmoid = definition
                     }
@@ -275,7 +275,7 @@ final class ThreadingTests: XCTestCase {
                         let expected = all.output[(b * steps * units)..<((b + 1) * steps * units)].map(Double.init)
                         for threads in [1, 2] {
                             let alone = try gru(x, shape: [1, steps, features], mask: m, initialState: h0, threads: threads)
-                            let label = "\(S.self) units \(units) \(recurrent)/\(activation) \(definition) go_backwards \(backwards) sample \(b), \(threads) threads"
+                            let label = "\(S.self) reset_after \(resetAfter) units \(units) \(recurrent)/\(activation) \(definition) go_backwards \(backwards) sample \(b), \(threads) threads"
                             XCTAssertNil(mismatch(alone.output.map(Double.init), expected, shape: alone.outputShape,
                                                   tolerance: 0, context: label))
                         }
@@ -286,8 +286,10 @@ final class ThreadingTests: XCTestCase {
     }
 
     func testOneSampleMatchesItsRowInABatch() throws {
-        try checkOneSample(Float.self)
-        try checkOneSample(Double.self)
+        for resetAfter in [true, false] {
+            try checkOneSample(Float.self, resetAfter: resetAfter)
+            try checkOneSample(Double.self, resetAfter: resetAfter)
+        }
     }
 
     /// Linux would start a new thread on its creator's CPU; members that meet at every step must not share one.

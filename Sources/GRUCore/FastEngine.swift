@@ -49,7 +49,8 @@ struct WorkPlan {
 /// The inference forward pass. For each chunk of timesteps every thread projects the inputs of its
 /// samples onto its panels of units (one packed matrix product), then steps through time: the recurrent
 /// product of its panels over its samples into a scratch block, then the gates over those units as
-/// vectorized loops. With the units split among threads, a barrier ends each step (two with
+/// vectorized loops (a thread with one sample computes them from the kernel's registers, a group of panels at
+/// a time: `stepOneRow`, `stepOneRowBefore`). With the units split among threads, a barrier ends each step (two with
 /// reset_after=False, whose candidate needs the whole r*h). No allocation happens inside the time loop.
 final class FastEngine<V: GateVector>: @unchecked Sendable {
     typealias S = V.Scalar
@@ -68,7 +69,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     let progress: (@Sendable (Int) -> Void)?
     let source: GRUInputSource<S>?
 
-    /// Both activations have a vector form, so a one-sample step takes `stepOneRow`.
+    /// Both activations have a vector form, so a one-sample step takes `stepOneRow` or `stepOneRowBefore`.
     let oneRowGates: Bool
 
     init(job: GRUJob<S>, input: UnsafePointer<S>?, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?) {

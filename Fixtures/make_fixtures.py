@@ -175,7 +175,14 @@ def all_cases():
            case("config_mask_value_neg1_seq", g, masking=-1.0, return_sequences=True),
            case("config_steps1_seq", g, steps=1, return_sequences=True),
            case("config_batch1_ra1_seq", g, batch=1, reset_after=True,
-                return_sequences=True)]
+                return_sequences=True),
+           # One sample over several panels of units (the one-sample steps), both variants and types.
+           case("config_batch1_ra0_seq_mask", g, batch=1, units=40, steps=12, masking=0.0,
+                reset_after=False, return_sequences=True),
+           case("config_batch1_ra1_sigmoid_bwd_last", g, batch=1, units=40, steps=12,
+                reset_after=True, recurrent_activation="sigmoid", go_backwards=True),
+           case("config_batch1_float64_ra0_seq", g, batch=1, units=40, steps=12, dtype="float64",
+                reset_after=False, return_sequences=True)]
     big = dict(units=64, features=32, batch=4, steps=50, wscale=0.15, return_sequences=True)
     cs += [case("large_ra0_seq", "large", reset_after=False, **big),
            case("large_ra1_seq", "large", reset_after=True, **big),

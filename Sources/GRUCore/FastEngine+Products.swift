@@ -134,42 +134,57 @@ extension FastEngine {
         if leftoversInPanel { return }
         for b in blocksEnd..<share.samples.upperBound {
             let row = a + b * padded, i = b - lower
-            var p = share.panels.lowerBound
-            let end = share.panels.upperBound
-            while p < end {
-                let last = end - 1
-                if gates == 1 {
-                    let (c0, c1, c2, c3) = multiply1x4(units, row, (packed.hPanel(p), packed.hPanel(min(p + 1, last)),
-                                                                    packed.hPanel(min(p + 2, last)), packed.hPanel(min(p + 3, last))))
-                    storeGateH(c0, share, row: i, panel: p)
-                    if p + 1 < end { storeGateH(c1, share, row: i, panel: p + 1) }
-                    if p + 2 < end { storeGateH(c2, share, row: i, panel: p + 2) }
-                    if p + 3 < end { storeGateH(c3, share, row: i, panel: p + 3) }
-                    p += 4
-                } else if gates == 2 {
-                    let (c0, c1, c2, c3) = multiply1x8(units, row, (packed.zrPanel(p), packed.zrPanel(min(p + 1, last)),
-                                                                    packed.zrPanel(min(p + 2, last)), packed.zrPanel(min(p + 3, last))))
-                    storeBlock(c0, share, row: i, panel: p, gates: 2)
-                    if p + 1 < end { storeBlock(c1, share, row: i, panel: p + 1, gates: 2) }
-                    if p + 2 < end { storeBlock(c2, share, row: i, panel: p + 2, gates: 2) }
-                    if p + 3 < end { storeBlock(c3, share, row: i, panel: p + 3, gates: 2) }
-                    p += 4
-                } else if p + 4 <= end && share.panels.count <= 8 {
-                    let (c0, c1, c2, c3) = multiply1x12(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1),
-                                                        packed.recurrentPanel(p + 2), packed.recurrentPanel(p + 3))
-                    storeBlock(c0, share, row: i, panel: p, gates: gates); storeBlock(c1, share, row: i, panel: p + 1, gates: gates)
-                    storeBlock(c2, share, row: i, panel: p + 2, gates: gates); storeBlock(c3, share, row: i, panel: p + 3, gates: gates)
-                    p += 4
-                } else if p + 3 <= end {
-                    let (c0, c1, c2) = multiply1x9(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1), packed.recurrentPanel(p + 2))
-                    storeBlock(c0, share, row: i, panel: p, gates: gates); storeBlock(c1, share, row: i, panel: p + 1, gates: gates)
-                    storeBlock(c2, share, row: i, panel: p + 2, gates: gates)
-                    p += 3
-                } else {
-                    storeBlock(multiply1x3(units, row, packed.recurrentPanel(p)), share, row: i, panel: p, gates: gates)
-                    p += 1
+            switch gates {
+            case 1:
+                byFourPanels(share.panels, { multiply1x4(units, row, (packed.hPanel($0), packed.hPanel($1), packed.hPanel($2), packed.hPanel($3))) }) {
+                    storeGateH($0, share, row: i, panel: $1)
                 }
+            case 2:
+                byFourPanels(share.panels, { multiply1x8(units, row, (packed.zrPanel($0), packed.zrPanel($1), packed.zrPanel($2), packed.zrPanel($3))) }) {
+                    storeBlock($0, share, row: i, panel: $1, gates: 2)
+                }
+            default:
+                eachThreeGateBlock(row, share.panels) { storeBlock($0, share, row: i, panel: $1) }
             }
         }
+    }
+
+    /// One row's product with the three gates of each of `panels`, handed to `use` panel by panel: four
+    /// panels a pass through k when there are at most eight (a small layer), else three, then one.
+    @inline(__always)
+    func eachThreeGateBlock(_ row: UnsafePointer<S>, _ panels: Range<Int>, _ use: (SIMD3Block<V>, Int) -> Void) {
+        var p = panels.lowerBound
+        let end = panels.upperBound
+        while p < end {
+            if p + 4 <= end && panels.count <= 8 {
+                let (c0, c1, c2, c3) = multiply1x12(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1),
+                                                    packed.recurrentPanel(p + 2), packed.recurrentPanel(p + 3))
+                use(c0, p); use(c1, p + 1); use(c2, p + 2); use(c3, p + 3)
+                p += 4
+            } else if p + 3 <= end {
+                let (c0, c1, c2) = multiply1x9(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1), packed.recurrentPanel(p + 2))
+                use(c0, p); use(c1, p + 1); use(c2, p + 2)
+                p += 3
+            } else {
+                use(multiply1x3(units, row, packed.recurrentPanel(p)), p)
+                p += 1
+            }
+        }
+    }
+}
+
+/// Walks `panels` four at a time: `kernel` gets four panel indices (the last one repeated past the end),
+/// and `use` each result whose panel is in the range.
+@inline(__always)
+func byFourPanels<R>(_ panels: Range<Int>, _ kernel: (Int, Int, Int, Int) -> (R, R, R, R), _ use: (R, Int) -> Void) {
+    let end = panels.upperBound, last = end - 1
+    var p = panels.lowerBound
+    while p < end {
+        let (c0, c1, c2, c3) = kernel(p, min(p + 1, last), min(p + 2, last), min(p + 3, last))
+        use(c0, p)
+        if p + 1 < end { use(c1, p + 1) }
+        if p + 2 < end { use(c2, p + 2) }
+        if p + 3 < end { use(c3, p + 3) }
+        p += 4
     }
 }

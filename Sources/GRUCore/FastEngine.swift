@@ -250,24 +250,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         let hnV = UnsafeMutableRawPointer(hn).assumingMemoryBound(to: V.self)
         let gates = OneRowGates(px: px, bias: bias, hp: hpV, hn: hnV, stride: stride, activation: config.activation,
                                 recurrentActivation: config.recurrentActivation, hardSigmoid: config.hardSigmoid)
-        var p = share.panels.lowerBound
-        let end = share.panels.upperBound
-        let wide = share.panels.count <= 8
-        while p < end {
-            if wide && p + 4 <= end {
-                let (c0, c1, c2, c3) = multiply1x12(units, a, packed.recurrentPanel(p), packed.recurrentPanel(p + 1),
-                                                    packed.recurrentPanel(p + 2), packed.recurrentPanel(p + 3))
-                gates(c0, p); gates(c1, p + 1); gates(c2, p + 2); gates(c3, p + 3)
-                p += 4
-            } else if p + 3 <= end {
-                let (c0, c1, c2) = multiply1x9(units, a, packed.recurrentPanel(p), packed.recurrentPanel(p + 1), packed.recurrentPanel(p + 2))
-                gates(c0, p); gates(c1, p + 1); gates(c2, p + 2)
-                p += 3
-            } else {
-                gates(multiply1x3(units, a, packed.recurrentPanel(p)), p)
-                p += 1
-            }
-        }
+        eachThreeGateBlock(a, share.panels) { gates($0, $1) }
         emit(b, hn, valid: true, step: step, from: j0, to: j1)
     }
 
@@ -329,32 +312,17 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
                                      rh: vectors(resetState.scalars + b * padded), stride: stride,
                                      activation: config.activation, recurrentActivation: config.recurrentActivation,
                                      hardSigmoid: config.hardSigmoid)
-        let end = share.panels.upperBound, last = end - 1
         if valid {
             let a = copyRows(share, previous) + b * padded
-            var p = share.panels.lowerBound
-            while p < end {
-                let (c0, c1, c2, c3) = multiply1x8(units, a, (packed.zrPanel(p), packed.zrPanel(min(p + 1, last)),
-                                                              packed.zrPanel(min(p + 2, last)), packed.zrPanel(min(p + 3, last))))
-                gates.resetGate(c0, p)
-                if p + 1 < end { gates.resetGate(c1, p + 1) }
-                if p + 2 < end { gates.resetGate(c2, p + 2) }
-                if p + 3 < end { gates.resetGate(c3, p + 3) }
-                p += 4
+            byFourPanels(share.panels, { multiply1x8(units, a, (packed.zrPanel($0), packed.zrPanel($1), packed.zrPanel($2), packed.zrPanel($3))) }) {
+                gates.resetGate($0, $1)
             }
         }
         barrier.wait(share.index, parties: share.team)  // the candidate's product needs every unit's r*h
         if valid {
             let a = copyRows(share, resetState.scalars) + b * padded
-            var p = share.panels.lowerBound
-            while p < end {
-                let (c0, c1, c2, c3) = multiply1x4(units, a, (packed.hPanel(p), packed.hPanel(min(p + 1, last)),
-                                                              packed.hPanel(min(p + 2, last)), packed.hPanel(min(p + 3, last))))
-                gates.candidate(c0, p)
-                if p + 1 < end { gates.candidate(c1, p + 1) }
-                if p + 2 < end { gates.candidate(c2, p + 2) }
-                if p + 3 < end { gates.candidate(c3, p + 3) }
-                p += 4
+            byFourPanels(share.panels, { multiply1x4(units, a, (packed.hPanel($0), packed.hPanel($1), packed.hPanel($2), packed.hPanel($3))) }) {
+                gates.candidate($0, $1)
             }
         } else {
             for j in j0..<j1 { hn[j] = hp[j] }

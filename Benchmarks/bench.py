@@ -29,7 +29,7 @@ SHAPES = [(1, 100, 16, 32), (1, 1000, 32, 128), (1, 1000, 64, 256), (32, 200, 64
 PROCESS_JOB = (8, 200, 16, 64)
 MAX_ORT_DIFF = 1e-4
 
-SGEMM_SCRIPT = """
+MATMUL_SCRIPT = """
 import sys, time, numpy as np
 n, reps, dtype = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 a, b = np.random.default_rng(0).standard_normal((2, n, n), dtype=dtype)
@@ -154,10 +154,10 @@ def print_machine(binary):
     print()
 
 
-def sgemm_gflops(threads, n, reps, dtype="float32"):
+def matmul_gflops(threads, n, reps, dtype="float32"):
     """numpy n x n matmul GFLOPS (float32: sgemm, float64: dgemm) in a fresh process with OPENBLAS_NUM_THREADS set."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-c", SGEMM_SCRIPT, str(n), str(reps), dtype],
+    out = subprocess.run([sys.executable, "-c", MATMUL_SCRIPT, str(n), str(reps), dtype],
                          env=env, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -169,13 +169,13 @@ def sgemm_peak(reps, sizes):
     start, peak = cpu_clock(), {}
     for threads in (1, 2):
         for n in sizes:
-            gflops = sgemm_gflops(threads, n, reps)
+            gflops = matmul_gflops(threads, n, reps)
             print(f"  {threads} thread{'s' if threads > 1 else ''}, n={n}: {gflops:.1f} GFLOPS")
             peak[threads] = max(peak.get(threads, 0.0), gflops)
     print(f"  peak used below: 1 thread {peak[1]:.1f}, 2 threads {peak[2]:.1f} GFLOPS")
     for threads in (1, 2):
         n = sizes[0]
-        single, double = sgemm_gflops(threads, n, reps), sgemm_gflops(threads, n, reps, "float64")
+        single, double = matmul_gflops(threads, n, reps), matmul_gflops(threads, n, reps, "float64")
         print(f"  float64 (dgemm), {threads} thread{'s' if threads > 1 else ''}, n={n}: {double:.1f} GFLOPS, "
               f"{double / single:.2f}x float32 measured next to it ({single:.1f})")
     print(f"  {load_note(start, 'meanwhile')}\n")
@@ -322,7 +322,7 @@ def ort_worker(shape, weights, reference, cfg, gru_commands):
             flops = result["gflops"] * result["median_ms"] * 1e6
             rounds[f"gru{threads}"].append(result["median_ms"])
         # The machine's peak in the same round, so that a slow or fast spell falls on both.
-        rounds["sgemm2"].append(sgemm_gflops(2, cfg["sgemm"][1][0], 3))
+        rounds["sgemm2"].append(matmul_gflops(2, cfg["sgemm"][1][0], 3))
     shares = [flops / (ms * 1e6) / peak for ms, peak in zip(rounds["gru2"], rounds["sgemm2"])]
     row["peak_share"] = float(np.median(shares))
     for key, values in rounds.items():
@@ -391,7 +391,7 @@ def variants_table(gru_run, cfg, rows):
         for _ in range(cfg["rounds"]):
             for key, cmd in commands.items():
                 results[key].append(run_gru_bench(cmd))
-            dgemm.append(sgemm_gflops(2, cfg["sgemm"][1][0], 3, "float64"))
+            dgemm.append(matmul_gflops(2, cfg["sgemm"][1][0], 3, "float64"))
         assert results["f64"][0]["dtype"] == "float64" and results["before"][0]["reset_after"] is False
         ms = {key: float(np.median([x["median_ms"] for x in values])) for key, values in results.items()}
         f64_gflops = results["f64"][0]["gflops"] * results["f64"][0]["median_ms"] / ms["f64"]

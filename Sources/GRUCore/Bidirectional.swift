@@ -127,6 +127,17 @@ public enum RecurrentStage<Scalar: GRUScalar>: Sendable {
         }
     }
 
+    /// The values the stage's outputs hold over `batch` samples of `steps` steps: its output, and for a
+    /// Bidirectional both directions' outputs before they are merged.
+    public func outputValues(batch: Int, steps: Int) -> Int {
+        switch self {
+        case .gru(let layer):
+            return batch * (layer.config.returnSequences ? steps : 1) * layer.config.units
+        case .bidirectional(let layer):
+            return 2 * batch * (returnSequences ? steps : 1) * (layer.forward.config.units + layer.backward.config.units)
+        }
+    }
+
     /// Runs the stage; `initialStates` holds one state per direction.
     public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]?, initialStates: [[Scalar]]?,
                                threads: Int, training: (GRUConfig, Int) -> DropoutMasks<Scalar>? = { _, _ in nil },

@@ -16,6 +16,8 @@ public final class CSVStream {
     private let path: String
     private var buffer: [UInt8] = []
     private var start = 0
+    /// Bytes from `start` up to here hold no line break: a long line is searched once, not on every read.
+    private var scanned = 0
     private var atEOF = false
     private var sawData = false
     private var inSample = false
@@ -62,17 +64,27 @@ public final class CSVStream {
         return .end
     }
 
+    /// Whether `next()` can answer without waiting for the producer: a whole line is buffered, the input
+    /// has ended, or bytes are ready to be read.
+    public func hasInputReady() -> Bool {
+        if atEOF || buffer[max(start, scanned)...].contains(0x0A) { return true }
+        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&request, 1, 0) != 0
+    }
+
     /// The next line without its line ending, or nil at the end of the input.
     private func nextLine() throws -> ArraySlice<UInt8>? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+            if let newline = buffer[max(start, scanned)...].firstIndex(of: 0x0A) {
                 var end = newline
                 if end > start && buffer[end - 1] == 0x0D { end -= 1 }
                 let content = buffer[start..<end]
                 start = newline + 1
+                scanned = start
                 line += 1
                 return content
             }
+            scanned = buffer.count
             if atEOF {
                 guard start < buffer.count else { return nil }
                 var end = buffer.count
@@ -82,8 +94,8 @@ public final class CSVStream {
                 line += 1
                 return content
             }
-            if buffer.count - start > 1 << 24 {
-                throw GRUIOError.csv(path: path, line: line + 1, "the line is longer than 16 MB")
+            if buffer.count - start > CSVReader.maximumLineBytes {
+                throw GRUIOError.csv(path: path, line: line + 1, "the line is longer than 16 MB without a line break; is this CSV?")
             }
             try fill()
         }
@@ -92,6 +104,7 @@ public final class CSVStream {
     private func fill() throws {
         if start > 0 {
             buffer.removeSubrange(0..<start)
+            scanned -= start
             start = 0
         }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -103,4 +116,10 @@ public final class CSVStream {
             return
         }
     }
+}
+
+extension CSVReader {
+    /// Longer lines are refused: no model has that many features, and an input without line breaks
+    /// (a binary file, /dev/zero) must not be read without end.
+    public static let maximumLineBytes = 16 << 20
 }

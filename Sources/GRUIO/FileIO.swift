@@ -3,9 +3,36 @@ import Foundation
 import Glibc
 #endif
 
+/// Descriptors 0, 1 and 2 as the process found them. A closed one is reopened on /dev/null at start, so
+/// that no file gru-run opens later lands on it and is taken for standard input or output.
+public enum StandardStreams {
+    nonisolated(unsafe) public private(set) static var inputWasClosed = false
+    nonisolated(unsafe) public private(set) static var outputWasClosed = false
+
+    /// Standard input closed: reading it is refused. Standard output closed: writing it fails (EBADF).
+    /// Standard error closed: messages are dropped, exit statuses stay.
+    public static func secure() {
+        for (descriptor, flags) in [(Int32(0), O_RDONLY), (1, O_RDONLY), (2, O_WRONLY)] {
+            guard fcntl(descriptor, F_GETFD) < 0 && errno == EBADF else { continue }
+            if descriptor == 0 { inputWasClosed = true }
+            if descriptor == 1 { outputWasClosed = true }
+            let opened = open("/dev/null", flags)
+            if opened >= 0 && opened != descriptor {
+                dup2(opened, descriptor)
+                close(opened)
+            }
+        }
+    }
+}
+
 /// Opens a file for reading (standard input for "-"), with gru-run's errors for a missing or unreadable file.
 public func openForReading(_ path: String) throws -> Int32 {
-    if path == "-" { return 0 }
+    if path == "-" {
+        if StandardStreams.inputWasClosed {
+            throw GRUIOError.read(path: path, "it is closed; pipe CSV or .npy data in, or give --input FILE")
+        }
+        return 0
+    }
     var info = stat()
     guard stat(path, &info) == 0 else {
         if errno == EACCES { throw GRUIOError.unreadable(path: path) }
@@ -20,147 +47,114 @@ public func openForReading(_ path: String) throws -> Int32 {
     return descriptor
 }
 
-/// Reads up to `count` bytes from a descriptor (fewer only at its end).
-public func readPrefix(descriptor: Int32, count: Int, path: String) throws -> [UInt8] {
-    var bytes = [UInt8](repeating: 0, count: count)
-    var filled = 0
-    while filled < count {
-        let n = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, count - filled) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw GRUIOError.read(path: path, String(cString: strerror(errno))) }
-        if n == 0 { break }
-        filled += n
-    }
-    return Array(bytes[0..<filled])
-}
+/// An input opened once. A regular file is read where it is needed (pread); standard input, pipes, FIFOs
+/// and devices are read through the one descriptor, and the bytes read to tell the format are kept, so a
+/// path such as /dev/stdin or <(command) reads exactly like a file.
+public final class InputFile: @unchecked Sendable {
+    public let path: String
+    public let descriptor: Int32
+    /// A regular file: its size is known and any part can be read again.
+    public let isRegular: Bool
+    public let size: Int
+    /// Bytes of a stream already read and not yet handed on.
+    private var buffered: [UInt8] = []
 
-/// Reads the rest of a descriptor after `prefix`.
-public func readRemaining(descriptor: Int32, after prefix: [UInt8], path: String) throws -> [UInt8] {
-    var bytes = prefix
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw GRUIOError.read(path: path, String(cString: strerror(errno))) }
-        if n == 0 { return bytes }
-        bytes.append(contentsOf: chunk[0..<n])
+    public init(path: String) throws {
+        self.path = path
+        descriptor = try openForReading(path)
+        var info = stat()
+        if fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG {
+            isRegular = true
+            size = Int(info.st_size)
+        } else {
+            isRegular = false
+            size = 0
+        }
     }
+
+    deinit { if descriptor != 0 { close(descriptor) } }
+
+    /// The first `count` bytes (fewer only at the end of the input); a stream keeps them for later reads.
+    public func prefix(_ count: Int) throws -> [UInt8] {
+        if isRegular {
+            var bytes = [UInt8](repeating: 0, count: min(count, size))
+            let filled = try bytes.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: $0.count, offset: 0) }
+            return Array(bytes[0..<filled])
+        }
+        while buffered.count < count {
+            let chunk = try readChunk(max: count - buffered.count)
+            if chunk.isEmpty { break }
+            buffered += chunk
+        }
+        return Array(buffered.prefix(count))
+    }
+
+    /// For a stream: the bytes already read, handed over once to a reader that goes on with the descriptor.
+    public func takeBuffered() -> [UInt8] {
+        defer { buffered = [] }
+        return buffered
+    }
+
+    /// The whole input. Memory is checked before it is taken; `lineLimit` refuses text whose first line is
+    /// longer (an endless stream without line breaks, such as /dev/zero, ends there).
+    public func readAll(lineLimit: Int? = nil) throws -> [UInt8] {
+        if isRegular {
+            try MemoryBudget.reserve(size, for: "reading \(displayPath)")
+            var bytes = [UInt8](repeating: 0, count: size)
+            let filled = try bytes.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: $0.count, offset: 0) }
+            if filled < size { bytes.removeSubrange(filled...) }
+            return bytes
+        }
+        var bytes = takeBuffered()
+        var sawNewline = bytes.contains(0x0A)
+        var nextCheck = 64 << 20
+        while true {
+            let chunk = try readChunk(max: 1 << 20)
+            if chunk.isEmpty { return bytes }
+            bytes += chunk
+            if !sawNewline { sawNewline = chunk.contains(0x0A) }
+            if let lineLimit, !sawNewline, bytes.count > lineLimit, !bytes.starts(with: NPYArray.magic) {
+                throw GRUIOError.csv(path: path, line: 1, "the line is longer than \(MemoryBudget.megabytes(lineLimit)) without a line break; is this CSV?")
+            }
+            if bytes.count >= nextCheck {
+                try MemoryBudget.reserve(bytes.count * 2, for: "reading \(displayPath) into memory")
+                nextCheck = bytes.count * 2
+            }
+        }
+    }
+
+    /// Reads `count` bytes at `offset` of a regular file; returns how many the file held.
+    public func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) throws -> Int {
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, buffer + done, count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw GRUIOError.read(path: path, String(cString: strerror(errno))) }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    private func readChunk(max: Int) throws -> [UInt8] {
+        var chunk = [UInt8](repeating: 0, count: max)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw GRUIOError.read(path: path, String(cString: strerror(errno))) }
+            return Array(chunk[0..<n])
+        }
+    }
+
+    var displayPath: String { path == "-" ? "standard input" : path }
 }
 
 /// Reads a whole file, or standard input when `path` is "-".
 public func readWholeFile(_ path: String) throws -> [UInt8] {
-    let descriptor = try openForReading(path)
-    defer { if descriptor != 0 { close(descriptor) } }
-    return try readRemaining(descriptor: descriptor, after: [], path: path)
+    try InputFile(path: path).readAll()
 }
 
 /// The first `count` bytes of a file (fewer if it is shorter), with the usual missing / unreadable errors.
 public func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
-    let descriptor = try openForReading(path)
-    defer { if descriptor != 0 { close(descriptor) } }
-    return try readPrefix(descriptor: descriptor, count: count, path: path)
-}
-
-/// Writes `bytes` to `path` so that a reader never sees a half-written file and a failure leaves an
-/// existing file untouched: the bytes go to a temporary file beside the target, renamed over it on success.
-/// Devices and pipes (/dev/stdout, /dev/full, FIFOs) are written directly. "-" is standard output.
-public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
-    let writer = try AtomicFileWriter(path: path)
-    try writer.write(bytes)
-    try writer.commit()
-}
-
-/// Thrown when standard output is a closed pipe: the reader has gone, and the run ends quietly.
-public struct BrokenPipe: Error {}
-
-func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, min(bytes.count - offset, 1 << 20)) }
-        if written < 0 {
-            if errno == EINTR { continue }
-            if errno == EPIPE { throw BrokenPipe() }
-            let reason = errno == ENOSPC ? "the device is full" : String(cString: strerror(errno))
-            throw GRUIOError.write(path: path == "-" ? "standard output" : path, reason)
-        }
-        offset += written
-    }
-}
-
-private func currentUmask() -> mode_t {
-    let mask = umask(0o022)
-    umask(mask)
-    return mask
-}
-
-/// Writes a file in pieces to a temporary file beside it, renamed over the target by `commit()`; until then
-/// (and after `abort()`) an existing file is untouched. Standard output ("-") is written straight through.
-public final class AtomicFileWriter {
-    private let path: String
-    private let descriptor: Int32
-    private let temporary: String?
-    private var finished = false
-
-    public init(path: String) throws {
-        self.path = path
-        var info = stat()
-        if path == "-" {
-            descriptor = 1
-            temporary = nil
-            return
-        }
-        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
-            if (info.st_mode & S_IFMT) == S_IFDIR { throw GRUIOError.write(path: path, "it is a directory") }
-            descriptor = open(path, O_WRONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw GRUIOError.write(path: path, String(cString: strerror(errno))) }
-            temporary = nil
-            return
-        }
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        var template = Array((directory + "/." + url.lastPathComponent + ".tmp-XXXXXX").utf8CString)
-        descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else {
-            throw GRUIOError.write(path: path, "its folder \(directory) is not writable (\(String(cString: strerror(errno))))")
-        }
-        temporary = String(cString: template)
-    }
-
-    public func write(_ bytes: [UInt8]) throws {
-        do {
-            try writeAll(bytes, to: descriptor, path: path)
-        } catch {
-            abort()
-            throw error
-        }
-    }
-
-    public func commit() throws {
-        guard !finished else { return }
-        finished = true
-        guard let temporary else {
-            if descriptor > 2 { close(descriptor) }
-            return
-        }
-        defer { close(descriptor) }
-        fchmod(descriptor, 0o644 & ~currentUmask())  // mkstemp makes 0600; a new file should look like any other
-        guard fsync(descriptor) == 0 || errno == EINVAL, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw GRUIOError.write(path: path, reason)
-        }
-    }
-
-    public func abort() {
-        guard !finished else { return }
-        finished = true
-        if let temporary {
-            close(descriptor)
-            unlink(temporary)
-        } else if descriptor > 2 {
-            close(descriptor)
-        }
-    }
-
-    deinit { abort() }
+    try InputFile(path: path).prefix(count)
 }

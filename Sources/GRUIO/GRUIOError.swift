@@ -9,6 +9,8 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
     case csv(path: String, line: Int?, String)
     case read(path: String, String)
     case write(path: String, String)
+    /// A run that would need more memory than the process can have.
+    case memory(String)
 
     public var description: String {
         switch self {
@@ -22,15 +24,17 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
             if let line { return sentence("\(name(path)), line \(line): \(what)") }
             return sentence("\(name(path)): \(what)")
         case .read(let path, let what): return sentence("Could not read \(name(path)): \(what)")
-        case .write(let path, let what): return sentence("Could not write \(name(path)): \(what)")
+        case .write(let path, let what): return sentence("Could not write \(path == "-" ? "standard output" : path): \(what)")
+        case .memory(let what): return sentence(what)
         }
     }
 
-    /// The sysexits code for this error: 66 missing input, 74 I/O failure, 65 bad data.
+    /// The sysexits code for this error: 66 missing input, 74 I/O failure, 71 not enough memory, 65 bad data.
     public var exitCode: Int32 {
         switch self {
         case .missingFile, .unreadable: return 66
         case .read, .write: return 74
+        case .memory: return 71
         default: return 65
         }
     }
@@ -41,5 +45,5 @@ private func name(_ path: String) -> String {
 }
 
 private func sentence(_ text: String) -> String {
-    text.hasSuffix(".") ? text : text + "."
+    text.hasSuffix(".") || text.hasSuffix("?") ? text : text + "."
 }

@@ -206,6 +206,8 @@ final class HDF5File {
         if count > 0 && (overflow || claimed > stored.saturatingMultiply(1024) + (1 << 16)) {
             throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) claims shape \(describe(shape)) but stores only \(stored) bytes; the file is damaged")
         }
+        // Doubles, and libhdf5's conversion buffer beside them.
+        try MemoryBudget.reserve(MemoryBudget.bytes(count, 16), for: "reading dataset \(datasetPath) of \(path)")
         var values = [Double](repeating: 0, count: count)
         if count > 0 {
             guard H5Dread(dataset.id, chdf5_native_double(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &values) >= 0 else {

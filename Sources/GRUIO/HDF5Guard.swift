@@ -29,6 +29,19 @@ public enum HDF5Guard {
         return try body()
     }
 
+    /// Runs `body`, gru-run's own work inside a guarded read (parsing a large model config), with the
+    /// guard's clocks stopped: the time limits are for libhdf5 alone.
+    public static func paused<T>(_ body: () throws -> T) rethrows -> T {
+        var cpu = itimerval(), wall = itimerval(), stopped = itimerval()
+        setitimer(Int32(ITIMER_PROF.rawValue), &stopped, &cpu)
+        setitimer(Int32(ITIMER_REAL.rawValue), &stopped, &wall)
+        defer {
+            setitimer(Int32(ITIMER_PROF.rawValue), &cpu, nil)
+            setitimer(Int32(ITIMER_REAL.rawValue), &wall, nil)
+        }
+        return try body()
+    }
+
     private static func setTimer(_ which: __itimer_which, _ milliseconds: Int) {
         var timer = itimerval()
         timer.it_value.tv_sec = milliseconds / 1000
@@ -57,6 +70,7 @@ public enum HDF5Guard {
                 let text = timedOut ? timeoutMessage : guardMessage
                 let length = timedOut ? timeoutMessageLength : guardMessageLength
                 if let text { _ = write(2, text, length) }
+                Cleanup.removeAll()
                 _exit(65)
             }
             action.sa_flags = SA_ONSTACK

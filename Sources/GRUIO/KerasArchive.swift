@@ -35,12 +35,15 @@ enum KerasArchive {
         guard entry.uncompressedSize <= UInt64(limit) else {
             throw GRUIOError.keras(path: path, "\(name) claims \(entry.uncompressedSize) bytes, more than gru-run accepts")
         }
+        // The member, and the copy libhdf5 makes of an in-memory file.
+        try MemoryBudget.reserve(MemoryBudget.bytes(Int(entry.uncompressedSize), 2), for: "\(name) of \(path)")
+        let claimed = Int(entry.uncompressedSize)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(min(entry.uncompressedSize, 64 << 20)))  // a claim is not trusted with memory
+        bytes.reserveCapacity(min(claimed, 64 << 20))  // a claim is not trusted with memory
         do {
             _ = try archive.extract(entry, skipCRC32: false) { chunk in
                 bytes.append(contentsOf: chunk)
-                if bytes.count > limit { throw GRUIOError.keras(path: path, "\(name) is larger than it claims") }
+                if bytes.count > claimed { throw GRUIOError.keras(path: path, "\(name) is larger than it claims") }
             }
         } catch let error as GRUIOError {
             throw error

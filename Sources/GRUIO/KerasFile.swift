@@ -46,6 +46,9 @@ public struct KerasGRU: Sendable {
 
     /// Weights converted to the computation's scalar type.
     public func weights<S: GRUScalar>(_ type: S.Type) throws -> GRUWeights<S> {
+        // The converted copy, and the packed panels the layer makes of it.
+        try MemoryBudget.reserve(MemoryBudget.bytes(kernel.count + recurrentKernel.count, MemoryLayout<S>.size, 3),
+                                 for: "layer '\(layerName)' of \(path)")
         let cols = 3 * units
         let inputBias = bias.map { $0.prefix(cols).map { S($0) } }
         let recurrentBias = bias.flatMap { $0.count == 2 * cols ? $0.suffix(cols).map { S($0) } : nil }
@@ -226,7 +229,7 @@ public enum KerasReader {
 
     static func parseConfig(_ text: String, path: String, what: String) throws -> JSONValue {
         do {
-            return try JSONValue.parse(text)
+            return try HDF5Guard.paused { try JSONValue.parse(text) }
         } catch {
             throw GRUIOError.keras(path: path, "\(what) is not valid JSON")
         }

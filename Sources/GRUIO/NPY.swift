@@ -20,15 +20,18 @@ public enum NPYElement: Equatable, Sendable {
 public struct NPYArray: Sendable {
     public var shape: [Int]
     public var element: NPYElement
-    /// The raw element bytes in C order (Fortran-order files are reordered on reading). For a regular file
-    /// this is a slice of its memory map, released page by page as the values are converted, so a large
-    /// input is resident once, in the computation's type.
+    /// The raw element bytes in C order, when held in memory (streams, and Fortran-order files, which are
+    /// reordered on reading).
     var payload: Data
-    /// The memory map `payload` points into, if any.
-    var mapping: MappedFile?
+    /// A regular file's element bytes are not held: they are read from the file a block at a time when the
+    /// values are converted, so a large input is resident once, in the computation's type.
+    var file: InputFile?
+    var fileOffset = 0
 
     /// The `\x93NUMPY` magic that starts every .npy file.
     public static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+    /// Longer headers are refused: numpy writes a few hundred bytes.
+    static let maximumHeaderBytes = 1 << 20
 
     public var count: Int { shape.reduce(1, *) }
 
@@ -37,57 +40,86 @@ public struct NPYArray: Sendable {
         try self.init(data: Data(bytes), path: path)
     }
 
-    /// Reads a .npy file through a memory map (standard input, pipes and devices are read whole).
+    /// Reads a .npy file (standard input, pipes and devices are read whole).
     public init(path: String) throws {
-        let descriptor = try openForReading(path)
-        var info = stat()
-        guard descriptor != 0, fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else {
-            let bytes = try readRemaining(descriptor: descriptor, after: [], path: path)
-            if descriptor != 0 { close(descriptor) }
-            try self.init(bytes: bytes, path: path)
+        try self.init(input: try InputFile(path: path))
+    }
+
+    /// Reads the header of an opened input; a regular file's values stay in the file until converted.
+    public init(input: InputFile) throws {
+        guard input.isRegular else {
+            try self.init(bytes: try input.readAll(), path: input.path)
             return
         }
-        guard let mapping = MappedFile(descriptor: descriptor, length: Int(info.st_size)) else {
-            close(descriptor)
-            throw GRUIOError.read(path: path, "it could not be mapped into memory")
+        let path = input.path
+        let (headerStart, headerLength) = try NPYArray.headerExtent(try input.prefix(12), path: path, available: input.size)
+        guard headerLength <= NPYArray.maximumHeaderBytes else {
+            throw GRUIOError.npy(path: path, "the header claims \(headerLength) bytes, more than a .npy header needs")
         }
-        try self.init(data: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: mapping.base), count: mapping.length,
-                                 deallocator: .none), path: path)
-        if payload.count > 0, let base = payload.withUnsafeBytes({ $0.baseAddress }),
-           base >= mapping.base, base < mapping.base + mapping.length {
-            self.mapping = mapping
-        } else {
-            // Reordered (Fortran order) or empty: the payload no longer points into the map.
-            payload = Data(payload)
+        let layout = try NPYArray.layout(try input.prefix(headerStart + headerLength), path: path, available: input.size)
+        guard layout.fortranOrder else {
+            self.init(shape: layout.shape, element: layout.element, payload: Data(), file: input, fileOffset: layout.dataStart)
+            return
         }
+        try MemoryBudget.reserve(MemoryBudget.bytes(layout.bytes, 2), for: "reordering \(path) from Fortran order")
+        var body = [UInt8](repeating: 0, count: layout.bytes)
+        let filled = try body.withUnsafeMutableBytes { try input.read(into: $0.baseAddress!, count: $0.count, offset: layout.dataStart) }
+        guard filled == layout.bytes else { throw NPYArray.changed(path) }
+        self.init(shape: layout.shape, element: layout.element,
+                  payload: Data(NPYArray.fortranToC(body, shape: layout.shape, size: layout.element.size)), file: nil, fileOffset: 0)
+    }
+
+    private init(shape: [Int], element: NPYElement, payload: Data, file: InputFile?, fileOffset: Int) {
+        self.shape = shape
+        self.element = element
+        self.payload = payload
+        self.file = file
+        self.fileOffset = fileOffset
     }
 
     /// Parses a .npy file held in `data`.
     public init(data: Data, path: String) throws {
         let bytes = data.startIndex == 0 ? data : Data(data)  // indices below count from 0
+        let layout = try NPYArray.layout(bytes, path: path, available: bytes.count)
+        self.shape = layout.shape
+        self.element = layout.element
+        let body = bytes[layout.dataStart..<(layout.dataStart + layout.bytes)]
+        self.payload = layout.fortranOrder ? Data(NPYArray.fortranToC([UInt8](body), shape: layout.shape, size: layout.element.size)) : body
+    }
+
+    /// Where the header starts and how long it is, from the first 12 bytes.
+    private static func headerExtent<C: Collection>(_ bytes: C, path: String, available: Int) throws -> (start: Int, length: Int)
+        where C.Element == UInt8, C.Index == Int {
         func fail(_ what: String) -> GRUIOError { .npy(path: path, what) }
-        guard bytes.count >= 10, bytes.prefix(6).elementsEqual(NPYArray.magic) else {
+        let b = Array(bytes)
+        guard b.count >= 10, b.prefix(6).elementsEqual(NPYArray.magic) else {
             throw fail("it does not start with the .npy magic bytes")
         }
-        let major = bytes[6]
-        let headerLength: Int
-        let headerStart: Int
-        switch major {
+        let start: Int, length: Int
+        switch b[6] {
         case 1:
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-            headerStart = 10
+            (start, length) = (10, Int(b[8]) | Int(b[9]) << 8)
         case 2, 3:
-            guard bytes.count >= 12 else { throw fail("the header is truncated") }
-            headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
-            headerStart = 12
+            guard b.count >= 12 else { throw fail("the header is truncated") }
+            (start, length) = (12, (0..<4).reduce(0) { $0 | Int(b[8 + $1]) << (8 * $1) })
         default:
-            throw fail("format version \(major).\(bytes[7]) is not 1.0, 2.0 or 3.0")
+            throw fail("format version \(b[6]).\(b[7]) is not 1.0, 2.0 or 3.0")
         }
-        guard headerLength <= bytes.count - headerStart else {
-            throw fail("the header claims \(headerLength) bytes but the file holds \(bytes.count - headerStart) after it")
+        guard length <= available - start else {
+            throw fail("the header claims \(length) bytes but the file holds \(available - start) after it")
         }
-        let headerBytes = bytes[headerStart..<(headerStart + headerLength)]
-        guard let header = String(bytes: headerBytes, encoding: major == 3 ? .utf8 : .isoLatin1) else {
+        return (start, length)
+    }
+
+    /// Shape, element type and where the values lie, from bytes that hold at least the whole header;
+    /// `available` is the file's whole size.
+    private static func layout(_ bytes: some Collection<UInt8>, path: String, available: Int)
+        throws -> (shape: [Int], element: NPYElement, fortranOrder: Bool, dataStart: Int, bytes: Int) {
+        func fail(_ what: String) -> GRUIOError { .npy(path: path, what) }
+        let b = Array(bytes.prefix(12))
+        let (headerStart, headerLength) = try headerExtent(b, path: path, available: available)
+        let headerBytes = Array(bytes.dropFirst(headerStart).prefix(headerLength))
+        guard let header = String(bytes: headerBytes, encoding: b[6] == 3 ? .utf8 : .isoLatin1) else {
             throw fail("the header is not text")
         }
         let fields = try NPYHeader.parse(header, fail: fail)
@@ -96,45 +128,59 @@ public struct NPYArray: Sendable {
             throw fail("shape \(describe(fields.shape)) has a negative dimension or too many values")
         }
         let dataStart = headerStart + headerLength
-        let available = bytes.count - dataStart
+        let held = available - dataStart
         let (needed, overflow) = count.multipliedReportingOverflow(by: element.size)
-        guard !overflow, needed <= available else {
-            throw fail("shape \(describe(fields.shape)) needs \(overflow ? "more than \(Int.max)" : String(needed)) bytes of data but the file holds \(available)")
+        guard !overflow, needed <= held else {
+            throw fail("shape \(describe(fields.shape)) needs \(overflow ? "more than \(Int.max)" : String(needed)) bytes of data but the file holds \(held)")
         }
-        self.shape = fields.shape
-        self.element = element
-        let body = bytes[(bytes.startIndex + dataStart)..<(bytes.startIndex + dataStart + needed)]
-        self.payload = fields.fortranOrder && fields.shape.count > 1
-            ? Data(NPYArray.fortranToC([UInt8](body), shape: fields.shape, size: element.size)) : body
+        return (fields.shape, element, fields.fortranOrder && fields.shape.count > 1, dataStart, needed)
     }
 
-    /// Calls `body` with consecutive blocks of the payload, each a whole number of elements; pages of a
-    /// memory map are released once their block has been read (they read back from the file if needed).
-    private func forEachBlock(_ body: (UnsafeRawBufferPointer, _ first: Int, _ count: Int) -> Void) {
+    static func changed(_ path: String) -> GRUIOError {
+        .read(path: path, "it could not be read to the end; did it change while gru-run was reading it?")
+    }
+
+    /// Calls `body` with consecutive blocks of the values, each a whole number of elements; a file's values
+    /// are read a block at a time.
+    private func forEachBlock(_ body: (UnsafeRawBufferPointer, _ first: Int, _ count: Int) -> Void) throws {
         let size = element.size, total = count
         let block = max(1, (1 << 20) / size)
+        if let file {
+            var buffer = [UInt8](repeating: 0, count: min(total, block) * size)
+            var first = 0
+            while first < total {
+                let n = min(block, total - first)
+                try buffer.withUnsafeMutableBytes { raw in
+                    let filled = try file.read(into: raw.baseAddress!, count: n * size, offset: fileOffset + first * size)
+                    guard filled == n * size else { throw NPYArray.changed(file.path) }
+                    body(UnsafeRawBufferPointer(rebasing: raw[0..<(n * size)]), first, n)
+                }
+                first += n
+            }
+            return
+        }
         payload.withUnsafeBytes { raw in
             var first = 0
             while first < total {
                 let n = min(block, total - first)
                 body(UnsafeRawBufferPointer(rebasing: raw[(first * size)..<((first + n) * size)]), first, n)
                 first += n
-                mapping?.release(upTo: raw.baseAddress! + first * size)
             }
         }
     }
 
     /// Values as Double, whatever the stored element type.
-    public func doubles() -> [Double] { converted(Double.self) }
+    public func doubles() throws -> [Double] { try converted(Double.self) }
 
     /// Values as Float; float32 files are read without a detour through Double.
-    public func floats() -> [Float] { converted(Float.self) }
+    public func floats() throws -> [Float] { try converted(Float.self) }
 
     /// The values in `T`: float32 elements from their Float value, all others from their exact Double
     /// value (numpy's astype).
-    private func converted<T: BinaryFloatingPoint>(_ type: T.Type) -> [T] {
-        [T](unsafeUninitializedCapacity: count) { result, initialized in
-            forEachBlock { raw, first, n in
+    private func converted<T: BinaryFloatingPoint>(_ type: T.Type) throws -> [T] {
+        try MemoryBudget.reserve(MemoryBudget.bytes(count, MemoryLayout<T>.size), for: "converting \(file?.displayPath ?? "the array")")
+        return try [T](unsafeUninitializedCapacity: count) { result, initialized in
+            try forEachBlock { raw, first, n in
                 let out = result.baseAddress! + first
                 switch element {
                 case .float(32, let big):
@@ -168,8 +214,8 @@ public struct NPYArray: Sendable {
     }
 
     /// Nonzero values are true, as numpy's `astype(bool)`.
-    public func bools() -> [Bool] {
-        doubles().map { $0 != 0 }
+    public func bools() throws -> [Bool] {
+        try doubles().map { $0 != 0 }
     }
 
     private static func fortranToC(_ data: [UInt8], shape: [Int], size: Int) -> [UInt8] {
@@ -206,7 +252,7 @@ public enum NPYWriter {
         var start = 0
         while start < values.count {
             let end = min(values.count, start + chunk)
-            try values[start..<end].withUnsafeBytes { try writer.write(Array($0)) }  // the host is little-endian
+            try values[start..<end].withUnsafeBytes { try writer.write($0) }  // the host is little-endian
             start = end
         }
     }

@@ -101,5 +101,5 @@ public struct FixtureCall: Decodable, Sendable {
 /// A .npy file's values as Double with its shape.
 public func loadNPY(_ path: String) throws -> (values: [Double], shape: [Int]) {
     let array = try NPYArray(path: path)
-    return (array.doubles(), array.shape)
+    return (try array.doubles(), array.shape)
 }

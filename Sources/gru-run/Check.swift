@@ -47,7 +47,12 @@ struct Check: ParsableCommand {
     func run() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gru-run-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        // Removed on a refusal or a signal too: the files first, then the folder.
+        let slots = ["output.npy", "state.npy", ""].map { Cleanup.remember(scratch.appendingPathComponent($0).path) }
+        defer {
+            try? FileManager.default.removeItem(at: scratch)
+            slots.forEach(Cleanup.forget)
+        }
         var run = Run()
         run.layer = layer
         run.call = call
@@ -76,7 +81,7 @@ struct Check: ParsableCommand {
     private func compare(_ got: NPYArray, expectedPath: String, what: String, tolerance: Double) throws -> ComparisonReport {
         let expected = try loadExpected(expectedPath, like: got)
         return ComparisonReport(what: what, file: expectedPath, gotShape: got.shape, expectedShape: expected.shape,
-                                got: got.doubles(), expected: expected.values, atol: tolerance, rtol: rtol, keep: show)
+                                got: try got.doubles(), expected: expected.values, atol: tolerance, rtol: rtol, keep: show)
     }
 
     /// An expected array from .npy, or from CSV laid out as gru-run writes it.
@@ -84,7 +89,7 @@ struct Check: ParsableCommand {
         let bytes = try readWholeFile(path)
         if bytes.starts(with: NPYArray.magic) {
             let array = try NPYArray(bytes: bytes, path: path)
-            return (array.doubles(), array.shape)
+            return (try array.doubles(), array.shape)
         }
         let csv = try CSVReader.parse(bytes, path: path)
         if got.shape.count == 3 { return (csv.values, csv.shape) }

@@ -27,19 +27,31 @@ struct GRURun: ParsableCommand {
     /// Parses, runs, and turns every failure into one sentence on stderr and a sysexits status.
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        StandardStreams.secure()
+        Cleanup.installSignalHandlers()
         guard cpuHasAVX2AndFMA() else {
             fail("this processor lacks AVX2 and FMA, which gru-run's kernels need (x86-64-v3).", code: 69)
         }
         do {
             var command = try parseAsRoot()
             try command.run()
+            // Reports printed with print() are buffered: a closed or full standard output shows here.
+            if fflush(stdout) != 0 || ferror(stdout) != 0 {
+                fail("could not write standard output: \(String(cString: strerror(errno))).", code: 74)
+            }
         } catch let error as GRUIOError {
             fail(error.description, code: error.exitCode)
         } catch let error as GRUCoreError {
             fail(error.description, code: 65)
         } catch let error as CLIError {
             fail(error.description, code: error.exitCode)
-        } catch is BrokenPipe {
+        } catch let error as BrokenPipe {
+            // The reader has gone: with nothing else to write, the run ends quietly. Other outputs are
+            // not written then (all or none), and saying so is an error.
+            guard error.discarded.isEmpty else {
+                fail("standard output was closed before the run finished, so \(error.discarded.joined(separator: " and ")) \(error.discarded.count == 1 ? "was" : "were") not written.", code: 74)
+            }
+            Cleanup.removeAll()
             Foundation.exit(0)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
@@ -78,7 +90,8 @@ struct GRURun: ParsableCommand {
         let printable = message.unicodeScalars.map { scalar -> String in
             scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
         }.joined()
-        FileHandle.standardError.write(Data(("gru-run: " + printable + "\n").utf8))
+        Cleanup.removeAll()
+        writeToStandardError("gru-run: " + printable + "\n")
         Foundation.exit(code)
     }
 }
@@ -99,5 +112,18 @@ enum CLIError: Error, CustomStringConvertible {
         case .usage: return 64
         case .data: return 65
         }
+    }
+}
+
+/// Writes to descriptor 2 and ignores failure: a closed or full standard error must not change how the
+/// run ends.
+func writeToStandardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        offset += n
     }
 }

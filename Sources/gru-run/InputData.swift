@@ -4,7 +4,7 @@ import GRUIO
 
 /// The scalar types the command line computes in, with their file encodings.
 protocol CLIScalar: GRUScalar, LosslessStringConvertible {
-    static func values(of array: NPYArray) -> [Self]
+    static func values(of array: NPYArray) throws -> [Self]
     static func encodeNPY(_ values: [Self], shape: [Int]) -> [UInt8]
 }
 
@@ -15,12 +15,12 @@ extension CLIScalar {
 }
 
 extension Float: CLIScalar {
-    static func values(of array: NPYArray) -> [Float] { array.floats() }
+    static func values(of array: NPYArray) throws -> [Float] { try array.floats() }
     static func encodeNPY(_ values: [Float], shape: [Int]) -> [UInt8] { NPYWriter.encode(values, shape: shape) }
 }
 
 extension Double: CLIScalar {
-    static func values(of array: NPYArray) -> [Double] { array.doubles() }
+    static func values(of array: NPYArray) throws -> [Double] { try array.doubles() }
     static func encodeNPY(_ values: [Double], shape: [Int]) -> [UInt8] { NPYWriter.encode(values, shape: shape) }
 }
 
@@ -50,15 +50,27 @@ struct InputData<S: CLIScalar> {
     /// With `inPlace`, an .npy file that already holds the computation's type is read as the pass needs it.
     static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
                      inPlace: Bool = false) throws -> InputData {
-        if path != "-" && format != .csv {
-            let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
-            if format == .npy || ext == "npy" || (ext != "csv" && ext != "txt" && ((try? readPrefix(path, count: NPYArray.magic.count)) ?? []).elementsEqual(NPYArray.magic)) {
-                // Memory-mapped: the file's bytes are converted once, into the computation's type.
-                return try array(try NPYArray(path: path), path: path, timeMajor: timeMajor, rank: rank, layout: layout,
-                                 inPlace: inPlace)
-            }
+        try load(try InputFile(path: path), format: format, timeMajor: timeMajor, rank: rank, layout: layout, inPlace: inPlace)
+    }
+
+    static func load(_ input: InputFile, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
+                     inPlace: Bool = false) throws -> InputData {
+        let path = input.path
+        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
+        let isNPY: Bool
+        if let format {
+            isNPY = format == .npy
+        } else if ext == "npy" || ext == "csv" || ext == "txt" {
+            isNPY = ext == "npy"
+        } else {
+            isNPY = try input.prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic)
         }
-        return try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank, layout: layout)
+        if isNPY {
+            return try array(try NPYArray(input: input), path: path, timeMajor: timeMajor, rank: rank, layout: layout,
+                             inPlace: inPlace)
+        }
+        return try parse(try input.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, format: .csv,
+                         timeMajor: timeMajor, rank: rank, layout: layout)
     }
 
     static func parse(_ bytes: [UInt8], path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3,
@@ -79,6 +91,8 @@ struct InputData<S: CLIScalar> {
         if isNPY {
             return try array(try NPYArray(bytes: bytes, path: path), path: path, timeMajor: timeMajor, rank: rank, layout: layout)
         }
+        // A value takes at least two bytes of text ("1,"), and is held as a Double, then in S.
+        try MemoryBudget.reserve(MemoryBudget.bytes(bytes.count / 2, 8 + MemoryLayout<S>.size), for: "reading \(path == "-" ? "standard input" : path)")
         let csv = try CSVReader.parse(bytes, path: path)
         let values = csv.values.map { S($0) }
         if rank == 2 {
@@ -107,6 +121,6 @@ struct InputData<S: CLIScalar> {
         if inPlace, let file = array.fileInput(S.self, path: path) {
             return InputData(values: [], shape: array.shape, file: file)
         }
-        return InputData(values: S.values(of: array), shape: array.shape)
+        return InputData(values: try S.values(of: array), shape: array.shape)
     }
 }

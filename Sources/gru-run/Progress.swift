@@ -32,14 +32,14 @@ final class ProgressLine: @unchecked Sendable {
         if let total { text += "/\(total)" }
         text += " steps, \(Int(rate)) steps/s"
         if let total, rate > 0 { text += ", \(Int((Double(total - done) / rate).rounded(.up))) s left" }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+        writeToStandardError("\r\u{1B}[K" + text)
         printed = true
     }
 
     func finish() {
         lock.lock()
         defer { lock.unlock() }
-        if printed { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if printed { writeToStandardError("\r\u{1B}[K") }
         printed = false
     }
 }

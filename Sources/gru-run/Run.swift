@@ -36,16 +36,20 @@ struct Run: ParsableCommand {
             throw CLIError.usage("--initial-state, --state and --training apply to one layer, and \(path) runs \(layers.count); choose one with --layer NAME")
         }
         try checkOutputsAreDistinct()
+        // Every output is checked and opened before the input is read or anything is computed.
+        _ = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
+        for path in [io.stateOutput, call.state].compactMap({ $0 }) { _ = try outputFormat(for: path, override: nil, standardDefault: .csv) }
+        let outputs = try OutputSet([io.output] + [io.stateOutput, call.state].compactMap { $0 })
         let dtype = layer.dtype ?? (selection!.bits == 64 ? .float64 : .float32)
         switch dtype {
         case .float32:
             let stages = try self.stages(Float.self, selection!)
             (model, selection) = (nil, nil)
-            try execute(stages, selection: summary)
+            try execute(stages, selection: summary, outputs: outputs)
         case .float64:
             let stages = try self.stages(Double.self, selection!)
             (model, selection) = (nil, nil)
-            try execute(stages, selection: summary)
+            try execute(stages, selection: summary, outputs: outputs)
         }
     }
 
@@ -80,40 +84,24 @@ struct Run: ParsableCommand {
         }
     }
 
-    private func execute<S: CLIScalar>(_ stages: [RecurrentStage<S>], selection: Selection.Summary) throws {
+    private func execute<S: CLIScalar>(_ stages: [RecurrentStage<S>], selection: Selection.Summary, outputs: OutputSet) throws {
         let first = stages[0]
         let timeMajor: Bool
         switch first {
         case .gru(let gru): timeMajor = gru.config.timeMajor
         case .bidirectional(let bidirectional): timeMajor = bidirectional.forward.config.timeMajor
         }
-        var prefetched: [UInt8]?
+        let source = try InputFile(path: io.input)
         if case .gru(let gru) = first, selection.isSingle, streams(gru.config) {
-            let descriptor = try openForReading(io.input)
-            defer { if descriptor != 0 { close(descriptor) } }
-            let prefix = try readPrefix(descriptor: descriptor, count: NPYArray.magic.count, path: io.input)
-            if !prefix.starts(with: NPYArray.magic) || io.inputFormat == .csv {
-                let output = try AtomicFileWriter(path: io.output)
-                let streamer = CSVStreamer(layer: gru, layerName: selection.name, maskValue: call.maskValue ?? selection.maskValue,
-                                           inputPath: io.input, threads: io.threadCount)
-                let progress = ProgressLine(total: nil, quiet: io.quiet)
-                let (states, samples) = try streamer.run(descriptor: descriptor, prefix: prefix, output: output,
-                                                         progress: { progress.update($0) })
-                progress.finish()
-                if let stateOutput = io.stateOutput {
-                    let shaped = [ShapedArray(values: states, shape: [samples, gru.config.units])]
-                    try writeFileAtomically(try encodeStates(shaped, for: stateOutput), to: stateOutput)
-                }
-                try output.commit()
-                return
+            let isNPY = try source.prefix(NPYArray.magic.count).starts(with: NPYArray.magic)
+            if io.inputFormat == .csv || !isNPY {
+                return try stream(source, through: gru, selection: selection, outputs: outputs)
             }
-            prefetched = try readRemaining(descriptor: descriptor, after: prefix, path: io.input)
         }
         // One batch-major GRU in inference reads an .npy of its own type from the file as it goes.
         var inPlace = false
         if case .gru(let gru) = first, stages.count == 1, !gru.config.timeMajor, !call.training { inPlace = true }
-        let input = try prefetched.map { try InputData<S>.parse($0, path: io.input, format: io.inputFormat, timeMajor: timeMajor) }
-            ?? InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: timeMajor, inPlace: inPlace)
+        let input = try InputData<S>.load(source, format: io.inputFormat, timeMajor: timeMajor, inPlace: inPlace)
         let (batch, steps) = timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         guard input.shape[2] == selection.inputDim else {
             throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer '\(selection.name)' of \(layer.weights) expects \(selection.inputDim)")
@@ -130,6 +118,10 @@ struct Run: ParsableCommand {
             }
         }
         let initialStates = try loadInitialStates(S.self, batch: batch, units: units, directions: directions)
+        // Every layer's output (a Bidirectional's directions before they merge): what the pass allocates
+        // beyond its small step buffers, checked before any of it is.
+        let values = stages.reduce(0) { $0 + $1.outputValues(batch: batch, steps: steps) }
+        try MemoryBudget.reserve(MemoryBudget.bytes(values, MemoryLayout<S>.size), for: "running \(selection.name) over \(describe(input.shape))")
         let threads = io.threadCount
         let result: RecurrentOutput<S>
         if call.training, case .gru(let gru) = first {
@@ -153,15 +145,26 @@ struct Run: ParsableCommand {
         }
 
         let format = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
-        if let stateOutput = io.stateOutput {
-            try writeFileAtomically(try encodeStates(result.states, for: stateOutput), to: stateOutput)
+        let sequence = timeMajor && result.outputs[0].shape.count == 3
+        try outputs.write([{ try self.write(result.outputs, format: format, timeMajor: sequence, to: $0) }]
+            + [io.stateOutput, call.state].compactMap { $0 }.map { path in { try $0.write(try self.encodeStates(result.states, for: path)) } })
+    }
+
+    /// CSV in, CSV out, sample by sample as the rows arrive; the final states are written once all is read.
+    private func stream<S: CLIScalar>(_ source: InputFile, through gru: GRULayer<S>, selection: Selection.Summary,
+                                      outputs: OutputSet) throws {
+        let streamer = CSVStreamer(layer: gru, layerName: selection.name, maskValue: call.maskValue ?? selection.maskValue,
+                                   inputPath: io.input, threads: io.threadCount)
+        let progress = ProgressLine(total: nil, quiet: io.quiet)
+        let (states, samples) = try outputs.guarded {
+            try streamer.run(descriptor: source.descriptor, prefix: source.isRegular ? [] : source.takeBuffered(),
+                             output: outputs.writers[0], progress: { progress.update($0) })
         }
-        if let state = call.state {
-            try writeFileAtomically(try encodeStates(result.states, for: state), to: state)
-        }
-        let writer = try AtomicFileWriter(path: io.output)
-        try write(result.outputs, format: format, timeMajor: timeMajor && result.outputs[0].shape.count == 3, to: writer)
-        try writer.commit()
+        progress.finish()
+        let shaped = [ShapedArray(values: states, shape: [samples, gru.config.units])]
+        try outputs.write([{ _ in }] + [io.stateOutput, call.state].compactMap { $0 }.map { path in
+            { try $0.write(try self.encodeStates(shaped, for: path)) }
+        })
     }
 
     /// One output as is; merge_mode None's two outputs stacked on a new first axis. Written from the arrays
@@ -184,14 +187,13 @@ struct Run: ParsableCommand {
 
     /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run
     /// streams. (go_backwards needs a sample's end first; time-major CSV and per-batch states need the batch.)
+    /// An input that is not named .npy streams unless its first bytes are the .npy magic.
     private func streams(_ config: GRUConfig) -> Bool {
         guard !config.goBackwards, !config.timeMajor, call.initialState.isEmpty, call.state == nil,
               !call.training, call.mask == nil else { return false }
         guard (try? outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)) == .csv else { return false }
         if let format = io.inputFormat { return format == .csv }
-        if io.input == "-" { return true }
-        let ext = URL(fileURLWithPath: io.input).pathExtension.lowercased()
-        return ext == "csv" || ext == "txt"
+        return URL(fileURLWithPath: io.input).pathExtension.lowercased() != "npy"
     }
 
     private func encodeStates<S: CLIScalar>(_ states: [ShapedArray<S>], for path: String) throws -> [UInt8] {
@@ -212,7 +214,7 @@ struct Run: ParsableCommand {
                 let layout = timeMajor ? "(timesteps, batch)" : "(batch, timesteps)"
                 throw CLIError.data("\(path) has shape \(describe(array.shape)); the input needs a mask of shape \(describe(expected)) \(layout)")
             }
-            return array.bools()
+            return try array.bools()
         }
         guard let value = call.maskValue ?? fileMaskValue else { return nil }
         return try input.maskingRule(maskValue: S(value))

@@ -2,9 +2,9 @@ import Foundation
 import GRUCore
 import GRUIO
 
-/// CSV in, CSV out, computed as the rows arrive: each sample runs in chunks of timesteps that carry the
-/// state (and the output masked steps repeat) from one chunk to the next, which is exactly one call over
-/// the whole sample. Memory stays bounded by the model and the chunk, not by the input's length.
+/// CSV in, CSV out, computed as the rows arrive: each sample runs in chunks of timesteps (up to 4096, or
+/// the rows that came before the producer paused) that carry the state (and the output masked steps
+/// repeat) from one chunk to the next, which is exactly one call over the whole sample. Memory stays bounded by the model and the chunk, not by the input's length.
 struct CSVStreamer<S: CLIScalar> {
     let layer: GRULayer<S>
     let layerName: String
@@ -50,6 +50,8 @@ struct CSVStreamer<S: CLIScalar> {
         }
 
         loop: while true {
+            // Rows that have arrived are computed and written before waiting for more.
+            if !chunk.isEmpty && !stream.hasInputReady() { try runChunk() }
             switch try stream.next() {
             case .row(let values):
                 guard values.count == features else {

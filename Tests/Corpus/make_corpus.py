@@ -144,7 +144,7 @@ def call_cases():
     case("mask_shape", ["--weights", MODEL, "--input", X, "--mask", mask], 65, "the input needs a mask of shape (5, 6)")
     case("missing_input", ["--weights", MODEL, "--input", "Tests/Corpus/bad/absent.npy"], 66, "does not exist")
     case("missing_weights", ["--weights", "Tests/Corpus/bad/absent.h5", "--input", X], 66, "does not exist")
-    case("output_folder_missing", ["--weights", MODEL, "--input", X, "--output", "Tests/Corpus/bad/no/such/dir/y.npy"], 74, "is not writable")
+    case("output_folder_missing", ["--weights", MODEL, "--input", X, "--output", "Tests/Corpus/bad/no/such/dir/y.npy"], 74, "its folder")
     case("device_full", ["--weights", MODEL, "--input", X, "--output", "/dev/full"], 74, "the device is full")
     case("output_is_input", ["--weights", MODEL, "--input", X, "--output", X], 64, "is the same file as --input")
     case("unknown_flag", ["--weights", MODEL, "--input", X, "--colour"], 64, "Unknown option '--colour'")

@@ -57,7 +57,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let array = try NPYArray(bytes: result.stdout, path: "stdout")
         XCTAssertEqual(array.shape, y.shape)
-        XCTAssertNil(mismatch(array.doubles(), y.values, shape: y.shape, tolerance: 1e-5, context: "npy"))
+        XCTAssertNil(mismatch(try array.doubles(), y.values, shape: y.shape, tolerance: 1e-5, context: "npy"))
         // Without return_sequences a CSV holds one row per sample.
         let text = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path("x1.npy")]).stdoutText
         XCTAssertEqual(text.split(separator: "\n").count, y.shape[0])
@@ -133,7 +133,7 @@ final class CommandLineTests: XCTestCase {
         let y = try NPYArray(path: scratch + "/y.npy")
         XCTAssertEqual(y.shape, [5, 7])
         let h = try loadNPY(f.path("h1.npy"))
-        XCTAssertNil(mismatch(y.doubles(), h.values, shape: h.shape, tolerance: 1e-5, context: "last output"))
+        XCTAssertNil(mismatch(try y.doubles(), h.values, shape: h.shape, tolerance: 1e-5, context: "last output"))
         _ = last
         let float64 = try GRURunBinary.run(["--weights", f.path("model.h5"), "--input", f.path("x1.npy"),
                                             "--dtype", "float64", "--output", scratch + "/y64.npy"])
@@ -220,7 +220,7 @@ final class OtherModelTests: XCTestCase {
             XCTAssertEqual(result.status, 0, result.stderr)
             let got = try NPYArray(bytes: result.stdout, path: "stdout")
             XCTAssertEqual(got.shape, expected.shape)
-            XCTAssertNil(mismatch(got.doubles(), expected.values, shape: expected.shape, tolerance: 1e-5, context: file))
+            XCTAssertNil(mismatch(try got.doubles(), expected.values, shape: expected.shape, tolerance: 1e-5, context: file))
         }
     }
 }

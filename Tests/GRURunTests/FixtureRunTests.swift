@@ -69,7 +69,7 @@ final class FixtureRunTests: XCTestCase {
         let expected = try loadNPY(expectedPath)
         XCTAssertEqual(actual.shape, expected.shape, "\(fixture.name) \(expectedPath)")
         XCTAssertEqual(actual.element, .float(bits: fixture.isFloat64 ? 64 : 32, bigEndian: false), fixture.name)
-        if let message = mismatch(actual.doubles(), expected.values, shape: expected.shape, tolerance: fixture.tolerance,
+        if let message = mismatch(try actual.doubles(), expected.values, shape: expected.shape, tolerance: fixture.tolerance,
                                   context: "\(fixture.name) \(URL(fileURLWithPath: expectedPath).lastPathComponent)") {
             XCTFail(message)
         }

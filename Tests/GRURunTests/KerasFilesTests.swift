@@ -89,10 +89,10 @@ final class KerasFilesTests: XCTestCase {
             let shape = expected.count == 1 ? expected[0].shape : [expected.count] + expected[0].shape
             let got = try NPYArray(path: produced)
             XCTAssertEqual(got.shape, shape, "\(label) \(produced)")
-            if let message = mismatch(got.doubles(), values, shape: shape, tolerance: tolerance, context: label) {
+            if let message = mismatch(try got.doubles(), values, shape: shape, tolerance: tolerance, context: label) {
                 XCTFail(message)
             }
-            worst[key] = max(worst[key] ?? 0, maxAbsError(got.doubles(), values))
+            worst[key] = max(worst[key] ?? 0, maxAbsError(try got.doubles(), values))
         }
     }
 }

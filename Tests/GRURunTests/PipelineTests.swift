@@ -33,7 +33,7 @@ final class PipelineTests: XCTestCase {
         let expected = try loadNPY(f + "/y1.npy")
         for name in (0..<8).map({ "y\($0).npy" }) + ["same.npy"] {
             let got = try NPYArray(path: scratch + "/" + name)
-            XCTAssertNil(mismatch(got.doubles(), expected.values, shape: expected.shape, tolerance: 1e-5, context: name))
+            XCTAssertNil(mismatch(try got.doubles(), expected.values, shape: expected.shape, tolerance: 1e-5, context: name))
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch).count, 9, "temporary files left behind")
     }

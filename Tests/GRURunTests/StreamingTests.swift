@@ -34,7 +34,7 @@ final class StreamingTests: XCTestCase {
             XCTAssertEqual(streamed.status, 0, streamed.stderr)
             let expected = try NPYArray(path: scratch + "/y.npy")
             // CSV prints each float so that it reads back to the same float.
-            XCTAssertEqual(try CSVReader.parse(streamed.stdout, path: "stdout").values.map { Float($0) }, expected.floats(), "\(extra)")
+            XCTAssertEqual(try CSVReader.parse(streamed.stdout, path: "stdout").values.map { Float($0) }, try expected.floats(), "\(extra)")
             XCTAssertEqual(try CSVReader.parse(try readWholeFile(scratch + "/hs.csv"), path: "h").values.map { Float($0) },
                            try NPYArray(path: scratch + "/h.npy").floats())
         }
@@ -44,7 +44,7 @@ final class StreamingTests: XCTestCase {
     func testShardsConcatenatedEqualTheWhole() throws {
         let f = Fixtures.path("tfkeras/grid_ra1_sigmoid_fwd_seq_mask")
         let x = try NPYArray(path: f + "/x1.npy")
-        let values = x.floats()
+        let values = try x.floats()
         func csv(_ samples: Range<Int>) -> [UInt8] {
             var text = ""
             for b in samples {

@@ -48,6 +48,10 @@ public enum Cleanup {
     public static func installSignalHandlers() {
         _ = cleanupSlots
         for signal in [SIGINT, SIGTERM, SIGHUP] {
+            // A signal the caller ignores stays ignored (nohup, a background job of a script).
+            var current = sigaction()
+            sigaction(signal, nil, &current)
+            if let handler = current.__sigaction_handler.sa_handler, unsafeBitCast(handler, to: Int.self) == 1 { continue }
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signal in
                 Cleanup.removeAll()

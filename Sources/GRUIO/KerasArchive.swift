@@ -8,10 +8,12 @@ enum KerasArchive {
     static let maximumConfigBytes = 64 << 20
     static let maximumWeightsBytes = 8 << 30
 
-    static func load(path: String) throws -> KerasModel {
+    /// Reads the archive at `path`, or from `image` when the path is a pipe or device.
+    static func load(path: String, image: [UInt8]? = nil) throws -> KerasModel {
         let archive: Archive
         do {
-            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+            archive = try image.map { try Archive(data: Data($0), accessMode: .read) }
+                ?? Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
             throw GRUIOError.keras(path: path, "is not a readable zip archive (a .keras file is a zip)")
         }

@@ -154,11 +154,15 @@ func defaultConfig(units: Int, keras3: Bool) -> GRUConfig {
 public enum KerasReader {
     /// Reads every layer of the file at `path`.
     public static func load(path: String) throws -> KerasModel {
-        let head = try readPrefix(path, count: 8)
+        // A pipe or device (<(cat m.h5), /dev/stdin) is read into memory once; libhdf5 and the zip
+        // reader need to seek.
+        let input = try InputFile(path: path)
+        let image = input.isRegular ? nil : try input.readAll()
+        let head = try image.map { Array($0.prefix(8)) } ?? input.prefix(8)
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
-            return try KerasArchive.load(path: path)
+            return try KerasArchive.load(path: path, image: image)
         }
-        let file = try HDF5File(path: path)
+        let file = try HDF5File(path: path, image: image)
         let version = try file.stringAttribute("keras_version", of: "/")?.first
         if let configText = try file.stringAttribute("model_config", of: "/")?.first {
             let layers = try KerasModelConfig.layers(of: try parseConfig(configText, path: path, what: "model_config"), path: path)

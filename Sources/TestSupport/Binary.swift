@@ -69,11 +69,11 @@ public func makeTemporaryDirectory() throws -> String {
 
 extension GRURunBinary {
     /// Runs a /bin/sh script with $GRU_RUN naming the built binary.
-    public static func shell(_ script: String) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func shell(_ script: String, environment extra: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script]
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["GRU_RUN"] = url.path
         process.environment = environment
         let out = Pipe(), err = Pipe()

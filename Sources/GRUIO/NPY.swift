@@ -272,7 +272,7 @@ public enum NPYWriter {
     }
 
     /// The magic, version 1.0, and a dict header padded with spaces and a newline to a multiple of 64 bytes.
-    static func header(descr: String, shape: [Int]) -> [UInt8] {
+    public static func header(descr: String, shape: [Int]) -> [UInt8] {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var text = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + text.utf8.count + 1

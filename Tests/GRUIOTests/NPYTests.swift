@@ -113,6 +113,19 @@ final class NPYTests: XCTestCase {
         XCTAssertThrowsError(try file.check()) { XCTAssertTrue("\($0)".contains("could not be read to the end"), "\($0)") }
     }
 
+    /// Values are read from the file when converted: a file cut short after its header was read is
+    /// reported as an error (never a signal, never zeros).
+    func testAFileThatShrinksBeforeConversionIsAnError() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("npy-shrinks-\(getpid()).npy").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let values = (0..<300_000).map { Double($0) }
+        try writeFileAtomically(NPYWriter.encode(values, shape: [3, 1000, 100]), to: path)
+        let array = try NPYArray(path: path)
+        XCTAssertEqual(try array.floats().prefix(3), [0, 1, 2])
+        XCTAssertEqual(truncate(path, off_t(1 << 20)), 0)
+        XCTAssertThrowsError(try array.floats()) { XCTAssertTrue("\($0)".contains("could not be read to the end"), "\($0)") }
+    }
+
     private func header(_ dict: String, version: UInt8 = 1) -> [UInt8] {
         let text = Array(dict.utf8) + [0x0A]
         return NPYArray.magic + [version, 0, UInt8(text.count), 0] + text

@@ -17,7 +17,8 @@ struct GRURun: ParsableCommand {
           gru-run inspect model.h5                                          (what the file holds)
 
         CSV holds one row per timestep, one column per feature, and a blank line between samples.
-        Exit status: 0 success, 64 usage error, 65 bad data, 66 missing input, 74 I/O error.
+        Exit status: 0 success, 64 usage error, 65 bad data, 66 missing input, 71 not enough memory,
+        74 I/O error, 129/130/143 ended by SIGHUP/SIGINT/SIGTERM (temporary files removed).
         """,
         version: "0.1.0",
         subcommands: [Run.self, Check.self, Inspect.self, Bench.self],

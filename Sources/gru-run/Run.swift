@@ -120,8 +120,10 @@ struct Run: ParsableCommand {
         let initialStates = try loadInitialStates(S.self, batch: batch, units: units, directions: directions)
         // Every layer's output (a Bidirectional's directions before they merge): what the pass allocates
         // beyond its small step buffers, checked before any of it is.
+        // A time-major output is reordered once more on its way out.
         let values = stages.reduce(0) { $0 + $1.outputValues(batch: batch, steps: steps) }
-        try MemoryBudget.reserve(MemoryBudget.bytes(values, MemoryLayout<S>.size), for: "running \(selection.name) over \(describe(input.shape))")
+        try MemoryBudget.reserve(MemoryBudget.bytes(values, MemoryLayout<S>.size, timeMajor ? 2 : 1),
+                                 for: "running \(selection.name) over \(describe(input.shape))")
         let threads = io.threadCount
         let result: RecurrentOutput<S>
         if call.training, case .gru(let gru) = first {

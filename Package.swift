@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "gru-run", targets: ["gru-run"]),
         .library(name: "GRUCore", targets: ["GRUCore"]),
+        .library(name: "GRUModel", targets: ["GRUModel"]),
         .library(name: "GRUIO", targets: ["GRUIO"]),
     ],
     dependencies: [
@@ -25,12 +26,13 @@ let package = Package(
             providers: [.apt(["libhdf5-dev"])]
         ),
         .target(name: "GRUCore", swiftSettings: optimize),
-        .target(name: "GRUIO", dependencies: ["GRUCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+        .target(name: "GRUModel", dependencies: ["GRUCore"], swiftSettings: optimize),
+        .target(name: "GRUIO", dependencies: ["GRUCore", "GRUModel", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-lhdf5_serial"])]),
         .executableTarget(
             name: "gru-run",
             dependencies: [
-                "GRUCore", "GRUIO",
+                "GRUCore", "GRUModel", "GRUIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // A release binary carries the Swift runtime and Foundation inside it: it runs where only

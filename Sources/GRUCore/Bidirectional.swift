@@ -120,7 +120,7 @@ public enum RecurrentStage<Scalar: GRUScalar>: Sendable {
     case gru(GRULayer<Scalar>)
     case bidirectional(BidirectionalGRU<Scalar>)
 
-    var returnSequences: Bool {
+    public var returnSequences: Bool {
         switch self {
         case .gru(let layer): return layer.config.returnSequences
         case .bidirectional(let layer): return layer.forward.config.returnSequences

@@ -9,6 +9,8 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
     case csv(path: String, line: Int?, String)
     case read(path: String, String)
     case write(path: String, String)
+    /// A model holding a layer gru-run does not run.
+    case unsupportedLayer(path: String, String)
     /// A run that would need more memory than the process can have.
     case memory(String)
 
@@ -26,6 +28,7 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
         case .read(let path, let what): return sentence("Could not read \(name(path)): \(what)")
         case .write(let path, let what): return sentence("Could not write \(path == "-" ? "standard output" : path): \(what)")
         case .memory(let what): return sentence(what)
+        case .unsupportedLayer(let path, let what): return sentence("\(name(path)): \(what)")
         }
     }
 

@@ -28,8 +28,10 @@ enum KerasArchive {
         let layers = try KerasModelConfig.layers(of: root, path: path)
         let file = try HDF5File(path: path + ":model.weights.h5", image: weights)
         let source = Keras3Weights(file: file, path: path, kind: .kerasArchive)
-        return KerasModel(path: path, kind: .kerasArchive, kerasVersion: version,
-                          layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"))
+        var model = KerasModel(path: path, kind: .kerasArchive, kerasVersion: version,
+                               layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"))
+        try model.attach(config: root, layers: layers, weights: source)
+        return model
     }
 
     private static func member(_ name: String, of archive: Archive, path: String, limit: Int) throws -> [UInt8] {

@@ -5,6 +5,8 @@ public struct KerasLayerConfig: Sendable {
     public var className: String
     public var name: String
     public var config: [String: JSONValue]
+    /// A functional model's record of the layer's calls (Keras 2 lists, Keras 3 objects).
+    public var inboundNodes: [JSONValue] = []
 }
 
 /// Reads the layer list out of a `model_config` JSON document.
@@ -25,7 +27,8 @@ enum KerasModelConfig {
                 throw GRUIOError.keras(path: path, "model_config layer \(index) lacks class_name or config")
             }
             let name = layerConfig["name"]?.string ?? entry["name"]?.string ?? "\(layerClass.lowercased())_\(index)"
-            return KerasLayerConfig(className: layerClass, name: name, config: layerConfig)
+            return KerasLayerConfig(className: layerClass, name: name, config: layerConfig,
+                                    inboundNodes: entry["inbound_nodes"]?.array ?? [])
         }
     }
 }

@@ -93,6 +93,12 @@ public enum KerasLayer: Sendable {
         }
     }
 
+    /// A layer that is neither an input, a Masking layer nor recurrent.
+    public var isOther: Bool {
+        if case .other = self { return true }
+        return false
+    }
+
     public var isRecurrent: Bool {
         switch self {
         case .gru, .bidirectional: return true
@@ -107,6 +113,12 @@ public struct KerasModel: Sendable {
     public var kind: KerasFileKind
     public var kerasVersion: String?
     public var layers: [KerasLayer]
+    /// The model config (files that have one): how the layers connect.
+    public var modelConfig: JSONValue?
+    /// Every layer's config, in the config's order (files that have one).
+    public var layerConfigs: [KerasLayerConfig] = []
+    /// The weights of the layers that are not recurrent, by layer name, in Keras's order.
+    public var otherWeights: [String: [HDF5FloatArray]] = [:]
 
     public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }
 
@@ -165,11 +177,14 @@ public enum KerasReader {
         let file = try HDF5File(path: path, image: image)
         let version = try file.stringAttribute("keras_version", of: "/")?.first
         if let configText = try file.stringAttribute("model_config", of: "/")?.first {
-            let layers = try KerasModelConfig.layers(of: try parseConfig(configText, path: path, what: "model_config"), path: path)
+            let root = try parseConfig(configText, path: path, what: "model_config")
+            let layers = try KerasModelConfig.layers(of: root, path: path)
             let weightsRoot = file.isGroup("/model_weights") ? "/model_weights" : "/"
             let source = HDF5LayerWeights(file: file, root: weightsRoot)
-            return KerasModel(path: path, kind: .fullModel, kerasVersion: version,
-                              layers: try buildLayers(layers, weights: source, path: path, kind: .fullModel, version: version))
+            var model = KerasModel(path: path, kind: .fullModel, kerasVersion: version,
+                                   layers: try buildLayers(layers, weights: source, path: path, kind: .fullModel, version: version))
+            try model.attach(config: root, layers: layers, weights: source)
+            return model
         }
         if let layerNames = try file.splitStringAttribute("layer_names", of: "/") {
             return KerasModel(path: path, kind: .weightsOnly, kerasVersion: version,

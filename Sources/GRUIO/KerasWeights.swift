@@ -4,6 +4,8 @@ import GRUCore
 protocol LayerWeightSource {
     func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray]
     func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray])
+    /// Any other layer's weights in Keras's order (none for a layer without weights).
+    func layerWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray]
 }
 
 /// tf-keras / Keras 2 layout: a group per layer whose `weight_names` attribute lists its datasets in order
@@ -35,6 +37,11 @@ struct HDF5LayerWeights: LayerWeightSource {
 
     func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
         try arrays(layer.name, path: path)
+    }
+
+    func layerWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
+        guard file.isGroup(group(layer.name)), let names = try weightNames(layer.name), !names.isEmpty else { return [] }
+        return try arrays(layer.name, path: path)
     }
 
     func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
@@ -123,6 +130,19 @@ struct Keras3Weights: LayerWeightSource {
 
     func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
         try vars(groupName(layer.className, occurrence))
+    }
+
+    /// `vars/0, 1, ...` of the layer's group; a wrapper (TimeDistributed) keeps its layer's under `layer/`.
+    func layerWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
+        let group = groupName(layer.className, occurrence)
+        for base in [group + "/vars", group + "/layer/vars"] where file.exists(base + "/0") {
+            var arrays: [HDF5FloatArray] = []
+            while file.exists(base + "/" + String(arrays.count)) {
+                arrays.append(try file.floatDataset(base + "/" + String(arrays.count)))
+            }
+            return arrays
+        }
+        return []
     }
 
     func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {

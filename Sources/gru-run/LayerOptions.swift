@@ -136,11 +136,25 @@ struct CallOptions: ParsableArguments {
 
 /// Where the data comes from and goes to.
 struct IOOptions: ParsableArguments {
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("Input .npy or .csv; - or absent for standard input.", valueName: "file"))
-    var input: String = "-"
+    @Option(name: [.customShort("i"), .customLong("input")],
+            help: ArgumentHelp("Input .npy or .csv; - or absent for standard input. A model with several inputs takes one --input each, in the model's order.", valueName: "file"))
+    var inputs: [String] = []
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Output .npy or .csv; - or absent for standard output.", valueName: "file"))
-    var output: String = "-"
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: ArgumentHelp("Output .npy or .csv; - or absent for standard output. A model with several outputs takes one --output each, in the model's order.", valueName: "file"))
+    var outputs: [String] = []
+
+    /// The one input of a layer run.
+    var input: String {
+        get { inputs.first ?? "-" }
+        set { inputs = [newValue] }
+    }
+
+    /// The one output of a layer run.
+    var output: String {
+        get { outputs.first ?? "-" }
+        set { outputs = [newValue] }
+    }
 
     @Option(help: ArgumentHelp("Write the final state (batch, units) here, as .npy or .csv.", valueName: "file"))
     var stateOutput: String?

@@ -26,6 +26,14 @@ struct Run: ParsableCommand {
         // Optional so that both go once the stages hold the weights: the file's float64 copies of a large
         // model would otherwise stay resident through the pass.
         var model: KerasModel? = try HDF5Guard.reading(layer.weights) { try KerasReader.load(path: layer.weights) }
+        if layer.layer == nil, model!.hasGraph, model!.layers.contains(where: \.isOther) {
+            let whole = model!
+            model = nil
+            return try runModel(whole)
+        }
+        guard io.inputs.count <= 1, io.outputs.count <= 1 else {
+            throw CLIError.usage("one layer takes one --input and writes one --output; several are for a model with several inputs or outputs")
+        }
         var selection: Selection? = try Selection(model: model!, requested: layer.layer)
         let path = model!.path, layers = selection!.layers.map(\.name)
         let summary = selection!.summary
@@ -171,7 +179,7 @@ struct Run: ParsableCommand {
 
     /// One output as is; merge_mode None's two outputs stacked on a new first axis. Written from the arrays
     /// as they are, without a second copy of a single output.
-    private func write<S: CLIScalar>(_ outputs: [ShapedArray<S>], format: FileFormat, timeMajor: Bool,
+    func write<S: CLIScalar>(_ outputs: [ShapedArray<S>], format: FileFormat, timeMajor: Bool,
                                      to writer: AtomicFileWriter) throws {
         let single = outputs[0].shape
         let values = outputs.count == 1 ? outputs[0].values : outputs.flatMap(\.values)
@@ -251,7 +259,7 @@ struct Run: ParsableCommand {
     }
 
     /// Outputs must not overwrite the inputs they are computed from, nor each other.
-    private func checkOutputsAreDistinct() throws {
+    func checkOutputsAreDistinct() throws {
         let inputs = ([("--weights", layer.weights), ("--input", io.input), ("--mask", call.mask)]
             + call.initialState.map { ("--initial-state", Optional($0)) }).compactMap { name, path in path.map { (name, $0) } }
         let outputs = [("--output", io.output), ("--state-output", io.stateOutput), ("--state", call.state)]

@@ -1,0 +1,87 @@
+import GRUCore
+
+/// A Keras model as gru-run runs it: its inputs, its layer calls in an order where every call comes after
+/// the calls it takes tensors from, and its outputs. A Sequential model is the chain of its layers.
+public struct ModelGraph<Scalar: GRUScalar>: Sendable {
+    /// A tensor: a model input, or output `index` of call `node`.
+    public enum Source: Hashable, Sendable {
+        case input(Int)
+        case node(Int, output: Int)
+    }
+
+    public struct Call: Sendable {
+        public var name: String
+        /// Keras's class name, `TimeDistributed(Dense)` for a wrapper.
+        public var className: String
+        public var layer: any ModelLayer<Scalar>
+        public var inputs: [Source]
+
+        public init(name: String, className: String, layer: any ModelLayer<Scalar>, inputs: [Source]) {
+            (self.name, self.className, self.layer, self.inputs) = (name, className, layer, inputs)
+        }
+    }
+
+    public struct Input: Sendable {
+        public var name: String
+        /// The shape Keras declares without the batch axis (nil where any size goes); nil when the model
+        /// declares none.
+        public var shape: [Int?]?
+
+        public init(name: String, shape: [Int?]?) {
+            self.name = name
+            self.shape = shape
+        }
+    }
+
+    public var inputs: [Input]
+    public var calls: [Call]
+    public var outputs: [Source]
+
+    public init(inputs: [Input], calls: [Call], outputs: [Source]) {
+        (self.inputs, self.calls, self.outputs) = (inputs, calls, outputs)
+    }
+
+    /// Runs the model on one tensor per input; returns one tensor per output. `stopAfter`: the outputs
+    /// are instead those of that call (Keras's `Model(m.inputs, m.get_layer(name).output)`).
+    public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, stopAfter: Int? = nil) throws -> [Tensor<Scalar>] {
+        guard values.count == inputs.count else {
+            throw GRUModelError.shape(layer: inputs.first?.name ?? "input", "the model takes \(inputs.count) inputs, not \(values.count)")
+        }
+        for (input, value) in zip(inputs, values) {
+            guard let shape = input.shape else { continue }
+            let sample = Array(value.shape.dropFirst())
+            guard sample.count == shape.count, zip(sample, shape).allSatisfy({ $1 == nil || $0 == $1 }) else {
+                let expected = "(batch, " + shape.map { $0.map(String.init) ?? "any" }.joined(separator: ", ") + ")"
+                throw GRUModelError.shape(layer: input.name, "the input has shape \(describe(value.shape)) but the model expects \(expected)")
+            }
+        }
+        let last = stopAfter ?? calls.count - 1
+        var results: [Source: (Tensor<Scalar>, Mask)] = [:]
+        for (i, value) in values.enumerated() { results[.input(i)] = (value, nil) }
+        // A tensor is dropped once its last reader has run.
+        var readers: [Source: Int] = [:]
+        for call in calls.prefix(last + 1) { for source in call.inputs { readers[source, default: 0] += 1 } }
+        for source in (stopAfter == nil ? outputs : []) { readers[source, default: 0] += 1 }
+        for (index, call) in calls.enumerated() where index <= last {
+            let given = try call.inputs.map { source -> (Tensor<Scalar>, Mask) in
+                guard let value = results[source] else {
+                    throw GRUModelError.shape(layer: call.name, "its input is not computed before it")
+                }
+                return value
+            }
+            for source in call.inputs {
+                readers[source, default: 0] -= 1
+                if readers[source] == 0 && stopAfter == nil { results[source] = nil }
+            }
+            let produced = try call.layer.call(given.map(\.0), masks: given.map(\.1), threads: threads)
+            for (k, output) in produced.enumerated() { results[.node(index, output: k)] = output }
+        }
+        if let stopAfter {
+            return (0...).lazy.map { ModelGraph.Source.node(stopAfter, output: $0) }.prefix { results[$0] != nil }.map { results[$0]!.0 }
+        }
+        return try outputs.map { source in
+            guard let value = results[source] else { throw GRUModelError.shape(layer: "model", "an output is never computed") }
+            return value.0
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import GRUCore
+
+/// Keras `Conv2D` (channels_last): input `(batch, rows, cols, channels)`, kernel `(kh, kw, in, filters)`,
+/// bias `(filters,)`; strides, dilation, valid or same padding.
+public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let kernelSize: (Int, Int), strides: (Int, Int), dilation: (Int, Int)
+    public let inChannels: Int, filters: Int
+    public let padding: Padding
+    public let kernel: [Scalar]
+    public let bias: [Scalar]?
+    public let activation: LayerActivation
+    public var keepsMask: Bool { false }
+
+    public init(name: String, kernelSize: (Int, Int), strides: (Int, Int), dilation: (Int, Int), inChannels: Int, filters: Int,
+                padding: Padding, kernel: [Scalar], bias: [Scalar]?, activation: LayerActivation) throws {
+        guard kernel.count == kernelSize.0 * kernelSize.1 * inChannels * filters, bias.map({ $0.count == filters }) ?? true,
+              padding != .causal, min(strides.0, strides.1, dilation.0, dilation.1) >= 1 else {
+            throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values, not (\(kernelSize.0), \(kernelSize.1), \(inChannels), \(filters)), or its padding, strides or dilation are not supported")
+        }
+        (self.name, self.kernelSize, self.strides, self.dilation) = (name, kernelSize, strides, dilation)
+        (self.inChannels, self.filters, self.padding, self.kernel, self.bias, self.activation) = (inChannels, filters, padding, kernel, bias, activation)
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        guard x.shape.count == 4 else { throw GRUModelError.shape(layer: name, "it takes a (batch, rows, cols, channels) input, not \(describe(x.shape))") }
+        try expectWidth(x, inChannels)
+        let (rows, cols) = (x.shape[1], x.shape[2])
+        let (outRows, top) = padding.extent(length: rows, window: kernelSize.0, stride: strides.0, dilation: dilation.0)
+        let (outCols, left) = padding.extent(length: cols, window: kernelSize.1, stride: strides.1, dilation: dilation.1)
+        var out = [Scalar](repeating: 0, count: x.batch * outRows * outCols * filters)
+        var sums = [Double](repeating: 0, count: filters)
+        for b in 0..<x.batch {
+            for r in 0..<outRows {
+                for c in 0..<outCols {
+                    for f in 0..<filters { sums[f] = bias.map { Double($0[f]) } ?? 0 }
+                    for i in 0..<kernelSize.0 {
+                        let sr = r * strides.0 + i * dilation.0 - top
+                        guard sr >= 0, sr < rows else { continue }
+                        for j in 0..<kernelSize.1 {
+                            let sc = c * strides.1 + j * dilation.1 - left
+                            guard sc >= 0, sc < cols else { continue }
+                            let pixel = ((b * rows + sr) * cols + sc) * inChannels
+                            for k in 0..<inChannels {
+                                let xv = Double(x.values[pixel + k])
+                                let row = ((i * kernelSize.1 + j) * inChannels + k) * filters
+                                for f in 0..<filters { sums[f] += xv * Double(kernel[row + f]) }
+                            }
+                        }
+                    }
+                    let at = ((b * outRows + r) * outCols + c) * filters
+                    for f in 0..<filters { out[at + f] = Scalar(sums[f]) }
+                }
+            }
+        }
+        let shape = [x.batch, outRows, outCols, filters]
+        activation.apply(&out, shape: shape)
+        return Tensor(values: out, shape: shape)
+    }
+}
+
+/// Keras `MaxPooling2D` / `AveragePooling2D` (channels_last), valid or same padding.
+public struct Pooling2D<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let poolSize: (Int, Int), strides: (Int, Int)
+    public let padding: Padding
+    public let average: Bool
+    public var keepsMask: Bool { false }
+
+    public init(name: String, poolSize: (Int, Int), strides: (Int, Int), padding: Padding, average: Bool) {
+        (self.name, self.poolSize, self.strides, self.padding, self.average) = (name, poolSize, strides, padding, average)
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        guard x.shape.count == 4 else { throw GRUModelError.shape(layer: name, "it takes a (batch, rows, cols, channels) input, not \(describe(x.shape))") }
+        let (rows, cols, channels) = (x.shape[1], x.shape[2], x.shape[3])
+        let (outRows, top) = padding.extent(length: rows, window: poolSize.0, stride: strides.0)
+        let (outCols, left) = padding.extent(length: cols, window: poolSize.1, stride: strides.1)
+        var out = [Scalar](repeating: 0, count: x.batch * outRows * outCols * channels)
+        for b in 0..<x.batch {
+            for r in 0..<outRows {
+                let r0 = max(0, r * strides.0 - top), r1 = min(rows, r * strides.0 - top + poolSize.0)
+                for c in 0..<outCols {
+                    let c0 = max(0, c * strides.1 - left), c1 = min(cols, c * strides.1 - left + poolSize.1)
+                    for k in 0..<channels {
+                        var best = -Scalar.infinity, sum = 0.0
+                        for i in r0..<r1 {
+                            for j in c0..<c1 {
+                                let v = x.values[((b * rows + i) * cols + j) * channels + k]
+                                if v > best || v.isNaN { best = v }
+                                sum += Double(v)
+                            }
+                        }
+                        out[((b * outRows + r) * outCols + c) * channels + k] = average ? Scalar(sum / Double(max(1, (r1 - r0) * (c1 - c0)))) : best
+                    }
+                }
+            }
+        }
+        return Tensor(values: out, shape: [x.batch, outRows, outCols, channels])
+    }
+}

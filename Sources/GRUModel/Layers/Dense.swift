@@ -1,0 +1,39 @@
+import GRUCore
+
+/// Keras `Dense`: `activation(x · kernel + bias)` over the last axis; kernel `(input_dim, units)`,
+/// bias `(units,)`. Any leading axes are kept, and the mask passes (Keras 2 and 3 alike).
+public struct Dense<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let inputDim: Int
+    public let units: Int
+    /// `(inputDim, units)` row-major.
+    public let kernel: [Scalar]
+    public let bias: [Scalar]?
+    public let activation: LayerActivation
+
+    public init(name: String, inputDim: Int, units: Int, kernel: [Scalar], bias: [Scalar]?, activation: LayerActivation) throws {
+        guard kernel.count == inputDim * units, bias.map({ $0.count == units }) ?? true else {
+            throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values and its bias \(bias?.count ?? 0); (\(inputDim), \(units)) and (\(units),) were expected")
+        }
+        (self.name, self.inputDim, self.units, self.kernel, self.bias, self.activation) = (name, inputDim, units, kernel, bias, activation)
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        try expectWidth(x, inputDim)
+        let rows = x.values.count / inputDim
+        var out = [Scalar](repeating: 0, count: rows * units)
+        var sums = [Double](repeating: 0, count: units)
+        for r in 0..<rows {
+            for u in 0..<units { sums[u] = bias.map { Double($0[u]) } ?? 0 }
+            for i in 0..<inputDim {
+                let xi = Double(x.values[r * inputDim + i])
+                let row = i * units
+                for u in 0..<units { sums[u] += xi * Double(kernel[row + u]) }
+            }
+            for u in 0..<units { out[r * units + u] = Scalar(sums[u]) }
+        }
+        let shape = Array(x.shape.dropLast()) + [units]
+        activation.apply(&out, shape: shape)
+        return Tensor(values: out, shape: shape)
+    }
+}

@@ -1,0 +1,59 @@
+import GRUCore
+
+/// Keras `Embedding`: integer ids `(batch, T)` to rows of `embeddings (input_dim, output_dim)`, giving
+/// `(batch, T, output_dim)`. With `mask_zero` id 0 masks its step. An id that is not a whole number in
+/// `[0, input_dim)` is refused (Keras on CPU fails on it too).
+public struct Embedding<Scalar: GRUScalar>: ModelLayer {
+    public let name: String
+    public let inputDim: Int
+    public let outputDim: Int
+    public let embeddings: [Scalar]
+    public let maskZero: Bool
+
+    public init(name: String, inputDim: Int, outputDim: Int, embeddings: [Scalar], maskZero: Bool) throws {
+        guard embeddings.count == inputDim * outputDim else {
+            throw GRUModelError.config(layer: name, "its embeddings hold \(embeddings.count) values, not (\(inputDim), \(outputDim))")
+        }
+        (self.name, self.inputDim, self.outputDim, self.embeddings, self.maskZero) = (name, inputDim, outputDim, embeddings, maskZero)
+    }
+
+    public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
+        guard inputs.count == 1 else { throw GRUModelError.shape(layer: name, "it takes one input, not \(inputs.count)") }
+        let ids = inputs[0]
+        var out = [Scalar](repeating: 0, count: ids.values.count * outputDim)
+        for (position, id) in ids.values.enumerated() {
+            guard id == id.rounded(), id >= 0, id < Scalar(inputDim) else {
+                throw GRUModelError.value(layer: name, "input \(position) is \(id), not a token id in 0..<\(inputDim)")
+            }
+            let row = Int(id) * outputDim
+            for k in 0..<outputDim { out[position * outputDim + k] = embeddings[row + k] }
+        }
+        let mask: Mask = maskZero ? ids.values.map { $0 != 0 } : nil
+        return [(Tensor(values: out, shape: ids.shape + [outputDim]), ids.shape.count == 2 ? mask : nil)]
+    }
+}
+
+/// Keras `Masking(mask_value)`: a step whose features all equal the value is masked, and its features are
+/// set to zero in the output (Keras multiplies by the mask).
+public struct Masking<Scalar: GRUScalar>: ModelLayer {
+    public let name: String
+    public let maskValue: Scalar
+
+    public init(name: String, maskValue: Scalar) {
+        self.name = name
+        self.maskValue = maskValue
+    }
+
+    public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
+        guard inputs.count == 1, inputs[0].shape.count == 3 else {
+            throw GRUModelError.shape(layer: name, "it takes one (batch, timesteps, features) input")
+        }
+        let x = inputs[0]
+        let mask = maskingRule(x.values, features: x.width, maskValue: maskValue)
+        var values = x.values
+        for (step, keep) in mask.enumerated() where !keep {
+            for f in 0..<x.width { values[step * x.width + f] = 0 }
+        }
+        return [(Tensor(values: values, shape: x.shape), mask)]
+    }
+}

@@ -1,0 +1,60 @@
+import GRUCore
+
+/// Keras `BatchNormalization` at inference, over the last axis: `(x - moving_mean) * gamma /
+/// sqrt(moving_variance + epsilon) + beta`, computed as TensorFlow's `batch_normalization` does
+/// (`x * inv + (beta - mean * inv)`, `inv = gamma * rsqrt(variance + epsilon)`). The mask passes.
+public struct BatchNormalization<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    let scale: [Double], offset: [Double]
+
+    /// `gamma` and `beta` are nil when the layer was built with `scale=False` / `center=False`.
+    public init(name: String, gamma: [Scalar]?, beta: [Scalar]?, movingMean: [Scalar], movingVariance: [Scalar], epsilon: Double) throws {
+        let n = movingMean.count
+        guard movingVariance.count == n, gamma.map({ $0.count == n }) ?? true, beta.map({ $0.count == n }) ?? true else {
+            throw GRUModelError.config(layer: name, "its gamma, beta, moving_mean and moving_variance differ in length")
+        }
+        self.name = name
+        let inv = (0..<n).map { i in (1 / (Double(movingVariance[i]) + epsilon).squareRoot()) * (gamma.map { Double($0[i]) } ?? 1) }
+        scale = inv
+        offset = (0..<n).map { i in (beta.map { Double($0[i]) } ?? 0) - Double(movingMean[i]) * inv[i] }
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        try expectWidth(x, scale.count)
+        var values = x.values
+        let n = scale.count
+        for i in values.indices { values[i] = Scalar(Double(values[i]) * scale[i % n] + offset[i % n]) }
+        return Tensor(values: values, shape: x.shape)
+    }
+}
+
+/// Keras `LayerNormalization` over the last axis: `(x - mean) / sqrt(variance + epsilon) * gamma + beta`,
+/// mean and variance over each position's features. The mask passes.
+public struct LayerNormalization<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let gamma: [Scalar]?, beta: [Scalar]?
+    public let epsilon: Double
+    public let width: Int
+
+    public init(name: String, width: Int, gamma: [Scalar]?, beta: [Scalar]?, epsilon: Double) throws {
+        guard gamma.map({ $0.count == width }) ?? true, beta.map({ $0.count == width }) ?? true else {
+            throw GRUModelError.config(layer: name, "its gamma and beta do not hold \(width) values")
+        }
+        (self.name, self.width, self.gamma, self.beta, self.epsilon) = (name, width, gamma, beta, epsilon)
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        try expectWidth(x, width)
+        var values = x.values
+        for row in 0..<(values.count / width) {
+            let slice = (row * width)..<((row + 1) * width)
+            let mean = values[slice].reduce(0.0) { $0 + Double($1) } / Double(width)
+            let variance = values[slice].reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(width)
+            let inv = 1 / (variance + epsilon).squareRoot()
+            for (k, i) in slice.enumerated() {
+                values[i] = Scalar((Double(values[i]) - mean) * inv * (gamma.map { Double($0[k]) } ?? 1) + (beta.map { Double($0[k]) } ?? 0))
+            }
+        }
+        return Tensor(values: values, shape: x.shape)
+    }
+}

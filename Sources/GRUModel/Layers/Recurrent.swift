@@ -1,0 +1,28 @@
+import GRUCore
+
+/// A GRU or Bidirectional(GRU) layer (GRUCore runs it). Outputs: the output, then with return_state the
+/// final states (one, or forward and backward). The mask goes on with a returned sequence.
+public struct Recurrent<Scalar: GRUScalar>: ModelLayer {
+    public let name: String
+    public let stage: RecurrentStage<Scalar>
+    public let returnState: Bool
+
+    public init(name: String, stage: RecurrentStage<Scalar>, returnState: Bool) {
+        self.name = name
+        self.stage = stage
+        self.returnState = returnState
+    }
+
+    /// Extra inputs after the first are initial states (Keras's `initial_state`).
+    public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
+        guard let x = inputs.first, x.shape.count == 3 else {
+            throw GRUModelError.shape(layer: name, "it takes a (batch, timesteps, features) input, not \(inputs.first.map { describe($0.shape) } ?? "none")")
+        }
+        let states = inputs.count > 1 ? inputs.dropFirst().map(\.values) : nil
+        let result = try stage(x.values, shape: x.shape, mask: masks.first ?? nil, initialStates: states, threads: threads)
+        let mask = stage.returnSequences ? masks.first ?? nil : nil
+        var outputs = result.outputs.map { (Tensor(values: $0.values, shape: $0.shape), mask) }
+        if returnState { outputs += result.states.map { (Tensor(values: $0.values, shape: $0.shape), nil) } }
+        return outputs
+    }
+}

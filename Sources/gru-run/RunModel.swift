@@ -1,0 +1,106 @@
+import Foundation
+import GRUCore
+import GRUIO
+import GRUModel
+
+/// `gru-run --weights model.h5 --input x.npy`: the whole model, as `model.predict` computes it.
+extension Run {
+    func runModel(_ model: KerasModel) throws {
+        let recurrent = model.layers.filter(\.isRecurrent)
+        if (layer.changesLayerConfig || layer.hardSigmoid != nil) && recurrent.count != 1 {
+            throw CLIError.usage("layer flags apply to one GRU, and \(model.path) holds \(recurrent.count); choose one with --layer NAME")
+        }
+        if !call.initialState.isEmpty || call.state != nil || call.training || call.mask != nil || call.maskValue != nil || io.stateOutput != nil {
+            throw CLIError.usage("--initial-state, --state, --state-output, --training, --mask and --mask-value apply to one layer; \(model.path) runs a whole model, so choose the layer with --layer NAME")
+        }
+        try checkOutputsAreDistinct()
+        let paths = io.outputs.isEmpty ? ["-"] : io.outputs
+        for path in paths { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
+        let outputs = try OutputSet(paths)
+        let wide = model.layers.contains { kerasLayer in
+            switch kerasLayer {
+            case .gru(let gru): return gru.bits == 64
+            case .bidirectional(let pair): return pair.forward.bits == 64
+            default: return false
+            }
+        } || model.otherWeights.values.contains { $0.contains { $0.bits == 64 } }
+        switch layer.dtype ?? (wide ? .float64 : .float32) {
+        case .float32: try runModel(model, Float.self, outputs: outputs)
+        case .float64: try runModel(model, Double.self, outputs: outputs)
+        }
+    }
+
+    private func runModel<S: CLIScalar>(_ model: KerasModel, _ type: S.Type, outputs: OutputSet) throws {
+        let graph = try model.graph(S.self) { kerasLayer in try self.stage(kerasLayer, S.self) }
+        let inputPaths = io.inputs.isEmpty ? ["-"] : io.inputs
+        guard inputPaths.count == graph.inputs.count else {
+            let names = graph.inputs.map(\.name).joined(separator: ", ")
+            throw CLIError.usage("\(model.path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)) but --input was given \(inputPaths.count) times")
+        }
+        guard outputs.writers.count == graph.outputs.count else {
+            throw CLIError.usage("\(model.path) gives \(graph.outputs.count) outputs; give --output once for each, in the model's order")
+        }
+        let inputs = try zip(inputPaths, graph.inputs).map { path, input in
+            try ModelInput<S>.load(path, format: io.inputFormat, rank: input.shape.map { $0.count + 1 })
+        }
+        let results = try graph(inputs, threads: io.threadCount)
+        try outputs.write(zip(results, paths(outputs)).map { result, path in
+            { writer in
+                let format = try outputFormat(for: path, override: self.io.outputFormat, standardDefault: .csv)
+                try self.write([ShapedArray(values: result.values, shape: result.shape)], format: format, timeMajor: false, to: writer)
+            }
+        })
+    }
+
+    private func paths(_ outputs: OutputSet) -> [String] { outputs.writers.map(\.path) }
+
+    /// A GRU or Bidirectional layer of the model, with the layer flags when it is the model's only one.
+    private func stage<S: CLIScalar>(_ kerasLayer: KerasLayer, _ type: S.Type) throws -> RecurrentStage<S> {
+        switch kerasLayer {
+        case .gru(let gru):
+            return .gru(try GRULayer(config: try layer.mergedConfig(with: gru), weights: try gru.weights(S.self)))
+        case .bidirectional(let bidirectional):
+            var directions: [GRULayer<S>] = []
+            for var direction in [bidirectional.forward, bidirectional.backward] {
+                let backwards = direction.config.goBackwards
+                direction.config = try layer.mergedConfig(with: direction)
+                direction.config.goBackwards = backwards
+                directions.append(try GRULayer(config: direction.config, weights: try direction.weights(S.self)))
+            }
+            return .bidirectional(try BidirectionalGRU(forward: directions[0], backward: directions[1],
+                                                       mergeMode: layer.mergeMode ?? bidirectional.mergeMode))
+        default:
+            throw CLIError.usage("layer '\(kerasLayer.name)' is not recurrent")
+        }
+    }
+}
+
+/// A model input: floats, or integer token ids for an Embedding, from .npy (any numeric dtype) or CSV.
+enum ModelInput<S: CLIScalar> {
+    /// `rank`: the rank the model declares, batch axis included, when it declares one.
+    static func load(_ path: String, format: FileFormat?, rank: Int?) throws -> Tensor<S> {
+        let file = try InputFile(path: path)
+        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
+        let isNPY = try format.map { $0 == .npy } ?? (ext == "npy" || (ext != "csv" && ext != "txt"
+            && file.prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic)))
+        if isNPY {
+            let array = try NPYArray(input: file)
+            guard array.shape.allSatisfy({ $0 > 0 }), array.shape.count >= 2 else {
+                throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); a model input needs a batch axis and every dimension at least 1")
+            }
+            return Tensor(values: try S.values(of: array), shape: array.shape)
+        }
+        let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path)
+        let values = csv.values.map { S($0) }
+        switch rank {
+        case 2 where csv.features == 1:
+            return Tensor(values: values, shape: [csv.batch, csv.timesteps])  // token ids: one per row
+        case 2:
+            return Tensor(values: values, shape: [csv.batch * csv.timesteps, csv.features])
+        case nil, 3:
+            return Tensor(values: values, shape: csv.shape)
+        default:
+            throw GRUIOError.csv(path: path, line: nil, "the model takes inputs of \(rank!) dimensions, which CSV cannot hold; give an .npy file")
+        }
+    }
+}

@@ -82,9 +82,10 @@ struct GRUConfigReader {
 
     /// Fills `config` with every value the layer config states; absent keys keep `config`'s value.
     func apply(to config: inout GRUConfig) throws {
-        if let units = try int("units") { config.units = units }
+        // Keras 1 spelled units output_dim and recurrent_activation inner_activation.
+        if let units = try int("units") ?? int("output_dim") { config.units = units }
         if let value = try activation("activation") { config.activation = value }
-        if let value = try activation("recurrent_activation") { config.recurrentActivation = value }
+        if let value = try activation("recurrent_activation") ?? activation("inner_activation") { config.recurrentActivation = value }
         if let value = try bool("use_bias") { config.useBias = value }
         if let value = try bool("reset_after") { config.resetAfter = value }
         if let value = try bool("return_sequences") { config.returnSequences = value }

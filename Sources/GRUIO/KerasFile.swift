@@ -341,8 +341,9 @@ public enum KerasReader {
     }
 
     /// Checks the shapes of kernel, recurrent kernel and bias, converting CuDNNGRU's layout.
-    static func makeGRU(_ arrays: [HDF5FloatArray], name: String, className: String, path: String,
+    static func makeGRU(_ stored: [HDF5FloatArray], name: String, className: String, path: String,
                         kind: KerasFileKind, version: String?) throws -> KerasGRU {
+        let arrays = stored.count == 9 ? try joinKeras1(stored, name: name, path: path) : stored
         guard arrays.count == 2 || arrays.count == 3 else {
             throw GRUIOError.keras(path: path, "layer '\(name)' holds \(arrays.count) weights; a GRU holds kernel, recurrent_kernel and an optional bias")
         }
@@ -373,6 +374,26 @@ public enum KerasReader {
             throw GRUIOError.keras(path: path, "CuDNNGRU layer '\(name)' has no bias; CuDNNGRU always stores one of shape (\(6 * units),)")
         }
         return gru
+    }
+
+    /// Keras 1 stores a GRU as nine arrays `W_z, U_z, b_z, W_r, U_r, b_r, W_h, U_h, b_h`; tf-keras's legacy
+    /// loader joins them gate by gate into kernel `[W_z | W_r | W_h]`, recurrent kernel `[U_z | U_r | U_h]`
+    /// and bias `[b_z | b_r | b_h]` (reset_after False).
+    static func joinKeras1(_ arrays: [HDF5FloatArray], name: String, path: String) throws -> [HDF5FloatArray] {
+        let w = [arrays[0], arrays[3], arrays[6]], u = [arrays[1], arrays[4], arrays[7]], b = [arrays[2], arrays[5], arrays[8]]
+        guard let units = u.first?.shape.last, let features = w.first?.shape.first,
+              w.allSatisfy({ $0.shape == [features, units] }), u.allSatisfy({ $0.shape == [units, units] }),
+              b.allSatisfy({ $0.shape == [units] }) else {
+            let shapes = arrays.map { describe($0.shape) }.joined(separator: ", ")
+            throw GRUIOError.keras(path: path, "layer '\(name)' holds nine weights of shapes \(shapes); a Keras 1 GRU holds W (features, units), U (units, units) and b (units,) for each of z, r, h")
+        }
+        func join(_ blocks: [HDF5FloatArray], rows: Int) -> HDF5FloatArray {
+            var values: [Double] = []
+            values.reserveCapacity(rows * 3 * units)
+            for r in 0..<rows { for block in blocks { values += block.values[(r * units)..<((r + 1) * units)] } }
+            return HDF5FloatArray(shape: rows == 1 && blocks[0].shape.count == 1 ? [3 * units] : [rows, 3 * units], values: values, bits: blocks[0].bits)
+        }
+        return [join(w, rows: features), join(u, rows: units), join(b, rows: 1)]
     }
 
     /// CuDNNGRU's layout to GRU(reset_after=True)'s, as tf-keras `_convert_rnn_weights` does: per gate, the

@@ -84,7 +84,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
 
     func make(_ layer: KerasLayerConfig, arrays: [HDF5FloatArray]) throws -> any ModelLayer<S> {
         let name = layer.name
-        let useBias = (try reader(layer).bool("use_bias")) ?? true
+        let useBias = (try reader(layer).bool("use_bias") ?? reader(layer).bool("bias")) ?? true  // Keras 1: bias
         switch layer.className {
         case let kind where Self.identities.contains(kind):
             return Identity<S>(name: name)

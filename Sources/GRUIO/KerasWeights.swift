@@ -46,8 +46,8 @@ struct HDF5LayerWeights: LayerWeightSource {
 
     func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
         let all = try arrays(layer.name, path: path)
-        guard all.count == 4 || all.count == 6 else {
-            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' holds \(all.count) weights; two GRUs hold 4 or 6")
+        guard all.count == 4 || all.count == 6 || all.count == 18 else {
+            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' holds \(all.count) weights; two GRUs hold 4 or 6 (18 in Keras 1)")
         }
         return (Array(all.prefix(all.count / 2)), Array(all.suffix(all.count / 2)))
     }
@@ -60,7 +60,8 @@ struct HDF5LayerWeights: LayerWeightSource {
         return try layerNames.compactMap { name in
             let names = try weightNames(name) ?? []
             let leaves = names.map(KerasReader.leafName)
-            let single = leaves.starts(with: ["kernel", "recurrent_kernel"]) && (leaves.count == 2 || (leaves.count == 3 && leaves[2] == "bias"))
+            let keras1 = leaves.count == 9 && ["W_z", "U_z", "b_z", "W_r", "U_r", "b_r", "W_h", "U_h", "b_h"].enumerated().allSatisfy { leaves[$0.offset].hasSuffix($0.element) }
+            let single = keras1 || leaves.starts(with: ["kernel", "recurrent_kernel"]) && (leaves.count == 2 || (leaves.count == 3 && leaves[2] == "bias"))
             let doubled = (leaves.count == 4 || leaves.count == 6) && Array(leaves.prefix(leaves.count / 2)) == Array(leaves.suffix(leaves.count / 2))
                 && leaves.starts(with: ["kernel", "recurrent_kernel"])
             if single {

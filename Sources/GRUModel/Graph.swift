@@ -41,6 +41,12 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
         (self.inputs, self.calls, self.outputs) = (inputs, calls, outputs)
     }
 
+    /// How many tensors call `index` gives (a recurrent layer with return_state gives its states too).
+    public func outputsOfCall(_ index: Int) -> Int {
+        guard let recurrent = calls[index].layer as? any RecurrentOutputs else { return 1 }
+        return recurrent.outputCount
+    }
+
     /// Runs the model on one tensor per input; returns one tensor per output. `stopAfter`: the outputs
     /// are instead those of that call (Keras's `Model(m.inputs, m.get_layer(name).output)`).
     public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, stopAfter: Int? = nil) throws -> [Tensor<Scalar>] {

@@ -32,8 +32,11 @@ struct LayerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The Keras .h5 file (model.save or save_weights).", valueName: "file"))
     var weights: String
 
-    @Option(help: ArgumentHelp("The GRU layer to run, by name, when the file holds several.", valueName: "name"))
+    @Option(help: ArgumentHelp("Run this GRU or Bidirectional layer alone, on the input given (without it a model file runs whole).", valueName: "name"))
     var layer: String?
+
+    @Option(help: ArgumentHelp("Run the model from its inputs through this layer and write the layer's output: Keras's Model(m.inputs, m.get_layer(name).output).", valueName: "name"))
+    var through: String?
 
     @Option(help: "units: checked against the weights.")
     var units: Int?

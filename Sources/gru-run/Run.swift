@@ -26,7 +26,11 @@ struct Run: ParsableCommand {
         // Optional so that both go once the stages hold the weights: the file's float64 copies of a large
         // model would otherwise stay resident through the pass.
         var model: KerasModel? = try HDF5Guard.reading(layer.weights) { try KerasReader.load(path: layer.weights) }
-        if layer.layer == nil, model!.hasGraph, model!.layers.contains(where: \.isOther) {
+        if layer.layer != nil && layer.through != nil {
+            throw CLIError.usage("--layer runs one layer on the input given and --through runs the model up to a layer; give one of them")
+        }
+        if layer.through != nil || layer.layer == nil && model!.hasGraph && model!.layers.contains(where: \.isOther)
+            && model!.layers.contains(where: \.isRecurrent) {
             let whole = model!
             model = nil
             return try runModel(whole)

@@ -32,18 +32,28 @@ extension Run {
 
     private func runModel<S: CLIScalar>(_ model: KerasModel, _ type: S.Type, outputs: OutputSet) throws {
         let graph = try model.graph(S.self) { kerasLayer in try self.stage(kerasLayer, S.self) }
+        var stop: Int?
+        var produced = graph.outputs.count
+        if let name = layer.through {
+            guard let index = graph.calls.lastIndex(where: { $0.name == name }) else {
+                throw GRUIOError.keras(path: model.path, "has no layer named \(Printable.quoted(name)) that the model runs; its layers are \(graph.calls.map(\.name).joined(separator: ", "))")
+            }
+            stop = index
+            produced = graph.outputsOfCall(index)
+        }
         let inputPaths = io.inputs.isEmpty ? ["-"] : io.inputs
         guard inputPaths.count == graph.inputs.count else {
             let names = graph.inputs.map(\.name).joined(separator: ", ")
             throw CLIError.usage("\(model.path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)) but --input was given \(inputPaths.count) times")
         }
-        guard outputs.writers.count == graph.outputs.count else {
-            throw CLIError.usage("\(model.path) gives \(graph.outputs.count) outputs; give --output once for each, in the model's order")
+        guard outputs.writers.count == produced else {
+            let what = layer.through.map { "layer \(Printable.quoted($0)) of \(model.path)" } ?? model.path
+            throw CLIError.usage("\(what) gives \(produced) outputs; give --output once for each, in the model's order")
         }
         let inputs = try zip(inputPaths, graph.inputs).map { path, input in
             try ModelInput<S>.load(path, format: io.inputFormat, rank: input.shape.map { $0.count + 1 })
         }
-        let results = try graph(inputs, threads: io.threadCount)
+        let results = try graph(inputs, threads: io.threadCount, stopAfter: stop)
         try outputs.write(zip(results, paths(outputs)).map { result, path in
             { writer in
                 let format = try outputFormat(for: path, override: self.io.outputFormat, standardDefault: .csv)

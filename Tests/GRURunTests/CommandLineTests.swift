@@ -208,11 +208,35 @@ final class OtherModelTests: XCTestCase {
         XCTAssertEqual(result.stderr, "gru-run: \(path): holds no GRU layer; its layers are input_1 (InputLayer), dense (Dense).\n")
     }
 
-    func testOtherLayersNeedLayerAndThenRunTheGRUWithItsMask() throws {
+    /// Without --layer the whole model runs: its Dense head over the GRU's output (Keras's own).
+    func testTheWholeModelRunsItsHeadOverTheGRU() throws {
         let path = folder + "/gru_dense.h5"
-        let refused = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])
-        XCTAssertEqual(refused.status, 65)
-        XCTAssertEqual(refused.stderr, "gru-run: \(path): holds layers gru-run does not run (its layers are input_2 (InputLayer), masking (Masking), encoder (GRU), head (Dense)); run the GRU alone with --layer encoder.\n")
+        let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--output-format", "npy"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let encoded = try loadNPY(folder + "/y_encoder.npy")
+        let head = try XCTUnwrap(try KerasReader.load(path: path).otherWeights["head"])
+        let (kernel, bias) = (head[0], head[1])
+        let (units, outputs) = (kernel.shape[0], kernel.shape[1])
+        var expected: [Double] = []
+        for row in 0..<(encoded.values.count / units) {
+            for o in 0..<outputs {
+                expected.append((0..<units).reduce(bias.values[o]) { $0 + encoded.values[row * units + $1] * kernel.values[$1 * outputs + o] })
+            }
+        }
+        let got = try NPYArray(bytes: result.stdout, path: "stdout")
+        XCTAssertEqual(got.shape, Array(encoded.shape.dropLast()) + [outputs])
+        XCTAssertNil(mismatch(try got.doubles(), expected, shape: got.shape, tolerance: 1e-5, context: "whole model"))
+    }
+
+    func testAModelWithALayerOutsideTheListIsRefusedNamingIt() throws {
+        let path = Fixtures.repositoryRoot.path + "/Tests/Corpus/models/gru_lstm.h5"
+        let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])
+        XCTAssertEqual(result.status, 65)
+        XCTAssertEqual(result.stderr, "gru-run: \(path): layer 'lstm' is a LSTM, which gru-run does not run; run the GRU part alone with --layer gru.\n")
+    }
+
+    func testLayerRunsTheGRUWithItsMask() throws {
+        let path = folder + "/gru_dense.h5"
         let expected = try loadNPY(folder + "/y_encoder.npy")
         for (file, extra) in [(path, []), (folder + "/gru_dense_weights.h5", ["--mask-value", "0", "--return-sequences"])] {
             let result = try GRURunBinary.run(["--weights", file, "--input", folder + "/x.npy", "--layer", "encoder",

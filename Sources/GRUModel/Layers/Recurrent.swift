@@ -1,5 +1,20 @@
 import GRUCore
 
+/// Layers whose number of outputs depends on their config.
+public protocol RecurrentOutputs {
+    var outputCount: Int { get }
+}
+
+extension Recurrent: RecurrentOutputs {
+    /// The output (two with merge_mode None), then one state per direction with return_state.
+    public var outputCount: Int {
+        switch stage {
+        case .gru: return returnState ? 2 : 1
+        case .bidirectional(let layer): return (layer.mergeMode == .none ? 2 : 1) + (returnState ? 2 : 0)
+        }
+    }
+}
+
 /// A GRU or Bidirectional(GRU) layer (GRUCore runs it). Outputs: the output, then with return_state the
 /// final states (one, or forward and backward). The mask goes on with a returned sequence.
 public struct Recurrent<Scalar: GRUScalar>: ModelLayer {

@@ -1,0 +1,21 @@
+"""Writes Tests/Corpus/models/: real Keras models holding a layer gru-run does not run, for the refusal tests.
+
+    TF_USE_LEGACY_KERAS=1 python3 Tests/Corpus/make_model_cases.py   (tf-keras 2.21, Fixtures/requirements.txt)
+
+- gru_lstm.h5: Input(5, 4) -> GRU(3, return_sequences=True, name="gru") -> LSTM(2, name="lstm"), model.save.
+"""
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tf_keras as keras  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "models"
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((5, 4))
+    hidden = keras.layers.GRU(3, return_sequences=True, name="gru")(inputs)
+    outputs = keras.layers.LSTM(2, name="lstm")(hidden)
+    keras.Model(inputs, outputs).save(OUT / "gru_lstm.h5")

@@ -74,13 +74,18 @@ struct GRURun: ParsableCommand {
     }
 
     private static func fail(_ message: String, code: Int32) -> Never {
-        // One line whatever a file put in the names it quotes: control characters are shown escaped.
-        let printable = message.unicodeScalars.map { scalar -> String in
-            scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-        }.joined()
-        FileHandle.standardError.write(Data(("gru-run: " + printable + "\n").utf8))
+        printLine(message)
         Foundation.exit(code)
     }
+}
+
+/// One line on stderr, `gru-run: ` first, whatever a file put in the names it quotes: control characters are
+/// shown escaped.
+func printLine(_ message: String) {
+    let printable = message.unicodeScalars.map { scalar -> String in
+        scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+    }.joined()
+    FileHandle.standardError.write(Data(("gru-run: " + printable + "\n").utf8))
 }
 
 /// Errors of the command line itself: flags that contradict the file or each other.

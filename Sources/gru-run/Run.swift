@@ -36,6 +36,8 @@ struct Run: ParsableCommand {
             throw CLIError.usage("--initial-state, --state and --training apply to one layer, and \(path) runs \(layers.count); choose one with --layer NAME")
         }
         try checkOutputsAreDistinct()
+        // Said once the run has succeeded, so that a failure stays one line.
+        let note = summary.isSingle && !io.quiet ? layer.assumptionNote(for: selection!.layers[0]) : nil
         let dtype = layer.dtype ?? (selection!.bits == 64 ? .float64 : .float32)
         switch dtype {
         case .float32:
@@ -47,6 +49,7 @@ struct Run: ParsableCommand {
             (model, selection) = (nil, nil)
             try execute(stages, selection: summary)
         }
+        if let note { printLine(note) }
     }
 
     /// The stages to run, with the flags applied to a single layer.

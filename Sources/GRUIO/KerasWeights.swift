@@ -77,7 +77,7 @@ struct HDF5LayerWeights: LayerWeightSource {
     private func inferredGRU(_ arrays: [HDF5FloatArray], name: String, className: String, path: String,
                              version: String?, writer: WeightsWriter) throws -> KerasGRU {
         var gru = try KerasReader.makeGRU(arrays, name: name, className: className, path: path, kind: .weightsOnly, version: version)
-        (gru.config, gru.assumed) = weightsOnlyConfig(gru, writer: writer)
+        (gru.config, gru.assumed) = weightsOnlyConfig(units: gru.units, biasShape: gru.biasShape, className: gru.className, writer: writer)
         return gru
     }
 }
@@ -124,14 +124,14 @@ struct Keras3Weights: LayerWeightSource {
             let writer: WeightsWriter = name == nil ? .keras3OrTFKeras : .keras3
             if file.isGroup(full + "/cell/vars") {
                 var gru = try KerasReader.makeGRU(try vars(full), name: name ?? group, className: "GRU", path: path, kind: kind, version: nil)
-                (gru.config, gru.assumed) = weightsOnlyConfig(gru, writer: writer)
+                (gru.config, gru.assumed) = weightsOnlyConfig(units: gru.units, biasShape: gru.biasShape, className: gru.className, writer: writer)
                 return .gru(gru)
             }
             if file.isGroup(full + "/forward_layer/cell/vars") {
                 var pair: [KerasGRU] = []
                 for side in ["forward_layer", "backward_layer"] {
                     var gru = try KerasReader.makeGRU(try vars(full + "/" + side), name: side, className: "GRU", path: path, kind: kind, version: nil)
-                    (gru.config, gru.assumed) = weightsOnlyConfig(gru, writer: writer)
+                    (gru.config, gru.assumed) = weightsOnlyConfig(units: gru.units, biasShape: gru.biasShape, className: gru.className, writer: writer)
                     pair.append(gru)
                 }
                 pair[1].config.goBackwards = true

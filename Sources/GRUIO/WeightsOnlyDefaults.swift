@@ -18,7 +18,7 @@ public struct AssumedDefaults: Equatable, Sendable {
 }
 
 /// Which Keras wrote a weights-only file, as far as its layout and its `keras_version` attribute tell.
-enum WeightsWriter: Equatable {
+public enum WeightsWriter: Equatable, Sendable {
     /// Keras 3: the /layers layout with the `name` attributes Keras 3.6+ writes, or keras_version 3.x.
     case keras3
     /// The /layers layout without `name` attributes: Keras 3.0-3.5, or tf-keras's
@@ -44,7 +44,7 @@ enum WeightsWriter: Equatable {
     case unknown
 
     /// The writer of a legacy-layout (layer_names / weight_names) file.
-    init(kerasVersion: String?) {
+    public init(kerasVersion: String?) {
         guard let version = kerasVersion else { self = .unknown; return }
         let parts = version.split(separator: "-", maxSplits: 1)
         let numbers = (parts.first ?? "").split(separator: ".").map { Int($0) ?? 0 }
@@ -75,20 +75,22 @@ enum WeightsWriter: Equatable {
 
 /// A weights-only layer's config: the defaults of the layer that most likely wrote it, with units, use_bias
 /// and (when there is a bias) reset_after decided by the weights. Returns what of it is assumed.
-func weightsOnlyConfig(_ gru: KerasGRU, writer: WeightsWriter) -> (GRUConfig, AssumedDefaults) {
-    var config = GRUConfig(units: gru.units)
+/// `biasShape` is nil without a bias; `className` is "GRU" or "CuDNNGRU" (its weights already converted).
+public func weightsOnlyConfig(units: Int, biasShape: [Int]?, className: String,
+                              writer: WeightsWriter) -> (GRUConfig, AssumedDefaults) {
+    var config = GRUConfig(units: units)
     let (hardSigmoid, hardSigmoidAssumed) = writer.hardSigmoid
     config.hardSigmoid = hardSigmoid
-    config.useBias = gru.bias != nil
-    let biasResetAfter = gru.biasShape.map { $0.count == 2 }
-    if gru.className == "CuDNNGRU" {
+    config.useBias = biasShape != nil
+    let biasResetAfter = biasShape.map { $0.count == 2 }
+    if className == "CuDNNGRU" {
         // The class fixes tanh and sigmoid; its weights are converted to GRU(reset_after=True).
         config.recurrentActivation = .sigmoid
         config.resetAfter = true
         config.implementation = 2
         return (config, AssumedDefaults(writer: "CuDNNGRU", activations: false))
     }
-    let shape = gru.biasShape.map(describe) ?? ""
+    let shape = biasShape.map(describe) ?? ""
     let noVersion = "the file names no Keras version"
     let tf1Or2 = "Keras \(writer.version ?? "") is the tf.keras of TensorFlow 1.13-2.1"
     // (recurrent_activation, reset_after when no bias tells, implementation): the v1 layer's and the v2 layer's.
@@ -131,7 +133,7 @@ func weightsOnlyConfig(_ gru: KerasGRU, writer: WeightsWriter) -> (GRUConfig, As
 
 extension WeightsWriter {
     /// The keras_version a legacy-layout file states.
-    var version: String? {
+    public var version: String? {
         switch self {
         case .keras2(let v), .keras23(let v), .tensorFlow1(let v), .tensorFlow1Or2(let v), .tensorFlow2(let v): return v
         default: return nil

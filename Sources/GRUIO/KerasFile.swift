@@ -40,6 +40,8 @@ public struct KerasGRU: Sendable {
     /// `(3U,)`, or `(2, 3U)` flattened (row 0 input side, row 1 recurrent side); nil without a bias.
     public var bias: [Double]?
     public var biasShape: [Int]?
+    /// For a weights-only file: whose defaults the config holds and what of it the file cannot confirm.
+    public var assumed: AssumedDefaults?
 
     /// The hard_sigmoid definition of the Keras that wrote the file: Keras 3 redefined it.
     public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }

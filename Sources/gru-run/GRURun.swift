@@ -87,14 +87,19 @@ struct GRURun: ParsableCommand {
     }
 
     private static func fail(_ message: String, code: Int32) -> Never {
-        // One line whatever a file put in the names it quotes: control characters are shown escaped.
-        let printable = message.unicodeScalars.map { scalar -> String in
-            scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-        }.joined()
         Cleanup.removeAll()
-        writeToStandardError("gru-run: " + printable + "\n")
+        printLine(message)
         Foundation.exit(code)
     }
+}
+
+/// One line on stderr, `gru-run: ` first, whatever a file put in the names it quotes: control characters are
+/// shown escaped.
+func printLine(_ message: String) {
+    let printable = message.unicodeScalars.map { scalar -> String in
+        scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+    }.joined()
+    writeToStandardError("gru-run: " + printable + "\n")
 }
 
 /// Errors of the command line itself: flags that contradict the file or each other.

@@ -151,7 +151,7 @@ struct IOOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Output format, when the extension does not tell (standard output defaults to csv).", valueName: "npy|csv"))
     var outputFormat: FileFormat?
 
-    @Flag(help: "No progress line on a terminal.")
+    @Flag(help: "No progress line on a terminal, and no line naming the defaults assumed for a weights-only file.")
     var quiet = false
 
     @Option(help: "Worker threads (default: the machine's cores); the numbers do not depend on it.")

@@ -40,6 +40,8 @@ struct Run: ParsableCommand {
         _ = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
         for path in [io.stateOutput, call.state].compactMap({ $0 }) { _ = try outputFormat(for: path, override: nil, standardDefault: .csv) }
         let outputs = try OutputSet([io.output] + [io.stateOutput, call.state].compactMap { $0 })
+        // Said once the run has succeeded, so that a failure stays one line.
+        let note = summary.isSingle && !io.quiet ? layer.assumptionNote(for: selection!.layers[0]) : nil
         let dtype = layer.dtype ?? (selection!.bits == 64 ? .float64 : .float32)
         switch dtype {
         case .float32:
@@ -51,6 +53,7 @@ struct Run: ParsableCommand {
             (model, selection) = (nil, nil)
             try execute(stages, selection: summary, outputs: outputs)
         }
+        if let note { printLine(note) }
     }
 
     /// The stages to run, with the flags applied to a single layer.

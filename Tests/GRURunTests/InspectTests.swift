@@ -37,6 +37,34 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(weightsReport["layers"]?.array?.first?["directions"]?["backward"]?["go_backwards"]?.string, "True")
     }
 
+    func testWeightsOnlyFilesNameWhoseDefaultsTheyTake() throws {
+        let seedLike = Fixtures.path("tfkeras_defaults/v2_ra0_gru16/weights.h5")
+        let text = try GRURunBinary.run(["inspect", seedLike])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdoutText.contains("""
+              gru (GRU): 5 features -> 16 units, float32
+                defaults of: tf.compat.v1 GRU (a (48,) bias is its default; tf.keras GRU(reset_after=False) would mean recurrent_activation sigmoid)
+                activation=tanh recurrent_activation=hard_sigmoid use_bias=True reset_after=False
+            """), text.stdoutText)
+        XCTAssertTrue(text.stdoutText.contains("  --recurrent-activation NAME (assumed hard_sigmoid)\n"), text.stdoutText)
+        XCTAssertEqual(text.stderr, "")
+
+        let keras3 = try JSONValue.parse(try GRURunBinary.run(["inspect", Fixtures.path("keras3_defaults/k3_gru16/model.weights.h5"), "--json"]).stdoutText)
+        XCTAssertEqual(keras3["layers"]?.array?.first?["assumed_defaults"]?.string, "Keras 3 GRU")
+        let flags = keras3["flags_to_state"]?.array?.compactMap(\.string) ?? []
+        XCTAssertTrue(flags.contains("--recurrent-activation NAME (assumed sigmoid)"), "\(flags)")
+        XCTAssertFalse(flags.contains { $0.hasPrefix("--hard-sigmoid") }, "\(flags)")
+
+        // tf-keras writes the /layers layout without Keras 3's name attributes: which hard_sigmoid is a guess.
+        let unnamed = try JSONValue.parse(try GRURunBinary.run(["inspect", Fixtures.path("tfkeras_defaults/v2_gru16/model.weights.h5"), "--json"]).stdoutText)
+        XCTAssertEqual(unnamed["layers"]?.array?.first?["assumed_defaults"]?.string, "Keras 3 or tf-keras GRU")
+        XCTAssertTrue((unnamed["flags_to_state"]?.array?.compactMap(\.string) ?? []).contains(
+            "--hard-sigmoid keras2|keras3 (the file does not say which Keras wrote it; assumed keras3)"))
+
+        let model = try JSONValue.parse(try GRURunBinary.run(["inspect", Fixtures.path("keras3/k3_gru_seq/model.keras"), "--json"]).stdoutText)
+        XCTAssertNil(model["layers"]?.array?.last?["assumed_defaults"]?.string)
+    }
+
     func testABrokenFileIsRefused() throws {
         let path = Fixtures.path("npy/v1_f4_c.npy")
         let result = try GRURunBinary.run(["inspect", path])

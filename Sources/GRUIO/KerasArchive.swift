@@ -24,7 +24,8 @@ enum KerasArchive {
         let file = try HDF5File(path: path + ":model.weights.h5", image: weights)
         let source = Keras3Weights(file: file, path: path, kind: .kerasArchive)
         return KerasModel(path: path, kind: .kerasArchive, kerasVersion: version,
-                          layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"))
+                          layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"),
+                          inputTimesteps: KerasModelConfig.inputTimesteps(of: layers))
     }
 
     private static func member(_ name: String, of archive: Archive, path: String, limit: Int) throws -> [UInt8] {

@@ -28,6 +28,16 @@ enum KerasModelConfig {
             return KerasLayerConfig(className: layerClass, name: name, config: layerConfig)
         }
     }
+
+    /// The timesteps the model's input fixes: the middle of a `(batch, timesteps, features)` shape that the
+    /// first layer states (`batch_input_shape` in Keras 2 and tf-keras, `batch_shape` in Keras 3), when it
+    /// is a number rather than None.
+    static func inputTimesteps(of layers: [KerasLayerConfig]) -> Int? {
+        guard let first = layers.first,
+              let shape = (first.config["batch_input_shape"] ?? first.config["batch_shape"])?.array, shape.count == 3,
+              let steps = shape[1].number, steps >= 1, steps < 1e9, steps == steps.rounded() else { return nil }
+        return Int(steps)
+    }
 }
 
 /// Reading GRU arguments out of a layer config, one precise error per wrong value.

@@ -104,12 +104,14 @@ public struct KerasModel: Sendable {
     public var kind: KerasFileKind
     public var kerasVersion: String?
     public var layers: [KerasLayer]
+    /// The timesteps the model's input fixes, when its config states a number (`batch_input_shape`).
+    public var inputTimesteps: Int? = nil
 
     public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }
 
-    /// `name (Class), ...` for messages.
+    /// `name (Class), ...` for messages, long names cut.
     public var listing: String {
-        layers.isEmpty ? "none" : layers.map { "\($0.name) (\($0.className))" }.joined(separator: ", ")
+        layers.isEmpty ? "none" : layers.map { "\(Printable.name($0.name)) (\(Printable.name($0.className)))" }.joined(separator: ", ")
     }
 
     public func layer(named name: String) -> (index: Int, layer: KerasLayer)? {
@@ -162,7 +164,8 @@ public enum KerasReader {
             let weightsRoot = file.isGroup("/model_weights") ? "/model_weights" : "/"
             let source = HDF5LayerWeights(file: file, root: weightsRoot)
             return KerasModel(path: path, kind: .fullModel, kerasVersion: version,
-                              layers: try buildLayers(layers, weights: source, path: path, kind: .fullModel, version: version))
+                              layers: try buildLayers(layers, weights: source, path: path, kind: .fullModel, version: version),
+                              inputTimesteps: KerasModelConfig.inputTimesteps(of: layers))
         }
         if let layerNames = try file.splitStringAttribute("layer_names", of: "/") {
             return KerasModel(path: path, kind: .weightsOnly, kerasVersion: version,

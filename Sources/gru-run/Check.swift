@@ -40,6 +40,7 @@ struct Check: ParsableCommand {
             throw ValidationError("check writes no outputs; give the saved ones with --expect and --expect-state.")
         }
         if let threads = io.threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if let timesteps = io.timesteps, timesteps < 1 { throw ValidationError("--timesteps must be at least 1.") }
         if let atol, !(atol >= 0) { throw ValidationError("--atol must be a number of at least 0.") }
         if !(rtol >= 0) { throw ValidationError("--rtol must be a number of at least 0.") }
     }

@@ -73,11 +73,14 @@ struct GRURun: ParsableCommand {
         return items.isEmpty ? first : first + " " + items.joined(separator: ", ") + "."
     }
 
+    /// One line on stderr about how an input was read, when that is not what a reader would assume.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data(("gru-run: note: " + Printable.text(message) + "\n").utf8))
+    }
+
     private static func fail(_ message: String, code: Int32) -> Never {
         // One line whatever a file put in the names it quotes: control characters are shown escaped.
-        let printable = message.unicodeScalars.map { scalar -> String in
-            scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-        }.joined()
+        let printable = Printable.text(message)
         FileHandle.standardError.write(Data(("gru-run: " + printable + "\n").utf8))
         Foundation.exit(code)
     }

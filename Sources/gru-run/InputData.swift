@@ -30,6 +30,10 @@ struct InputData<S: CLIScalar> {
     var shape: [Int]
     /// Instead of `values` (then empty): an .npy file read piece by piece as the pass needs it.
     var file: GRUFileInput<S>?
+    /// CSV whose column 1 counts 0, 1, 2 over the first rows (see `CSVBatch.firstColumnCounts`).
+    var firstColumnCounts = false
+    /// What the CSV reader read differently from one sample per block, for stderr.
+    var notes: [String] = []
 
     init(values: [S], shape: [Int], file: GRUFileInput<S>? = nil) {
         self.values = values
@@ -48,8 +52,9 @@ struct InputData<S: CLIScalar> {
     /// Reads .npy or CSV (by `format`, the extension, or the .npy magic). CSV is always sample by sample;
     /// with `timeMajor` a CSV input is reordered to (timesteps, batch, features).
     /// With `inPlace`, an .npy file that already holds the computation's type is read as the pass needs it.
+    /// `timesteps`: how CSV blocks are cut into samples.
     static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
-                     inPlace: Bool = false) throws -> InputData {
+                     inPlace: Bool = false, timesteps: CSVTimesteps? = nil) throws -> InputData {
         if path != "-" && format != .csv {
             let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
             if format == .npy || ext == "npy" || (ext != "csv" && ext != "txt" && ((try? readPrefix(path, count: NPYArray.magic.count)) ?? []).elementsEqual(NPYArray.magic)) {
@@ -58,11 +63,12 @@ struct InputData<S: CLIScalar> {
                                  inPlace: inPlace)
             }
         }
-        return try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank, layout: layout)
+        return try parse(try readWholeFile(path), path: path, format: format, timeMajor: timeMajor, rank: rank, layout: layout,
+                         timesteps: timesteps)
     }
 
     static func parse(_ bytes: [UInt8], path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3,
-                      layout: String? = nil) throws -> InputData {
+                      layout: String? = nil, timesteps: CSVTimesteps? = nil) throws -> InputData {
         if path == "-" && bytes.isEmpty {
             throw GRUIOError.csv(path: path, line: nil, "it is empty; pipe CSV or .npy data in, or give --input FILE")
         }
@@ -79,16 +85,20 @@ struct InputData<S: CLIScalar> {
         if isNPY {
             return try array(try NPYArray(bytes: bytes, path: path), path: path, timeMajor: timeMajor, rank: rank, layout: layout)
         }
-        let csv = try CSVReader.parse(bytes, path: path)
+        let csv = try CSVReader.parse(bytes, path: path, timesteps: timesteps)
         let values = csv.values.map { S($0) }
+        var data: InputData
         if rank == 2 {
-            return InputData(values: values, shape: [csv.batch * csv.timesteps, csv.features])
-        }
-        if timeMajor {
-            return InputData(values: swapLeadingAxes(values, csv.batch, csv.timesteps, inner: csv.features),
+            data = InputData(values: values, shape: [csv.batch * csv.timesteps, csv.features])
+        } else if timeMajor {
+            data = InputData(values: swapLeadingAxes(values, csv.batch, csv.timesteps, inner: csv.features),
                              shape: [csv.timesteps, csv.batch, csv.features])
+        } else {
+            data = InputData(values: values, shape: csv.shape)
         }
-        return InputData(values: values, shape: csv.shape)
+        data.firstColumnCounts = csv.firstColumnCounts
+        data.notes = csv.notes
+        return data
     }
 
     /// Checks an .npy array's element type and rank before converting it.

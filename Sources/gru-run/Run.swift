@@ -14,6 +14,7 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if let threads = io.threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if let timesteps = io.timesteps, timesteps < 1 { throw ValidationError("--timesteps must be at least 1.") }
         if layer.returnState == true && io.stateOutput == nil {
             throw ValidationError("--return-state needs --state-output FILE to write the final state to.")
         }
@@ -34,6 +35,9 @@ struct Run: ParsableCommand {
         }
         if !summary.isSingle && (!call.initialState.isEmpty || call.state != nil || call.training) {
             throw CLIError.usage("--initial-state, --state and --training apply to one layer, and \(path) runs \(layers.count); choose one with --layer NAME")
+        }
+        if let timesteps = io.timesteps, let fixed = summary.timesteps, timesteps != fixed {
+            throw CLIError.usage("--timesteps \(timesteps) contradicts \(path), whose input has a fixed length of \(fixed) timesteps")
         }
         try checkOutputsAreDistinct()
         let dtype = layer.dtype ?? (selection!.bits == 64 ? .float64 : .float32)
@@ -87,6 +91,7 @@ struct Run: ParsableCommand {
         case .gru(let gru): timeMajor = gru.config.timeMajor
         case .bidirectional(let bidirectional): timeMajor = bidirectional.forward.config.timeMajor
         }
+        let csvTimesteps = csvSampling(selection, timeMajor: timeMajor)
         var prefetched: [UInt8]?
         if case .gru(let gru) = first, selection.isSingle, streams(gru.config) {
             let descriptor = try openForReading(io.input)
@@ -95,11 +100,12 @@ struct Run: ParsableCommand {
             if !prefix.starts(with: NPYArray.magic) || io.inputFormat == .csv {
                 let output = try AtomicFileWriter(path: io.output)
                 let streamer = CSVStreamer(layer: gru, layerName: selection.name, maskValue: call.maskValue ?? selection.maskValue,
-                                           inputPath: io.input, threads: io.threadCount)
+                                           inputPath: io.input, timesteps: csvTimesteps, threads: io.threadCount)
                 let progress = ProgressLine(total: nil, quiet: io.quiet)
-                let (states, samples) = try streamer.run(descriptor: descriptor, prefix: prefix, output: output,
-                                                         progress: { progress.update($0) })
+                let (states, samples, notes) = try streamer.run(descriptor: descriptor, prefix: prefix, output: output,
+                                                                progress: { progress.update($0) })
                 progress.finish()
+                if !io.quiet { notes.forEach(GRURun.note) }
                 if let stateOutput = io.stateOutput {
                     let shaped = [ShapedArray(values: states, shape: [samples, gru.config.units])]
                     try writeFileAtomically(try encodeStates(shaped, for: stateOutput), to: stateOutput)
@@ -112,11 +118,18 @@ struct Run: ParsableCommand {
         // One batch-major GRU in inference reads an .npy of its own type from the file as it goes.
         var inPlace = false
         if case .gru(let gru) = first, stages.count == 1, !gru.config.timeMajor, !call.training { inPlace = true }
-        let input = try prefetched.map { try InputData<S>.parse($0, path: io.input, format: io.inputFormat, timeMajor: timeMajor) }
-            ?? InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: timeMajor, inPlace: inPlace)
+        let input = try prefetched.map { try InputData<S>.parse($0, path: io.input, format: io.inputFormat, timeMajor: timeMajor,
+                                                                timesteps: csvTimesteps) }
+            ?? InputData<S>.load(path: io.input, format: io.inputFormat, timeMajor: timeMajor, inPlace: inPlace,
+                                 timesteps: csvTimesteps)
+        if !io.quiet { input.notes.forEach(GRURun.note) }
         let (batch, steps) = timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         guard input.shape[2] == selection.inputDim else {
-            throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer '\(selection.name)' of \(layer.weights) expects \(selection.inputDim)")
+            let hint = input.shape[2] == selection.inputDim + 1 && input.firstColumnCounts ? "; " + indexColumnHint : ""
+            throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer \(Printable.quoted(selection.name)) of \(layer.weights) expects \(selection.inputDim)" + hint)
+        }
+        if let timesteps = io.timesteps, steps != timesteps {
+            throw CLIError.data("\(displayName(io.input)) has \(steps) timesteps per sample but --timesteps says \(timesteps)")
         }
         let mask = try loadMask(input: input, timeMajor: timeMajor, fileMaskValue: selection.maskValue)
         let directions: Int
@@ -180,6 +193,14 @@ struct Run: ParsableCommand {
             return try CSVWriter.write(blocks, columns: columns, rowsPerBlock: timeMajor ? single[0] : single[1], to: writer)
         }
         try CSVWriter.write(values, columns: columns, rowsPerBlock: outputs.count > 1 ? single[0] : nil, to: writer)
+    }
+
+    /// How CSV blocks become samples: `--timesteps`, else the length the model's input fixes (which a
+    /// time-major layer's input does not state in the same place).
+    private func csvSampling(_ selection: Selection.Summary, timeMajor: Bool) -> CSVTimesteps? {
+        if let timesteps = io.timesteps { return CSVTimesteps(count: timesteps, strict: true, source: "--timesteps \(timesteps)") }
+        guard let fixed = selection.timesteps, !timeMajor else { return nil }
+        return CSVTimesteps(count: fixed, strict: false, source: "the input length \(layer.weights) fixes")
     }
 
     /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run

@@ -7,6 +7,9 @@ struct Selection {
     var layers: [KerasLayer]
     /// The Masking layer's mask_value in front of the first layer.
     var maskValue: Double?
+    /// The timesteps the model's input fixes, when the first layer receives that input as it is (only an
+    /// InputLayer or Masking in front of it).
+    var timesteps: Int?
 
     var isSingle: Bool { layers.count == 1 }
 
@@ -21,6 +24,7 @@ struct Selection {
             }
             layers = [layer]
             maskValue = model.maskValue(before: index)
+            timesteps = Self.fixedTimesteps(model, before: index)
             return
         }
         let recurrent = model.layers.indices.filter { model.layers[$0].isRecurrent }
@@ -39,6 +43,17 @@ struct Selection {
         }
         layers = recurrent.map { model.layers[$0] }
         maskValue = model.maskValue(before: first)
+        timesteps = Self.fixedTimesteps(model, before: first)
+    }
+
+    private static func fixedTimesteps(_ model: KerasModel, before index: Int) -> Int? {
+        let direct = model.layers[..<index].allSatisfy {
+            switch $0 {
+            case .input, .masking: return true
+            default: return false
+            }
+        }
+        return direct ? model.inputTimesteps : nil
     }
 
     /// The stored precision of the first layer's weights.
@@ -66,7 +81,10 @@ struct Selection {
         var inputDim: Int
         var maskValue: Double?
         var isSingle: Bool
+        var timesteps: Int?
     }
 
-    var summary: Summary { Summary(name: name, inputDim: inputDim, maskValue: maskValue, isSingle: isSingle) }
+    var summary: Summary {
+        Summary(name: name, inputDim: inputDim, maskValue: maskValue, isSingle: isSingle, timesteps: timesteps)
+    }
 }

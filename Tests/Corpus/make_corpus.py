@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "Tests" / "Corpus" / "bad"
 GOOD = "Fixtures/tfkeras/grid_ra0_hardsig_fwd_last"   # 5 features, 7 units, batch 5, 6 steps
 MODEL, X = GOOD + "/model.h5", GOOD + "/x1.npy"
+ANY_LENGTH = "Fixtures/tfkeras/activation_tanh/model.h5"   # input (None, None, 5)
 cases = []
 
 
@@ -72,9 +73,33 @@ def csv_cases():
         "junk.csv": (bytes(range(256)) * 4, "binary data"),
         "uneven_samples.csv": (b"1,2,3,4,5\n1,2,3,4,5\n\n1,2,3,4,5\n", "sample 2 has 1 rows but the first sample has 2"),
         "three_features.csv": (b"1,2,3\n4,5,6\n", "has 3 features per step"),
+        # A first row holding a number is data, not a header: its bad token is named.
+        "first_row_word.csv": (b"1.0,oops,2,3,4\n1,2,3,4,5\n", "line 1: column 2 holds 'oops', which is not a number"),
+        "first_row_na.csv": (b"1,2,3,4,NA\n1,2,3,4,5\n", "line 1: column 5 holds 'NA', which is not a number"),
+        "tab_in_field.csv": (b"1,2\t3,4,5,6\n", "line 1: column 2 holds '2<tab>3', which is not a number"),
+        # np.savetxt of a batch minus one row: the model fixes 6 timesteps and 29 rows are not whole samples.
+        "savetxt_not_whole.csv": (savetxt(29), "line 1: the block of 29 rows starting here is not a whole number of samples of 6 timesteps"),
+        "pandas_index_gap.csv": (b",a,b,c,d,e\n0,1,2,3,4,5\n2,1,2,3,4,5\n", "line 3: column 1 holds 2 where pandas' index would be 1"),
+        "index_no_header.csv": (savetxt(6, index=True), "has 6 features per step but layer 'gru' of " + MODEL + " expects 5; column 1 counts 0, 1, 2, ... like an index"),
+        "header_columns.csv": (b"a,b,c\n1,2,3,4,5\n", "line 2: the row has 5 values but the header on line 1 names 3 columns"),
+        "mixed_separators.csv": (b"1,2,3,4,5\n1 2 3 4 5\n", "line 2: the values are separated by blanks but earlier rows use commas"),
     }
     for name, (content, fragment) in bad.items():
         case(name, ["--weights", MODEL, "--input", write(name, content)], 65, fragment)
+    six = write("six_rows.csv", savetxt(6))
+    case("timesteps_contradicts", ["--weights", MODEL, "--input", six, "--timesteps", "3"], 64,
+         "--timesteps 3 contradicts " + MODEL + ", whose input has a fixed length of 6 timesteps")
+    case("timesteps_not_whole", ["--weights", ANY_LENGTH, "--input", six, "--timesteps", "4"], 65,
+         "line 1: the block of 6 rows starting here is not a whole number of samples of 4 timesteps (--timesteps 4)")
+
+
+def savetxt(rows, index=False):
+    """Rows of 5 features as np.savetxt(..., delimiter=",") writes them, without blank lines."""
+    x = np.arange(rows * 5, dtype="f4").reshape(rows, 5) / 10
+    if index:
+        x = np.hstack([np.arange(rows, dtype="f4").reshape(rows, 1), x])
+    lines = [",".join("%.18e" % v for v in row) for row in x]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def copy_model(name):

@@ -46,7 +46,7 @@ struct GRUConfigReader {
     let layer: KerasLayerConfig
 
     private func fail(_ key: String, _ value: JSONValue, _ expected: String) -> GRUIOError {
-        .keras(path: path, "layer '\(layer.name)' has \(key) = \(value.brief), expected \(expected)")
+        .keras(path: path, "layer \(Printable.quoted(layer.name)) has \(key) = \(value.brief), expected \(expected)")
     }
 
     func bool(_ key: String) throws -> Bool? {
@@ -82,7 +82,7 @@ struct GRUConfigReader {
         }
         guard let name else { throw fail(key, value, "an activation name") }
         guard let activation = Activation(kerasName: name) else {
-            throw GRUIOError.keras(path: path, "layer '\(layer.name)' uses \(key) '\(name)', which gru-run does not implement; it implements \(Activation.kerasNames.joined(separator: ", "))")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layer.name)) uses \(key) \(Printable.quoted(name)), which gru-run does not implement; it implements \(Activation.kerasNames.joined(separator: ", "))")
         }
         return activation
     }

@@ -49,7 +49,8 @@ public enum Printable {
         return result
     }
 
-    /// A JSON string literal, quotes included, in which every unsafe scalar is a \uXXXX escape.
+    /// A JSON string literal, quotes included, in which every unsafe scalar is a \uXXXX escape (lowercase
+    /// hex, as JSONEncoder writes them).
     public static func json(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
@@ -57,7 +58,7 @@ public enum Printable {
             case "\"": result += "\\\""
             case "\\": result += "\\\\"
             default:
-                if isUnsafe(scalar) { result += "\\u" + hex(scalar.value, digits: 4) } else { result.unicodeScalars.append(scalar) }
+                if isUnsafe(scalar) { result += "\\u" + hex(scalar.value, digits: 4).lowercased() } else { result.unicodeScalars.append(scalar) }
             }
         }
         return result + "\""
@@ -70,7 +71,7 @@ public enum Printable {
         guard encoded.unicodeScalars.contains(where: isUnsafe) else { return encoded }
         var result = ""
         for scalar in encoded.unicodeScalars {
-            if isUnsafe(scalar) { result += "\\u" + hex(scalar.value, digits: 4) } else { result.unicodeScalars.append(scalar) }
+            if isUnsafe(scalar) { result += "\\u" + hex(scalar.value, digits: 4).lowercased() } else { result.unicodeScalars.append(scalar) }
         }
         return result
     }

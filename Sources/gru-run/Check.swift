@@ -167,9 +167,9 @@ struct ComparisonReport {
 
     func text(atol: Double, rtol: Double, show: Int) -> String {
         guard shapeMatches else {
-            return "\(what): shape mismatch: got \(describe(gotShape)), \(file) holds \(describe(expectedShape))"
+            return "\(what): shape mismatch: got \(describe(gotShape)), \(Printable.text(file)) holds \(describe(expectedShape))"
         }
-        var lines = ["\(what): \(compared) values compared with \(file), \(differing) differ by more than \(atol) + \(rtol)*|expected|",
+        var lines = ["\(what): \(compared) values compared with \(Printable.text(file)), \(differing) differ by more than \(atol) + \(rtol)*|expected|",
                      "  max abs error \(maxAbs), max rel error \(maxRel)"]
         if let worst {
             lines.append("  worst at \(describeIndex(worst.index)): got \(worst.got), expected \(worst.expected)")

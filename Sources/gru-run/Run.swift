@@ -64,10 +64,10 @@ struct Run: ParsableCommand {
                 return .gru(try GRULayer(config: config, weights: try gru.weights(S.self)))
             case .bidirectional(let bidirectional):
                 if layer.goBackwards != nil {
-                    throw CLIError.usage("--go-backwards does not apply to Bidirectional layer '\(bidirectional.name)', whose directions are fixed")
+                    throw CLIError.usage("--go-backwards does not apply to Bidirectional layer \(Printable.quoted(bidirectional.name)), whose directions are fixed")
                 }
                 if call.state != nil || layer.stateful == true {
-                    throw CLIError.usage("--state and --stateful are not supported for Bidirectional layer '\(bidirectional.name)'")
+                    throw CLIError.usage("--state and --stateful are not supported for Bidirectional layer \(Printable.quoted(bidirectional.name))")
                 }
                 var directions: [GRULayer<S>] = []
                 for var direction in [bidirectional.forward, bidirectional.backward] {
@@ -79,7 +79,7 @@ struct Run: ParsableCommand {
                 let merge = selection.isSingle ? (layer.mergeMode ?? bidirectional.mergeMode) : bidirectional.mergeMode
                 return .bidirectional(try BidirectionalGRU(forward: directions[0], backward: directions[1], mergeMode: merge))
             default:
-                throw CLIError.usage("layer '\(kerasLayer.name)' is not recurrent")
+                throw CLIError.usage("layer \(Printable.quoted(kerasLayer.name)) is not recurrent")
             }
         }
     }
@@ -139,7 +139,7 @@ struct Run: ParsableCommand {
         case .bidirectional(let bidirectional):
             directions = 2; units = bidirectional.forward.config.units
             guard bidirectional.backward.config.units == units || call.initialState.isEmpty else {
-                throw CLIError.usage("--initial-state needs both directions of '\(selection.name)' to have the same units")
+                throw CLIError.usage("--initial-state needs both directions of \(Printable.quoted(selection.name)) to have the same units")
             }
         }
         let initialStates = try loadInitialStates(S.self, batch: batch, units: units, directions: directions)
@@ -151,7 +151,7 @@ struct Run: ParsableCommand {
             result = try first(input.values, shape: input.shape, mask: mask, initialStates: initialStates, threads: threads,
                                training: { _, _ in masks })
         } else if call.training {
-            throw CLIError.usage("--training is supported for a GRU layer, not for Bidirectional layer '\(selection.name)'")
+            throw CLIError.usage("--training is supported for a GRU layer, not for Bidirectional layer \(Printable.quoted(selection.name))")
         } else {
             let progress = ProgressLine(total: steps, quiet: io.quiet)
             if let file = input.file, case .gru(let gru) = first {

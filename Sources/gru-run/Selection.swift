@@ -17,10 +17,10 @@ struct Selection {
         let path = model.path
         if let requested {
             guard let (index, layer) = model.layer(named: requested) else {
-                throw GRUIOError.keras(path: path, "has no layer named '\(requested)'; its layers are \(model.listing)")
+                throw GRUIOError.keras(path: path, "has no layer named \(Printable.quoted(requested)); its layers are \(model.listing)")
             }
             guard layer.isRecurrent else {
-                throw GRUIOError.keras(path: path, "layer '\(requested)' is a \(layer.className), not a GRU or Bidirectional(GRU); its layers are \(model.listing)")
+                throw GRUIOError.keras(path: path, "layer \(Printable.quoted(requested)) is a \(Printable.name(layer.className)), not a GRU or Bidirectional(GRU); its layers are \(model.listing)")
             }
             layers = [layer]
             maskValue = model.maskValue(before: index)
@@ -32,10 +32,10 @@ struct Selection {
             throw GRUIOError.keras(path: path, "holds no GRU layer; its layers are \(model.listing)")
         }
         if model.layers.contains(where: { if case .other = $0 { return true } else { return false } }) {
-            throw GRUIOError.keras(path: path, "holds layers gru-run does not run (its layers are \(model.listing)); run the GRU alone with --layer \(model.layers[first].name)")
+            throw GRUIOError.keras(path: path, "holds layers gru-run does not run (its layers are \(model.listing)); run the GRU alone with --layer \(Printable.name(model.layers[first].name))")
         }
         if recurrent.count > 1 && !model.kind.hasConfig {
-            let names = recurrent.map { "'\(model.layers[$0].name)'" }.joined(separator: ", ")
+            let names = recurrent.map { "\(Printable.quoted(model.layers[$0].name))" }.joined(separator: ", ")
             throw GRUIOError.keras(path: path, "holds \(recurrent.count) recurrent layers (\(names)) and no config that chains them; choose one with --layer NAME")
         }
         if let last = recurrent.last, model.layers[first...last].contains(where: { if case .masking = $0 { return true } else { return false } }) {

@@ -175,6 +175,43 @@ def call_cases():
     case("unknown_flag", ["--weights", MODEL, "--input", X, "--colour"], 64, "Unknown option '--colour'")
 
 
+# A layer name a terminal would act on: ESC ] 0 ; ... BEL sets the window title, U+009B is the C1 form of
+# ESC [, U+202E reverses the text after it.
+CONTROL_NAME = "\x1b]0;pwned\x07gru\u009b31m\u202eevil"
+
+
+def terminal_cases():
+    path = copy_model("control_names.h5")
+    with h5py.File(path, "r+") as f:
+        weights = f["model_weights"]
+        weights.move("gru", CONTROL_NAME)
+        weights.attrs["layer_names"] = np.array([CONTROL_NAME.encode()], dtype=object)
+        config = json.loads(f.attrs["model_config"])
+        config["config"]["layers"][-1]["config"]["name"] = CONTROL_NAME
+        f.attrs["model_config"] = json.dumps(config)
+    shown = "\\u{1B}]0;pwned\\u{07}gru\\u{9B}31m\\u{202E}evil"
+    case(path.name, ["--weights", rel(path), "--input", "Tests/Corpus/bad/three_features.csv"], 65,
+         "has 3 features per step but layer '" + shown + "' of Tests/Corpus/bad/control_names.h5 expects 5")
+    case("control_names_listing", ["--weights", rel(path), "--input", X, "--layer", "nosuch"], 65,
+         "has no layer named 'nosuch'; its layers are input (InputLayer), " + shown + " (GRU)")
+
+    # A 1 MB layer name, small on disk because the archive compresses config.json.
+    good = ROOT / "Fixtures/keras3/k3_gru_seq/model.keras"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(OUT / "long_name.keras", "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                config["config"]["layers"][1]["config"]["name"] = "n" * (1 << 20)
+                data = json.dumps(config).encode()
+            info = zipfile.ZipInfo(item.filename, date_time=item.date_time)   # the same bytes on every run
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    case("long_name.keras", ["--weights", "Tests/Corpus/bad/long_name.keras", "--input", "Tests/Corpus/bad/three_features.csv"], 65,
+         "has 3 features per step but layer '" + "n" * 200 + "…(1048576 characters)' of Tests/Corpus/bad/long_name.keras expects 5")
+    case("long_name_listing", ["--weights", "Tests/Corpus/bad/long_name.keras", "--input", X, "--layer", "nosuch"], 65,
+         "its layers are input_layer (InputLayer), " + "n" * 200 + "…(1048576 characters) (GRU).")
+
+
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -184,6 +221,7 @@ def main():
     hdf5_cases()
     keras_zip_cases()
     call_cases()
+    terminal_cases()
     (ROOT / "Tests" / "Corpus" / "cases.json").write_text(json.dumps({"cases": cases}, indent=1) + "\n")
     print(len(cases), "cases")
 

@@ -132,4 +132,21 @@ final class CheckTests: XCTestCase {
         let plain = try GRURunBinary.run(["check", "--weights", f + "/model.h5", "--input", f + "/x1.npy", "--expect", f + "/none.npy"])
         XCTAssertEqual(plain.stdoutText, "")
     }
+
+    /// A path a terminal would act on is escaped in the report, in the refusal and in its JSON.
+    func testFileNamesAreEscapedInReportsAndRefusals() throws {
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let odd = scratch + "/y\u{1B}[31m\u{9B}\u{202E}.npy"
+        try FileManager.default.copyItem(atPath: f + "/y1.npy", toPath: odd)
+        let shown = scratch + "/y\\u{1B}[31m\\u{9B}\\u{202E}.npy"
+        let result = try GRURunBinary.run(["check", "--weights", f + "/model.h5", "--input", f + "/x1.npy", "--expect", odd])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdoutText.hasPrefix("output: 210 values compared with \(shown), 0 differ"), result.stdoutText)
+        let missing = scratch + "/none\u{1B}]0;x\u{07}.npy"
+        let refusal = try GRURunBinary.run(["check", "--weights", f + "/model.h5", "--input", f + "/x1.npy", "--expect", missing, "--json"])
+        XCTAssertEqual(refusal.status, 66)
+        XCTAssertEqual(refusal.stderr, "gru-run: \(scratch)/none\\u{1B}]0;x\\u{07}.npy does not exist.\n")
+        XCTAssertEqual(refusal.stdoutText, "{\"status\": \"error\", \"exit\": 66, \"passed\": false, \"message\": \"\(scratch)/none\\u001b]0;x\\u0007.npy does not exist.\"}\n")
+    }
 }

@@ -22,12 +22,12 @@ struct HDF5LayerWeights: LayerWeightSource {
 
     func arrays(_ layerName: String, path: String) throws -> [HDF5FloatArray] {
         guard let names = try weightNames(layerName) else {
-            throw GRUIOError.keras(path: path, "layer '\(layerName)' has no weight_names attribute at \(group(layerName))")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) has no weight_names attribute at \(Printable.name(group(layerName)))")
         }
         return try names.map { name in
             let datasetPath = group(layerName) + "/" + name
             guard file.exists(datasetPath) else {
-                throw GRUIOError.keras(path: path, "layer '\(layerName)' lists weight \(name) but the file has no dataset \(datasetPath)")
+                throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) lists weight \(Printable.name(name)) but the file has no dataset \(Printable.name(datasetPath))")
             }
             return try file.floatDataset(datasetPath)
         }
@@ -40,7 +40,7 @@ struct HDF5LayerWeights: LayerWeightSource {
     func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
         let all = try arrays(layer.name, path: path)
         guard all.count == 4 || all.count == 6 else {
-            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' holds \(all.count) weights; two GRUs hold 4 or 6")
+            throw GRUIOError.keras(path: path, "Bidirectional layer \(Printable.quoted(layer.name)) holds \(all.count) weights; two GRUs hold 4 or 6")
         }
         return (Array(all.prefix(all.count / 2)), Array(all.suffix(all.count / 2)))
     }

@@ -86,8 +86,23 @@ struct GRURun: ParsableCommand {
         return items.isEmpty ? first : first + " " + items.joined(separator: ", ") + "."
     }
 
+    /// `check --json`: a refusal is also one JSON object on stdout. Read from the arguments themselves, since
+    /// a refusal can come from parsing them.
+    private static var checkWantsJSON: Bool {
+        let arguments = CommandLine.arguments.dropFirst().prefix { $0 != "--" }
+        return arguments.first == "check" && arguments.contains("--json")
+    }
+
+    /// One line on stderr about how an input was read, when that is not what a reader would assume.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data(("gru-run: note: " + Printable.text(message) + "\n").utf8))
+    }
+
     private static func fail(_ message: String, code: Int32) -> Never {
         Cleanup.removeAll()
+        if checkWantsJSON {
+            FileHandle.standardOutput.write(Data((ComparisonReport.jsonError(message, exit: code) + "\n").utf8))
+        }
         printLine(message)
         Foundation.exit(code)
     }

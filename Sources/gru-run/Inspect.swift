@@ -49,16 +49,29 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let model = try HDF5Guard.reading(file) { try KerasReader.load(path: file) }
         let report = makeReport(model)
+        // Names come from the file: long ones are cut (in makeReport), and what a terminal would act on is
+        // escaped, as \uXXXX in JSON.
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(Printable.escapingJSON(String(decoding: try encoder.encode(report), as: UTF8.self)))
             return
         }
-        print(render(report))
+        print(render(report).split(separator: "\n", omittingEmptySubsequences: false).map { Printable.text(String($0)) }
+            .joined(separator: "\n"))
     }
 
     private func makeReport(_ model: KerasModel) -> Report {
+        var report = uncutReport(model)
+        report.kerasVersion = report.kerasVersion.map { Printable.name($0) }
+        for index in report.layers.indices {
+            report.layers[index].name = Printable.name(report.layers[index].name)
+            report.layers[index].className = Printable.name(report.layers[index].className)
+        }
+        return report
+    }
+
+    private func uncutReport(_ model: KerasModel) -> Report {
         let layers = model.layers.map { layer -> LayerReport in
             switch layer {
             case .input(let name):
@@ -81,10 +94,10 @@ struct Inspect: ParsableCommand {
         }
         let runs: String
         if let selection = try? Selection(model: model, requested: nil) {
-            let chain = selection.layers.map(\.name).joined(separator: " -> ")
+            let chain = selection.layers.map { Printable.name($0.name) }.joined(separator: " -> ")
             runs = selection.maskValue.map { "masking (mask_value \($0)) -> " + chain } ?? chain
         } else if let first = model.layers.first(where: \.isRecurrent) {
-            runs = "one layer at a time: add --layer NAME (e.g. --layer \(first.name))"
+            runs = "one layer at a time: add --layer NAME (e.g. --layer \(Printable.name(first.name)))"
         } else {
             runs = "nothing: the file holds no GRU"
         }

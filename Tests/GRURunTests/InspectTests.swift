@@ -71,4 +71,51 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(result.status, 65)
         XCTAssertEqual(result.stderr, "gru-run: \(path) is not an HDF5 file (Keras .h5 files are HDF5).\n")
     }
+
+    /// A layer name holding ESC, BEL, a C1 control and a bidi override (Tests/Corpus/make_corpus.py): shown
+    /// escaped, never as the bytes a terminal would act on; JSON keeps the name, as \u escapes.
+    func testLayerNamesAreEscapedForTheTerminal() throws {
+        let path = "Tests/Corpus/bad/control_names.h5"
+        let root = Fixtures.repositoryRoot.path
+        let text = try GRURunBinary.run(["inspect", path], directory: root)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        let shown = "\\u{1B}]0;pwned\\u{07}gru\\u{9B}31m\\u{202E}evil"
+        XCTAssertEqual(text.stdoutText, """
+            \(path): HDF5 full model, written by Keras 2.21.0
+            hard_sigmoid: keras2: clip(0.2x+0.5, 0, 1)
+            layers:
+              input (InputLayer)
+              \(shown) (GRU): 5 features -> 7 units, float32
+                activation=tanh recurrent_activation=hard_sigmoid use_bias=True reset_after=False return_sequences=False return_state=False go_backwards=False stateful=False time_major=False
+            runs: \(shown)
+
+            """)
+        let json = try GRURunBinary.run(["inspect", path, "--json"], directory: root)
+        XCTAssertEqual(json.status, 0, json.stderr)
+        XCTAssertTrue(json.stdoutText.contains(#""name":"\u001b]0;pwned\u0007gru\u009b31m\u202eevil""#), json.stdoutText)
+        XCTAssertEqual(json.stdout.filter { $0 < 0x20 && $0 != 0x0A }, [])
+        XCTAssertFalse(json.stdoutText.unicodeScalars.contains { $0.value >= 0x80 })
+        let report = try JSONValue.parse(json.stdoutText)
+        XCTAssertEqual(report["layers"]?.array?[1]["name"]?.string, "\u{1B}]0;pwned\u{07}gru\u{9B}31m\u{202E}evil")
+    }
+
+    /// A 1 MB layer name is cut to 200 characters, in text and in JSON.
+    func testALongNameIsCut() throws {
+        let path = "Tests/Corpus/bad/long_name.keras"
+        let root = Fixtures.repositoryRoot.path
+        let cut = String(repeating: "n", count: 200) + "…(1048576 characters)"
+        let text = try GRURunBinary.run(["inspect", path], directory: root)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        let lines = text.stdoutText.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines[4], "  \(cut) (GRU): 5 features -> 7 units, float32")
+        XCTAssertEqual(lines.last, "runs: \(cut)")
+        XCTAssertLessThan(text.stdout.count, 1000)
+        let json = try GRURunBinary.run(["inspect", path, "--json"], directory: root)
+        XCTAssertEqual(try JSONValue.parse(json.stdoutText)["layers"]?.array?[1]["name"]?.string, cut)
+        // A refusal naming the layer stays one short line.
+        let refusal = try GRURunBinary.run(["--weights", path, "--input", "Fixtures/tfkeras/grid_ra0_hardsig_fwd_last/x1.npy",
+                                            "--layer", "gru"], directory: root)
+        XCTAssertEqual(refusal.status, 65)
+        XCTAssertEqual(refusal.stderr, "gru-run: \(path): has no layer named 'gru'; its layers are input_layer (InputLayer), \(cut) (GRU).\n")
+    }
 }

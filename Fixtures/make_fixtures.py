@@ -2,7 +2,8 @@
 """Generate reference data for gru-run with real Keras (tf_keras, legacy Keras 2).
 
 Writes Fixtures/tfkeras/ (one folder per case + manifest.json), Fixtures/npy/
-(.npy encoding samples + expected.json) and example/ (shipped example).
+(.npy encoding samples + expected.json), example/ (shipped example) and Fixtures/tfkeras_defaults/
+(weights-only files of the v2 GRU with its defaults).
 
 Usage:  TF_USE_LEGACY_KERAS=1 python Fixtures/make_fixtures.py [--force] [--root DIR] [--only PART]
 
@@ -444,6 +445,90 @@ def make_other_models(out_dir):
     np.save(out_dir / "y_encoder.npy", y)
 
 
+# ----------------------------------------------------------------------------- weights-only defaults
+def h5_layout(path):
+    """"legacy" (layer_names / weight_names, tf-keras's HDF5 writer) or "layers" (/layers/..., saving_lib)."""
+    with h5py.File(path, "r") as f:
+        return "legacy" if "layer_names" in f.attrs else "layers"
+
+
+DEFAULTS_SHAPE = (3, 7, 5, 16)  # batch, steps, features, units
+
+
+def make_defaults(out_dir, generator):
+    """Weights-only files of tf_keras.layers.GRU (the v2 GRU: sigmoid, reset_after=True) with its defaults,
+    as Model.save_weights writes them: "weights.h5" in the legacy layout (layer_names / weight_names),
+    "model.weights.h5" in the /layers layout (saving_lib, the same layout as Keras 3's), and
+    "legacy.weights.h5", the legacy writer's output under a name like Keras 3's. gru-run reads them with
+    no flags; the Keras 2 seed defaults (hard_sigmoid) must give other numbers, so the case tells them apart."""
+    from tf_keras.src.saving.legacy import save as legacy_save
+    b, t, d, u = DEFAULTS_SHAPE
+    L = tf_keras.layers
+    specs = [
+        ("v2_gru16", "tf_keras.layers.GRU(16), its defaults", lambda **kw: L.GRU(u, name="gru", **kw),
+         ["weights.h5", "model.weights.h5", "legacy.weights.h5"]),
+        ("v2_bidi16", "Bidirectional(tf_keras.layers.GRU(16)), their defaults (merge_mode concat)",
+         lambda **kw: L.Bidirectional(L.GRU(u, **kw), name="bidirectional"), ["weights.h5", "model.weights.h5"]),
+        ("v2_ra0_gru16", "tf_keras.layers.GRU(16, reset_after=False): a (3U,) bias, which gru-run takes for the "
+         "v1 seed layer's (hard_sigmoid) unless told --recurrent-activation sigmoid",
+         lambda **kw: L.GRU(u, reset_after=False, name="gru", **kw), ["weights.h5"]),
+    ]
+    out_dir.mkdir(parents=True)
+    entries = []
+    for name, description, make, files in specs:
+        tf_keras.backend.clear_session()
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        build = lambda **kw: tf_keras.Sequential([tf_keras.Input(shape=(t, d)), make(**kw)], name="model")  # noqa: E731
+        model = build()
+        layer = model.layers[-1]
+        weights = [(rng.standard_normal(w.shape) * 0.5).astype("float32") for w in layer.get_weights()]
+        layer.set_weights(weights)
+        x = rng.standard_normal((b, t, d)).astype("float32")
+        y = model.predict(x, batch_size=b, verbose=0)
+        inp = tf_keras.Input(shape=(t, d))  # the final state(s), from a twin that returns them
+        twin = tf_keras.Model(inp, make(return_state=True)(inp))
+        twin.layers[-1].set_weights(weights)
+        ty, *states = twin.predict(x, batch_size=b, verbose=0)
+        assert close(ty, y, "float32"), name
+        h = states[0] if len(states) == 1 else np.stack(states)
+        # The seed's defaults (hard_sigmoid, Keras 2 definition) on the same weights give other numbers.
+        inner = layer.forward_layer if hasattr(layer, "forward_layer") else layer
+        cfg = inner.get_config()
+        seed_gru = gru_v1.GRU(u, reset_after=cfg["reset_after"])
+        seed = tf_keras.Sequential([tf_keras.Input(shape=(t, d)),
+                                    L.Bidirectional(seed_gru) if inner is not layer else seed_gru])
+        seed.layers[-1].set_weights(weights)
+        assert np.max(np.abs(seed.predict(x, batch_size=b, verbose=0) - y)) > 1e-3, name + ": the seed's defaults fit too"
+        case_dir = out_dir / name
+        case_dir.mkdir()
+        for file in files:
+            if file == "legacy.weights.h5":
+                legacy_save.save_weights(model, str(case_dir / file))
+            else:
+                model.save_weights(case_dir / file)
+            again = build()
+            if file == "legacy.weights.h5":
+                legacy_save.load_weights(again, str(case_dir / file))
+            else:
+                again.load_weights(case_dir / file)
+            assert close(again.predict(x, batch_size=b, verbose=0), y, "float32"), f"{name}/{file} reloads differently"
+        layouts = {file: h5_layout(case_dir / file) for file in files}
+        assert layouts.get("legacy.weights.h5", "legacy") == "legacy" and layouts.get("model.weights.h5", "layers") == "layers"
+        for file_name, arr in [("x.npy", x), ("y.npy", y), ("h.npy", h)]:
+            np.save(case_dir / file_name, arr)
+        entries.append({
+            "name": name, "group": "defaults", "description": description, "source": "tfkeras",
+            "keras_version": tf_keras.__version__,
+            "dtype": "float32", "class_name": layer.__class__.__name__,
+            "merge_mode": getattr(layer, "merge_mode", None),
+            "layer": {key: cfg.get(key) for key in LAYER_KEYS},
+            "files": files, "layouts": layouts,
+            "calls": [{"input": "x.npy", "output": "y.npy", "state": "h.npy"}],
+        })
+        print("wrote", name)
+    (out_dir / "manifest.json").write_text(json.dumps({"generator": generator, "cases": entries}, indent=1) + "\n")
+
+
 # ----------------------------------------------------------------------------- main
 def check_versions():
     pins = dict(line.strip().split("==") for line in
@@ -481,14 +566,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--force", action="store_true", help="replace existing outputs")
     ap.add_argument("--root", type=Path, default=HERE.parent, help="repository root")
-    ap.add_argument("--only", choices=["npy", "example", "other", "tfkeras"], action="append",
+    ap.add_argument("--only", choices=["npy", "example", "other", "tfkeras", "defaults"], action="append",
                     help="make only these parts (default: all)")
     args = ap.parse_args()
     generator = check_versions()
     tk, npy, ex, other = (args.root / "Fixtures" / "tfkeras", args.root / "Fixtures" / "npy",
                           args.root / "example", args.root / "Fixtures" / "tfkeras_other")
+    defaults = args.root / "Fixtures" / "tfkeras_defaults"
     parts = {"npy": [npy], "example": [ex / n for n in ("model.h5", "input.csv", "expected.csv")],
-             "other": [other], "tfkeras": [tk]}
+             "other": [other], "tfkeras": [tk], "defaults": [defaults]}
     chosen = args.only or list(parts)
     outputs = [p for name in chosen for p in parts[name]]
     existing = [p for p in outputs if p.exists()]
@@ -503,6 +589,8 @@ def main():
         make_example(ex)
     if "other" in chosen:
         make_other_models(other)
+    if "defaults" in chosen:
+        make_defaults(defaults, generator)
     if "tfkeras" not in chosen:
         return
     tk.mkdir(parents=True)

@@ -9,7 +9,9 @@ manifest.json. The Keras 3 part and the tf-keras part run in two child processes
   keras3 part:  KERAS_BACKEND=tensorflow, TF_USE_LEGACY_KERAS unset, `import keras` (3.x)
   legacy part:  TF_USE_LEGACY_KERAS=1, `import tf_keras` explicitly
 
-Usage:  python Fixtures/make_fixtures_keras3.py [--force] [--root DIR] [--only keras3|legacy]
+Also writes Fixtures/keras3_defaults/: Keras 3 weights-only files of layers with their defaults.
+
+Usage:  python Fixtures/make_fixtures_keras3.py [--force] [--root DIR] [--only keras3|legacy|keras3_defaults]
 
 Existing outputs are never overwritten unless --force is given.
 """
@@ -653,6 +655,87 @@ def _get(model, name):
         return None
 
 
+# ============================================================================ weights-only defaults part
+DEFAULTS_SHAPE = (3, 7, 5, 16)  # batch, steps, features, units
+
+
+def keras3_defaults_part(out_dir):
+    """Keras 3 model.save_weights("model.weights.h5") of GRU(16) with Keras 3's defaults (sigmoid,
+    reset_after=True), of Bidirectional(GRU(16)), and of GRU(16, reset_after=False) (a (3U,) bias with the
+    default sigmoid). gru-run reads them with no flags; the seed's defaults (hard_sigmoid) must not fit."""
+    assert os.environ.get("TF_USE_LEGACY_KERAS") is None, "unset TF_USE_LEGACY_KERAS for Keras 3"
+    assert os.environ.get("KERAS_BACKEND") == "tensorflow"
+    import h5py
+    import keras
+    import tensorflow as tf
+    assert keras.__version__.startswith("3.") and keras.backend.backend() == "tensorflow"
+    tf.get_logger().setLevel("ERROR")
+    L = keras.layers
+    b, t, d, u = DEFAULTS_SHAPE
+    specs = [
+        ("k3_gru16", "keras.layers.GRU(16), its defaults", lambda **kw: L.GRU(u, **kw)),
+        ("k3_bidi16", "Bidirectional(keras.layers.GRU(16)), their defaults (merge_mode concat)",
+         lambda **kw: L.Bidirectional(L.GRU(u, **kw))),
+        ("k3_ra0_gru16", "keras.layers.GRU(16, reset_after=False): a (3U,) bias, recurrent_activation still "
+         "the default sigmoid", lambda **kw: L.GRU(u, reset_after=False, **kw)),
+    ]
+    entries = []
+    for name, description, make in specs:
+        keras.utils.clear_session()
+        rng = rng_for(name)
+        model = keras.Sequential([keras.Input(shape=(t, d)), make()])
+        layer = model.layers[-1]
+        weights = [(rng.standard_normal(w.shape) * WSCALE).astype("float32") for w in layer.get_weights()]
+        layer.set_weights(weights)
+        x = rng.standard_normal((b, t, d)).astype("float32")
+        y = model.predict(x, batch_size=b, verbose=0)
+        inp = keras.Input(shape=(t, d))  # the final state(s), from a twin that returns them
+        twin = keras.Model(inp, make(return_state=True)(inp))
+        twin.layers[-1].set_weights(weights)
+        ty, *states = twin.predict(x, batch_size=b, verbose=0)
+        assert close(ty, y, "float32"), name
+        h = states[0] if len(states) == 1 else np.stack(states)
+        bidirectional = hasattr(layer, "forward_layer")
+        inner = layer.forward_layer if bidirectional else layer
+        cfg = inner.get_config()
+        seed_cfg = dict(cfg, recurrent_activation="hard_sigmoid")
+        if bidirectional:
+            fw, bw = layer.forward_layer, layer.backward_layer
+            ref, hf, hb = ref_bidi(x, fw.get_weights(), bw.get_weights(), cfg, bw.get_config(), layer.merge_mode)
+            ref_h = np.stack([hf, hb])
+            seed, _, _ = ref_bidi(x, fw.get_weights(), bw.get_weights(), seed_cfg,
+                                  dict(bw.get_config(), recurrent_activation="hard_sigmoid"), layer.merge_mode,
+                                  hard="keras2")
+        else:
+            ref, ref_h = ref_gru(x, weights, cfg)
+            seed, _ = ref_gru(x, weights, seed_cfg, hard="keras2")
+        assert ref_close(y, ref, "float32") and ref_close(h, ref_h, "float32"), name + ": differs from NumPy"
+        assert np.max(np.abs(seed - y)) > 1e-3, name + ": the seed's defaults fit too"
+        case_dir = out_dir / name
+        case_dir.mkdir()
+        model.save_weights(case_dir / "model.weights.h5")
+        keras.utils.clear_session()
+        again = keras.Sequential([keras.Input(shape=(t, d)), make()])
+        again.load_weights(case_dir / "model.weights.h5")
+        assert close(again.predict(x, batch_size=b, verbose=0), y, "float32"), name + ": reloads differently"
+        with h5py.File(case_dir / "model.weights.h5", "r") as f:
+            assert "layers" in f and "layer_names" not in f.attrs, name
+        for file_name, arr in [("x.npy", x), ("y.npy", y), ("h.npy", h)]:
+            save_npy(case_dir, file_name, arr)
+        entries.append({
+            "name": name, "group": "defaults", "description": description, "source": "keras3",
+            "keras_version": keras.__version__,
+            "dtype": "float32", "class_name": layer.__class__.__name__,
+            "merge_mode": getattr(layer, "merge_mode", None),
+            "layer": cfg_subset(cfg), "files": ["model.weights.h5"], "layouts": {"model.weights.h5": "layers"},
+            "calls": [{"input": "x.npy", "output": "y.npy", "state": "h.npy"}],
+        })
+        print("wrote", name)
+    generator = {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
+                 "h5py": h5py.__version__, "KERAS_BACKEND": "tensorflow"}
+    write_manifest(out_dir, generator, entries)
+
+
 # ============================================================================ legacy part
 def legacy_part(out_dir):
     assert os.environ.get("TF_USE_LEGACY_KERAS") == "1"
@@ -1130,17 +1213,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--force", action="store_true", help="replace existing outputs")
     ap.add_argument("--root", type=Path, default=HERE.parent, help="repository root")
-    ap.add_argument("--only", choices=["keras3", "legacy"], action="append",
-                    help="make only these parts (default: both)")
-    ap.add_argument("--part", choices=["keras3", "legacy"], help=argparse.SUPPRESS)
+    parts = {"keras3": keras3_part, "legacy": legacy_part, "keras3_defaults": keras3_defaults_part}
+    ap.add_argument("--only", choices=list(parts), action="append",
+                    help="make only these parts (default: all)")
+    ap.add_argument("--part", choices=list(parts), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    out = {"keras3": args.root / "Fixtures" / "keras3", "legacy": args.root / "Fixtures" / "legacy"}
+    out = {part: args.root / "Fixtures" / part for part in parts}
     if args.part:  # child process
         out[args.part].mkdir(parents=True)
-        (keras3_part if args.part == "keras3" else legacy_part)(out[args.part])
+        parts[args.part](out[args.part])
         return
     check_versions()
-    chosen = args.only or ["keras3", "legacy"]
+    chosen = args.only or list(parts)
     existing = [out[p] for p in chosen if out[p].exists()]
     if existing and not args.force:
         sys.exit("refusing to overwrite (use --force): " + ", ".join(map(str, existing)))
@@ -1148,7 +1232,7 @@ def main():
         shutil.rmtree(p)
     for part in chosen:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
-        if part == "keras3":
+        if part != "legacy":
             env.pop("TF_USE_LEGACY_KERAS", None)
             env["KERAS_BACKEND"] = "tensorflow"
         else:

@@ -1,39 +1,29 @@
 import Foundation
 
 /// A batch of sequences read from CSV: one row per timestep, one column per feature, a blank line
-/// between samples; a first line of column names is skipped.
+/// between samples; a first line of column names is skipped (rules in `CSVRows`).
 public struct CSVBatch: Sendable {
     public var batch: Int
     public var timesteps: Int
     public var features: Int
     /// `(batch, timesteps, features)`, row-major.
     public var values: [Double]
+    /// Column 1 of the first rows reads 0, 1, 2: an index column, if the rows have one value too many.
+    public var firstColumnCounts = false
+    /// What was read differently from one sample per block (a skipped index column, blocks cut into
+    /// samples), as sentences to show the user.
+    public var notes: [String] = []
 
     public var shape: [Int] { [batch, timesteps, features] }
 }
 
 public enum CSVReader {
-    /// Parses CSV text held in `bytes`; `path` names it in errors.
-    public static func parse(_ bytes: [UInt8], path: String) throws -> CSVBatch {
+    /// Parses CSV text held in `bytes`; `path` names it in errors. With `timesteps`, blocks of rows are cut
+    /// into samples of that length (see `CSVTimesteps`).
+    public static func parse(_ bytes: [UInt8], path: String, timesteps: CSVTimesteps? = nil) throws -> CSVBatch {
+        var rows = CSVRows(path: path, timesteps: timesteps)
         var values: [Double] = []
-        var features: Int?
-        var timesteps: Int?
-        var rowsInSample = 0
-        var samples = 0
-        var sampleStartLine = 1
         var lineNumber = 0
-        var sawData = false
-
-        func endSample(at line: Int) throws {
-            guard rowsInSample > 0 else { return }
-            if let timesteps, timesteps != rowsInSample {
-                throw GRUIOError.csv(path: path, line: sampleStartLine, "sample \(samples + 1) has \(rowsInSample) rows but the first sample has \(timesteps); every sample needs the same number of timesteps")
-            }
-            timesteps = rowsInSample
-            samples += 1
-            rowsInSample = 0
-        }
-
         var lineStart = 0
         let end = bytes.count
         while lineStart < end {
@@ -42,44 +32,52 @@ public enum CSVReader {
             lineNumber += 1
             var contentEnd = lineEnd
             if contentEnd > lineStart && bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
-            let line = bytes[lineStart..<contentEnd]
+            if case .row(let fields, _) = try rows.take(bytes[lineStart..<contentEnd], number: lineNumber) {
+                values.append(contentsOf: fields)
+            }
             lineStart = lineEnd + 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
-                try endSample(at: lineNumber)
-                continue
-            }
-            guard let fields = parseRow(line) else {
-                if !sawData && lineNumber == 1 && isHeader(line) { continue }
-                throw GRUIOError.csv(path: path, line: lineNumber, rowProblem(line))
-            }
-            sawData = true
-            if let features, fields.count != features {
-                throw GRUIOError.csv(path: path, line: lineNumber, "the row has \(fields.count) values but earlier rows have \(features)")
-            }
-            if rowsInSample == 0 { sampleStartLine = lineNumber }
-            features = fields.count
-            values.append(contentsOf: fields)
-            rowsInSample += 1
         }
-        try endSample(at: lineNumber + 1)
-        guard let features, let timesteps, samples > 0 else {
+        _ = try rows.finish()
+        guard let features = rows.features, let timesteps = rows.sampleRows else {
             throw GRUIOError.csv(path: path, line: nil, "it holds no rows of numbers")
         }
-        return CSVBatch(batch: samples, timesteps: timesteps, features: features, values: values)
+        return CSVBatch(batch: rows.samples, timesteps: timesteps, features: features, values: values,
+                        firstColumnCounts: rows.firstColumnCounts, notes: rows.notes)
     }
 
-    /// The numbers of a row, or nil when a field is not a number.
-    static func parseRow(_ line: ArraySlice<UInt8>) -> [Double]? {
-        var fields: [Double] = []
-        var start = line.startIndex
-        while true {
-            var stop = start
-            while stop < line.endIndex && line[stop] != 0x2C { stop += 1 }
-            guard let value = parseNumber(line[start..<stop]) else { return nil }
-            fields.append(value)
-            if stop == line.endIndex { return fields }
-            start = stop + 1
+    /// The numbers of a row and what separates them (nil for a single value), or nil when a field is not
+    /// a number. A row with a comma is split at commas; one without, at runs of spaces and tabs.
+    static func parseRow(_ line: ArraySlice<UInt8>) -> (values: [Double], delimiter: CSVRows.Delimiter?)? {
+        var values: [Double] = []
+        if line.contains(0x2C) {
+            var start = line.startIndex
+            while true {
+                var stop = start
+                while stop < line.endIndex && line[stop] != 0x2C { stop += 1 }
+                guard let value = parseNumber(line[start..<stop]) else { return nil }
+                values.append(value)
+                if stop == line.endIndex { return (values, .comma) }
+                start = stop + 1
+            }
         }
+        for field in blankSeparatedFields(line) {
+            guard let value = parseNumber(field) else { return nil }
+            values.append(value)
+        }
+        return values.isEmpty ? nil : (values, values.count > 1 ? .blanks : nil)
+    }
+
+    /// The fields of a row without commas: runs of anything but spaces and tabs.
+    static func blankSeparatedFields(_ line: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        var fields: [ArraySlice<UInt8>] = []
+        var index = line.startIndex
+        while index < line.endIndex {
+            while index < line.endIndex && (line[index] == 0x20 || line[index] == 0x09) { index += 1 }
+            let start = index
+            while index < line.endIndex && line[index] != 0x20 && line[index] != 0x09 { index += 1 }
+            if index > start { fields.append(line[start..<index]) }
+        }
+        return fields
     }
 
     /// A decimal number, or numpy's nan / inf spellings, with surrounding blanks allowed.
@@ -97,27 +95,33 @@ public enum CSVReader {
         return Double(text)
     }
 
-    /// A line of column names: printable text in which some field holds a letter or underscore.
-    static func isHeader(_ line: ArraySlice<UInt8>) -> Bool {
+    /// The fields of a line as text, split as `parseRow` splits them; nil for binary data.
+    static func textFields(_ line: ArraySlice<UInt8>) -> [Substring]? {
         guard let text = String(bytes: line, encoding: .utf8),
-              !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else { return false }
-        return text.split(separator: ",").contains { field in
-            parseNumber(ArraySlice(field.utf8)) == nil && field.unicodeScalars.contains { $0.properties.isAlphabetic || $0 == "_" }
+              !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else { return nil }
+        if text.contains(",") { return text.split(separator: ",", omittingEmptySubsequences: false) }
+        return blankSeparatedFields(line).map { Substring(String(decoding: $0, as: UTF8.self)) }
+    }
+
+    /// A line of column names: text none of whose fields is a number. `np.savetxt` writes its header after
+    /// "# "; a first field left empty is where pandas' `to_csv` names its index.
+    static func header(_ line: ArraySlice<UInt8>) -> (columns: Int, indexFirst: Bool)? {
+        var content = line
+        if content.first == UInt8(ascii: "#") { content = content.dropFirst() }
+        guard let fields = textFields(content), !fields.isEmpty, !fields.contains(where: { parseNumber(ArraySlice($0.utf8)) != nil }) else {
+            return nil
         }
+        let indexFirst = content.contains(0x2C) && fields.count >= 2 && fields[0].allSatisfy { $0 == " " || $0 == "\t" }
+        return (fields.count, indexFirst)
     }
 
     static func rowProblem(_ line: ArraySlice<UInt8>) -> String {
-        guard let text = String(bytes: line, encoding: .utf8),
-              !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else {
+        guard let fields = textFields(line) else {
             return "the row holds binary data, not comma-separated numbers"
         }
-        var column = 0
-        for field in text.split(separator: ",", omittingEmptySubsequences: false) {
-            column += 1
-            if parseNumber(ArraySlice(field.utf8)) == nil {
-                let shown = field.trimmingCharacters(in: .whitespaces)
-                return shown.isEmpty ? "column \(column) is empty" : "column \(column) holds '\(shown.prefix(32))', which is not a number"
-            }
+        for (index, field) in fields.enumerated() where parseNumber(ArraySlice(field.utf8)) == nil {
+            let shown = field.trimmingCharacters(in: .whitespaces)
+            return shown.isEmpty ? "column \(index + 1) is empty" : "column \(index + 1) holds '\(Printable.name(shown, limit: 32))', which is not a number"
         }
         return "the row is not comma-separated numbers"
     }

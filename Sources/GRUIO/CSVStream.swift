@@ -3,8 +3,8 @@ import Foundation
 import Glibc
 #endif
 
-/// Reads CSV rows as they arrive, so a long sequence never has to fit in memory: one row per timestep,
-/// a blank line between samples, a first line of column names skipped. Errors name the line.
+/// Reads CSV rows as they arrive, so a long sequence never has to fit in memory. The rules are
+/// `CSVReader.parse`'s (see `CSVRows`), and so are the errors, which name the line.
 public final class CSVStream {
     public enum Event: Equatable {
         case row([Double])
@@ -19,49 +19,49 @@ public final class CSVStream {
     /// Bytes from `start` up to here hold no line break: a long line is searched once, not on every read.
     private var scanned = 0
     private var atEOF = false
-    private var sawData = false
-    private var inSample = false
-    private var features: Int?
+    private var rows: CSVRows
+    private var pendingEnd = false
+    private var finished = false
     /// The number of the line last read.
     public private(set) var line = 0
 
     /// `prefix`: bytes already read from the descriptor (to look for the .npy magic), read first.
-    public init(descriptor: Int32, path: String, prefix: [UInt8] = []) {
+    /// With `timesteps`, blocks of rows are cut into samples of that length.
+    public init(descriptor: Int32, path: String, prefix: [UInt8] = [], timesteps: CSVTimesteps? = nil) {
         self.descriptor = descriptor
         self.path = path
         buffer = prefix
+        rows = CSVRows(path: path, timesteps: timesteps)
     }
 
-    /// The next row, the end of a sample (a blank line or the end after rows), or the end of the input.
+    /// Column 1 of the first rows read so far counts 0, 1, 2 (see `CSVBatch.firstColumnCounts`).
+    public var firstColumnCounts: Bool { rows.firstColumnCounts }
+
+    /// What was read differently from one sample per block, as sentences for the user (complete at `.end`).
+    public var notes: [String] { rows.notes }
+
+    /// The next row, the end of a sample (a blank line, the end after rows, or a sample's last row when
+    /// blocks are cut), or the end of the input.
     public func next() throws -> Event {
-        while let content = try nextLine() {
-            if content.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
-                if inSample {
-                    inSample = false
-                    return .endOfSample
-                }
-                continue
-            }
-            guard let fields = CSVReader.parseRow(content) else {
-                if !sawData && line == 1 && CSVReader.isHeader(content) { continue }
-                throw GRUIOError.csv(path: path, line: line, CSVReader.rowProblem(content))
-            }
-            if let features, fields.count != features {
-                throw GRUIOError.csv(path: path, line: line, "the row has \(fields.count) values but earlier rows have \(features)")
-            }
-            features = fields.count
-            sawData = true
-            inSample = true
-            return .row(fields)
-        }
-        if inSample {
-            inSample = false
+        if pendingEnd {
+            pendingEnd = false
             return .endOfSample
         }
-        if !sawData {
-            throw GRUIOError.csv(path: path, line: nil, path == "-" ? "it is empty; pipe CSV or .npy data in, or give --input FILE" : "it holds no rows of numbers")
+        if finished { return .end }
+        while let content = try nextLine() {
+            switch try rows.take(content, number: line) {
+            case .skip: continue
+            case .endOfSample: return .endOfSample
+            case .row(let values, let endsSample):
+                pendingEnd = endsSample
+                return .row(values)
+            }
         }
-        return .end
+        finished = true
+        if path == "-" && rows.rows == 0 && line == 0 {
+            throw GRUIOError.csv(path: path, line: nil, "it is empty; pipe CSV or .npy data in, or give --input FILE")
+        }
+        return try rows.finish() ? .endOfSample : .end
     }
 
     /// Whether `next()` can answer without waiting for the producer: a whole line is buffered, the input

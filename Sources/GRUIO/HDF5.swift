@@ -121,22 +121,22 @@ final class HDF5File {
     func stringAttribute(_ name: String, of objectPath: String) throws -> [String]? {
         guard let object = openObject(objectPath), H5Aexists(object.id, name) > 0 else { return nil }
         let attributeID = H5Aopen(object.id, name, chdf5_p_default())
-        guard attributeID >= 0 else { throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) could not be opened") }
+        guard attributeID >= 0 else { throw GRUIOError.hdf5(path: path, "attribute \(name) of \(Printable.name(objectPath)) could not be opened") }
         let attribute = HDF5Handle(attributeID, close: H5Aclose)
         let type = HDF5Handle(H5Aget_type(attribute.id), close: H5Tclose)
         let space = HDF5Handle(H5Aget_space(attribute.id), close: H5Sclose)
         guard H5Tget_class(type.id) == H5T_STRING else {
             // h5py stores an empty Python list as an empty float array.
             if H5Sget_simple_extent_npoints(space.id) == 0 { return [] }
-            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) is not a string")
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(Printable.name(objectPath)) is not a string")
         }
         let rank = H5Sget_simple_extent_ndims(space.id)
         guard rank >= 0 && rank <= 1 else {
-            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) has \(rank) dimensions; a list of strings was expected")
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(Printable.name(objectPath)) has \(rank) dimensions; a list of strings was expected")
         }
         let count = Int(H5Sget_simple_extent_npoints(space.id))
         guard count >= 0 && count <= 10_000_000 else {
-            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) claims \(count) strings")
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(Printable.name(objectPath)) claims \(count) strings")
         }
         if count == 0 { return [] }
         if H5Tis_variable_str(type.id) > 0 {
@@ -145,7 +145,7 @@ final class HDF5File {
             H5Tset_cset(memType.id, H5Tget_cset(type.id))
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             guard H5Aread(attribute.id, memType.id, &pointers) >= 0 else {
-                throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) could not be read")
+                throw GRUIOError.hdf5(path: path, "attribute \(name) of \(Printable.name(objectPath)) could not be read")
             }
             defer { H5Dvlen_reclaim(memType.id, space.id, chdf5_p_default(), &pointers) }
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
@@ -153,11 +153,11 @@ final class HDF5File {
         let size = H5Tget_size(type.id)
         guard size > 0, size <= 1 << 24, count.multipliedReportingOverflow(by: size).overflow == false,
               count * size <= 1 << 28 else {
-            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) has an unreadable string size")
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(Printable.name(objectPath)) has an unreadable string size")
         }
         var bytes = [UInt8](repeating: 0, count: count * size)
         guard H5Aread(attribute.id, type.id, &bytes) >= 0 else {
-            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(objectPath) could not be read")
+            throw GRUIOError.hdf5(path: path, "attribute \(name) of \(Printable.name(objectPath)) could not be read")
         }
         return (0..<count).map { i in
             let slice = bytes[(i * size)..<((i + 1) * size)]
@@ -180,22 +180,22 @@ final class HDF5File {
 
     /// A floating-point dataset, converted by HDF5 to native doubles.
     func floatDataset(_ datasetPath: String, limit: Int = 1 << 30) throws -> HDF5FloatArray {
-        guard exists(datasetPath) else { throw GRUIOError.hdf5(path: path, "has no dataset \(datasetPath)") }
+        guard exists(datasetPath) else { throw GRUIOError.hdf5(path: path, "has no dataset \(Printable.name(datasetPath))") }
         let datasetID = H5Dopen2(file.id, datasetPath, chdf5_p_default())
-        guard datasetID >= 0 else { throw GRUIOError.hdf5(path: path, "\(datasetPath) is not a dataset") }
+        guard datasetID >= 0 else { throw GRUIOError.hdf5(path: path, "\(Printable.name(datasetPath)) is not a dataset") }
         let dataset = HDF5Handle(datasetID, close: H5Dclose)
         let type = HDF5Handle(H5Dget_type(dataset.id), close: H5Tclose)
         let space = HDF5Handle(H5Dget_space(dataset.id), close: H5Sclose)
         guard H5Tget_class(type.id) == H5T_FLOAT else {
-            throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) holds \(typeClassName(type.id)), not floating-point numbers")
+            throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) holds \(typeClassName(type.id)), not floating-point numbers")
         }
         let rank = Int(H5Sget_simple_extent_ndims(space.id))
-        guard rank >= 0 && rank <= 8 else { throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) has an unreadable shape") }
+        guard rank >= 0 && rank <= 8 else { throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) has an unreadable shape") }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
         _ = H5Sget_simple_extent_dims(space.id, &dims, nil)
         let shape = dims.prefix(rank).map { Int(clamping: $0) }
         guard let count = checkedProduct(shape), count <= limit else {
-            throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) claims shape \(describe(shape)), too large to be a GRU weight")
+            throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) claims shape \(describe(shape)), too large to be a GRU weight")
         }
         let bits = H5Tget_size(type.id) > 4 ? 64 : 32
         // Allocate only what the stored bytes can justify: a dataset claiming far more values than its
@@ -204,14 +204,14 @@ final class HDF5File {
         let typeSize = max(1, H5Tget_size(type.id))
         let (claimed, overflow) = count.multipliedReportingOverflow(by: typeSize)
         if count > 0 && (overflow || claimed > stored.saturatingMultiply(1024) + (1 << 16)) {
-            throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) claims shape \(describe(shape)) but stores only \(stored) bytes; the file is damaged")
+            throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) claims shape \(describe(shape)) but stores only \(stored) bytes; the file is damaged")
         }
         // Doubles, and libhdf5's conversion buffer beside them.
         try MemoryBudget.reserve(MemoryBudget.bytes(count, 16), for: "reading dataset \(datasetPath) of \(path)")
         var values = [Double](repeating: 0, count: count)
         if count > 0 {
             guard H5Dread(dataset.id, chdf5_native_double(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &values) >= 0 else {
-                throw GRUIOError.hdf5(path: path, "dataset \(datasetPath) could not be read; the file may be truncated or damaged")
+                throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) could not be read; the file may be truncated or damaged")
             }
         }
         return HDF5FloatArray(shape: shape, values: values, bits: bits)

@@ -29,14 +29,15 @@ enum KerasArchive {
         let file = try HDF5File(path: path + ":model.weights.h5", image: weights)
         let source = Keras3Weights(file: file, path: path, kind: .kerasArchive)
         var model = KerasModel(path: path, kind: .kerasArchive, kerasVersion: version,
-                               layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"))
+                               layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"),
+                               inputTimesteps: KerasModelConfig.inputTimesteps(of: layers))
         try model.attach(config: root, layers: layers, weights: source)
         return model
     }
 
     private static func member(_ name: String, of archive: Archive, path: String, limit: Int) throws -> [UInt8] {
         guard let entry = archive[name] else {
-            let names = archive.map(\.path).prefix(8).joined(separator: ", ")
+            let names = archive.map(\.path).prefix(8).map { Printable.name($0) }.joined(separator: ", ")
             throw GRUIOError.keras(path: path, "the archive has no \(name) (it holds \(names.isEmpty ? "nothing" : names)); a .keras file holds metadata.json, config.json and model.weights.h5")
         }
         guard entry.uncompressedSize <= UInt64(limit) else {

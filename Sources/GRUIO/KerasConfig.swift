@@ -31,6 +31,16 @@ enum KerasModelConfig {
                                     inboundNodes: entry["inbound_nodes"]?.array ?? [])
         }
     }
+
+    /// The timesteps the model's input fixes: the middle of a `(batch, timesteps, features)` shape that the
+    /// first layer states (`batch_input_shape` in Keras 2 and tf-keras, `batch_shape` in Keras 3), when it
+    /// is a number rather than None.
+    static func inputTimesteps(of layers: [KerasLayerConfig]) -> Int? {
+        guard let first = layers.first,
+              let shape = (first.config["batch_input_shape"] ?? first.config["batch_shape"])?.array, shape.count == 3,
+              let steps = shape[1].number, steps >= 1, steps < 1e9, steps == steps.rounded() else { return nil }
+        return Int(steps)
+    }
 }
 
 /// Reading GRU arguments out of a layer config, one precise error per wrong value.
@@ -39,7 +49,7 @@ struct GRUConfigReader {
     let layer: KerasLayerConfig
 
     private func fail(_ key: String, _ value: JSONValue, _ expected: String) -> GRUIOError {
-        .keras(path: path, "layer '\(layer.name)' has \(key) = \(value.brief), expected \(expected)")
+        .keras(path: path, "layer \(Printable.quoted(layer.name)) has \(key) = \(value.brief), expected \(expected)")
     }
 
     func bool(_ key: String) throws -> Bool? {
@@ -75,7 +85,7 @@ struct GRUConfigReader {
         }
         guard let name else { throw fail(key, value, "an activation name") }
         guard let activation = Activation(kerasName: name) else {
-            throw GRUIOError.keras(path: path, "layer '\(layer.name)' uses \(key) '\(name)', which gru-run does not implement; it implements \(Activation.kerasNames.joined(separator: ", "))")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layer.name)) uses \(key) \(Printable.quoted(name)), which gru-run does not implement; it implements \(Activation.kerasNames.joined(separator: ", "))")
         }
         return activation
     }

@@ -40,6 +40,8 @@ public struct KerasGRU: Sendable {
     /// `(3U,)`, or `(2, 3U)` flattened (row 0 input side, row 1 recurrent side); nil without a bias.
     public var bias: [Double]?
     public var biasShape: [Int]?
+    /// For a weights-only file: whose defaults the config holds and what of it the file cannot confirm.
+    public var assumed: AssumedDefaults?
 
     /// The hard_sigmoid definition of the Keras that wrote the file: Keras 3 redefined it.
     public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }
@@ -113,6 +115,8 @@ public struct KerasModel: Sendable {
     public var kind: KerasFileKind
     public var kerasVersion: String?
     public var layers: [KerasLayer]
+    /// The timesteps the model's input fixes, when its config states a number (`batch_input_shape`).
+    public var inputTimesteps: Int? = nil
     /// The model config (files that have one): how the layers connect.
     public var modelConfig: JSONValue?
     /// Every layer's config, in the config's order (files that have one).
@@ -122,9 +126,9 @@ public struct KerasModel: Sendable {
 
     public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }
 
-    /// `name (Class), ...` for messages.
+    /// `name (Class), ...` for messages, long names cut.
     public var listing: String {
-        layers.isEmpty ? "none" : layers.map { "\($0.name) (\($0.className))" }.joined(separator: ", ")
+        layers.isEmpty ? "none" : layers.map { "\(Printable.name($0.name)) (\(Printable.name($0.className)))" }.joined(separator: ", ")
     }
 
     public func layer(named name: String) -> (index: Int, layer: KerasLayer)? {
@@ -182,7 +186,8 @@ public enum KerasReader {
             let weightsRoot = file.isGroup("/model_weights") ? "/model_weights" : "/"
             let source = HDF5LayerWeights(file: file, root: weightsRoot)
             var model = KerasModel(path: path, kind: .fullModel, kerasVersion: version,
-                                   layers: try buildLayers(layers, weights: source, path: path, kind: .fullModel, version: version))
+                                   layers: try buildLayers(layers, weights: source, path: path, kind: .fullModel, version: version),
+                                   inputTimesteps: KerasModelConfig.inputTimesteps(of: layers))
             try model.attach(config: root, layers: layers, weights: source)
             return model
         }
@@ -195,7 +200,7 @@ public enum KerasReader {
                               layers: try Keras3Weights(file: file, path: path, kind: .keras3Weights).inferLayers())
         }
         let members = file.members(of: "/")
-        let what = members.isEmpty ? "nothing" : members.prefix(10).joined(separator: ", ")
+        let what = members.isEmpty ? "nothing" : members.prefix(10).map { Printable.name($0) }.joined(separator: ", ")
         throw GRUIOError.keras(path: path, "is not a Keras model or weights file: it has no model_config, layer_names or /layers (it holds \(what))")
     }
 
@@ -205,7 +210,7 @@ public enum KerasReader {
         let index: Int
         if let requested {
             guard let found = model.layer(named: requested) else {
-                throw GRUIOError.keras(path: path, "has no layer named '\(requested)'; its layers are \(model.listing)")
+                throw GRUIOError.keras(path: path, "has no layer named \(Printable.quoted(requested)); its layers are \(model.listing)")
             }
             index = found.index
         } else {
@@ -214,13 +219,13 @@ public enum KerasReader {
                 throw GRUIOError.keras(path: path, "holds no GRU layer; its layers are \(model.listing)")
             }
             guard recurrent.count == 1 else {
-                let names = recurrent.map { "'\(model.layers[$0].name)'" }.joined(separator: ", ")
+                let names = recurrent.map { "\(Printable.quoted(model.layers[$0].name))" }.joined(separator: ", ")
                 throw GRUIOError.keras(path: path, "holds \(recurrent.count) recurrent layers (\(names)); choose one with --layer NAME")
             }
             index = first
         }
         guard case .gru(var gru) = model.layers[index] else {
-            throw GRUIOError.keras(path: path, "layer '\(model.layers[index].name)' is a \(model.layers[index].className), not a GRU; its layers are \(model.listing)")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(model.layers[index].name)) is a \(Printable.name(model.layers[index].className)), not a GRU; its layers are \(model.listing)")
         }
         gru.maskValue = model.maskValue(before: index)
         return gru
@@ -297,21 +302,21 @@ public enum KerasReader {
                                           path: String, kind: KerasFileKind, version: String?, keras3: Bool) throws -> KerasBidirectional {
         guard let inner = layer.config["layer"], let innerClass = inner["class_name"]?.string,
               let innerConfig = inner["config"]?.object else {
-            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' has no inner layer config")
+            throw GRUIOError.keras(path: path, "Bidirectional layer \(Printable.quoted(layer.name)) has no inner layer config")
         }
         guard innerClass == "GRU" || innerClass == "CuDNNGRU" else {
-            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' wraps a \(innerClass); gru-run runs Bidirectional(GRU) only")
+            throw GRUIOError.keras(path: path, "Bidirectional layer \(Printable.quoted(layer.name)) wraps a \(Printable.name(innerClass)); gru-run runs Bidirectional(GRU) only")
         }
         let merge: MergeMode
         switch layer.config["merge_mode"] {
         case .none, .some(.null): merge = .none
         case .some(.string(let name)):
             guard let mode = MergeMode(rawValue: name) else {
-                throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' has merge_mode '\(name)'; Keras knows concat, sum, mul, ave and None")
+                throw GRUIOError.keras(path: path, "Bidirectional layer \(Printable.quoted(layer.name)) has merge_mode \(Printable.quoted(name)); Keras knows concat, sum, mul, ave and None")
             }
             merge = mode
         case .some(let other):
-            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' has merge_mode \(other.brief)")
+            throw GRUIOError.keras(path: path, "Bidirectional layer \(Printable.quoted(layer.name)) has merge_mode \(other.brief)")
         }
         let forwardLayer = KerasLayerConfig(className: innerClass, name: innerConfig["name"]?.string ?? "forward", config: innerConfig)
         var backwardLayer = forwardLayer
@@ -336,7 +341,7 @@ public enum KerasReader {
 
     private static func checkUnits(_ config: GRUConfig, _ gru: KerasGRU, path: String) throws {
         guard config.units == gru.units else {
-            throw GRUIOError.keras(path: path, "layer '\(gru.layerName)' has units = \(config.units) in its config but its recurrent kernel holds \(gru.units) units")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(gru.layerName)) has units = \(config.units) in its config but its recurrent kernel holds \(gru.units) units")
         }
     }
 
@@ -345,15 +350,15 @@ public enum KerasReader {
                         kind: KerasFileKind, version: String?) throws -> KerasGRU {
         let arrays = stored.count == 9 ? try joinKeras1(stored, name: name, path: path) : stored
         guard arrays.count == 2 || arrays.count == 3 else {
-            throw GRUIOError.keras(path: path, "layer '\(name)' holds \(arrays.count) weights; a GRU holds kernel, recurrent_kernel and an optional bias")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(name)) holds \(arrays.count) weights; a GRU holds kernel, recurrent_kernel and an optional bias")
         }
         let kernel = arrays[0], recurrent = arrays[1]
         guard recurrent.shape.count == 2, recurrent.shape[0] > 0, recurrent.shape[1] == 3 * recurrent.shape[0] else {
-            throw GRUIOError.keras(path: path, "layer '\(name)' has a recurrent kernel of shape \(describe(recurrent.shape)); a GRU's is (units, 3*units)")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(name)) has a recurrent kernel of shape \(describe(recurrent.shape)); a GRU's is (units, 3*units)")
         }
         let units = recurrent.shape[0]
         guard kernel.shape.count == 2, kernel.shape[0] > 0, kernel.shape[1] == 3 * units else {
-            throw GRUIOError.keras(path: path, "layer '\(name)' has a kernel of shape \(describe(kernel.shape)); with \(units) units it must be (features, \(3 * units))")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(name)) has a kernel of shape \(describe(kernel.shape)); with \(units) units it must be (features, \(3 * units))")
         }
         var gru = KerasGRU(path: path, kind: kind, kerasVersion: version, layerName: name, className: className,
                            config: GRUConfig(units: units), maskValue: nil, bits: kernel.bits,
@@ -365,13 +370,13 @@ public enum KerasReader {
                 convertCuDNN(&gru, bias: bias.values)
             } else {
                 guard bias.shape == [3 * units] || bias.shape == [2, 3 * units] else {
-                    throw GRUIOError.keras(path: path, "layer '\(name)' has a bias of shape \(describe(bias.shape)); with \(units) units it must be (\(3 * units),), (2, \(3 * units)) or CuDNNGRU's (\(6 * units),)")
+                    throw GRUIOError.keras(path: path, "layer \(Printable.quoted(name)) has a bias of shape \(describe(bias.shape)); with \(units) units it must be (\(3 * units),), (2, \(3 * units)) or CuDNNGRU's (\(6 * units),)")
                 }
                 gru.bias = bias.values
                 gru.biasShape = bias.shape
             }
         } else if className == "CuDNNGRU" {
-            throw GRUIOError.keras(path: path, "CuDNNGRU layer '\(name)' has no bias; CuDNNGRU always stores one of shape (\(6 * units),)")
+            throw GRUIOError.keras(path: path, "CuDNNGRU layer \(Printable.quoted(name)) has no bias; CuDNNGRU always stores one of shape (\(6 * units),)")
         }
         return gru
     }

@@ -21,7 +21,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
         switch layer.className {
         case "GRU", "CuDNNGRU", "Bidirectional":
             guard let found = model.layer(named: layer.name)?.layer else {
-                throw GRUIOError.keras(path: model.path, "layer '\(layer.name)' is missing from the file")
+                throw GRUIOError.keras(path: model.path, "layer \(Printable.quoted(layer.name)) is missing from the file")
             }
             let returnState = (try GRUConfigReader(path: model.path, layer: layer).bool("return_state")) ?? false
                 || (layer.config["layer"]?["config"]?["return_state"]?.bool ?? false)
@@ -36,7 +36,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
     private func reader(_ layer: KerasLayerConfig) -> GRUConfigReader { GRUConfigReader(path: model.path, layer: layer) }
 
     private func fail(_ layer: KerasLayerConfig, _ what: String) -> GRUIOError {
-        .keras(path: model.path, "layer '\(layer.name)' (\(layer.className)) \(what)")
+        .keras(path: model.path, "layer \(Printable.quoted(layer.name)) (\(layer.className)) \(what)")
     }
 
     /// The weights a layer must hold, in order, converted to `S`; `shapes` checks each one's rank.
@@ -44,7 +44,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
         guard arrays.count == names.count else {
             throw fail(layer, "holds \(arrays.count) weights; its config needs \(names.count) (\(names.joined(separator: ", ")))")
         }
-        try MemoryBudget.reserve(MemoryBudget.bytes(arrays.reduce(0) { $0 + $1.values.count }, MemoryLayout<S>.size), for: "layer '\(layer.name)'")
+        try MemoryBudget.reserve(MemoryBudget.bytes(arrays.reduce(0) { $0 + $1.values.count }, MemoryLayout<S>.size), for: "layer \(Printable.quoted(layer.name))")
         return arrays.map { ($0.values.map { S($0) }, $0.shape) }
     }
 
@@ -193,7 +193,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
             return TimeDistributed(name: name, inner: try make(wrapped, arrays: arrays))
         default:
             let how = model.layers.first(where: \.isRecurrent).map { "; run the GRU part alone with --layer \($0.name)" } ?? ""
-            throw GRUIOError.unsupportedLayer(path: model.path, "layer '\(name)' is a \(layer.className), which gru-run does not run\(how)")
+            throw GRUIOError.unsupportedLayer(path: model.path, "layer \(Printable.quoted(name)) is a \(Printable.name(layer.className)), which gru-run does not run\(how)")
         }
     }
 

@@ -24,12 +24,12 @@ struct HDF5LayerWeights: LayerWeightSource {
 
     func arrays(_ layerName: String, path: String) throws -> [HDF5FloatArray] {
         guard let names = try weightNames(layerName) else {
-            throw GRUIOError.keras(path: path, "layer '\(layerName)' has no weight_names attribute at \(group(layerName))")
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) has no weight_names attribute at \(Printable.name(group(layerName)))")
         }
         return try names.map { name in
             let datasetPath = group(layerName) + "/" + name
             guard file.exists(datasetPath) else {
-                throw GRUIOError.keras(path: path, "layer '\(layerName)' lists weight \(name) but the file has no dataset \(datasetPath)")
+                throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) lists weight \(Printable.name(name)) but the file has no dataset \(Printable.name(datasetPath))")
             }
             return try file.floatDataset(datasetPath)
         }
@@ -47,7 +47,7 @@ struct HDF5LayerWeights: LayerWeightSource {
     func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
         let all = try arrays(layer.name, path: path)
         guard all.count == 4 || all.count == 6 || all.count == 18 else {
-            throw GRUIOError.keras(path: path, "Bidirectional layer '\(layer.name)' holds \(all.count) weights; two GRUs hold 4 or 6 (18 in Keras 1)")
+            throw GRUIOError.keras(path: path, "Bidirectional layer \(Printable.quoted(layer.name)) holds \(all.count) weights; two GRUs hold 4 or 6 (18 in Keras 1)")
         }
         return (Array(all.prefix(all.count / 2)), Array(all.suffix(all.count / 2)))
     }
@@ -56,7 +56,7 @@ struct HDF5LayerWeights: LayerWeightSource {
     /// twice that for a Bidirectional), configs from the defaults and the weight shapes.
     func inferLayers(_ layerNames: [String], path: String, version: String?) throws -> [KerasLayer] {
         // Each of these layer groups is read through its own weight_names attribute.
-        let keras3 = (kerasMajorVersion(version) ?? 2) >= 3
+        let writer = WeightsWriter(kerasVersion: version)
         return try layerNames.compactMap { name in
             let names = try weightNames(name) ?? []
             let leaves = names.map(KerasReader.leafName)
@@ -67,13 +67,13 @@ struct HDF5LayerWeights: LayerWeightSource {
             if single {
                 let arrays = try self.arrays(name, path: path)
                 let className = arrays.count == 3 && arrays[2].shape.count == 1 && arrays[2].shape[0] == 2 * arrays[1].shape.last! ? "CuDNNGRU" : "GRU"
-                return .gru(try inferredGRU(arrays, name: name, className: className, path: path, version: version, keras3: keras3))
+                return .gru(try inferredGRU(arrays, name: name, className: className, path: path, version: version, writer: writer))
             }
             if doubled {
                 let all = try self.arrays(name, path: path)
                 let half = all.count / 2
-                let forward = try inferredGRU(Array(all.prefix(half)), name: "forward_" + name, className: "GRU", path: path, version: version, keras3: keras3)
-                var backward = try inferredGRU(Array(all.suffix(half)), name: "backward_" + name, className: "GRU", path: path, version: version, keras3: keras3)
+                let forward = try inferredGRU(Array(all.prefix(half)), name: "forward_" + name, className: "GRU", path: path, version: version, writer: writer)
+                var backward = try inferredGRU(Array(all.suffix(half)), name: "backward_" + name, className: "GRU", path: path, version: version, writer: writer)
                 backward.config.goBackwards = true
                 return .bidirectional(KerasBidirectional(name: name, mergeMode: .concat, forward: forward, backward: backward))
             }
@@ -83,26 +83,11 @@ struct HDF5LayerWeights: LayerWeightSource {
     }
 
     private func inferredGRU(_ arrays: [HDF5FloatArray], name: String, className: String, path: String,
-                             version: String?, keras3: Bool) throws -> KerasGRU {
+                             version: String?, writer: WeightsWriter) throws -> KerasGRU {
         var gru = try KerasReader.makeGRU(arrays, name: name, className: className, path: path, kind: .weightsOnly, version: version)
-        gru.config = inferredConfig(gru, keras3: keras3)
+        (gru.config, gru.assumed) = weightsOnlyConfig(units: gru.units, biasShape: gru.biasShape, className: gru.className, writer: writer)
         return gru
     }
-}
-
-/// The config a weights-only file implies: the seed layer's defaults, with units, use_bias and reset_after
-/// decided by the weight shapes.
-func inferredConfig(_ gru: KerasGRU, keras3: Bool) -> GRUConfig {
-    // A weights-only file states no config: the seed layer's defaults hold whatever Keras wrote it;
-    // only hard_sigmoid's definition follows the writer's version.
-    var config = defaultConfig(units: gru.units, keras3: false)
-    if gru.className == "CuDNNGRU" {
-        config.recurrentActivation = .sigmoid
-    }
-    config.useBias = gru.bias != nil
-    if let shape = gru.biasShape { config.resetAfter = shape.count == 2 }
-    config.hardSigmoid = gru.hardSigmoid
-    return config
 }
 
 /// Keras 3 layout (`.weights.h5` and the inside of `.keras`): `/layers/<class>[_N]/cell/vars/{0,1,2}`, the
@@ -156,16 +141,18 @@ struct Keras3Weights: LayerWeightSource {
         try file.members(of: "/layers").sorted(by: groupOrder).compactMap { group in
             let full = "/layers/" + group
             let name = (try? file.stringAttribute("name", of: full + "/vars")?.first) ?? nil
+            // Keras 3.6+ names each layer's vars group; Keras 3.0-3.5 and tf-keras write the same layout unnamed.
+            let writer: WeightsWriter = name == nil ? .keras3OrTFKeras : .keras3
             if file.isGroup(full + "/cell/vars") {
                 var gru = try KerasReader.makeGRU(try vars(full), name: name ?? group, className: "GRU", path: path, kind: kind, version: nil)
-                gru.config = inferredConfig(gru, keras3: true)
+                (gru.config, gru.assumed) = weightsOnlyConfig(units: gru.units, biasShape: gru.biasShape, className: gru.className, writer: writer)
                 return .gru(gru)
             }
             if file.isGroup(full + "/forward_layer/cell/vars") {
                 var pair: [KerasGRU] = []
                 for side in ["forward_layer", "backward_layer"] {
                     var gru = try KerasReader.makeGRU(try vars(full + "/" + side), name: side, className: "GRU", path: path, kind: kind, version: nil)
-                    gru.config = inferredConfig(gru, keras3: true)
+                    (gru.config, gru.assumed) = weightsOnlyConfig(units: gru.units, biasShape: gru.biasShape, className: gru.className, writer: writer)
                     pair.append(gru)
                 }
                 pair[1].config.goBackwards = true

@@ -14,7 +14,7 @@ struct NPYHeader {
         while true {
             if scanner.consume("}") { break }
             guard let key = scanner.string() else { throw fail("the header holds a malformed key") }
-            guard scanner.consume(":") else { throw fail("the header lacks a ':' after '\(key)'") }
+            guard scanner.consume(":") else { throw fail("the header lacks a ':' after \(Printable.quoted(key))") }
             switch key {
             case "descr":
                 guard let value = scanner.string() else { throw fail("'descr' is not a string") }
@@ -27,7 +27,7 @@ struct NPYHeader {
                 guard let dims = scanner.intTuple() else { throw fail("'shape' is not a tuple of non-negative integers") }
                 shape = dims
             default:
-                throw fail("the header has an unexpected key '\(key)'")
+                throw fail("the header has an unexpected key \(Printable.quoted(key))")
             }
             if scanner.consume(",") { continue }
             guard scanner.consume("}") else { throw fail("the header dict is not closed") }
@@ -42,14 +42,14 @@ struct NPYHeader {
     static func element(from descr: String, fail: (String) -> GRUIOError) throws -> NPYElement {
         let scalars = Array(descr)
         guard scalars.count >= 3, let size = Int(String(scalars.dropFirst(2))) else {
-            throw fail("element type '\(descr)' is not supported; use float32 or float64 ('<f4' or '<f8')")
+            throw fail("element type \(Printable.quoted(descr)) is not supported; use float32 or float64 ('<f4' or '<f8')")
         }
         let order = scalars[0], kind = scalars[1]
         let big: Bool
         switch order {
         case "<", "|", "=": big = false
         case ">": big = true
-        default: throw fail("element type '\(descr)' has an unknown byte order")
+        default: throw fail("element type \(Printable.quoted(descr)) has an unknown byte order")
         }
         switch (kind, size) {
         case ("f", 4), ("f", 8): return .float(bits: size * 8, bigEndian: big)
@@ -57,7 +57,7 @@ struct NPYHeader {
         case ("i", 1), ("i", 2), ("i", 4), ("i", 8): return .integer(bytes: size, signed: true, bigEndian: big)
         case ("u", 1), ("u", 2), ("u", 4), ("u", 8): return .integer(bytes: size, signed: false, bigEndian: big)
         default:
-            throw fail("element type '\(descr)' is not supported; use float32 or float64 ('<f4' or '<f8')")
+            throw fail("element type \(Printable.quoted(descr)) is not supported; use float32 or float64 ('<f4' or '<f8')")
         }
     }
 }

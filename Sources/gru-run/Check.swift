@@ -8,7 +8,8 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the layer and compare with saved Keras outputs (exit 0 match, 1 mismatch).",
         discussion: """
-        A value passes when |got - expected| <= atol + rtol * |expected| (NaN matches only NaN).
+        A value passes when |got - expected| <= atol + rtol * |expected|; NaN matches only NaN, and +inf
+        and -inf only themselves.
         Example:
           gru-run check --weights model.h5 --input x.npy --expect y.npy --expect-state h.npy
         """)
@@ -40,6 +41,7 @@ struct Check: ParsableCommand {
             throw ValidationError("check writes no outputs; give the saved ones with --expect and --expect-state.")
         }
         if let threads = io.threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if let timesteps = io.timesteps, timesteps < 1 { throw ValidationError("--timesteps must be at least 1.") }
         if let atol, !(atol >= 0) { throw ValidationError("--atol must be a number of at least 0.") }
         if !(rtol >= 0) { throw ValidationError("--rtol must be a number of at least 0.") }
     }
@@ -130,13 +132,13 @@ struct ComparisonReport {
         var worstError = -1.0
         for i in 0..<got.count {
             let a = got[i], e = expected[i]
-            let error = a.isNaN && e.isNaN ? 0 : abs(a - e)
-            let relative = e == 0 ? (error == 0 ? 0 : Double.infinity) : error / abs(e)
-            if error.isNaN || error > maxAbs { maxAbs = error.isNaN ? .infinity : error }
-            if relative > maxRel { maxRel = relative }
-            let ok = error <= atol + rtol * abs(e)
-            if error > worstError || (!ok && error.isNaN) {
-                worstError = error.isNaN ? .infinity : error
+            let error = Self.error(a, e)
+            let relative = error == 0 ? 0 : (error.isInfinite || e == 0 ? Double.infinity : error / abs(e))
+            maxAbs = max(maxAbs, error)
+            maxRel = max(maxRel, relative)
+            let ok = error == 0 || (error.isFinite && error <= atol + rtol * abs(e))
+            if error > worstError {
+                worstError = error
                 worst = Mismatch(index: position(i, gotShape), got: a, expected: e)
             }
             if !ok {
@@ -144,6 +146,14 @@ struct ComparisonReport {
                 if first.count < keep { first.append(Mismatch(index: position(i, gotShape), got: a, expected: e)) }
             }
         }
+    }
+
+    /// |got - expected|, where NaN matches NaN only and an infinity only the same infinity: 0 for those
+    /// matches, infinite for any other pairing with NaN or an infinity (which no tolerance covers).
+    static func error(_ got: Double, _ expected: Double) -> Double {
+        if got.isNaN || expected.isNaN { return got.isNaN && expected.isNaN ? 0 : .infinity }
+        if got.isInfinite || expected.isInfinite { return got == expected ? 0 : .infinity }
+        return abs(got - expected)
     }
 
     private func position(_ flat: Int, _ shape: [Int]) -> [Int] {
@@ -162,9 +172,9 @@ struct ComparisonReport {
 
     func text(atol: Double, rtol: Double, show: Int) -> String {
         guard shapeMatches else {
-            return "\(what): shape mismatch: got \(describe(gotShape)), \(file) holds \(describe(expectedShape))"
+            return "\(what): shape mismatch: got \(describe(gotShape)), \(Printable.text(file)) holds \(describe(expectedShape))"
         }
-        var lines = ["\(what): \(compared) values compared with \(file), \(differing) differ by more than \(atol) + \(rtol)*|expected|",
+        var lines = ["\(what): \(compared) values compared with \(Printable.text(file)), \(differing) differ by more than \(atol) + \(rtol)*|expected|",
                      "  max abs error \(maxAbs), max rel error \(maxRel)"]
         if let worst {
             lines.append("  worst at \(describeIndex(worst.index)): got \(worst.got), expected \(worst.expected)")
@@ -191,6 +201,13 @@ struct ComparisonReport {
             fields.append("\"first_mismatches\": [" + r.first.map(mismatch).joined(separator: ", ") + "]")
             return "{" + fields.joined(separator: ", ") + "}"
         }
-        return "{\"passed\": \(passed), \"atol\": \(atol), \"rtol\": \(rtol), \"reports\": [" + items.joined(separator: ", ") + "]}"
+        let status = passed ? "{\"status\": \"pass\", \"exit\": 0" : "{\"status\": \"fail\", \"exit\": 1"
+        return status + ", \"passed\": \(passed), \"atol\": \(atol), \"rtol\": \(rtol), \"reports\": [" + items.joined(separator: ", ") + "]}"
+    }
+
+    /// The object `check --json` prints when it refuses to compare: the same status and exit keys as a
+    /// report, and the one-sentence message that stderr also gets.
+    static func jsonError(_ message: String, exit code: Int32) -> String {
+        "{\"status\": \"error\", \"exit\": \(code), \"passed\": false, \"message\": \(Printable.json(Printable.name(message, limit: Printable.textLimit)))}"
     }
 }

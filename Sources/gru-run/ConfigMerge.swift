@@ -14,8 +14,8 @@ extension LayerOptions {
         if let hardSigmoid { config.hardSigmoid = hardSigmoid }
         if let useBias {
             if useBias != (gru.bias != nil) {
-                throw CLIError.usage(useBias ? "--use-bias contradicts \(file): layer '\(gru.layerName)' holds no bias"
-                                     : "--no-use-bias contradicts \(file): layer '\(gru.layerName)' holds a bias")
+                throw CLIError.usage(useBias ? "--use-bias contradicts \(file): layer \(Printable.quoted(gru.layerName)) holds no bias"
+                                     : "--no-use-bias contradicts \(file): layer \(Printable.quoted(gru.layerName)) holds a bias")
             }
             config.useBias = useBias
         }

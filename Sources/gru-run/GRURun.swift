@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRUCore
 import GRUIO
+import GRUModel
 
 @main
 struct GRURun: ParsableCommand {
@@ -43,6 +44,8 @@ struct GRURun: ParsableCommand {
         } catch let error as GRUIOError {
             fail(error.description, code: error.exitCode)
         } catch let error as GRUCoreError {
+            fail(error.description, code: 65)
+        } catch let error as GRUModelError {
             fail(error.description, code: 65)
         } catch let error as CLIError {
             fail(error.description, code: error.exitCode)
@@ -86,15 +89,35 @@ struct GRURun: ParsableCommand {
         return items.isEmpty ? first : first + " " + items.joined(separator: ", ") + "."
     }
 
+    /// `check --json`: a refusal is also one JSON object on stdout. Read from the arguments themselves, since
+    /// a refusal can come from parsing them.
+    private static var checkWantsJSON: Bool {
+        let arguments = CommandLine.arguments.dropFirst().prefix { $0 != "--" }
+        return arguments.first == "check" && arguments.contains("--json")
+    }
+
+    /// One line on stderr about how an input was read, when that is not what a reader would assume.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data(("gru-run: note: " + Printable.text(message) + "\n").utf8))
+    }
+
     private static func fail(_ message: String, code: Int32) -> Never {
-        // One line whatever a file put in the names it quotes: control characters are shown escaped.
-        let printable = message.unicodeScalars.map { scalar -> String in
-            scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-        }.joined()
         Cleanup.removeAll()
-        writeToStandardError("gru-run: " + printable + "\n")
+        if checkWantsJSON {
+            FileHandle.standardOutput.write(Data((ComparisonReport.jsonError(message, exit: code) + "\n").utf8))
+        }
+        printLine(message)
         Foundation.exit(code)
     }
+}
+
+/// One line on stderr, `gru-run: ` first, whatever a file put in the names it quotes: control characters are
+/// shown escaped.
+func printLine(_ message: String) {
+    let printable = message.unicodeScalars.map { scalar -> String in
+        scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+    }.joined()
+    writeToStandardError("gru-run: " + printable + "\n")
 }
 
 /// Errors of the command line itself: flags that contradict the file or each other.

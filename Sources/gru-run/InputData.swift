@@ -30,6 +30,10 @@ struct InputData<S: CLIScalar> {
     var shape: [Int]
     /// Instead of `values` (then empty): an .npy file read piece by piece as the pass needs it.
     var file: GRUFileInput<S>?
+    /// CSV whose column 1 counts 0, 1, 2 over the first rows (see `CSVBatch.firstColumnCounts`).
+    var firstColumnCounts = false
+    /// What the CSV reader read differently from one sample per block, for stderr.
+    var notes: [String] = []
 
     init(values: [S], shape: [Int], file: GRUFileInput<S>? = nil) {
         self.values = values
@@ -48,13 +52,15 @@ struct InputData<S: CLIScalar> {
     /// Reads .npy or CSV (by `format`, the extension, or the .npy magic). CSV is always sample by sample;
     /// with `timeMajor` a CSV input is reordered to (timesteps, batch, features).
     /// With `inPlace`, an .npy file that already holds the computation's type is read as the pass needs it.
+    /// `timesteps`: how CSV blocks are cut into samples.
     static func load(path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
-                     inPlace: Bool = false) throws -> InputData {
-        try load(try InputFile(path: path), format: format, timeMajor: timeMajor, rank: rank, layout: layout, inPlace: inPlace)
+                     inPlace: Bool = false, timesteps: CSVTimesteps? = nil) throws -> InputData {
+        try load(try InputFile(path: path), format: format, timeMajor: timeMajor, rank: rank, layout: layout, inPlace: inPlace,
+                 timesteps: timesteps)
     }
 
     static func load(_ input: InputFile, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
-                     inPlace: Bool = false) throws -> InputData {
+                     inPlace: Bool = false, timesteps: CSVTimesteps? = nil) throws -> InputData {
         let path = input.path
         let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
         let isNPY: Bool
@@ -70,11 +76,11 @@ struct InputData<S: CLIScalar> {
                              inPlace: inPlace)
         }
         return try parse(try input.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, format: .csv,
-                         timeMajor: timeMajor, rank: rank, layout: layout)
+                         timeMajor: timeMajor, rank: rank, layout: layout, timesteps: timesteps)
     }
 
     static func parse(_ bytes: [UInt8], path: String, format: FileFormat?, timeMajor: Bool, rank: Int = 3,
-                      layout: String? = nil) throws -> InputData {
+                      layout: String? = nil, timesteps: CSVTimesteps? = nil) throws -> InputData {
         if path == "-" && bytes.isEmpty {
             throw GRUIOError.csv(path: path, line: nil, "it is empty; pipe CSV or .npy data in, or give --input FILE")
         }
@@ -93,16 +99,20 @@ struct InputData<S: CLIScalar> {
         }
         // A value takes at least two bytes of text ("1,"), and is held as a Double, then in S.
         try MemoryBudget.reserve(MemoryBudget.bytes(bytes.count / 2, 8 + MemoryLayout<S>.size), for: "reading \(path == "-" ? "standard input" : path)")
-        let csv = try CSVReader.parse(bytes, path: path)
+        let csv = try CSVReader.parse(bytes, path: path, timesteps: timesteps)
         let values = csv.values.map { S($0) }
+        var data: InputData
         if rank == 2 {
-            return InputData(values: values, shape: [csv.batch * csv.timesteps, csv.features])
-        }
-        if timeMajor {
-            return InputData(values: swapLeadingAxes(values, csv.batch, csv.timesteps, inner: csv.features),
+            data = InputData(values: values, shape: [csv.batch * csv.timesteps, csv.features])
+        } else if timeMajor {
+            data = InputData(values: swapLeadingAxes(values, csv.batch, csv.timesteps, inner: csv.features),
                              shape: [csv.timesteps, csv.batch, csv.features])
+        } else {
+            data = InputData(values: values, shape: csv.shape)
         }
-        return InputData(values: values, shape: csv.shape)
+        data.firstColumnCounts = csv.firstColumnCounts
+        data.notes = csv.notes
+        return data
     }
 
     /// Checks an .npy array's element type and rank before converting it.

@@ -22,9 +22,11 @@ struct Inspect: ParsableCommand {
         var dtype: String?
         var config: [String: String]
         var directions: [String: [String: String]]?
+        /// A weights-only layer: whose defaults its config holds, and why that is a guess when it is one.
+        var assumedDefaults: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, className = "class", units, features, dtype, config, directions
+            case name, className = "class", units, features, dtype, config, directions, assumedDefaults = "assumed_defaults"
         }
     }
 
@@ -47,16 +49,29 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let model = try HDF5Guard.reading(file) { try KerasReader.load(path: file) }
         let report = makeReport(model)
+        // Names come from the file: long ones are cut (in makeReport), and what a terminal would act on is
+        // escaped, as \uXXXX in JSON.
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(Printable.escapingJSON(String(decoding: try encoder.encode(report), as: UTF8.self)))
             return
         }
-        print(render(report))
+        print(render(report).split(separator: "\n", omittingEmptySubsequences: false).map { Printable.text(String($0)) }
+            .joined(separator: "\n"))
     }
 
     private func makeReport(_ model: KerasModel) -> Report {
+        var report = uncutReport(model)
+        report.kerasVersion = report.kerasVersion.map { Printable.name($0) }
+        for index in report.layers.indices {
+            report.layers[index].name = Printable.name(report.layers[index].name)
+            report.layers[index].className = Printable.name(report.layers[index].className)
+        }
+        return report
+    }
+
+    private func uncutReport(_ model: KerasModel) -> Report {
         let layers = model.layers.map { layer -> LayerReport in
             switch layer {
             case .input(let name):
@@ -65,22 +80,24 @@ struct Inspect: ParsableCommand {
                 return LayerReport(name: name, className: "Masking", config: ["mask_value": String(value)])
             case .gru(let gru):
                 return LayerReport(name: gru.layerName, className: gru.className, units: gru.units, features: gru.inputDim,
-                                   dtype: gru.bits == 64 ? "float64" : "float32", config: describe(gru.config))
+                                   dtype: gru.bits == 64 ? "float64" : "float32", config: describe(gru.config),
+                                   assumedDefaults: gru.assumed.map(describe))
             case .bidirectional(let layer):
                 return LayerReport(name: layer.name, className: "Bidirectional", units: layer.forward.units + (layer.mergeMode == .concat ? layer.backward.units : 0),
                                    features: layer.forward.inputDim, dtype: layer.forward.bits == 64 ? "float64" : "float32",
                                    config: ["merge_mode": layer.mergeMode == .none ? "None" : layer.mergeMode.rawValue],
-                                   directions: ["forward": describe(layer.forward.config), "backward": describe(layer.backward.config)])
+                                   directions: ["forward": describe(layer.forward.config), "backward": describe(layer.backward.config)],
+                                   assumedDefaults: layer.forward.assumed.map(describe))
             case .other(let name, let className):
                 return LayerReport(name: name, className: className, config: [:])
             }
         }
         let runs: String
         if let selection = try? Selection(model: model, requested: nil) {
-            let chain = selection.layers.map(\.name).joined(separator: " -> ")
+            let chain = selection.layers.map { Printable.name($0.name) }.joined(separator: " -> ")
             runs = selection.maskValue.map { "masking (mask_value \($0)) -> " + chain } ?? chain
         } else if let first = model.layers.first(where: \.isRecurrent) {
-            runs = "one layer at a time: add --layer NAME (e.g. --layer \(first.name))"
+            runs = "one layer at a time: add --layer NAME (e.g. --layer \(Printable.name(first.name)))"
         } else {
             runs = "nothing: the file holds no GRU"
         }
@@ -105,21 +122,48 @@ struct Inspect: ParsableCommand {
         ]
     }
 
+    private func describe(_ assumed: AssumedDefaults) -> String {
+        assumed.writer + (assumed.doubt.map { " (\($0))" } ?? "")
+    }
+
     /// For a file without config: what the defaults assume, and the flags that state otherwise.
     private func flagsToState(_ model: KerasModel) -> [String] {
         guard !model.kind.hasConfig else { return [] }
-        var flags = [
-            "--activation NAME (assumed tanh)",
-            "--recurrent-activation NAME (assumed hard_sigmoid)",
+        // Each recurrent layer's defaults (a Bidirectional's are its forward layer's) and what of them is assumed.
+        let assumed: [(name: String, config: GRUConfig, assumed: AssumedDefaults)] = model.layers.compactMap { layer in
+            switch layer {
+            case .gru(let gru): return gru.assumed.map { (gru.layerName, gru.config, $0) }
+            case .bidirectional(let pair): return pair.forward.assumed.map { (pair.name, pair.forward.config, $0) }
+            default: return nil
+            }
+        }
+        /// `assumed X`, or each layer's value when they differ.
+        func values(_ value: (GRUConfig) -> String, of entries: [(name: String, config: GRUConfig, assumed: AssumedDefaults)]) -> String {
+            let distinct = Set(entries.map { value($0.config) })
+            if distinct.count <= 1 { return "assumed " + (distinct.first ?? "") }
+            return "assumed per layer: " + entries.map { "\($0.name) \(value($0.config))" }.joined(separator: ", ")
+        }
+        func onOff(_ flag: Bool) -> String { flag ? "on" : "off" }
+        var flags: [String] = []
+        let activated = assumed.filter(\.assumed.activations)
+        if !activated.isEmpty {
+            flags.append("--activation NAME (\(values({ $0.activation.rawValue }, of: activated)))")
+            flags.append("--recurrent-activation NAME (\(values({ $0.recurrentActivation.rawValue }, of: activated)))")
+        }
+        flags += [
             "--return-sequences (assumed off)",
             "--go-backwards (assumed off)",
             "--time-major (assumed off)",
             "--mask-value V (the file records no Masking layer)",
         ]
-        let layers = model.layers
-        if layers.contains(where: { if case .gru(let gru) = $0 { return gru.bias == nil } else { return false } }) {
-            flags.append("--reset-after (a layer without bias cannot tell; assumed off)")
+        let unbiased = assumed.filter(\.assumed.resetAfter)
+        if !unbiased.isEmpty {
+            flags.append("--reset-after / --no-reset-after (a layer without bias cannot tell; \(values({ onOff($0.resetAfter) }, of: unbiased)))")
         }
+        if let guess = assumed.first(where: \.assumed.hardSigmoid) {
+            flags.append("--hard-sigmoid keras2|keras3 (the file does not say which Keras wrote it; assumed \(guess.config.hardSigmoid.rawValue))")
+        }
+        let layers = model.layers
         if layers.contains(where: { if case .bidirectional = $0 { return true } else { return false } }) {
             flags.append("--merge-mode MODE (assumed concat)")
         }
@@ -139,6 +183,7 @@ struct Inspect: ParsableCommand {
                 head += ": \(features) features -> \(units) units, \(dtype)"
             }
             lines.append(head)
+            if let assumed = layer.assumedDefaults { lines.append("    defaults of: " + assumed) }
             if !layer.config.isEmpty { lines.append("    " + format(layer.config)) }
             for (side, config) in (layer.directions ?? [:]).sorted(by: { $0.key > $1.key }) {
                 lines.append("    \(side): " + format(config))
@@ -146,7 +191,7 @@ struct Inspect: ParsableCommand {
         }
         lines.append("runs: \(report.runs)")
         if !report.flagsToState.isEmpty {
-            lines.append("this file stores weights only; state what differs from the defaults:")
+            lines.append("this file stores weights only; state what differs from the defaults assumed:")
             lines += report.flagsToState.map { "  " + $0 }
         }
         return lines.joined(separator: "\n")

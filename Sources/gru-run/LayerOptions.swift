@@ -168,7 +168,10 @@ struct IOOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Output format, when the extension does not tell (standard output defaults to csv).", valueName: "npy|csv"))
     var outputFormat: FileFormat?
 
-    @Flag(help: "No progress line on a terminal.")
+    @Option(help: ArgumentHelp("Cut CSV input into samples of this many rows (for CSV written without blank lines between samples, such as np.savetxt of x.reshape(-1, features)); each block of rows must hold whole samples.", valueName: "n"))
+    var timesteps: Int?
+
+    @Flag(help: "No progress line on a terminal, no notes on how CSV input was read, and no line naming the defaults assumed for a weights-only file.")
     var quiet = false
 
     @Option(help: "Worker threads (default: the machine's cores); the numbers do not depend on it.")

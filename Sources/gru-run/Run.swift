@@ -14,6 +14,7 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if let threads = io.threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if let timesteps = io.timesteps, timesteps < 1 { throw ValidationError("--timesteps must be at least 1.") }
         if layer.returnState == true && io.stateOutput == nil {
             throw ValidationError("--return-state needs --state-output FILE to write the final state to.")
         }
@@ -47,11 +48,16 @@ struct Run: ParsableCommand {
         if !summary.isSingle && (!call.initialState.isEmpty || call.state != nil || call.training) {
             throw CLIError.usage("--initial-state, --state and --training apply to one layer, and \(path) runs \(layers.count); choose one with --layer NAME")
         }
+        if let timesteps = io.timesteps, let fixed = summary.timesteps, timesteps != fixed {
+            throw CLIError.usage("--timesteps \(timesteps) contradicts \(path), whose input has a fixed length of \(fixed) timesteps")
+        }
         try checkOutputsAreDistinct()
         // Every output is checked and opened before the input is read or anything is computed.
         _ = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
         for path in [io.stateOutput, call.state].compactMap({ $0 }) { _ = try outputFormat(for: path, override: nil, standardDefault: .csv) }
         let outputs = try OutputSet([io.output] + [io.stateOutput, call.state].compactMap { $0 })
+        // Said once the run has succeeded, so that a failure stays one line.
+        let note = summary.isSingle && !io.quiet ? layer.assumptionNote(for: selection!.layers[0]) : nil
         let dtype = layer.dtype ?? (selection!.bits == 64 ? .float64 : .float32)
         switch dtype {
         case .float32:
@@ -63,6 +69,7 @@ struct Run: ParsableCommand {
             (model, selection) = (nil, nil)
             try execute(stages, selection: summary, outputs: outputs)
         }
+        if let note { printLine(note) }
     }
 
     /// The stages to run, with the flags applied to a single layer.
@@ -76,10 +83,10 @@ struct Run: ParsableCommand {
                 return .gru(try GRULayer(config: config, weights: try gru.weights(S.self)))
             case .bidirectional(let bidirectional):
                 if layer.goBackwards != nil {
-                    throw CLIError.usage("--go-backwards does not apply to Bidirectional layer '\(bidirectional.name)', whose directions are fixed")
+                    throw CLIError.usage("--go-backwards does not apply to Bidirectional layer \(Printable.quoted(bidirectional.name)), whose directions are fixed")
                 }
                 if call.state != nil || layer.stateful == true {
-                    throw CLIError.usage("--state and --stateful are not supported for Bidirectional layer '\(bidirectional.name)'")
+                    throw CLIError.usage("--state and --stateful are not supported for Bidirectional layer \(Printable.quoted(bidirectional.name))")
                 }
                 var directions: [GRULayer<S>] = []
                 for var direction in [bidirectional.forward, bidirectional.backward] {
@@ -91,7 +98,7 @@ struct Run: ParsableCommand {
                 let merge = selection.isSingle ? (layer.mergeMode ?? bidirectional.mergeMode) : bidirectional.mergeMode
                 return .bidirectional(try BidirectionalGRU(forward: directions[0], backward: directions[1], mergeMode: merge))
             default:
-                throw CLIError.usage("layer '\(kerasLayer.name)' is not recurrent")
+                throw CLIError.usage("layer \(Printable.quoted(kerasLayer.name)) is not recurrent")
             }
         }
     }
@@ -103,20 +110,27 @@ struct Run: ParsableCommand {
         case .gru(let gru): timeMajor = gru.config.timeMajor
         case .bidirectional(let bidirectional): timeMajor = bidirectional.forward.config.timeMajor
         }
+        let csvTimesteps = csvSampling(selection, timeMajor: timeMajor)
         let source = try InputFile(path: io.input)
         if case .gru(let gru) = first, selection.isSingle, streams(gru.config) {
             let isNPY = try source.prefix(NPYArray.magic.count).starts(with: NPYArray.magic)
             if io.inputFormat == .csv || !isNPY {
-                return try stream(source, through: gru, selection: selection, outputs: outputs)
+                return try stream(source, through: gru, selection: selection, timesteps: csvTimesteps, outputs: outputs)
             }
         }
         // One batch-major GRU in inference reads an .npy of its own type from the file as it goes.
         var inPlace = false
         if case .gru(let gru) = first, stages.count == 1, !gru.config.timeMajor, !call.training { inPlace = true }
-        let input = try InputData<S>.load(source, format: io.inputFormat, timeMajor: timeMajor, inPlace: inPlace)
+        let input = try InputData<S>.load(source, format: io.inputFormat, timeMajor: timeMajor, inPlace: inPlace,
+                                          timesteps: csvTimesteps)
+        if !io.quiet { input.notes.forEach(GRURun.note) }
         let (batch, steps) = timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         guard input.shape[2] == selection.inputDim else {
-            throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer '\(selection.name)' of \(layer.weights) expects \(selection.inputDim)")
+            let hint = input.shape[2] == selection.inputDim + 1 && input.firstColumnCounts ? "; " + indexColumnHint : ""
+            throw CLIError.data("\(displayName(io.input)) has \(input.shape[2]) features per step but layer \(Printable.quoted(selection.name)) of \(layer.weights) expects \(selection.inputDim)" + hint)
+        }
+        if let timesteps = io.timesteps, steps != timesteps {
+            throw CLIError.data("\(displayName(io.input)) has \(steps) timesteps per sample but --timesteps says \(timesteps)")
         }
         let mask = try loadMask(input: input, timeMajor: timeMajor, fileMaskValue: selection.maskValue)
         let directions: Int
@@ -126,7 +140,7 @@ struct Run: ParsableCommand {
         case .bidirectional(let bidirectional):
             directions = 2; units = bidirectional.forward.config.units
             guard bidirectional.backward.config.units == units || call.initialState.isEmpty else {
-                throw CLIError.usage("--initial-state needs both directions of '\(selection.name)' to have the same units")
+                throw CLIError.usage("--initial-state needs both directions of \(Printable.quoted(selection.name)) to have the same units")
             }
         }
         let initialStates = try loadInitialStates(S.self, batch: batch, units: units, directions: directions)
@@ -144,7 +158,7 @@ struct Run: ParsableCommand {
             result = try first(input.values, shape: input.shape, mask: mask, initialStates: initialStates, threads: threads,
                                training: { _, _ in masks })
         } else if call.training {
-            throw CLIError.usage("--training is supported for a GRU layer, not for Bidirectional layer '\(selection.name)'")
+            throw CLIError.usage("--training is supported for a GRU layer, not for Bidirectional layer \(Printable.quoted(selection.name))")
         } else {
             let progress = ProgressLine(total: steps, quiet: io.quiet)
             if let file = input.file, case .gru(let gru) = first {
@@ -166,15 +180,16 @@ struct Run: ParsableCommand {
 
     /// CSV in, CSV out, sample by sample as the rows arrive; the final states are written once all is read.
     private func stream<S: CLIScalar>(_ source: InputFile, through gru: GRULayer<S>, selection: Selection.Summary,
-                                      outputs: OutputSet) throws {
+                                      timesteps: CSVTimesteps?, outputs: OutputSet) throws {
         let streamer = CSVStreamer(layer: gru, layerName: selection.name, maskValue: call.maskValue ?? selection.maskValue,
-                                   inputPath: io.input, threads: io.threadCount)
+                                   inputPath: io.input, timesteps: timesteps, threads: io.threadCount)
         let progress = ProgressLine(total: nil, quiet: io.quiet)
-        let (states, samples) = try outputs.guarded {
+        let (states, samples, notes) = try outputs.guarded {
             try streamer.run(descriptor: source.descriptor, prefix: source.isRegular ? [] : source.takeBuffered(),
                              output: outputs.writers[0], progress: { progress.update($0) })
         }
         progress.finish()
+        if !io.quiet { notes.forEach(GRURun.note) }
         let shaped = [ShapedArray(values: states, shape: [samples, gru.config.units])]
         try outputs.write([{ _ in }] + [io.stateOutput, call.state].compactMap { $0 }.map { path in
             { try $0.write(try self.encodeStates(shaped, for: path)) }
@@ -197,6 +212,14 @@ struct Run: ParsableCommand {
             return try CSVWriter.write(blocks, columns: columns, rowsPerBlock: timeMajor ? single[0] : single[1], to: writer)
         }
         try CSVWriter.write(values, columns: columns, rowsPerBlock: outputs.count > 1 ? single[0] : nil, to: writer)
+    }
+
+    /// How CSV blocks become samples: `--timesteps`, else the length the model's input fixes (which a
+    /// time-major layer's input does not state in the same place).
+    private func csvSampling(_ selection: Selection.Summary, timeMajor: Bool) -> CSVTimesteps? {
+        if let timesteps = io.timesteps { return CSVTimesteps(count: timesteps, strict: true, source: "--timesteps \(timesteps)") }
+        guard let fixed = selection.timesteps, !timeMajor else { return nil }
+        return CSVTimesteps(count: fixed, strict: false, source: "the input length \(layer.weights) fixes")
     }
 
     /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run
@@ -277,27 +300,4 @@ struct Run: ParsableCommand {
             }
         }
     }
-}
-
-func displayName(_ path: String) -> String { path == "-" ? "standard input" : path }
-
-/// Format from `--*-format`, else the extension; standard output uses `standardDefault`.
-func outputFormat(for path: String, override: FileFormat?, standardDefault: FileFormat) throws -> FileFormat {
-    if let override { return override }
-    if path == "-" || path.hasPrefix("/dev/") { return standardDefault }
-    switch URL(fileURLWithPath: path).pathExtension.lowercased() {
-    case "npy": return .npy
-    case "csv", "txt": return .csv
-    default:
-        throw CLIError.usage("cannot tell the format of \(path) from its extension; name it .npy or .csv, or add --output-format")
-    }
-}
-
-/// Two paths name the same file: the same inode when both exist, else the same absolute path.
-func sameFile(_ a: String, _ b: String) -> Bool {
-    var sa = stat(), sb = stat()
-    if stat(a, &sa) == 0 && stat(b, &sb) == 0 {
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
-    }
-    return URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path
 }

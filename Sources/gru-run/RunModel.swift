@@ -80,7 +80,7 @@ extension Run {
             return .bidirectional(try BidirectionalGRU(forward: directions[0], backward: directions[1],
                                                        mergeMode: layer.mergeMode ?? bidirectional.mergeMode))
         default:
-            throw CLIError.usage("layer '\(kerasLayer.name)' is not recurrent")
+            throw CLIError.usage("layer \(Printable.quoted(kerasLayer.name)) is not recurrent")
         }
     }
 }

@@ -7,6 +7,9 @@ struct Selection {
     var layers: [KerasLayer]
     /// The Masking layer's mask_value in front of the first layer.
     var maskValue: Double?
+    /// The timesteps the model's input fixes, when the first layer receives that input as it is (only an
+    /// InputLayer or Masking in front of it).
+    var timesteps: Int?
 
     var isSingle: Bool { layers.count == 1 }
 
@@ -14,13 +17,14 @@ struct Selection {
         let path = model.path
         if let requested {
             guard let (index, layer) = model.layer(named: requested) else {
-                throw GRUIOError.keras(path: path, "has no layer named '\(requested)'; its layers are \(model.listing)")
+                throw GRUIOError.keras(path: path, "has no layer named \(Printable.quoted(requested)); its layers are \(model.listing)")
             }
             guard layer.isRecurrent else {
-                throw GRUIOError.keras(path: path, "layer '\(requested)' is a \(layer.className), not a GRU or Bidirectional(GRU); its layers are \(model.listing)")
+                throw GRUIOError.keras(path: path, "layer \(Printable.quoted(requested)) is a \(Printable.name(layer.className)), not a GRU or Bidirectional(GRU); its layers are \(model.listing)")
             }
             layers = [layer]
             maskValue = model.maskValue(before: index)
+            timesteps = Self.fixedTimesteps(model, before: index)
             return
         }
         let recurrent = model.layers.indices.filter { model.layers[$0].isRecurrent }
@@ -28,10 +32,10 @@ struct Selection {
             throw GRUIOError.keras(path: path, "holds no GRU layer; its layers are \(model.listing)")
         }
         if model.layers.contains(where: { if case .other = $0 { return true } else { return false } }) {
-            throw GRUIOError.keras(path: path, "holds layers gru-run does not run (its layers are \(model.listing)); run the GRU alone with --layer \(model.layers[first].name)")
+            throw GRUIOError.keras(path: path, "holds layers gru-run does not run (its layers are \(model.listing)); run the GRU alone with --layer \(Printable.name(model.layers[first].name))")
         }
         if recurrent.count > 1 && !model.kind.hasConfig {
-            let names = recurrent.map { "'\(model.layers[$0].name)'" }.joined(separator: ", ")
+            let names = recurrent.map { "\(Printable.quoted(model.layers[$0].name))" }.joined(separator: ", ")
             throw GRUIOError.keras(path: path, "holds \(recurrent.count) recurrent layers (\(names)) and no config that chains them; choose one with --layer NAME")
         }
         if let last = recurrent.last, model.layers[first...last].contains(where: { if case .masking = $0 { return true } else { return false } }) {
@@ -39,6 +43,17 @@ struct Selection {
         }
         layers = recurrent.map { model.layers[$0] }
         maskValue = model.maskValue(before: first)
+        timesteps = Self.fixedTimesteps(model, before: first)
+    }
+
+    private static func fixedTimesteps(_ model: KerasModel, before index: Int) -> Int? {
+        let direct = model.layers[..<index].allSatisfy {
+            switch $0 {
+            case .input, .masking: return true
+            default: return false
+            }
+        }
+        return direct ? model.inputTimesteps : nil
     }
 
     /// The stored precision of the first layer's weights.
@@ -66,7 +81,10 @@ struct Selection {
         var inputDim: Int
         var maskValue: Double?
         var isSingle: Bool
+        var timesteps: Int?
     }
 
-    var summary: Summary { Summary(name: name, inputDim: inputDim, maskValue: maskValue, isSingle: isSingle) }
+    var summary: Summary {
+        Summary(name: name, inputDim: inputDim, maskValue: maskValue, isSingle: isSingle, timesteps: timesteps)
+    }
 }

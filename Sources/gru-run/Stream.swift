@@ -10,25 +10,24 @@ struct CSVStreamer<S: CLIScalar> {
     let layerName: String
     let maskValue: Double?
     let inputPath: String
+    let timesteps: CSVTimesteps?
     let threads: Int
     static var chunkSteps: Int { 4096 }
 
     /// Streams from `descriptor` (after `prefix`, bytes already read) to `output`; returns the final
     /// states `(samples, units)`.
     func run(descriptor: Int32, prefix: [UInt8], output: AtomicFileWriter,
-             progress: (Int) -> Void = { _ in }) throws -> (states: [S], samples: Int) {
+             progress: (Int) -> Void = { _ in }) throws -> (states: [S], samples: Int, notes: [String]) {
         let config = layer.config
         let features = layer.weights.inputDim, units = config.units
-        let stream = CSVStream(descriptor: descriptor, path: inputPath, prefix: prefix)
+        let stream = CSVStream(descriptor: descriptor, path: inputPath, prefix: prefix, timesteps: timesteps)
         var chunk: [S] = []
         chunk.reserveCapacity(Self.chunkSteps * features)
         var state = [S](repeating: 0, count: units)
         var previous = [S](repeating: 0, count: units)
         var states: [S] = []
         var rows = 0, samples = 0
-        var firstSampleRows: Int?
         var totalRows = 0
-        var sampleStartLine = 1
 
         func runChunk() throws {
             let steps = chunk.count / features
@@ -54,18 +53,11 @@ struct CSVStreamer<S: CLIScalar> {
             if !chunk.isEmpty && !stream.hasInputReady() { try runChunk() }
             switch try stream.next() {
             case .row(let values):
-                guard values.count == features else {
-                    throw GRUIOError.csv(path: inputPath, line: stream.line, "the row has \(values.count) features per step but layer '\(layerName)' expects \(features)")
-                }
-                if rows == 0 { sampleStartLine = stream.line }
+                guard values.count == features else { throw featureMismatch(values.count, stream) }
                 chunk.append(contentsOf: values.map { S($0) })
                 rows += 1
                 if chunk.count >= Self.chunkSteps * features { try runChunk() }
             case .endOfSample:
-                if let firstSampleRows, firstSampleRows != rows {
-                    throw GRUIOError.csv(path: inputPath, line: sampleStartLine, "sample \(samples + 1) has \(rows) rows but the first sample has \(firstSampleRows); every sample needs the same number of timesteps")
-                }
-                firstSampleRows = rows
                 try runChunk()
                 if !config.returnSequences {
                     try output.write(S.encodeCSV(previous, columns: units, rowsPerBlock: nil))
@@ -79,6 +71,24 @@ struct CSVStreamer<S: CLIScalar> {
                 break loop
             }
         }
-        return (states, samples)
+        return (states, samples, stream.notes)
+    }
+
+    /// A row of the wrong width. One value too many, with column 1 counting 0, 1, 2 over the first rows
+    /// (read on to see them), is named as the index column it likely is.
+    private func featureMismatch(_ count: Int, _ stream: CSVStream) -> Error {
+        let line = stream.line, features = layer.weights.inputDim
+        var hint = ""
+        if count == features + 1 {
+            var more = 0
+            while more < 2, let event = try? stream.next(), event != .end {
+                if case .row = event { more += 1 }
+            }
+            if stream.firstColumnCounts { hint = "; " + indexColumnHint }
+        }
+        return GRUIOError.csv(path: inputPath, line: line, "the row has \(count) features per step but layer \(Printable.quoted(layerName)) expects \(features)" + hint)
     }
 }
+
+/// Why a first column counting 0, 1, 2 is refused rather than dropped: it may be data.
+let indexColumnHint = "column 1 counts 0, 1, 2, ... like an index written with the data (pandas' to_csv writes one unless index=False); remove that column"

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "Tests" / "Corpus" / "bad"
 GOOD = "Fixtures/tfkeras/grid_ra0_hardsig_fwd_last"   # 5 features, 7 units, batch 5, 6 steps
 MODEL, X = GOOD + "/model.h5", GOOD + "/x1.npy"
+ANY_LENGTH = "Fixtures/tfkeras/activation_tanh/model.h5"   # input (None, None, 5)
 cases = []
 
 
@@ -72,9 +73,33 @@ def csv_cases():
         "junk.csv": (bytes(range(256)) * 4, "binary data"),
         "uneven_samples.csv": (b"1,2,3,4,5\n1,2,3,4,5\n\n1,2,3,4,5\n", "sample 2 has 1 rows but the first sample has 2"),
         "three_features.csv": (b"1,2,3\n4,5,6\n", "has 3 features per step"),
+        # A first row holding a number is data, not a header: its bad token is named.
+        "first_row_word.csv": (b"1.0,oops,2,3,4\n1,2,3,4,5\n", "line 1: column 2 holds 'oops', which is not a number"),
+        "first_row_na.csv": (b"1,2,3,4,NA\n1,2,3,4,5\n", "line 1: column 5 holds 'NA', which is not a number"),
+        "tab_in_field.csv": (b"1,2\t3,4,5,6\n", "line 1: column 2 holds '2<tab>3', which is not a number"),
+        # np.savetxt of a batch minus one row: the model fixes 6 timesteps and 29 rows are not whole samples.
+        "savetxt_not_whole.csv": (savetxt(29), "line 1: the block of 29 rows starting here is not a whole number of samples of 6 timesteps"),
+        "pandas_index_gap.csv": (b",a,b,c,d,e\n0,1,2,3,4,5\n2,1,2,3,4,5\n", "line 3: column 1 holds 2 where pandas' index would be 1"),
+        "index_no_header.csv": (savetxt(6, index=True), "has 6 features per step but layer 'gru' of " + MODEL + " expects 5; column 1 counts 0, 1, 2, ... like an index"),
+        "header_columns.csv": (b"a,b,c\n1,2,3,4,5\n", "line 2: the row has 5 values but the header on line 1 names 3 columns"),
+        "mixed_separators.csv": (b"1,2,3,4,5\n1 2 3 4 5\n", "line 2: the values are separated by blanks but earlier rows use commas"),
     }
     for name, (content, fragment) in bad.items():
         case(name, ["--weights", MODEL, "--input", write(name, content)], 65, fragment)
+    six = write("six_rows.csv", savetxt(6))
+    case("timesteps_contradicts", ["--weights", MODEL, "--input", six, "--timesteps", "3"], 64,
+         "--timesteps 3 contradicts " + MODEL + ", whose input has a fixed length of 6 timesteps")
+    case("timesteps_not_whole", ["--weights", ANY_LENGTH, "--input", six, "--timesteps", "4"], 65,
+         "line 1: the block of 6 rows starting here is not a whole number of samples of 4 timesteps (--timesteps 4)")
+
+
+def savetxt(rows, index=False):
+    """Rows of 5 features as np.savetxt(..., delimiter=",") writes them, without blank lines."""
+    x = np.arange(rows * 5, dtype="f4").reshape(rows, 5) / 10
+    if index:
+        x = np.hstack([np.arange(rows, dtype="f4").reshape(rows, 1), x])
+    lines = [",".join("%.18e" % v for v in row) for row in x]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def copy_model(name):
@@ -150,6 +175,43 @@ def call_cases():
     case("unknown_flag", ["--weights", MODEL, "--input", X, "--colour"], 64, "Unknown option '--colour'")
 
 
+# A layer name a terminal would act on: ESC ] 0 ; ... BEL sets the window title, U+009B is the C1 form of
+# ESC [, U+202E reverses the text after it.
+CONTROL_NAME = "\x1b]0;pwned\x07gru\u009b31m\u202eevil"
+
+
+def terminal_cases():
+    path = copy_model("control_names.h5")
+    with h5py.File(path, "r+") as f:
+        weights = f["model_weights"]
+        weights.move("gru", CONTROL_NAME)
+        weights.attrs["layer_names"] = np.array([CONTROL_NAME.encode()], dtype=object)
+        config = json.loads(f.attrs["model_config"])
+        config["config"]["layers"][-1]["config"]["name"] = CONTROL_NAME
+        f.attrs["model_config"] = json.dumps(config)
+    shown = "\\u{1B}]0;pwned\\u{07}gru\\u{9B}31m\\u{202E}evil"
+    case(path.name, ["--weights", rel(path), "--input", "Tests/Corpus/bad/three_features.csv"], 65,
+         "has 3 features per step but layer '" + shown + "' of Tests/Corpus/bad/control_names.h5 expects 5")
+    case("control_names_listing", ["--weights", rel(path), "--input", X, "--layer", "nosuch"], 65,
+         "has no layer named 'nosuch'; its layers are input (InputLayer), " + shown + " (GRU)")
+
+    # A 1 MB layer name, small on disk because the archive compresses config.json.
+    good = ROOT / "Fixtures/keras3/k3_gru_seq/model.keras"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(OUT / "long_name.keras", "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                config["config"]["layers"][1]["config"]["name"] = "n" * (1 << 20)
+                data = json.dumps(config).encode()
+            info = zipfile.ZipInfo(item.filename, date_time=item.date_time)   # the same bytes on every run
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    case("long_name.keras", ["--weights", "Tests/Corpus/bad/long_name.keras", "--input", "Tests/Corpus/bad/three_features.csv"], 65,
+         "has 3 features per step but layer '" + "n" * 200 + "…(1048576 characters)' of Tests/Corpus/bad/long_name.keras expects 5")
+    case("long_name_listing", ["--weights", "Tests/Corpus/bad/long_name.keras", "--input", X, "--layer", "nosuch"], 65,
+         "its layers are input_layer (InputLayer), " + "n" * 200 + "…(1048576 characters) (GRU).")
+
+
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -159,6 +221,7 @@ def main():
     hdf5_cases()
     keras_zip_cases()
     call_cases()
+    terminal_cases()
     (ROOT / "Tests" / "Corpus" / "cases.json").write_text(json.dumps({"cases": cases}, indent=1) + "\n")
     print(len(cases), "cases")
 

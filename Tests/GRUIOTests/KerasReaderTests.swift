@@ -34,7 +34,15 @@ final class KerasReaderTests: XCTestCase {
             if fixture.layer.use_bias {
                 XCTAssertEqual(weightsOnly.config.resetAfter, fixture.layer.reset_after, fixture.name)
             }
-            XCTAssertEqual(weightsOnly.config.recurrentActivation, .hardSigmoid)
+            // tf-keras 2.21 wrote these files (keras_version 2.21.0, TensorFlow 2 era): a (3U,) bias takes the
+            // seed v1 GRU's defaults, a (2, 3U) bias or none the v2 GRU's (sigmoid; reset_after True).
+            let seed = fixture.layer.use_bias && !fixture.layer.reset_after
+            XCTAssertEqual(weightsOnly.config.recurrentActivation, seed ? .hardSigmoid : .sigmoid, fixture.name)
+            XCTAssertEqual(weightsOnly.config.resetAfter, fixture.layer.use_bias ? fixture.layer.reset_after : true, fixture.name)
+            XCTAssertEqual(weightsOnly.config.hardSigmoid, .keras2, fixture.name)
+            XCTAssertEqual(weightsOnly.assumed?.writer, seed ? "tf.compat.v1 GRU" : "tf.keras GRU", fixture.name)
+            XCTAssertEqual(weightsOnly.assumed?.resetAfter, !fixture.layer.use_bias, fixture.name)
+            XCTAssertNil(full.assumed, fixture.name)
             XCTAssertFalse(weightsOnly.config.returnSequences)
         }
     }

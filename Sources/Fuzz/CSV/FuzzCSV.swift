@@ -12,6 +12,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         require(batch.values.count == batch.batch * batch.timesteps * batch.features,
                 "CSVReader returned \(batch.values.count) values for shape \(batch.shape)")
     }
+    // The same bytes cut into samples of two rows where blocks are longer, as for a model of fixed length.
+    expectGRUIOError("CSVReader.parse(_:path:timesteps:)") {
+        let batch = try CSVReader.parse(bytes, path: "fuzz.csv", timesteps: CSVTimesteps(count: 2, strict: false, source: "fuzz"))
+        require(batch.timesteps <= 2 && batch.values.count == batch.batch * batch.timesteps * batch.features,
+                "CSVReader cut into shape \(batch.shape) with \(batch.values.count) values")
+    }
     return 0
 }
 

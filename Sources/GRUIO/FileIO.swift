@@ -103,6 +103,7 @@ public final class InputFile: @unchecked Sendable {
             var bytes = [UInt8](repeating: 0, count: size)
             let filled = try bytes.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: $0.count, offset: 0) }
             if filled < size { bytes.removeSubrange(filled...) }
+            if let lineLimit, !bytes.starts(with: NPYArray.magic) { try checkLines(bytes, limit: lineLimit) }
             return bytes
         }
         var bytes = takeBuffered()
@@ -120,6 +121,19 @@ public final class InputFile: @unchecked Sendable {
                 try MemoryBudget.reserve(bytes.count * 2, for: "reading \(displayPath) into memory")
                 nextCheck = bytes.count * 2
             }
+        }
+    }
+
+    /// Refuses text with a line longer than `limit`, as the streaming reader does.
+    private func checkLines(_ bytes: [UInt8], limit: Int) throws {
+        var start = 0, line = 1
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            if end - start > limit {
+                throw GRUIOError.csv(path: path, line: line, "the line is longer than \(MemoryBudget.megabytes(limit)) without a line break; is this CSV?")
+            }
+            start = end + 1
+            line += 1
         }
     }
 

@@ -114,10 +114,7 @@ struct GRURun: ParsableCommand {
 /// One line on stderr, `gru-run: ` first, whatever a file put in the names it quotes: control characters are
 /// shown escaped.
 func printLine(_ message: String) {
-    let printable = message.unicodeScalars.map { scalar -> String in
-        scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-    }.joined()
-    writeToStandardError("gru-run: " + printable + "\n")
+    writeToStandardError("gru-run: " + Printable.text(message) + "\n")
 }
 
 /// Errors of the command line itself: flags that contradict the file or each other.

@@ -49,7 +49,9 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
 
     /// Runs the model on one tensor per input; returns one tensor per output. `stopAfter`: the outputs
     /// are instead those of that call (Keras's `Model(m.inputs, m.get_layer(name).output)`).
-    public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, stopAfter: Int? = nil) throws -> [Tensor<Scalar>] {
+    /// `observe` sees each call's output shapes as it runs (`inspect` reports them).
+    public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, stopAfter: Int? = nil,
+                               observe: ((Int, [[Int]]) -> Void)? = nil) throws -> [Tensor<Scalar>] {
         guard values.count == inputs.count else {
             throw GRUModelError.shape(layer: inputs.first?.name ?? "input", "the model takes \(inputs.count) inputs, not \(values.count)")
         }
@@ -80,6 +82,7 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
                 if readers[source] == 0 && stopAfter == nil { results[source] = nil }
             }
             let produced = try call.layer.call(given.map(\.0), masks: given.map(\.1), threads: threads)
+            observe?(index, produced.map(\.0.shape))
             for (k, output) in produced.enumerated() { results[.node(index, output: k)] = output }
         }
         if let stopAfter {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRUCore
 import GRUIO
+import GRUModel
 
 /// `gru-run inspect FILE`: what a Keras file holds and how gru-run will run it.
 struct Inspect: ParsableCommand {
@@ -30,6 +31,18 @@ struct Inspect: ParsableCommand {
         }
     }
 
+    /// One layer call of a whole model: what it reads and the shapes it gives for one sample.
+    struct CallReport: Encodable {
+        var name: String
+        var className: String
+        var inputs: [String]
+        var outputShapes: [[Int]]
+
+        enum CodingKeys: String, CodingKey {
+            case name, className = "class", inputs, outputShapes = "output_shapes"
+        }
+    }
+
     struct Report: Encodable {
         var path: String
         var kind: String
@@ -39,10 +52,13 @@ struct Inspect: ParsableCommand {
         var layers: [LayerReport]
         var runs: String
         var flagsToState: [String]
+        /// A whole model's calls in the order they run (nil when the file runs one layer at a time).
+        var graph: [CallReport]?
+        var graphNote: String?
 
         enum CodingKeys: String, CodingKey {
             case path, kind, kerasVersion = "keras_version", hardSigmoid = "hard_sigmoid", hasConfig = "has_config"
-            case layers, runs, flagsToState = "flags_to_state"
+            case layers, runs, flagsToState = "flags_to_state", graph, graphNote = "graph_note"
         }
     }
 
@@ -92,8 +108,11 @@ struct Inspect: ParsableCommand {
                 return LayerReport(name: name, className: className, config: [:])
             }
         }
-        let runs: String
-        if let selection = try? Selection(model: model, requested: nil) {
+        var runs: String
+        let (graph, graphNote) = wholeModel(model)
+        if let graph, model.layers.contains(where: \.isOther) {
+            runs = "the whole model (model.predict): " + graph.map { Printable.name($0.name) }.joined(separator: " -> ")
+        } else if let selection = try? Selection(model: model, requested: nil) {
             let chain = selection.layers.map { Printable.name($0.name) }.joined(separator: " -> ")
             runs = selection.maskValue.map { "masking (mask_value \($0)) -> " + chain } ?? chain
         } else if let first = model.layers.first(where: \.isRecurrent) {
@@ -103,7 +122,49 @@ struct Inspect: ParsableCommand {
         }
         return Report(path: model.path, kind: model.kind.rawValue, kerasVersion: model.kerasVersion,
                       hardSigmoid: model.hardSigmoid == .keras2 ? "keras2: clip(0.2x+0.5, 0, 1)" : "keras3: clip(x/6+0.5, 0, 1)",
-                      hasConfig: model.kind.hasConfig, layers: layers, runs: runs, flagsToState: flagsToState(model))
+                      hasConfig: model.kind.hasConfig, layers: layers, runs: runs, flagsToState: flagsToState(model),
+                      graph: graph, graphNote: graphNote)
+    }
+
+    /// The model's calls and their output shapes, found by running it once on one sample of zeros; a note
+    /// says why there is no graph, or what the shapes assume.
+    private func wholeModel(_ model: KerasModel) -> ([CallReport]?, String?) {
+        guard model.hasGraph, model.layers.contains(where: \.isRecurrent) else { return (nil, nil) }
+        do {
+            let graph = try model.graph(Float.self) { layer in
+                switch layer {
+                case .gru(let gru): return .gru(try GRULayer(config: gru.config, weights: try gru.weights(Float.self)))
+                case .bidirectional(let pair):
+                    return .bidirectional(try BidirectionalGRU(forward: try GRULayer(config: pair.forward.config, weights: try pair.forward.weights(Float.self)),
+                                                               backward: try GRULayer(config: pair.backward.config, weights: try pair.backward.weights(Float.self)),
+                                                               mergeMode: pair.mergeMode))
+                default: throw CLIError.usage("layer \(Printable.quoted(layer.name)) is not recurrent")
+                }
+            }
+            var note: String?
+            let inputs = graph.inputs.map { input -> Tensor<Float> in
+                let dims = (input.shape ?? [nil, nil]).map { dim -> Int in
+                    if let dim { return dim }
+                    note = "shapes for one sample of 4 timesteps where the model takes any length"
+                    return 4
+                }
+                return Tensor(values: [Float](repeating: 0, count: dims.reduce(1, *)), shape: [1] + dims)
+            }
+            var shapes: [Int: [[Int]]] = [:]
+            _ = try graph(inputs, threads: 1) { index, produced in shapes[index] = produced }
+            func name(_ source: ModelGraph<Float>.Source) -> String {
+                switch source {
+                case .input(let k): return Printable.name(graph.inputs[k].name)
+                case .node(let call, let output): return Printable.name(graph.calls[call].name) + (output > 0 ? "[\(output)]" : "")
+                }
+            }
+            return (graph.calls.enumerated().map { index, call in
+                CallReport(name: Printable.name(call.name), className: Printable.name(call.className), inputs: call.inputs.map(name),
+                           outputShapes: shapes[index] ?? [])
+            }, note)
+        } catch {
+            return (nil, "the whole model does not run: " + "\(error)")
+        }
     }
 
     /// The config values gru-run reads and that change the numbers, in Keras's spelling.
@@ -190,6 +251,15 @@ struct Inspect: ParsableCommand {
             }
         }
         lines.append("runs: \(report.runs)")
+        if let graph = report.graph {
+            lines.append("graph" + (report.graphNote.map { " (\($0))" } ?? "") + ":")
+            for call in graph {
+                let shapes = call.outputShapes.map { "(" + $0.map(String.init).joined(separator: ", ") + ")" }.joined(separator: ", ")
+                lines.append("  \(call.name) (\(call.className)) <- \(call.inputs.joined(separator: ", ")) => \(shapes)")
+            }
+        } else if let note = report.graphNote {
+            lines.append(note)
+        }
         if !report.flagsToState.isEmpty {
             lines.append("this file stores weights only; state what differs from the defaults assumed:")
             lines += report.flagsToState.map { "  " + $0 }

@@ -119,3 +119,26 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(refusal.stderr, "gru-run: \(path): has no layer named 'gru'; its layers are input_layer (InputLayer), \(cut) (GRU).\n")
     }
 }
+
+/// `inspect` of a whole model: the calls in the order they run, what each reads and the shapes it gives.
+final class InspectModelTests: XCTestCase {
+    func testAWholeModelShowsItsGraphWithShapes() throws {
+        let path = Fixtures.path("tfkeras_other/gru_dense.h5")
+        let text = try GRURunBinary.run(["inspect", path])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdoutText.hasSuffix("""
+            runs: the whole model (model.predict): masking -> encoder -> head
+            graph:
+              masking (Masking) <- input_2 => (1, 6, 5)
+              encoder (GRU) <- masking => (1, 6, 7)
+              head (Dense) <- encoder => (1, 6, 2)
+
+            """), text.stdoutText)
+        let json = try GRURunBinary.run(["inspect", path, "--json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
+        let graph = try XCTUnwrap(object["graph"] as? [[String: Any]])
+        XCTAssertEqual(graph.map { $0["name"] as? String }, ["masking", "encoder", "head"])
+        XCTAssertEqual(graph.map { $0["output_shapes"] as? [[Int]] }, [[[1, 6, 5]], [[1, 6, 7]], [[1, 6, 2]]])
+        XCTAssertEqual(graph.last?["inputs"] as? [String], ["encoder"])
+    }
+}

@@ -428,6 +428,47 @@ def whole_process(gru_run, cfg):
     print(f"  {load_note(start, 'meanwhile')}\n")
 
 
+def ensure_head_model(d, u):
+    """The main table's GRU(u) model with a Dense(1) head behind it: Input -> GRU 'gru' -> Dense 'head'."""
+    import tf_keras
+
+    path = os.path.join(OUT, "models", f"gru_dense1_D{d}_U{u}.h5")
+    if os.path.exists(path):
+        return path
+    ensure_model(d, u)
+    gru_model = tf_keras.models.load_model(model_path(d, u), compile=False)
+    inputs = tf_keras.Input(shape=(None, d))
+    gru = tf_keras.layers.GRU(u, reset_after=True, recurrent_activation="sigmoid", name="gru")
+    model = tf_keras.Model(inputs, tf_keras.layers.Dense(1, name="head")(gru(inputs)))
+    rng = np.random.default_rng(17 * d + u)
+    gru.set_weights(gru_model.layers[-1].get_weights())
+    model.get_layer("head").set_weights([(rng.standard_normal(w.shape) * 0.1).astype(np.float32)
+                                         for w in model.get_layer("head").get_weights()])
+    model.save(path[:-3] + ".partial.h5")
+    os.replace(path[:-3] + ".partial.h5", path)
+    return path
+
+
+def whole_model(gru_run, cfg):
+    """GRU -> Dense(1) run whole against its GRU alone (--layer gru), whole processes taken in turn."""
+    b, t, d, u = SHAPES[-1]
+    start = cpu_clock()
+    weights, x_path = ensure_head_model(d, u), input_file(b, t, d)
+    whole = [gru_run, "--weights", weights, "--input", x_path, "--output", output_file("whole_model.npy")]
+    alone = [gru_run, "--weights", weights, "--layer", "gru", "--input", x_path, "--output", output_file("whole_gru.npy")]
+    run = lambda cmd: subprocess.run(cmd, check=True, capture_output=True)
+    ratios, whole_ms, alone_ms = [], [], []
+    for _ in range(cfg["gru_proc"]):
+        whole_ms.append(median_time(lambda: run(whole), 1, 0))
+        alone_ms.append(median_time(lambda: run(alone), 1, 0))
+        ratios.append(whole_ms[-1] / alone_ms[-1])
+    print(f"== Whole model: {shape_name(b, t, d, u)} GRU -> Dense(1), whole process, the model and its GRU alone in turn")
+    print(f"  gru-run --weights m.h5 (whole model): median {np.median(whole_ms):.1f} ms; with --layer gru: "
+          f"median {np.median(alone_ms):.1f} ms; whole / GRU alone, pair by pair: median {np.median(ratios):.3f} "
+          f"({'within' if np.median(ratios) <= 1.10 else 'OVER'} the 1.10 target)")
+    print(f"  {load_note(start, 'meanwhile')}\n")
+
+
 def peak_rss(cmd):
     """Max RSS in bytes of cmd, run as the only child of a fresh Python process (RUSAGE_CHILDREN)."""
     out = subprocess.run([sys.executable, "-c", MAXRSS_SCRIPT, *cmd], capture_output=True, text=True, check=True)
@@ -491,6 +532,7 @@ def main():
 
     variants_table(gru_run, cfg, rows)
     whole_process(gru_run, cfg)
+    whole_model(gru_run, cfg)
     peak_memory(gru_run)
 
     print("== Main table as Markdown\n")

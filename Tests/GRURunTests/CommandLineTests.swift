@@ -228,6 +228,22 @@ final class OtherModelTests: XCTestCase {
         XCTAssertNil(mismatch(try got.doubles(), expected, shape: got.shape, tolerance: 1e-5, context: "whole model"))
     }
 
+    /// --through stops at a layer: the encoder's output, behind the model's Masking layer, is Keras's.
+    func testThroughWritesAnInnerLayersOutput() throws {
+        let path = folder + "/gru_dense.h5"
+        let expected = try loadNPY(folder + "/y_encoder.npy")
+        let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--through", "encoder", "--output-format", "npy"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let got = try NPYArray(bytes: result.stdout, path: "stdout")
+        XCTAssertEqual(got.shape, expected.shape)
+        XCTAssertNil(mismatch(try got.doubles(), expected.values, shape: expected.shape, tolerance: 1e-5, context: "through"))
+        let missing = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--through", "nosuch"])
+        XCTAssertEqual(missing.status, 65)
+        XCTAssertEqual(missing.stderr, "gru-run: \(path): has no layer named 'nosuch' that the model runs; its layers are masking, encoder, head.\n")
+        let both = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--through", "encoder", "--layer", "encoder"])
+        XCTAssertEqual(both.status, 64)
+    }
+
     func testAModelWithALayerOutsideTheListIsRefusedNamingIt() throws {
         let path = Fixtures.repositoryRoot.path + "/Tests/Corpus/models/gru_lstm.h5"
         let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])

@@ -50,8 +50,20 @@ extension Run {
             let what = layer.through.map { "layer \(Printable.quoted($0)) of \(model.path)" } ?? model.path
             throw CLIError.usage("\(what) gives \(produced) outputs; give --output once for each, in the model's order")
         }
+        let sampling = try csvSampling(graph.inputs[0], model: model)
+        if inputPaths.count == 1, produced == 1, let stream = try SampleStream<S>(inputPaths[0], format: io.inputFormat,
+                                                                                   rank: graph.inputs[0].shape.map { $0.count + 1 },
+                                                                                   timesteps: sampling) {
+            let path = paths(outputs)[0]
+            if try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) == .csv {
+                try outputs.guarded { try stream.run(graph, stopAfter: stop, threads: io.threadCount, to: outputs.writers[0]) }
+                try outputs.write([{ _ in }])
+                if !io.quiet { stream.notes.forEach(GRURun.note) }
+                return
+            }
+        }
         let inputs = try zip(inputPaths, graph.inputs).map { path, input in
-            try ModelInput<S>.load(path, format: io.inputFormat, rank: input.shape.map { $0.count + 1 })
+            try ModelInput<S>.load(path, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
         }
         let results = try graph(inputs, threads: io.threadCount, stopAfter: stop)
         try outputs.write(zip(results, paths(outputs)).map { result, path in
@@ -63,6 +75,18 @@ extension Run {
     }
 
     private func paths(_ outputs: OutputSet) -> [String] { outputs.writers.map(\.path) }
+
+    /// How CSV rows become samples: `--timesteps`, else the length the model's first input fixes.
+    private func csvSampling<T>(_ input: ModelGraph<T>.Input, model: KerasModel) throws -> CSVTimesteps? {
+        let fixed = input.shape?.first ?? nil
+        if let timesteps = io.timesteps {
+            if let fixed, fixed != timesteps {
+                throw CLIError.usage("--timesteps \(timesteps) contradicts \(model.path), whose input has a fixed length of \(fixed) timesteps")
+            }
+            return CSVTimesteps(count: timesteps, strict: true, source: "--timesteps \(timesteps)")
+        }
+        return fixed.map { CSVTimesteps(count: $0, strict: false, source: "the input length \(model.path) fixes") }
+    }
 
     /// A GRU or Bidirectional layer of the model, with the layer flags when it is the model's only one.
     private func stage<S: CLIScalar>(_ kerasLayer: KerasLayer, _ type: S.Type) throws -> RecurrentStage<S> {
@@ -88,7 +112,7 @@ extension Run {
 /// A model input: floats, or integer token ids for an Embedding, from .npy (any numeric dtype) or CSV.
 enum ModelInput<S: CLIScalar> {
     /// `rank`: the rank the model declares, batch axis included, when it declares one.
-    static func load(_ path: String, format: FileFormat?, rank: Int?) throws -> Tensor<S> {
+    static func load(_ path: String, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?) throws -> Tensor<S> {
         let file = try InputFile(path: path)
         let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
         let isNPY = try format.map { $0 == .npy } ?? (ext == "npy" || (ext != "csv" && ext != "txt"
@@ -100,7 +124,7 @@ enum ModelInput<S: CLIScalar> {
             }
             return Tensor(values: try S.values(of: array), shape: array.shape)
         }
-        let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path)
+        let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, timesteps: timesteps)
         let values = csv.values.map { S($0) }
         switch rank {
         case 2 where csv.features == 1:
@@ -111,6 +135,68 @@ enum ModelInput<S: CLIScalar> {
             return Tensor(values: values, shape: csv.shape)
         default:
             throw GRUIOError.csv(path: path, line: nil, "the model takes inputs of \(rank!) dimensions, which CSV cannot hold; give an .npy file")
+        }
+    }
+}
+
+/// CSV samples read as they arrive and run through the model a group at a time (the samples that have
+/// arrived, at most 256), each group's outputs written before more input is read: memory stays bounded
+/// by the group, whatever the input's length.
+final class SampleStream<S: CLIScalar> {
+    let stream: CSVStream
+    let input: InputFile
+    let rank: Int?
+    let path: String
+    var notes: [String] { stream.notes }
+
+    /// nil when the input is an .npy file (read whole instead).
+    init?(_ path: String, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?) throws {
+        let file = try InputFile(path: path)
+        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
+        if format == .npy || (format == nil && ext == "npy") { return nil }
+        if format == nil, ext != "csv", ext != "txt", try file.prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic) { return nil }
+        guard rank == nil || rank == 2 || rank == 3 else { return nil }
+        input = file
+        self.rank = rank
+        self.path = path
+        stream = CSVStream(descriptor: file.descriptor, path: path, prefix: file.isRegular ? [] : file.takeBuffered(), timesteps: timesteps)
+    }
+
+    func run(_ graph: ModelGraph<S>, stopAfter: Int?, threads: Int, to writer: AtomicFileWriter) throws {
+        var values: [S] = [], rows = 0, samples = 0, features = 0, written = 0
+        var sampleRows: Int?
+        func flush() throws {
+            guard samples > 0, let steps = sampleRows else { return }
+            // Rank 2: token ids one per row, or (a model without a time axis) one sample per row.
+            let shape = rank != 2 ? [samples, steps, features] : features == 1 ? [samples, steps] : [samples * steps, features]
+            let output = try graph([Tensor(values: values, shape: shape)], threads: threads, stopAfter: stopAfter)[0]
+            let batch = shape[0], perSample = output.values.count / batch, columns = output.shape.count > 1 ? output.width : 1
+            for s in 0..<batch {
+                if output.shape.count > 2 && written > 0 { try writer.write([0x0A]) }  // a blank line between samples
+                try writer.write(S.encodeCSV(Array(output.values[(s * perSample)..<((s + 1) * perSample)]), columns: columns, rowsPerBlock: nil))
+                written += 1
+            }
+            values.removeAll(keepingCapacity: true)
+            samples = 0
+        }
+        loop: while true {
+            if samples > 0 && (samples >= 256 || !stream.hasInputReady()) { try flush() }
+            switch try stream.next() {
+            case .row(let row):
+                features = row.count
+                values += row.map { S($0) }
+                rows += 1
+            case .endOfSample:
+                if let sampleRows, sampleRows != rows {
+                    throw GRUIOError.csv(path: path, line: stream.line, "sample \(written + samples + 1) has \(rows) rows but the first sample has \(sampleRows); every sample needs the same number of timesteps")
+                }
+                sampleRows = rows
+                samples += 1
+                rows = 0
+            case .end:
+                try flush()
+                break loop
+            }
         }
     }
 }

@@ -50,7 +50,8 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
     /// Runs the model on one tensor per input; returns one tensor per output. `stopAfter`: the outputs
     /// are instead those of that call (Keras's `Model(m.inputs, m.get_layer(name).output)`).
     /// `observe` sees each call's output shapes as it runs (`inspect` reports them).
-    public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, stopAfter: Int? = nil,
+    /// `keep`: tensors returned after the outputs as well (a layer's final states).
+    public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, stopAfter: Int? = nil, keep: [Source] = [],
                                observe: ((Int, [[Int]]) -> Void)? = nil) throws -> [Tensor<Scalar>] {
         guard values.count == inputs.count else {
             throw GRUModelError.shape(layer: inputs.first?.name ?? "input", "the model takes \(inputs.count) inputs, not \(values.count)")
@@ -69,7 +70,7 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
         // A tensor is dropped once its last reader has run.
         var readers: [Source: Int] = [:]
         for call in calls.prefix(last + 1) { for source in call.inputs { readers[source, default: 0] += 1 } }
-        for source in (stopAfter == nil ? outputs : []) { readers[source, default: 0] += 1 }
+        for source in (stopAfter == nil ? outputs : []) + keep { readers[source, default: 0] += 1 }
         for (index, call) in calls.enumerated() where index <= last {
             let given = try call.inputs.map { source -> (Tensor<Scalar>, Mask) in
                 guard let value = results[source] else {
@@ -85,12 +86,16 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
             observe?(index, produced.map(\.0.shape))
             for (k, output) in produced.enumerated() { results[.node(index, output: k)] = output }
         }
+        let kept = try keep.map { source in
+            guard let value = results[source] else { throw GRUModelError.shape(layer: "model", "a state is never computed") }
+            return value.0
+        }
         if let stopAfter {
-            return (0...).lazy.map { ModelGraph.Source.node(stopAfter, output: $0) }.prefix { results[$0] != nil }.map { results[$0]!.0 }
+            return Array((0..<outputsOfCall(stopAfter)).compactMap { results[.node(stopAfter, output: $0)]?.0 }) + kept
         }
         return try outputs.map { source in
             guard let value = results[source] else { throw GRUModelError.shape(layer: "model", "an output is never computed") }
             return value.0
-        }
+        } + kept
     }
 }

@@ -110,7 +110,7 @@ struct Inspect: ParsableCommand {
         }
         var runs: String
         let (graph, graphNote) = wholeModel(model)
-        if let graph, model.layers.contains(where: \.isOther) {
+        if let graph {
             runs = "the whole model (model.predict): " + graph.map { Printable.name($0.name) }.joined(separator: " -> ")
         } else if let selection = try? Selection(model: model, requested: nil) {
             let chain = selection.layers.map { Printable.name($0.name) }.joined(separator: " -> ")
@@ -129,7 +129,7 @@ struct Inspect: ParsableCommand {
     /// The model's calls and their output shapes, found by running it once on one sample of zeros; a note
     /// says why there is no graph, or what the shapes assume.
     private func wholeModel(_ model: KerasModel) -> ([CallReport]?, String?) {
-        guard model.hasGraph, model.layers.contains(where: \.isRecurrent) else { return (nil, nil) }
+        guard model.hasGraph, model.layers.contains(where: \.isRecurrent), model.layers.contains(where: \.isOther) else { return (nil, nil) }
         do {
             let graph = try model.graph(Float.self) { layer in
                 switch layer {

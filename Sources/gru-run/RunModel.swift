@@ -10,13 +10,16 @@ extension Run {
         if (layer.changesLayerConfig || layer.hardSigmoid != nil) && recurrent.count != 1 {
             throw CLIError.usage("layer flags apply to one GRU, and \(model.path) holds \(recurrent.count); choose one with --layer NAME")
         }
-        if !call.initialState.isEmpty || call.state != nil || call.training || call.mask != nil || call.maskValue != nil || io.stateOutput != nil {
-            throw CLIError.usage("--initial-state, --state, --state-output, --training, --mask and --mask-value apply to one layer; \(model.path) runs a whole model, so choose the layer with --layer NAME")
+        if !call.initialState.isEmpty || call.state != nil || call.training || call.mask != nil || call.maskValue != nil {
+            throw CLIError.usage("--initial-state, --state, --training, --mask and --mask-value apply to one layer; \(model.path) runs a whole model, so choose the layer with --layer NAME")
+        }
+        if io.stateOutput != nil && recurrent.count != 1 {
+            throw CLIError.usage("--state-output writes the final state of a model's one GRU, and \(model.path) holds \(recurrent.count); run one with --layer NAME")
         }
         try checkOutputsAreDistinct()
         let paths = io.outputs.isEmpty ? ["-"] : io.outputs
-        for path in paths { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
-        let outputs = try OutputSet(paths)
+        for path in paths + [io.stateOutput].compactMap({ $0 }) { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
+        let outputs = try OutputSet(paths + [io.stateOutput].compactMap { $0 })
         let wide = model.layers.contains { kerasLayer in
             switch kerasLayer {
             case .gru(let gru): return gru.bits == 64
@@ -31,7 +34,15 @@ extension Run {
     }
 
     private func runModel<S: CLIScalar>(_ model: KerasModel, _ type: S.Type, outputs: OutputSet) throws {
-        let graph = try model.graph(S.self) { kerasLayer in try self.stage(kerasLayer, S.self) }
+        var graph = try model.graph(S.self) { kerasLayer in try self.stage(kerasLayer, S.self) }
+        // --state-output: the model's one recurrent layer also gives its final states, read after the pass.
+        var stateSources: [ModelGraph<S>.Source] = []
+        if io.stateOutput != nil, let index = graph.calls.firstIndex(where: { $0.layer is Recurrent<S> }),
+           let recurrent = graph.calls[index].layer as? Recurrent<S> {
+            let first = recurrent.outputCount - (recurrent.returnState ? (recurrent.stage.directions) : 0)
+            graph.calls[index].layer = Recurrent(name: recurrent.name, stage: recurrent.stage, returnState: true)
+            stateSources = (0..<recurrent.stage.directions).map { .node(index, output: first + $0) }
+        }
         var stop: Int?
         var produced = graph.outputs.count
         if let name = layer.through {
@@ -46,12 +57,12 @@ extension Run {
             let names = graph.inputs.map(\.name).joined(separator: ", ")
             throw CLIError.usage("\(model.path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)) but --input was given \(inputPaths.count) times")
         }
-        guard outputs.writers.count == produced else {
+        guard outputs.writers.count - stateSources.count == produced else {
             let what = layer.through.map { "layer \(Printable.quoted($0)) of \(model.path)" } ?? model.path
             throw CLIError.usage("\(what) gives \(produced) outputs; give --output once for each, in the model's order")
         }
         let sampling = try csvSampling(graph.inputs[0], model: model)
-        if inputPaths.count == 1, produced == 1, let stream = try SampleStream<S>(inputPaths[0], format: io.inputFormat,
+        if inputPaths.count == 1, produced == 1, stateSources.isEmpty, let stream = try SampleStream<S>(inputPaths[0], format: io.inputFormat,
                                                                                    rank: graph.inputs[0].shape.map { $0.count + 1 },
                                                                                    timesteps: sampling) {
             let path = paths(outputs)[0]
@@ -65,7 +76,14 @@ extension Run {
         let inputs = try zip(inputPaths, graph.inputs).map { path, input in
             try ModelInput<S>.load(path, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
         }
-        let results = try graph(inputs, threads: io.threadCount, stopAfter: stop)
+        var results = try graph(inputs, threads: io.threadCount, stopAfter: stop, keep: stateSources)
+        if !stateSources.isEmpty {
+            // One state (batch, units), or a Bidirectional's two stacked as (2, batch, units), forward first.
+            let states = results.suffix(stateSources.count)
+            results.removeLast(stateSources.count)
+            let first = states.first!
+            results.append(Tensor(values: states.flatMap(\.values), shape: states.count == 1 ? first.shape : [states.count] + first.shape))
+        }
         try outputs.write(zip(results, paths(outputs)).map { result, path in
             { writer in
                 let format = try outputFormat(for: path, override: self.io.outputFormat, standardDefault: .csv)

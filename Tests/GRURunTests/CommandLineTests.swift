@@ -244,6 +244,24 @@ final class OtherModelTests: XCTestCase {
         XCTAssertEqual(both.status, 64)
     }
 
+    /// --state-output of a whole model: its one GRU's final state, here the last row of Keras's sequence
+    /// output (masked steps repeat the output before them).
+    func testStateOutputOfAWholeModelIsItsGRUsFinalState() throws {
+        let path = folder + "/gru_dense.h5"
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--output", scratch + "/y.npy",
+                                           "--state-output", scratch + "/h.npy"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let encoded = try loadNPY(folder + "/y_encoder.npy")
+        let (batch, steps, units) = (encoded.shape[0], encoded.shape[1], encoded.shape[2])
+        let last = (0..<batch).flatMap { b in (0..<units).map { encoded.values[(b * steps + steps - 1) * units + $0] } }
+        let state = try NPYArray(path: scratch + "/h.npy")
+        XCTAssertEqual(state.shape, [batch, units])
+        XCTAssertNil(mismatch(try state.doubles(), last, shape: state.shape, tolerance: 1e-5, context: "state"))
+        XCTAssertEqual(try NPYArray(path: scratch + "/y.npy").shape, [batch, steps, 2])
+    }
+
     func testAModelWithALayerOutsideTheListIsRefusedNamingIt() throws {
         let path = Fixtures.repositoryRoot.path + "/Tests/Corpus/models/gru_lstm.h5"
         let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])

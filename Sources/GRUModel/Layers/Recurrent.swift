@@ -5,6 +5,14 @@ public protocol RecurrentOutputs {
     var outputCount: Int { get }
 }
 
+extension RecurrentStage {
+    /// 1, or 2 for a Bidirectional: the final states the stage gives.
+    public var directions: Int {
+        if case .bidirectional = self { return 2 }
+        return 1
+    }
+}
+
 extension Recurrent: RecurrentOutputs {
     /// The output (two with merge_mode None), then one state per direction with return_state.
     public var outputCount: Int {

@@ -18,8 +18,8 @@ struct Check: ParsableCommand {
     @OptionGroup var call: CallOptions
     @OptionGroup var io: IOOptions
 
-    @Option(help: ArgumentHelp("The outputs Keras saved (.npy or .csv).", valueName: "file"))
-    var expect: String
+    @Option(help: ArgumentHelp("The outputs Keras saved (.npy or .csv); for a model with several outputs, once per output in the model's order.", valueName: "file"))
+    var expect: [String]
 
     @Option(help: ArgumentHelp("The final state Keras saved, (batch, units).", valueName: "file"))
     var expectState: String?
@@ -37,7 +37,7 @@ struct Check: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if io.output != "-" || io.stateOutput != nil {
+        if !io.outputs.isEmpty || io.stateOutput != nil {
             throw ValidationError("check writes no outputs; give the saved ones with --expect and --expect-state.")
         }
         if let threads = io.threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
@@ -50,7 +50,8 @@ struct Check: ParsableCommand {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gru-run-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         // Removed on a refusal or a signal too: the files first, then the folder.
-        let slots = ["output.npy", "state.npy", ""].map { Cleanup.remember(scratch.appendingPathComponent($0).path) }
+        let produced = expect.indices.map { scratch.appendingPathComponent("output\($0).npy").path }
+        let slots = (produced + ["state.npy", ""].map { scratch.appendingPathComponent($0).path }).map(Cleanup.remember)
         defer {
             try? FileManager.default.removeItem(at: scratch)
             slots.forEach(Cleanup.forget)
@@ -59,14 +60,16 @@ struct Check: ParsableCommand {
         run.layer = layer
         run.call = call
         run.io = io
-        run.io.output = scratch.appendingPathComponent("output.npy").path
+        run.io.outputs = produced
         if expectState != nil { run.io.stateOutput = scratch.appendingPathComponent("state.npy").path }
         try run.run()
 
-        let got = try NPYArray(path: run.io.output)
-        let isFloat64 = got.element == .float(bits: 64, bigEndian: false)
+        let outputs = try produced.map { try NPYArray(path: $0) }
+        let isFloat64 = outputs[0].element == .float(bits: 64, bigEndian: false)
         let tolerance = atol ?? (isFloat64 ? 1e-9 : 1e-5)
-        var reports = [try compare(got, expectedPath: expect, what: "output", tolerance: tolerance)]
+        var reports = try zip(outputs, expect).enumerated().map { index, pair in
+            try compare(pair.0, expectedPath: pair.1, what: expect.count == 1 ? "output" : "output \(index)", tolerance: tolerance)
+        }
         if let expectState, let statePath = run.io.stateOutput {
             reports.append(try compare(try NPYArray(path: statePath), expectedPath: expectState, what: "state", tolerance: tolerance))
         }

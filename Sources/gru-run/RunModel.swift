@@ -59,7 +59,7 @@ extension Run {
         }
         guard outputs.writers.count - stateSources.count == produced else {
             let what = layer.through.map { "layer \(Printable.quoted($0)) of \(model.path)" } ?? model.path
-            throw CLIError.usage("\(what) gives \(produced) outputs; give --output once for each, in the model's order")
+            throw CLIError.usage("\(what) gives \(produced) output\(produced == 1 ? "" : "s"); name one file for each, in the model's order (--output, or --expect for check)")
         }
         let sampling = try csvSampling(graph.inputs[0], model: model)
         if inputPaths.count == 1, produced == 1, stateSources.isEmpty, let stream = try SampleStream<S>(inputPaths[0], format: io.inputFormat,

@@ -77,6 +77,28 @@ final class RealWorldTests: XCTestCase {
         XCTAssertEqual(ran, 25)
     }
 
+    /// `check` of each whole model against Keras's saved outputs (one --expect per output) passes, and fails
+    /// once an expected value is moved.
+    func testCheckPassesEachWholeModelAndCatchesAChange() throws {
+        for name in try cases() {
+            let folder = root + "/" + name, model = folder + "/model"
+            guard FileManager.default.fileExists(atPath: model) else { continue }
+            let expected = try FileManager.default.contentsOfDirectory(atPath: model)
+                .filter { $0.hasPrefix("y") && $0.hasSuffix(".npy") }.sorted().map { model + "/" + $0 }
+            let arguments = ["check", "--weights", try modelFile(folder), "--input", model + "/x.npy",
+                             "--atol", String(try tolerance(model))] + (try flags(model + "/cmd.txt"))
+            let pass = try GRURunBinary.run(arguments + expected.flatMap { ["--expect", $0] })
+            XCTAssertEqual(pass.status, 0, "\(name): \(pass.stdoutText) \(pass.stderr)")
+            let moved = scratch + "/moved.npy"
+            let first = try NPYArray(path: expected[0])
+            var values = try first.floats()
+            values[values.count / 2] += 0.01
+            try writeFileAtomically(NPYWriter.encode(values, shape: first.shape), to: moved)
+            let fail = try GRURunBinary.run(arguments + [moved] .flatMap { ["--expect", $0] } + expected.dropFirst().flatMap { ["--expect", $0] })
+            XCTAssertEqual(fail.status, 1, "\(name): \(fail.stdoutText) \(fail.stderr)")
+        }
+    }
+
     func testEachWholeModelMatchesModelPredict() throws {
         var ran = 0
         for name in try cases() {

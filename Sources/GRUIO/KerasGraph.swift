@@ -28,7 +28,8 @@ struct KerasConnectivity {
         if isSequential {
             let first = layers.first
             var shape: [Int?]?
-            if let first { shape = Self.declaredShape(first.config) }
+            // A wrapper (TimeDistributed, Bidirectional) may carry the shape in its inner layer's config.
+            if let first { shape = Self.declaredShape(first.config) ?? first.config["layer"]?["config"]?.object.flatMap(Self.declaredShape) }
             let inputName = first?.className == "InputLayer" ? first!.name : "input"
             inputs = [(inputName, shape)]
             var previous = Reference(layer: inputName, node: 0, tensor: 0)

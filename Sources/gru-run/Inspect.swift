@@ -141,6 +141,21 @@ struct Inspect: ParsableCommand {
                 default: throw CLIError.usage("layer \(Printable.quoted(layer.name)) is not recurrent")
                 }
             }
+            func name(_ source: ModelGraph<Float>.Source) -> String {
+                switch source {
+                case .input(let k): return Printable.name(graph.inputs[k].name)
+                case .node(let call, let output): return Printable.name(graph.calls[call].name) + (output > 0 ? "[\(output)]" : "")
+                }
+            }
+            func report(_ shapes: [Int: [[Int]]]) -> [CallReport] {
+                graph.calls.enumerated().map { index, call in
+                    CallReport(name: Printable.name(call.name), className: Printable.name(call.className), inputs: call.inputs.map(name),
+                               outputShapes: shapes[index] ?? [])
+                }
+            }
+            guard graph.inputs.allSatisfy({ $0.shape != nil }) else {
+                return (report([:]), "no shapes: the model does not declare its input's shape")
+            }
             var note: String?
             let inputs = graph.inputs.map { input -> Tensor<Float> in
                 let dims = (input.shape ?? [nil, nil]).map { dim -> Int in
@@ -152,16 +167,7 @@ struct Inspect: ParsableCommand {
             }
             var shapes: [Int: [[Int]]] = [:]
             _ = try graph(inputs, threads: 1) { index, produced in shapes[index] = produced }
-            func name(_ source: ModelGraph<Float>.Source) -> String {
-                switch source {
-                case .input(let k): return Printable.name(graph.inputs[k].name)
-                case .node(let call, let output): return Printable.name(graph.calls[call].name) + (output > 0 ? "[\(output)]" : "")
-                }
-            }
-            return (graph.calls.enumerated().map { index, call in
-                CallReport(name: Printable.name(call.name), className: Printable.name(call.className), inputs: call.inputs.map(name),
-                           outputShapes: shapes[index] ?? [])
-            }, note)
+            return (report(shapes), note)
         } catch {
             return (nil, "the whole model does not run: " + "\(error)")
         }
@@ -255,7 +261,7 @@ struct Inspect: ParsableCommand {
             lines.append("graph" + (report.graphNote.map { " (\($0))" } ?? "") + ":")
             for call in graph {
                 let shapes = call.outputShapes.map { "(" + $0.map(String.init).joined(separator: ", ") + ")" }.joined(separator: ", ")
-                lines.append("  \(call.name) (\(call.className)) <- \(call.inputs.joined(separator: ", ")) => \(shapes)")
+                lines.append("  \(call.name) (\(call.className)) <- \(call.inputs.joined(separator: ", "))" + (shapes.isEmpty ? "" : " => \(shapes)"))
             }
         } else if let note = report.graphNote {
             lines.append(note)

@@ -46,20 +46,29 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         let steps = x.shape[1]
         let (length, before) = padding.extent(length: steps, window: kernelSize, stride: stride, dilation: dilation)
         var out = [Scalar](repeating: 0, count: x.batch * length * filters)
+        let weights = kernel.map(Double.init), start = (0..<filters).map { f in bias.map { Double($0[f]) } ?? 0 }
         var sums = [Double](repeating: 0, count: filters)
-        for b in 0..<x.batch {
-            for t in 0..<length {
-                for f in 0..<filters { sums[f] = bias.map { Double($0[f]) } ?? 0 }
-                for k in 0..<kernelSize {
-                    let source = t * stride + k * dilation - before
-                    guard source >= 0, source < steps else { continue }
-                    for c in 0..<inChannels {
-                        let xv = Double(x.values[(b * steps + source) * inChannels + c])
-                        let row = (k * inChannels + c) * filters
-                        for f in 0..<filters { sums[f] += xv * Double(kernel[row + f]) }
+        weights.withUnsafeBufferPointer { w in
+            x.values.withUnsafeBufferPointer { input in
+                sums.withUnsafeMutableBufferPointer { sum in
+                    out.withUnsafeMutableBufferPointer { output in
+                        for b in 0..<x.batch {
+                            for t in 0..<length {
+                                for f in 0..<filters { sum[f] = start[f] }
+                                for k in 0..<kernelSize {
+                                    let source = t * stride + k * dilation - before
+                                    guard source >= 0, source < steps else { continue }
+                                    for c in 0..<inChannels {
+                                        let xv = Double(input[(b * steps + source) * inChannels + c])
+                                        let row = (k * inChannels + c) * filters
+                                        for f in 0..<filters { sum[f] += xv * w[row + f] }
+                                    }
+                                }
+                                for f in 0..<filters { output[(b * length + t) * filters + f] = Scalar(sum[f]) }
+                            }
+                        }
                     }
                 }
-                for f in 0..<filters { out[(b * length + t) * filters + f] = Scalar(sums[f]) }
             }
         }
         let shape = [x.batch, length, filters]

@@ -29,27 +29,37 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
         let (outRows, top) = padding.extent(length: rows, window: kernelSize.0, stride: strides.0, dilation: dilation.0)
         let (outCols, left) = padding.extent(length: cols, window: kernelSize.1, stride: strides.1, dilation: dilation.1)
         var out = [Scalar](repeating: 0, count: x.batch * outRows * outCols * filters)
+        // Sums in Double over the kernel's rows, each row `filters` values apart: the inner loop vectorizes.
+        let weights = kernel.map(Double.init), start = (0..<filters).map { f in bias.map { Double($0[f]) } ?? 0 }
         var sums = [Double](repeating: 0, count: filters)
-        for b in 0..<x.batch {
-            for r in 0..<outRows {
-                for c in 0..<outCols {
-                    for f in 0..<filters { sums[f] = bias.map { Double($0[f]) } ?? 0 }
-                    for i in 0..<kernelSize.0 {
-                        let sr = r * strides.0 + i * dilation.0 - top
-                        guard sr >= 0, sr < rows else { continue }
-                        for j in 0..<kernelSize.1 {
-                            let sc = c * strides.1 + j * dilation.1 - left
-                            guard sc >= 0, sc < cols else { continue }
-                            let pixel = ((b * rows + sr) * cols + sc) * inChannels
-                            for k in 0..<inChannels {
-                                let xv = Double(x.values[pixel + k])
-                                let row = ((i * kernelSize.1 + j) * inChannels + k) * filters
-                                for f in 0..<filters { sums[f] += xv * Double(kernel[row + f]) }
+        weights.withUnsafeBufferPointer { w in
+            x.values.withUnsafeBufferPointer { input in
+                sums.withUnsafeMutableBufferPointer { sum in
+                    out.withUnsafeMutableBufferPointer { output in
+                        for b in 0..<x.batch {
+                            for r in 0..<outRows {
+                                for c in 0..<outCols {
+                                    for f in 0..<filters { sum[f] = start[f] }
+                                    for i in 0..<kernelSize.0 {
+                                        let sr = r * strides.0 + i * dilation.0 - top
+                                        guard sr >= 0, sr < rows else { continue }
+                                        for j in 0..<kernelSize.1 {
+                                            let sc = c * strides.1 + j * dilation.1 - left
+                                            guard sc >= 0, sc < cols else { continue }
+                                            let pixel = ((b * rows + sr) * cols + sc) * inChannels
+                                            for k in 0..<inChannels {
+                                                let xv = Double(input[pixel + k])
+                                                let row = ((i * kernelSize.1 + j) * inChannels + k) * filters
+                                                for f in 0..<filters { sum[f] += xv * w[row + f] }
+                                            }
+                                        }
+                                    }
+                                    let at = ((b * outRows + r) * outCols + c) * filters
+                                    for f in 0..<filters { output[at + f] = Scalar(sum[f]) }
+                                }
                             }
                         }
                     }
-                    let at = ((b * outRows + r) * outCols + c) * filters
-                    for f in 0..<filters { out[at + f] = Scalar(sums[f]) }
                 }
             }
         }

@@ -22,15 +22,25 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
         try expectWidth(x, inputDim)
         let rows = x.values.count / inputDim
         var out = [Scalar](repeating: 0, count: rows * units)
+        // Sums in Double over the kernel's rows, each `units` values: the inner loop vectorizes.
+        let weights = kernel.map(Double.init), start = (0..<units).map { u in bias.map { Double($0[u]) } ?? 0 }
         var sums = [Double](repeating: 0, count: units)
-        for r in 0..<rows {
-            for u in 0..<units { sums[u] = bias.map { Double($0[u]) } ?? 0 }
-            for i in 0..<inputDim {
-                let xi = Double(x.values[r * inputDim + i])
-                let row = i * units
-                for u in 0..<units { sums[u] += xi * Double(kernel[row + u]) }
+        weights.withUnsafeBufferPointer { w in
+            x.values.withUnsafeBufferPointer { input in
+                sums.withUnsafeMutableBufferPointer { sum in
+                    out.withUnsafeMutableBufferPointer { output in
+                        for r in 0..<rows {
+                            for u in 0..<units { sum[u] = start[u] }
+                            for i in 0..<inputDim {
+                                let xi = Double(input[r * inputDim + i])
+                                let row = i * units
+                                for u in 0..<units { sum[u] += xi * w[row + u] }
+                            }
+                            for u in 0..<units { output[r * units + u] = Scalar(sum[u]) }
+                        }
+                    }
+                }
             }
-            for u in 0..<units { out[r * units + u] = Scalar(sums[u]) }
         }
         let shape = Array(x.shape.dropLast()) + [units]
         activation.apply(&out, shape: shape)

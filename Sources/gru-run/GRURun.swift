@@ -39,6 +39,9 @@ struct GRURun: ParsableCommand {
             try command.run()
             // Reports printed with print() are buffered: a closed or full standard output shows here.
             if fflush(stdout) != 0 || ferror(stdout) != 0 {
+                // A pipe whose reader has gone (inspect | head -1) ends quietly, as a run's output does.
+                var request = pollfd(fd: 1, events: Int16(POLLOUT), revents: 0)
+                if poll(&request, 1, 0) > 0 && request.revents & Int16(POLLERR) != 0 { Foundation.exit(0) }
                 fail("could not write standard output: \(String(cString: strerror(errno))).", code: 74)
             }
         } catch let error as GRUIOError {

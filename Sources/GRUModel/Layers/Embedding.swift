@@ -14,6 +14,10 @@ public struct Embedding<Scalar: GRUScalar>: ModelLayer {
         guard embeddings.count == inputDim * outputDim else {
             throw GRUModelError.config(layer: name, "its embeddings hold \(embeddings.count) values, not (\(inputDim), \(outputDim))")
         }
+        // Token ids travel in the computation's type: past 2^24, float32 would round one id onto another.
+        guard Scalar.significandBitCount >= 52 || inputDim <= 1 << 24 else {
+            throw GRUModelError.config(layer: name, "its \(inputDim) token ids cannot all be told apart in float32; run with --dtype float64")
+        }
         (self.name, self.inputDim, self.outputDim, self.embeddings, self.maskZero) = (name, inputDim, outputDim, embeddings, maskZero)
     }
 

@@ -1,0 +1,18 @@
+import GRUCore
+
+/// `Activation`, `Softmax`, `ReLU`, `LeakyReLU`, `ELU`: an activation as a layer of its own; the mask passes.
+public struct ActivationLayer<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let activation: LayerActivation
+
+    public init(name: String, activation: LayerActivation) {
+        self.name = name
+        self.activation = activation
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        var values = x.values
+        activation.apply(&values, shape: x.shape)
+        return Tensor(values: values, shape: x.shape)
+    }
+}

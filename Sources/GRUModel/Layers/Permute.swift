@@ -1,0 +1,39 @@
+import GRUCore
+
+/// Keras `Permute(dims)`: reorders the axes after the batch axis; `dims` counts them from 1.
+public struct Permute<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let dims: [Int]
+    public var keepsMask: Bool { false }
+
+    public init(name: String, dims: [Int]) {
+        self.name = name
+        self.dims = dims
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        let sample = Array(x.shape.dropFirst())
+        guard dims.sorted() == Array(1...max(1, sample.count)), dims.count == sample.count else {
+            throw GRUModelError.shape(layer: name, "dims \(dims) do not reorder the axes of an input of shape \(describe(x.shape))")
+        }
+        let outShape = dims.map { sample[$0 - 1] }
+        var inStrides = [Int](repeating: 1, count: sample.count)
+        for axis in stride(from: sample.count - 2, through: 0, by: -1) { inStrides[axis] = inStrides[axis + 1] * sample[axis + 1] }
+        let size = x.sampleSize
+        var values = [Scalar](repeating: 0, count: x.values.count)
+        var index = [Int](repeating: 0, count: sample.count)
+        for o in 0..<size {
+            var source = 0
+            for axis in 0..<sample.count { source += index[axis] * inStrides[dims[axis] - 1] }
+            for b in 0..<x.batch { values[b * size + o] = x.values[b * size + source] }
+            var axis = sample.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < outShape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return Tensor(values: values, shape: [x.batch] + outShape)
+    }
+}

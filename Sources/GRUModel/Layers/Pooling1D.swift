@@ -1,0 +1,37 @@
+import GRUCore
+
+/// Keras `MaxPooling1D` / `AveragePooling1D` (channels_last): windows of `pool_size` every `strides`
+/// steps; valid or same padding (an average counts only the steps inside the input).
+public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let poolSize: Int, stride: Int
+    public let padding: Padding
+    public let average: Bool
+    public var keepsMask: Bool { false }
+
+    public init(name: String, poolSize: Int, stride: Int, padding: Padding, average: Bool) {
+        (self.name, self.poolSize, self.stride, self.padding, self.average) = (name, poolSize, stride, padding, average)
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        guard x.shape.count == 3 else { throw GRUModelError.shape(layer: name, "it takes a (batch, steps, channels) input, not \(describe(x.shape))") }
+        let (steps, channels) = (x.shape[1], x.shape[2])
+        let (length, before) = padding.extent(length: steps, window: poolSize, stride: stride)
+        var out = [Scalar](repeating: 0, count: x.batch * length * channels)
+        for b in 0..<x.batch {
+            for t in 0..<length {
+                let start = max(0, t * stride - before), end = min(steps, t * stride - before + poolSize)
+                for c in 0..<channels {
+                    var best = -Scalar.infinity, sum = 0.0
+                    for s in start..<end {
+                        let v = x.values[(b * steps + s) * channels + c]
+                        if v > best || v.isNaN { best = v }
+                        sum += Double(v)
+                    }
+                    out[(b * length + t) * channels + c] = average ? Scalar(sum / Double(max(1, end - start))) : best
+                }
+            }
+        }
+        return Tensor(values: out, shape: [x.batch, length, channels])
+    }
+}

@@ -1,0 +1,42 @@
+import GRUCore
+
+/// Keras `MaxPooling2D` / `AveragePooling2D` (channels_last), valid or same padding.
+public struct Pooling2D<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let poolSize: (Int, Int), strides: (Int, Int)
+    public let padding: Padding
+    public let average: Bool
+    public var keepsMask: Bool { false }
+
+    public init(name: String, poolSize: (Int, Int), strides: (Int, Int), padding: Padding, average: Bool) {
+        (self.name, self.poolSize, self.strides, self.padding, self.average) = (name, poolSize, strides, padding, average)
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        guard x.shape.count == 4 else { throw GRUModelError.shape(layer: name, "it takes a (batch, rows, cols, channels) input, not \(describe(x.shape))") }
+        let (rows, cols, channels) = (x.shape[1], x.shape[2], x.shape[3])
+        let (outRows, top) = padding.extent(length: rows, window: poolSize.0, stride: strides.0)
+        let (outCols, left) = padding.extent(length: cols, window: poolSize.1, stride: strides.1)
+        var out = [Scalar](repeating: 0, count: x.batch * outRows * outCols * channels)
+        for b in 0..<x.batch {
+            for r in 0..<outRows {
+                let r0 = max(0, r * strides.0 - top), r1 = min(rows, r * strides.0 - top + poolSize.0)
+                for c in 0..<outCols {
+                    let c0 = max(0, c * strides.1 - left), c1 = min(cols, c * strides.1 - left + poolSize.1)
+                    for k in 0..<channels {
+                        var best = -Scalar.infinity, sum = 0.0
+                        for i in r0..<r1 {
+                            for j in c0..<c1 {
+                                let v = x.values[((b * rows + i) * cols + j) * channels + k]
+                                if v > best || v.isNaN { best = v }
+                                sum += Double(v)
+                            }
+                        }
+                        out[((b * outRows + r) * outCols + c) * channels + k] = average ? Scalar(sum / Double(max(1, (r1 - r0) * (c1 - c0)))) : best
+                    }
+                }
+            }
+        }
+        return Tensor(values: out, shape: [x.batch, outRows, outCols, channels])
+    }
+}

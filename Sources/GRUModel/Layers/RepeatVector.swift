@@ -1,0 +1,24 @@
+import GRUCore
+
+/// Keras `RepeatVector(n)`: `(batch, features)` to `(batch, n, features)`.
+public struct RepeatVector<Scalar: GRUScalar>: UnaryLayer {
+    public let name: String
+    public let count: Int
+    public var keepsMask: Bool { false }
+
+    public init(name: String, count: Int) {
+        self.name = name
+        self.count = count
+    }
+
+    public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        guard x.shape.count == 2 else { throw GRUModelError.shape(layer: name, "it takes a (batch, features) input, not \(describe(x.shape))") }
+        var values: [Scalar] = []
+        values.reserveCapacity(x.values.count * count)
+        for b in 0..<x.batch {
+            let row = x.values[(b * x.width)..<((b + 1) * x.width)]
+            for _ in 0..<count { values += row }
+        }
+        return Tensor(values: values, shape: [x.batch, count, x.width])
+    }
+}

@@ -128,6 +128,12 @@ extension KerasModel {
     /// Whether the file states a model that gru-run can run whole (it has a config).
     public var hasGraph: Bool { modelConfig != nil }
 
+    /// Whether `model.predict` is more than one GRU's call: the model has layers besides inputs, Masking
+    /// and GRUs, or several inputs (an `initial_state` from an input of its own).
+    public var needsGraph: Bool {
+        hasGraph && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
+    }
+
     /// The model as a graph of layers computing in `S`. `recurrent` builds each GRU or Bidirectional layer
     /// (the command line merges its flags there).
     public func graph<S: GRUScalar>(_ type: S.Type, recurrent: @escaping (KerasLayer) throws -> RecurrentStage<S>) throws -> ModelGraph<S> {

@@ -33,6 +33,9 @@ struct KerasLayerBuilder<S: GRUScalar> {
         }
     }
 
+    /// Merge layers combine masks by AND up to Keras 2 and by OR in Keras 3.
+    private var maskMerging: MaskMerging { model.hardSigmoid == .keras3 ? .or : .and }
+
     private func reader(_ layer: KerasLayerConfig) -> GRUConfigReader { GRUConfigReader(path: model.path, layer: layer) }
 
     private func fail(_ layer: KerasLayerConfig, _ what: String) -> GRUIOError {
@@ -128,9 +131,9 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "Permute":
             return Permute<S>(name: name, dims: try integers(layer, "dims"))
         case "Concatenate":
-            return Concatenate<S>(name: name, axis: try integers(layer, "axis", default: [-1])[0])
+            return Concatenate<S>(name: name, axis: try integers(layer, "axis", default: [-1])[0], masking: maskMerging)
         case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum":
-            return Merge<S>(name: name, operation: Merge<S>.Operation(rawValue: layer.className.lowercased())!)
+            return Merge<S>(name: name, operation: Merge<S>.Operation(rawValue: layer.className.lowercased())!, masking: maskMerging)
         case "Conv1D":
             try channelsLast(layer)
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])

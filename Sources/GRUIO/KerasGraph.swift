@@ -144,9 +144,11 @@ extension KerasModel {
     public var hasGraph: Bool { modelConfig != nil }
 
     /// Whether `model.predict` is more than one GRU's call: the model has layers besides inputs, Masking
-    /// and GRUs, or several inputs (an `initial_state` from an input of its own).
+    /// and GRUs, or several inputs (an `initial_state` from an input of its own). A model without a GRU is
+    /// not gru-run's to run (it is refused as holding no GRU layer).
     public var needsGraph: Bool {
-        hasGraph && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
+        hasGraph && layers.contains(where: \.isRecurrent)
+            && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
     }
 
     /// The model as a graph of layers computing in `S`. `recurrent` builds each GRU or Bidirectional layer

@@ -26,7 +26,8 @@ struct Run: ParsableCommand {
         // Optional so that both go once the stages hold the weights: the file's float64 copies of a large
         // model would otherwise stay resident through the pass.
         var model: KerasModel? = try HDF5Guard.reading(layer.weights) { try KerasReader.load(path: layer.weights) }
-        if layer.layer == nil, model!.hasGraph, model!.needsGraph || io.inputs.count > 1 || io.outputs.count > 1 {
+        if layer.layer == nil, model!.needsGraph || (model!.hasGraph && model!.layers.contains(where: \.isRecurrent)
+                                                      && (io.inputs.count > 1 || io.outputs.count > 1)) {
             let whole = model!
             model = nil
             return try runModel(whole)

@@ -208,12 +208,25 @@ final class OtherModelTests: XCTestCase {
         XCTAssertEqual(result.stderr, "gru-run: \(path): holds no GRU layer; its layers are input_1 (InputLayer), dense (Dense).\n")
     }
 
-    func testOtherLayersNeedLayerAndThenRunTheGRUWithItsMask() throws {
+    /// Without --layer the whole model runs (Masking -> GRU `encoder` with return_sequences -> Dense `head`):
+    /// the head over Keras's encoder output; with --layer the GRU runs alone, with the Masking layer's mask.
+    func testTheWholeModelRunsAndLayerRunsTheGRUWithItsMask() throws {
         let path = folder + "/gru_dense.h5"
-        let refused = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])
-        XCTAssertEqual(refused.status, 65)
-        XCTAssertEqual(refused.stderr, "gru-run: \(path): holds layers gru-run does not run (its layers are input_2 (InputLayer), masking (Masking), encoder (GRU), head (Dense)); run the GRU alone with --layer encoder.\n")
         let expected = try loadNPY(folder + "/y_encoder.npy")
+        let whole = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--output-format", "npy"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let head = try XCTUnwrap(try KerasReader.load(path: path).otherWeights["head"])
+        let (kernel, bias) = (head[0], head[1])
+        let (units, width) = (kernel.shape[1], kernel.shape[0])
+        var wanted: [Double] = []
+        for row in 0..<(expected.values.count / width) {
+            for u in 0..<units {
+                wanted.append((0..<width).reduce(bias.values[u]) { $0 + expected.values[row * width + $1] * kernel.values[$1 * units + u] })
+            }
+        }
+        let got = try NPYArray(bytes: whole.stdout, path: "stdout")
+        XCTAssertEqual(got.shape, Array(expected.shape.dropLast()) + [units])
+        XCTAssertNil(mismatch(try got.doubles(), wanted, shape: got.shape, tolerance: 1e-5, context: "whole model"))
         for (file, extra) in [(path, []), (folder + "/gru_dense_weights.h5", ["--mask-value", "0", "--return-sequences"])] {
             let result = try GRURunBinary.run(["--weights", file, "--input", folder + "/x.npy", "--layer", "encoder",
                                                "--output-format", "npy"] + extra)

@@ -419,21 +419,41 @@ public enum KerasReader {
         gru.biasShape = [2, cols]
     }
 
-    /// `Bidirectional` -> `bidirectional`, `GRU` -> `gru`, `InputLayer` -> `input_layer`, as Keras 3 names groups.
+    /// A class name as Keras 3 names its weights group (`keras.src.utils.naming.to_snake_case`):
+    /// `Bidirectional` -> `bidirectional`, `InputLayer` -> `input_layer`, `Conv1D` -> `conv1d`,
+    /// `PReLU` -> `p_re_lu`. Keras drops non-word characters, then applies `(.)([A-Z][a-z]+)` -> `\1_\2`
+    /// and `([a-z])([A-Z])` -> `\1_\2` (each left to right, without overlaps) and lowercases.
     static func snakeCase(_ name: String) -> String {
-        var result = ""
-        let characters = Array(name)
-        for (i, c) in characters.enumerated() {
-            if c.isUppercase {
-                let previousLower = i > 0 && (characters[i - 1].isLowercase || characters[i - 1].isNumber)
-                let nextLower = i + 1 < characters.count && characters[i + 1].isLowercase
-                if i > 0 && (previousLower || (nextLower && characters[i - 1].isUppercase)) { result += "_" }
-                result += c.lowercased()
+        func isUpper(_ c: Character) -> Bool { c.isASCII && c.isUppercase }
+        func isLower(_ c: Character) -> Bool { c.isASCII && c.isLowercase }
+        let word = Array(name.filter { $0.isLetter || $0.isNumber || $0 == "_" })
+        var spaced: [Character] = []
+        var i = 0
+        while i < word.count {
+            spaced.append(word[i])
+            if i + 2 < word.count, isUpper(word[i + 1]), isLower(word[i + 2]) {
+                spaced += ["_", word[i + 1]]
+                i += 2
+                while i < word.count, isLower(word[i]) {
+                    spaced.append(word[i])
+                    i += 1
+                }
             } else {
-                result.append(c)
+                i += 1
             }
         }
-        return result
+        var result = ""
+        i = 0
+        while i < spaced.count {
+            result.append(spaced[i])
+            if i + 1 < spaced.count, isLower(spaced[i]), isUpper(spaced[i + 1]) {
+                result += "_" + String(spaced[i + 1])
+                i += 2
+            } else {
+                i += 1
+            }
+        }
+        return result.lowercased()
     }
 
     /// `gru/gru_cell/kernel:0` -> `kernel`.

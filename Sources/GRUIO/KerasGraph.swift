@@ -60,6 +60,21 @@ struct KerasConnectivity {
         outputs = outputRefs
     }
 
+    /// The calls the outputs' values depend on, in the config's order. A Keras 3 functional config also
+    /// records the operations that computed masks (`NotEqual`, `Any`, `LogicalOr`, `ExpandDims`, `OnesLike`,
+    /// a `Concatenate` of booleans, ...), handed to layers as `mask=` arguments; GRUModel carries masks
+    /// along by the same rules, so those calls are left out.
+    var neededCalls: [Call] {
+        var made: [String: Int] = [:]
+        for (i, call) in calls.enumerated() { made["\(call.layer.name)#\(call.node)"] = i }
+        var needed = Set<Int>(), pending = outputs
+        while let ref = pending.popLast() {
+            guard let i = made["\(ref.layer)#\(ref.node)"], needed.insert(i).inserted else { continue }
+            pending += calls[i].inputs
+        }
+        return calls.indices.filter(needed.contains).map { calls[$0] }
+    }
+
     /// The shape an InputLayer (or a first layer) declares, without the batch axis.
     static func declaredShape(_ config: [String: JSONValue]) -> [Int?]? {
         guard let list = (config["batch_input_shape"] ?? config["batch_shape"])?.array, !list.isEmpty else { return nil }
@@ -129,6 +144,14 @@ extension KerasModel {
     /// Whether the file states a model that gru-run can run whole (it has a config).
     public var hasGraph: Bool { modelConfig != nil }
 
+    /// Whether `model.predict` is more than one GRU's call: the model has layers besides inputs, Masking
+    /// and GRUs, or several inputs (an `initial_state` from an input of its own). A model without a GRU is
+    /// not gru-run's to run (it is refused as holding no GRU layer).
+    public var needsGraph: Bool {
+        hasGraph && layers.contains(where: \.isRecurrent)
+            && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
+    }
+
     /// The model as a graph of layers computing in `S`. `recurrent` builds each GRU or Bidirectional layer
     /// (the command line merges its flags there).
     public func graph<S: GRUScalar>(_ type: S.Type, recurrent: @escaping (KerasLayer) throws -> RecurrentStage<S>) throws -> ModelGraph<S> {
@@ -142,7 +165,7 @@ extension KerasModel {
             index[.init(layer: input.name, node: 0, tensor: 0)] = .input(k)
         }
         // Calls in an order where each comes after the calls it reads from.
-        var pending = connectivity.calls
+        var pending = connectivity.neededCalls
         var calls: [ModelGraph<S>.Call] = []
         var built: [String: any ModelLayer<S>] = [:]
         while !pending.isEmpty {

@@ -33,6 +33,9 @@ struct KerasLayerBuilder<S: GRUScalar> {
         }
     }
 
+    /// Merge layers combine masks by AND up to Keras 2 and by OR in Keras 3.
+    private var maskMerging: MaskMerging { model.hardSigmoid == .keras3 ? .or : .and }
+
     private func reader(_ layer: KerasLayerConfig) -> GRUConfigReader { GRUConfigReader(path: model.path, layer: layer) }
 
     private func fail(_ layer: KerasLayerConfig, _ what: String) -> GRUIOError {
@@ -128,9 +131,9 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "Permute":
             return Permute<S>(name: name, dims: try integers(layer, "dims"))
         case "Concatenate":
-            return Concatenate<S>(name: name, axis: try integers(layer, "axis", default: [-1])[0])
+            return Concatenate<S>(name: name, axis: try integers(layer, "axis", default: [-1])[0], masking: maskMerging)
         case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum":
-            return Merge<S>(name: name, operation: Merge<S>.Operation(rawValue: layer.className.lowercased())!)
+            return Merge<S>(name: name, operation: Merge<S>.Operation(rawValue: layer.className.lowercased())!, masking: maskMerging)
         case "Conv1D":
             try channelsLast(layer)
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
@@ -165,8 +168,10 @@ struct KerasLayerBuilder<S: GRUScalar> {
             if layer.config["keepdims"]?.bool == true { throw fail(layer, "keeps its dims, which gru-run does not run") }
             return GlobalPooling1D<S>(name: name, average: layer.className.contains("Av"))
         case "BatchNormalization":
+            // tf-keras stores the axis counted from the front ([1] after a (batch, units) GRU, [2] after a
+            // sequence); Keras 3 stores -1. Only the input's rank tells whether a positive axis is the last.
             let axis = try integers(layer, "axis", default: [-1])
-            guard axis == [-1] || axis.count == 1 && axis[0] > 0 && axis[0] == inputRank(layer) - 1 else {
+            guard axis.count == 1, axis[0] == -1 || axis[0] > 0 else {
                 throw fail(layer, "normalizes axis \(axis); gru-run normalizes the last axis")
             }
             let scale = (try reader(layer).bool("scale")) ?? true, center = (try reader(layer).bool("center")) ?? true
@@ -174,7 +179,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
             let w = try weights(layer, arrays, names)
             return try BatchNormalization(name: name, gamma: scale ? w[0].values : nil, beta: center ? w[scale ? 1 : 0].values : nil,
                                           movingMean: w[names.count - 2].values, movingVariance: w[names.count - 1].values,
-                                          epsilon: try reader(layer).double("epsilon") ?? 1e-3)
+                                          epsilon: try reader(layer).double("epsilon") ?? 1e-3, axis: axis[0])
         case "LayerNormalization":
             let scale = (try reader(layer).bool("scale")) ?? true, center = (try reader(layer).bool("center")) ?? true
             let w = try weights(layer, arrays, (scale ? ["gamma"] : []) + (center ? ["beta"] : []))
@@ -200,10 +205,5 @@ struct KerasLayerBuilder<S: GRUScalar> {
     private func pair(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> (Int, Int) {
         let list = try integers(layer, key, default: [value, value])
         return list.count == 1 ? (list[0], list[0]) : (list[0], list[1])
-    }
-
-    /// The rank of a layer's input with the batch axis, where its build config states it (else 3).
-    private func inputRank(_ layer: KerasLayerConfig) -> Int {
-        (layer.config["batch_input_shape"]?.array?.count) ?? 3
     }
 }

@@ -30,8 +30,8 @@ struct Run: ParsableCommand {
         if layer.layer != nil && layer.through != nil {
             throw CLIError.usage("--layer runs one layer on the input given and --through runs the model up to a layer; give one of them")
         }
-        if layer.through != nil || layer.layer == nil && model!.hasGraph && model!.layers.contains(where: \.isOther)
-            && model!.layers.contains(where: \.isRecurrent) {
+        if layer.through != nil || layer.layer == nil && (model!.needsGraph || model!.hasGraph && model!.layers.contains(where: \.isRecurrent)
+                                                          && (io.inputs.count > 1 || io.outputs.count > 1)) {
             let whole = model!
             model = nil
             return try runModel(whole)

@@ -1,15 +1,27 @@
 import GRUCore
 
-/// Keras `Concatenate(axis)`. The output mask: where any input has a mask, the inputs' masks (all true
-/// for one without) joined by AND over the time axis, as Keras's `Concatenate.compute_mask` does for the
-/// feature axis.
+/// How a merge layer combines its inputs' masks, which changed with Keras 3 (both read from
+/// `compute_mask` in tf_keras/src/layers/merging and keras/src/layers/merging).
+public enum MaskMerging: Sendable {
+    /// tf-keras / Keras 2: the AND of the masks; an input without a mask counts as all true; no mask
+    /// when no input has one.
+    case and
+    /// Keras 3: `Add`, `Subtract`, ... give the OR of the masks, or none when an input has none;
+    /// `Concatenate` gives the OR over its inputs with an unmasked input counting as all true.
+    case or
+}
+
+/// Keras `Concatenate(axis)`. The output mask: on the feature axis, the inputs' masks combined as
+/// `masking` says; on the time axis, each input's mask (all true for one without) joined in time.
 public struct Concatenate<Scalar: GRUScalar>: ModelLayer {
     public let name: String
     public let axis: Int
+    public let masking: MaskMerging
 
-    public init(name: String, axis: Int) {
+    public init(name: String, axis: Int, masking: MaskMerging = .and) {
         self.name = name
         self.axis = axis
+        self.masking = masking
     }
 
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
@@ -31,20 +43,40 @@ public struct Concatenate<Scalar: GRUScalar>: ModelLayer {
         }
         var shape = first.shape
         shape[a] = inputs.reduce(0) { $0 + $1.shape[a] }
-        return [(Tensor(values: values, shape: shape), rank == 3 && a == 2 ? combined(masks, inputs: inputs) : nil)]
+        return [(Tensor(values: values, shape: shape), outputMask(masks, inputs: inputs, axis: a))]
+    }
+
+    private func outputMask(_ masks: [Mask], inputs: [Tensor<Scalar>], axis a: Int) -> Mask {
+        guard inputs.first?.shape.count == 3, masks.contains(where: { $0 != nil }) else { return nil }
+        if a == 2 {
+            // An unmasked input is all true: under OR the result is all true, the same as no mask.
+            return masking == .and ? combined(masks, inputs: inputs) : masks.contains(where: { $0 == nil }) ? nil : combined(masks, inputs: inputs, or: true)
+        }
+        // The time axis: masks (batch, T_i) joined sample by sample.
+        let batch = inputs[0].batch
+        var result: [Bool] = []
+        for b in 0..<batch {
+            for (x, mask) in zip(inputs, masks) {
+                let steps = x.shape[1]
+                result += mask.map { Array($0[(b * steps)..<((b + 1) * steps)]) } ?? Array(repeating: true, count: steps)
+            }
+        }
+        return result
     }
 }
 
 /// Keras's merge layers `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`: element-wise over
-/// inputs of one shape; the output mask is the AND of the inputs' masks.
+/// inputs of one shape; the output mask combines the inputs' masks as `masking` says.
 public struct Merge<Scalar: GRUScalar>: ModelLayer {
     public enum Operation: String, Sendable { case add, subtract, multiply, average, maximum, minimum }
     public let name: String
     public let operation: Operation
+    public let masking: MaskMerging
 
-    public init(name: String, operation: Operation) {
+    public init(name: String, operation: Operation, masking: MaskMerging = .and) {
         self.name = name
         self.operation = operation
+        self.masking = masking
     }
 
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
@@ -67,16 +99,52 @@ public struct Merge<Scalar: GRUScalar>: ModelLayer {
             }
         }
         if operation == .average { for i in values.indices { values[i] /= Scalar(inputs.count) } }
-        return [(Tensor(values: values, shape: first.shape), combined(masks, inputs: inputs))]
+        if masking == .or, masks.contains(where: { $0 != nil }), [.maximum, .minimum, .multiply].contains(operation) {
+            values = maskedKeras3(inputs, masks)
+        }
+        let mask = masking == .or && masks.contains(where: { $0 == nil }) ? nil : combined(masks, inputs: inputs, or: masking == .or)
+        return [(Tensor(values: values, shape: first.shape), mask)]
     }
 }
 
-/// The AND of the masks given, or nil when none is.
-func combined<S>(_ masks: [Mask], inputs: [Tensor<S>]) -> Mask {
+extension Merge {
+    /// Keras 3's `Maximum`, `Minimum` (`_apply_merge_op_and_or_mask`) and `Multiply` look at the masks: a
+    /// masked step of one input takes the running result's value (Maximum, Minimum) or 1 (Multiply), and a
+    /// masked step of the running result takes the input's; Multiply gives 0 where every input is masked
+    /// when all have masks. Masks are per (sample, step) and hold for all of that step's features.
+    func maskedKeras3(_ inputs: [Tensor<Scalar>], _ masks: [Mask]) -> [Scalar] {
+        let width = inputs[0].values.count / max(1, masks.compactMap { $0?.count }.first ?? 1)
+        func keep(_ mask: Mask, _ i: Int) -> Bool { mask.map { $0[i / width] } ?? true }
+        var out = inputs[0].values
+        if operation == .multiply {
+            for i in out.indices where !keep(masks[0], i) { out[i] = 1 }
+            for (x, mask) in zip(inputs.dropFirst(), masks.dropFirst()) {
+                for i in out.indices { out[i] *= keep(mask, i) ? x.values[i] : 1 }
+            }
+            if masks.allSatisfy({ $0 != nil }), let any = combined(masks, inputs: inputs, or: true) {
+                for i in out.indices where !any[i / width] { out[i] = 0 }
+            }
+            return out
+        }
+        var outMask = masks[0]
+        for (x, mask) in zip(inputs.dropFirst(), masks.dropFirst()) {
+            for i in out.indices {
+                let value = keep(mask, i) ? x.values[i] : out[i]
+                if !keep(outMask, i) { out[i] = value }
+                out[i] = operation == .maximum ? Swift.max(out[i], value) : Swift.min(out[i], value)
+            }
+            outMask = outMask != nil && mask != nil ? combined([outMask, mask], inputs: inputs, or: true) : nil
+        }
+        return out
+    }
+}
+
+/// The AND (or the OR) of the masks given, or nil when none is.
+func combined<S>(_ masks: [Mask], inputs: [Tensor<S>], or: Bool = false) -> Mask {
     let given = masks.compactMap { $0 }
     guard var result = given.first else { return nil }
     for mask in given.dropFirst() where mask.count == result.count {
-        for i in result.indices { result[i] = result[i] && mask[i] }
+        for i in result.indices { result[i] = or ? result[i] || mask[i] : result[i] && mask[i] }
     }
     return result
 }

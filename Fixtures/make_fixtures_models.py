@@ -1,0 +1,780 @@
+#!/usr/bin/env python3
+"""Generate whole-model reference data for gru-run with real Keras (tf-keras 2.21 and Keras 3).
+
+Writes Fixtures/models/<case>/ for every case below, and Fixtures/models/manifest.json:
+the model file (`model.h5` from tf-keras `model.save`, `model.keras` from Keras 3), its
+inputs (`x.npy`, or `x0.npy`, `x1.npy`, ... for several) and `model.predict`'s outputs
+(`y.npy`, or `y0.npy`, `y1.npy`, ...). The two Keras versions run in two child processes:
+
+  tfkeras part: TF_USE_LEGACY_KERAS=1, `import tf_keras`  -> cases named tfk_*
+  keras3 part:  KERAS_BACKEND=tensorflow, `import keras`   -> cases named k3_*
+
+Usage:  python Fixtures/make_fixtures_models.py [--force] [--root DIR] [--only PART|CASE|PATTERN]...
+
+Existing case folders are never overwritten unless --force is given. `--only` takes a part
+(tfkeras, keras3), a case name or a shell pattern (`'k3_merge_*'`), and may be repeated.
+"""
+import argparse
+import contextlib
+import fnmatch
+import importlib.metadata
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PINS = HERE / "requirements-keras3.txt"
+B, T, D = 3, 6, 4                 # batch, steps, features
+WSCALE = 0.5                      # weights: standard normal * WSCALE unless a case says otherwise
+VOCAB = 12                        # Embedding input_dim
+FIXED_EPOCH = 1735689600          # .keras archives: the clock fixed while saving (see keras3/)
+SHARED_ID_BASE = 140000000000000
+PARTS = {"tfkeras": "tfk", "keras3": "k3"}
+
+
+# ============================================================================ cases (no TF)
+class Case:
+    """A model built the same way by either Keras. `build(k)` returns the model; `inputs` lists
+    ("float", shape[, scale]) / ("masked", shape) / ("ids", shape) without the batch axis."""
+
+    def __init__(self, base, build, inputs, what, parts=("tfkeras", "keras3"), float64=False,
+                 seed_gru=False, scales=None):
+        self.base, self.build, self.inputs, self.what = base, build, inputs, what
+        self.parts, self.float64, self.seed_gru, self.scales = parts, float64, seed_gru, scales or {}
+
+
+def seq(k, shape, layers, dtype=None):
+    return k.Sequential([k.Input(shape=shape, dtype=dtype or k.floatx, name="x")] + layers)
+
+
+def dense_head(act, scale=1.5):
+    """GRU(8, return_sequences) -> Dense(6, act): the activation's output is the model's."""
+    def build(k):
+        return seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
+                               k.L.Dense(6, activation=act, name="head")])
+    return Case(f"dense_{act}", build, [("float", (T, D))],
+                f"Dense(6, activation='{act}') over a GRU's sequence",
+                scales={"head": scale})
+
+
+def activation_layer(base, make, what):
+    def build(k):
+        return seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
+                               k.L.Dense(6, name="dense"), make(k)])
+    return Case(base, build, [("float", (T, D))], what, scales={"dense": 1.5})
+
+
+def merge(kind):
+    def build(k):
+        x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+        a = k.gru(6, name="gru_a")(x)
+        b = k.gru(6, name="gru_b")(x)
+        m = getattr(k.L, kind)(name="merge")([a, b])
+        return k.Model(x, k.L.Dense(2, name="head")(m))
+    return Case(f"merge_{kind.lower()}", build, [("float", (T, D))],
+                f"functional: {kind} of two GRU branches over one input -> Dense")
+
+
+def bidirectional(mode):
+    def build(k):
+        return seq(k, (T, D), [k.L.Bidirectional(k.gru(5), merge_mode=mode, name="bi"),
+                               k.L.Dense(3, name="head")])
+    return Case(f"bidi_{mode}", build, [("float", (T, D))],
+                f"Bidirectional(GRU(5), merge_mode='{mode}') -> Dense(3)")
+
+
+def b_gru_dense1(k):
+    return seq(k, (T, D), [k.gru(8, name="gru"), k.L.Dense(1, name="head")])
+
+
+def b_gru_softmax(k):
+    return seq(k, (T, D), [k.gru(8, name="gru"), k.L.Dense(5, activation="softmax", name="head")])
+
+
+def b_embed_mask(k):
+    return seq(k, (T,), [k.L.Embedding(VOCAB, 6, mask_zero=True, name="embed"),
+                         k.gru(8, name="gru"), k.L.Dense(3, name="head")], dtype="int32")
+
+
+def b_embed_td(k):
+    return seq(k, (T,), [k.L.Embedding(VOCAB, 6, mask_zero=False, name="embed"),
+                         k.gru(8, return_sequences=True, name="gru"),
+                         k.L.TimeDistributed(k.L.Dense(4), name="td")], dtype="int32")
+
+
+def b_embed_mask_bidi_gap(k):
+    return seq(k, (T,), [k.L.Embedding(VOCAB, 5, mask_zero=True, name="embed"),
+                         k.L.Bidirectional(k.gru(4, return_sequences=True), name="bi"),
+                         k.L.GlobalAveragePooling1D(name="gap"), k.L.Dense(2, name="head")],
+               dtype="int32")
+
+
+def b_masking_gap(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                           k.gru(8, return_sequences=True, name="gru"),
+                           k.L.GlobalAveragePooling1D(name="gap"), k.L.Dense(2, name="head")])
+
+
+def b_masking_td_gap(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                           k.gru(6, return_sequences=True, name="gru"),
+                           k.L.TimeDistributed(k.L.Dense(4, activation="tanh"), name="td"),
+                           k.L.GlobalAveragePooling1D(name="gap")])
+
+
+def b_gru_gmp(k):
+    return seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
+                           k.L.GlobalMaxPooling1D(name="gmp"), k.L.Dense(2, name="head")])
+
+
+def b_stacked_noise(k):
+    L = k.L
+    return seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru_1"), L.Dropout(0.3),
+                           L.SpatialDropout1D(0.2), L.GaussianNoise(0.5),
+                           k.gru(7, return_sequences=True, name="gru_2"), L.GaussianDropout(0.3),
+                           L.AlphaDropout(0.2), L.ActivityRegularization(l1=0.01, l2=0.01),
+                           k.gru(6, name="gru_3"), L.Dropout(0.5), L.Dense(2, name="head")])
+
+
+def conv(base, conv_kw, pool, pool_kw, what):
+    def build(k):
+        return seq(k, (8, 3), [k.L.Conv1D(6, name="conv", **conv_kw),
+                               getattr(k.L, pool)(name="pool", **pool_kw),
+                               k.gru(5, name="gru"), k.L.Dense(2, name="head")])
+    return Case(base, build, [("float", (8, 3))], what)
+
+
+def b_repeat(k):
+    return seq(k, (T, D), [k.gru(6, name="encoder"), k.L.RepeatVector(4, name="repeat"),
+                           k.gru(5, return_sequences=True, name="decoder"),
+                           k.L.TimeDistributed(k.L.Dense(2), name="td")])
+
+
+def b_permute(k):
+    return seq(k, (T, D), [k.L.Permute((2, 1), name="permute"), k.gru(5, name="gru"),
+                           k.L.Dense(2, name="head")])
+
+
+def b_reshape_flatten(k):
+    return seq(k, (T * D,), [k.L.Reshape((T, D), name="reshape"),
+                             k.gru(5, return_sequences=True, name="gru"),
+                             k.L.Flatten(name="flatten"), k.L.Dense(3, name="head")])
+
+
+def b_batchnorm(k):
+    L = k.L
+    return seq(k, (T, D), [L.BatchNormalization(name="bn_in"),
+                           k.gru(6, return_sequences=True, name="gru"),
+                           L.BatchNormalization(epsilon=0.01, center=False, name="bn_out"),
+                           k.gru(5, name="gru_2"), L.BatchNormalization(scale=False, name="bn_last"),
+                           L.Dense(2, name="head")])
+
+
+def b_layernorm(k):
+    L = k.L
+    return seq(k, (T, D), [L.LayerNormalization(name="ln_in"),
+                           k.gru(6, return_sequences=True, name="gru"),
+                           L.LayerNormalization(epsilon=1e-5, scale=False, name="ln_out"),
+                           k.gru(5, name="gru_2"), L.LayerNormalization(center=False, name="ln_last"),
+                           L.Dense(2, name="head")])
+
+
+def b_concat_inputs(k):
+    a = k.Input(shape=(T, 3), dtype=k.floatx, name="a")
+    b = k.Input(shape=(T, 2), dtype=k.floatx, name="b")
+    m = k.L.Concatenate(axis=-1, name="concat")([a, b])
+    h = k.gru(6, name="gru")(m)
+    return k.Model([a, b], k.L.Dense(2, name="head")(h))
+
+
+def b_two_outputs(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    pooled = k.L.GlobalAveragePooling1D(name="gap")(s)
+    first = k.L.Dense(3, activation="softmax", name="label")(pooled)
+    second = k.L.TimeDistributed(k.L.Dense(2), name="per_step")(s)
+    return k.Model(x, [first, second])
+
+
+def b_return_state(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s, h = k.gru(6, return_sequences=True, return_state=True, name="gru")(x)
+    from_state = k.L.Dense(2, name="from_state")(h)
+    from_seq = k.L.Dense(3, activation="tanh", name="from_seq")(k.L.GlobalMaxPooling1D(name="gmp")(s))
+    return k.Model(x, [from_state, from_seq])
+
+
+def b_initial_state(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    c = k.Input(shape=(3,), dtype=k.floatx, name="context")
+    h0 = k.L.Dense(6, activation="tanh", name="to_state")(c)
+    h = k.gru(6, name="gru")(x, initial_state=[h0])
+    return k.Model([x, c], k.L.Dense(2, name="head")(h))
+
+
+def b_initial_state_direct(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    h0 = k.Input(shape=(5,), dtype=k.floatx, name="h0")
+    s = k.gru(5, return_sequences=True, name="gru")(x, initial_state=h0)
+    return k.Model([x, h0], s)
+
+
+def b_cnn_gru(k):
+    L = k.L
+    return seq(k, (4, 8, 8, 1), [L.TimeDistributed(L.Conv2D(4, 3, activation="relu"), name="conv"),
+                                 L.TimeDistributed(L.MaxPooling2D(2), name="pool"),
+                                 L.TimeDistributed(L.Flatten(), name="flatten"),
+                                 k.gru(6, name="gru"), L.Dense(2, name="head")])
+
+
+def b_cnn_gru_same(k):
+    L = k.L
+    return seq(k, (4, 8, 8, 2), [L.TimeDistributed(L.Conv2D(3, (3, 2), strides=2, padding="same"),
+                                                   name="conv"),
+                                 L.TimeDistributed(L.MaxPooling2D(2, strides=1, padding="same"),
+                                                   name="pool"),
+                                 L.TimeDistributed(L.Flatten(), name="flatten"),
+                                 k.gru(5, return_sequences=True, name="gru"),
+                                 L.TimeDistributed(L.Dense(2), name="head")])
+
+
+def b_prelu(shared):
+    def build(k):
+        kw = {"shared_axes": [1]} if shared else {}
+        return seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
+                               k.L.Dense(6, name="dense"), k.L.PReLU(name="prelu", **kw)])
+    return build
+
+
+def b_masking_dense_gru(k):
+    L = k.L
+    return seq(k, (T, D), [L.Masking(0.0, name="masking"), L.Dense(5, activation="tanh", name="dense"),
+                           L.LayerNormalization(name="ln"), k.gru(6, return_sequences=True, name="gru"),
+                           L.Activation("relu", name="act"), k.gru(5, name="gru_2"),
+                           L.Dense(2, name="head")])
+
+
+def b_masking_gmp(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                           k.gru(6, return_sequences=True, name="gru"),
+                           k.L.GlobalMaxPooling1D(name="gmp"), k.L.Dense(2, name="head")])
+
+
+def b_masking_bn_gap(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"), k.L.BatchNormalization(name="bn"),
+                           k.gru(6, return_sequences=True, name="gru"),
+                           k.L.GlobalAveragePooling1D(name="gap")])
+
+
+def b_masking_bidi_last(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                           k.L.Bidirectional(k.gru(5), name="bi"), k.L.Dense(2, name="head")])
+
+
+def b_concat_masked(k):
+    a = k.Input(shape=(T, D), dtype=k.floatx, name="a")
+    b = k.Input(shape=(T, 2), dtype=k.floatx, name="b")
+    m = k.L.Concatenate(name="concat")([k.L.Masking(0.0, name="masking")(a), b])
+    s = k.gru(6, return_sequences=True, name="gru")(m)
+    return k.Model([a, b], k.L.GlobalAveragePooling1D(name="gap")(s))
+
+
+def b_merge_masked(k):
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = k.L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    a = k.gru(6, return_sequences=True, name="gru_a")(e)
+    b = k.gru(6, return_sequences=True, go_backwards=True, name="gru_b")(e)
+    m = k.L.Add(name="add")([a, b])
+    return k.Model(x, k.L.Dense(2, name="head")(k.L.GlobalAveragePooling1D(name="gap")(m)))
+
+
+def two_masks(merge_layer):
+    def build(k):
+        a = k.Input(shape=(T, D), dtype=k.floatx, name="a")
+        b = k.Input(shape=(T, D), dtype=k.floatx, name="b")
+        sa = k.gru(5, return_sequences=True, name="gru_a")(k.L.Masking(0.0, name="masking_a")(a))
+        sb = k.gru(5, return_sequences=True, name="gru_b")(k.L.Masking(0.0, name="masking_b")(b))
+        m = merge_layer(k)([sa, sb])
+        return k.Model([a, b], k.L.GlobalAveragePooling1D(name="gap")(m))
+    return build
+
+
+def b_bidi_none(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    fw, bw = k.L.Bidirectional(k.gru(5, return_sequences=True), merge_mode=None, name="bi")(x)
+    return k.Model(x, [k.L.TimeDistributed(k.L.Dense(2), name="td_fw")(fw), k.L.GlobalAveragePooling1D(name="gap")(bw)])
+
+
+def b_bidi_state(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    out, fh, bh = k.L.Bidirectional(k.gru(5, return_sequences=True, return_state=True), name="bi")(x)
+    h = k.L.Concatenate(name="states")([fh, bh])
+    return k.Model(x, [k.L.Dense(3, name="head")(h), out])
+
+
+def b_gru_options(k):
+    return seq(k, (T, D), [k.L.GRU(7, activation="relu", recurrent_activation="hard_sigmoid",
+                                   reset_after=False, go_backwards=True, return_sequences=True,
+                                   name="gru"),
+                           k.L.GRU(5, use_bias=False, activation="softsign", name="gru_2"),
+                           k.L.Dense(2, use_bias=False, name="head")])
+
+
+def b_embed_int64(k):
+    return seq(k, (T,), [k.L.Embedding(VOCAB, 6, mask_zero=True, name="embed"),
+                         k.gru(6, return_sequences=True, name="gru"),
+                         k.L.TimeDistributed(k.L.Dense(2), name="td")], dtype="int64")
+
+
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "hard_sigmoid", "elu", "selu", "softplus", "softsign",
+               "swish", "gelu", "linear", "exponential", "relu6", "leaky_relu", "mish", "softmax"]
+SMALL = {"exponential": 0.5}
+
+CASES = [
+    Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
+         float64=True, seed_gru=True),
+    Case("gru_softmax", b_gru_softmax, [("float", (T, D))], "GRU(8) -> Dense(5, softmax)"),
+    Case("embed_mask_gru", b_embed_mask, [("ids", (T,))],
+         "Embedding(mask_zero=True) -> GRU(8) -> Dense(3); ids with 0 in a padded tail, "
+         "a leading pad and a hole", float64=True, seed_gru=True),
+    Case("embed_gru_td", b_embed_td, [("ids", (T,))],
+         "Embedding(mask_zero=False, ids with 0s) -> GRU(return_sequences) -> TimeDistributed(Dense)"),
+    Case("embed_mask_bidi_gap", b_embed_mask_bidi_gap, [("ids", (T,))],
+         "Embedding(mask_zero=True) -> Bidirectional(GRU, return_sequences) -> "
+         "GlobalAveragePooling1D (masked steps left out) -> Dense"),
+    Case("masking_gru_gap", b_masking_gap, [("masked", (T, D))],
+         "Masking -> GRU(return_sequences) -> GlobalAveragePooling1D (masked steps left out) -> Dense",
+         seed_gru=True),
+    Case("masking_gru_td_gap", b_masking_td_gap, [("masked", (T, D))],
+         "Masking -> GRU(return_sequences) -> TimeDistributed(Dense) (mask passes) -> "
+         "GlobalAveragePooling1D"),
+    Case("gru_gmp", b_gru_gmp, [("float", (T, D))],
+         "GRU(return_sequences) -> GlobalMaxPooling1D -> Dense"),
+    *[bidirectional(m) for m in ["concat", "sum", "mul", "ave"]],
+    Case("stacked_noise", b_stacked_noise, [("float", (T, D))],
+         "three stacked GRUs with Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, "
+         "AlphaDropout, ActivityRegularization between (identity at inference)", seed_gru=True),
+    *[dense_head(a, SMALL.get(a, 1.5)) for a in ACTIVATIONS],
+    activation_layer("layer_activation", lambda k: k.L.Activation("selu", name="act"),
+                     "Activation('selu') layer"),
+    activation_layer("layer_activation_softmax", lambda k: k.L.Activation("softmax", name="act"),
+                     "Activation('softmax') layer"),
+    activation_layer("layer_softmax_axis1", lambda k: k.L.Softmax(axis=1, name="softmax"),
+                     "Softmax(axis=1) layer: over the time axis"),
+    activation_layer("layer_softmax", lambda k: k.L.Softmax(name="softmax"), "Softmax() layer"),
+    activation_layer("layer_relu_params", lambda k: k.L.ReLU(max_value=1.5, negative_slope=0.1,
+                                                             threshold=0.3, name="relu"),
+                     "ReLU(max_value=1.5, negative_slope=0.1, threshold=0.3)"),
+    activation_layer("layer_relu", lambda k: k.L.ReLU(name="relu"), "ReLU() with defaults"),
+    activation_layer("layer_leakyrelu", lambda k: k.leaky_relu(0.2), "LeakyReLU(0.2)"),
+    activation_layer("layer_leakyrelu_default", lambda k: k.L.LeakyReLU(name="leaky"),
+                     "LeakyReLU() with the version's default slope"),
+    activation_layer("layer_elu", lambda k: k.L.ELU(alpha=0.7, name="elu"), "ELU(alpha=0.7)"),
+    Case("layer_prelu", b_prelu(False), [("float", (T, D))], "PReLU with alpha per (step, unit)",
+         scales={"dense": 1.5}),
+    Case("layer_prelu_shared", b_prelu(True), [("float", (T, D))],
+         "PReLU(shared_axes=[1]): alpha per unit", scales={"dense": 1.5}),
+    conv("conv_valid_s2_maxpool", dict(kernel_size=3, strides=2, padding="valid"), "MaxPooling1D",
+         dict(pool_size=2, strides=1, padding="valid"),
+         "Conv1D(valid, kernel 3, strides 2) -> MaxPooling1D(2, strides 1, valid) -> GRU -> Dense"),
+    conv("conv_same_d2_avgpool_same", dict(kernel_size=3, dilation_rate=2, padding="same",
+                                           activation="relu"), "AveragePooling1D",
+         dict(pool_size=3, strides=2, padding="same"),
+         "Conv1D(same, kernel 3, dilation 2, relu) -> AveragePooling1D(3, strides 2, same) -> GRU"),
+    conv("conv_causal_d2_maxpool_same", dict(kernel_size=3, dilation_rate=2, padding="causal"),
+         "MaxPooling1D", dict(pool_size=3, strides=2, padding="same"),
+         "Conv1D(causal, kernel 3, dilation 2) -> MaxPooling1D(3, strides 2, same) -> GRU"),
+    conv("conv_same_s2_avgpool_valid", dict(kernel_size=4, strides=2, padding="same",
+                                            use_bias=False), "AveragePooling1D",
+         dict(pool_size=2, padding="valid"),
+         "Conv1D(same, even kernel 4, strides 2, no bias) -> AveragePooling1D(2, valid) -> GRU"),
+    conv("conv_causal_s2_avgpool_valid", dict(kernel_size=2, strides=2, padding="causal",
+                                              activation="tanh"), "AveragePooling1D",
+         dict(pool_size=2, strides=1, padding="valid"),
+         "Conv1D(causal, kernel 2, strides 2, tanh) -> AveragePooling1D(2, strides 1, valid) -> GRU",
+         ),
+    Case("repeat_vector", b_repeat, [("float", (T, D))],
+         "GRU -> RepeatVector(4) -> GRU(return_sequences) -> TimeDistributed(Dense)", seed_gru=True),
+    Case("permute_gru", b_permute, [("float", (T, D))], "Permute((2, 1)) -> GRU -> Dense"),
+    Case("reshape_gru_flatten", b_reshape_flatten, [("float", (T * D,))],
+         "Reshape((6, 4)) -> GRU(return_sequences) -> Flatten -> Dense"),
+    Case("batchnorm", b_batchnorm, [("float", (T, D))],
+         "BatchNormalization before, between (epsilon 0.01, center=False) and after "
+         "(scale=False) two GRUs", float64=True),
+    Case("layernorm", b_layernorm, [("float", (T, D))],
+         "LayerNormalization before, between (epsilon 1e-5, scale=False) and after "
+         "(center=False) two GRUs", float64=True),
+    Case("concat_inputs", b_concat_inputs, [("float", (T, 3)), ("float", (T, 2))],
+         "functional: two inputs joined by Concatenate(axis=-1) into a GRU -> Dense"),
+    *[merge(kind) for kind in ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]],
+    Case("two_outputs", b_two_outputs, [("float", (T, D))],
+         "functional: a GRU sequence feeds two outputs (GlobalAveragePooling1D -> Dense softmax, "
+         "and TimeDistributed(Dense))"),
+    Case("return_state", b_return_state, [("float", (T, D))],
+         "functional: GRU(return_sequences, return_state); Dense on the state, Dense on "
+         "GlobalMaxPooling1D of the sequence: two outputs", seed_gru=True, float64=True),
+    Case("initial_state", b_initial_state, [("float", (T, D)), ("float", (3,))],
+         "functional: a second input -> Dense(tanh) gives the GRU's initial_state",
+         seed_gru=True),
+    Case("initial_state_input", b_initial_state_direct, [("float", (T, D)), ("float", (5,))],
+         "functional: a second input is the GRU's initial_state; the sequence is the output"),
+    Case("masking_dense_gru", b_masking_dense_gru, [("masked", (T, D))],
+         "Masking -> Dense(tanh) -> LayerNormalization -> GRU(return_sequences) -> Activation -> "
+         "GRU -> Dense: the mask passes Dense, LayerNormalization and Activation into both GRUs",
+         seed_gru=True),
+    Case("masking_gru_gmp", b_masking_gmp, [("masked", (T, D))],
+         "Masking -> GRU(return_sequences) -> GlobalMaxPooling1D -> Dense"),
+    Case("masking_bn_gap", b_masking_bn_gap, [("masked", (T, D))],
+         "Masking -> BatchNormalization -> GRU(return_sequences) -> GlobalAveragePooling1D"),
+    Case("masking_bidi_last", b_masking_bidi_last, [("masked", (T, D))],
+         "Masking -> Bidirectional(GRU) (last outputs) -> Dense"),
+    Case("concat_masked", b_concat_masked, [("masked", (T, D)), ("float", (T, 2))],
+         "functional: Masking on one of two inputs, Concatenate (the mask goes on) -> "
+         "GRU(return_sequences) -> GlobalAveragePooling1D"),
+    Case("merge_masked", b_merge_masked, [("ids", (T,))],
+         "functional: Embedding(mask_zero) -> two GRU(return_sequences) branches (one going "
+         "backwards) -> Add (masks joined) -> GlobalAveragePooling1D -> Dense"),
+    *[Case(f"merge_two_masks_{kind.lower()}", two_masks(lambda k, kind=kind: getattr(k.L, kind)(name="merge")),
+           [("masked", (T, D)), ("masked_b", (T, D))],
+           f"functional: two inputs with different Masking patterns -> GRU(return_sequences) each -> "
+           f"{kind} -> GlobalAveragePooling1D (the merged mask: AND in tf-keras, OR in Keras 3; "
+           f"Keras 3 Maximum/Minimum/Multiply also fill masked steps)")
+      for kind in ["Add", "Multiply", "Maximum", "Minimum"]],
+    Case("concat_two_masks", two_masks(lambda k: k.L.Concatenate(name="concat")),
+         [("masked", (T, D)), ("masked_b", (T, D))],
+         "functional: two inputs with different Masking patterns -> GRU(return_sequences) each -> "
+         "Concatenate -> GlobalAveragePooling1D (the joined mask: AND in tf-keras, OR in Keras 3)"),
+    Case("concat_time_masks", two_masks(lambda k: k.L.Concatenate(axis=1, name="concat")),
+         [("masked", (T, D)), ("masked_b", (T, D))],
+         "functional: two masked GRU sequences joined on the time axis (Concatenate(axis=1): "
+         "their masks joined in time) -> GlobalAveragePooling1D"),
+    Case("bidi_none", b_bidi_none, [("float", (T, D))],
+         "functional: Bidirectional(GRU, merge_mode=None) -> forward TimeDistributed(Dense), "
+         "backward GlobalAveragePooling1D: two outputs"),
+    Case("bidi_state", b_bidi_state, [("float", (T, D))],
+         "functional: Bidirectional(GRU, return_sequences, return_state) -> Concatenate of the "
+         "two states -> Dense, and the sequence: two outputs"),
+    Case("gru_options", b_gru_options, [("float", (T, D))],
+         "GRU(relu, hard_sigmoid, reset_after=False, go_backwards, return_sequences) -> "
+         "GRU(softsign, no bias) -> Dense(no bias)"),
+    Case("embed_int64", b_embed_int64, [("ids", (T,))],
+         "int64 ids: Embedding(mask_zero) -> GRU(return_sequences) -> TimeDistributed(Dense)"),
+    Case("cnn_gru", b_cnn_gru, [("float", (4, 8, 8, 1))],
+         "TimeDistributed(Conv2D(relu)) -> TimeDistributed(MaxPooling2D) -> "
+         "TimeDistributed(Flatten) -> GRU -> Dense; input (B, 4, 8, 8, 1)", float64=True),
+    Case("cnn_gru_same", b_cnn_gru_same, [("float", (4, 8, 8, 2))],
+         "TimeDistributed(Conv2D((3, 2), strides 2, same)) -> TimeDistributed(MaxPooling2D(2, "
+         "strides 1, same)) -> TimeDistributed(Flatten) -> GRU(return_sequences) -> "
+         "TimeDistributed(Dense)"),
+]
+for _c in CASES:
+    if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):
+        _c.float64 = True
+    if _c.base in ("bidi_concat", "conv_causal_d2_maxpool_same", "merge_multiply"):
+        _c.seed_gru = True
+
+
+def instances():
+    """(name, part, case, dtype, seed_gru) for every case each part makes, in order."""
+    out = []
+    for part, prefix in PARTS.items():
+        for c in CASES:
+            if part not in c.parts:
+                continue
+            out.append((f"{prefix}_{c.base}", part, c, "float32", False))
+            if c.float64:
+                out.append((f"{prefix}_{c.base}_f64", part, c, "float64", False))
+            if c.seed_gru and part == "tfkeras":
+                out.append((f"{prefix}_seedgru_{c.base}", part, c, "float32", True))
+    return out
+
+
+def rng_for(name):
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def make_input(rng, kind, shape, dtype, scale=1.0):
+    if kind == "ids":
+        ids = rng.integers(1, VOCAB, (B,) + shape).astype(dtype)
+        # 0 in a padded tail, in two leading steps and in one step in the middle
+        ids[0, -2:] = 0
+        ids[1, :2] = 0
+        ids[2, 2:3] = 0
+        return ids
+    x = (rng.standard_normal((B,) + shape) * scale).astype(dtype)
+    if kind == "masked":
+        x[0, -2:] = 0      # padded tail
+        x[1, 2:4] = 0      # hole
+        x[2, :1] = 0       # leading step
+    if kind == "masked_b":  # overlaps "masked" in part, so that AND and OR of the two differ
+        x[0, -3:-1] = 0
+        x[1, 3:4] = 0
+        x[2, :2] = 0
+    return x
+
+
+# ============================================================================ one Keras (child)
+class Kit:
+    """What a case's build function uses: layers, Input, Model, Sequential, a GRU factory."""
+
+
+def part_main(part, names, staging):
+    import h5py
+    import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
+    if part == "tfkeras":
+        assert os.environ.get("TF_USE_LEGACY_KERAS") == "1"
+        import tf_keras as keras
+        from tf_keras.src.layers.rnn import gru_v1
+        set_floatx, clear = keras.backend.set_floatx, keras.backend.clear_session
+        version, suffix = keras.__version__, "h5"
+    else:
+        assert os.environ.get("TF_USE_LEGACY_KERAS") is None
+        import keras
+        from keras.src.saving import saving_lib, serialization_lib
+        assert keras.backend.backend() == "tensorflow"
+        set_floatx, clear = keras.config.set_floatx, keras.backend.clear_session
+        version, suffix = keras.__version__, "keras"
+
+    @contextlib.contextmanager
+    def reproducible_save():
+        """Keras 3: fix what a .keras archive takes from the clock and from id() (metadata.json
+        date_saved, the model.weights.h5 zip member time, config.json shared_object_id)."""
+        if part != "keras3":
+            yield
+            return
+        import datetime as dt_mod
+
+        class FixedDateTime(dt_mod.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return cls(2025, 1, 1, 0, 0, 0)
+
+        class FixedClock:
+            @staticmethod
+            def time():
+                return float(FIXED_EPOCH)
+
+            @staticmethod
+            def localtime(secs=None):
+                return time.gmtime(FIXED_EPOCH if secs is None else secs)
+        ids = {}
+
+        def stable_id(obj):
+            return ids.setdefault(id(obj), SHARED_ID_BASE + 16 * len(ids))
+        old = saving_lib.datetime, zipfile.time
+        saving_lib.datetime = type("FixedDatetimeModule", (), {"datetime": FixedDateTime})
+        zipfile.time = FixedClock
+        serialization_lib.id = stable_id
+        try:
+            yield
+        finally:
+            saving_lib.datetime, zipfile.time = old
+            del serialization_lib.id
+
+    def kit(dtype, seed_gru):
+        k = Kit()
+        k.L, k.Input, k.Model, k.Sequential, k.floatx = (keras.layers, keras.Input, keras.Model,
+                                                          keras.Sequential, dtype)
+        k.gru = (lambda units, **kw: gru_v1.GRU(units, **kw)) if seed_gru else keras.layers.GRU
+        if part == "tfkeras":
+            k.leaky_relu = lambda a: keras.layers.LeakyReLU(alpha=a, name="leaky")
+        else:
+            k.leaky_relu = lambda a: keras.layers.LeakyReLU(negative_slope=a, name="leaky")
+        return k
+
+    def randomize(model, rng, scales, dtype):
+        """Every parameter random and non-trivial: N(0,1) * scale; gamma 1 + N(0,1) * 0.5,
+        moving_variance in [0.5, 1.5)."""
+        for layer in model.layers:
+            if not layer.weights:
+                continue
+            scale = scales.get(layer.name, WSCALE)
+            values = []
+            for v in layer.weights:
+                kind = v.name.split("/")[-1].split(":")[0]
+                shape = tuple(v.shape)
+                if kind == "moving_variance":
+                    w = rng.uniform(0.5, 1.5, shape)
+                elif kind == "gamma":
+                    w = 1 + rng.standard_normal(shape) * 0.5
+                else:
+                    w = rng.standard_normal(shape) * scale
+                values.append(w.astype(dtype))
+            layer.set_weights(values)
+
+    def ids_dtype(model, i):
+        """The integer dtype the model's input i declares (int32 or int64)."""
+        dtype = model.inputs[i].dtype
+        return np.dtype(getattr(dtype, "name", dtype))  # tf.DType in tf-keras, a string in Keras 3
+
+    def file_dtypes(path):
+        """The dtypes of every dataset in a saved model (inside the zip for .keras)."""
+        found = set()
+
+        def visit(_, obj):
+            if isinstance(obj, h5py.Dataset) and obj.dtype.kind == "f":
+                found.add(str(obj.dtype))
+        if path.suffix == ".keras":
+            with zipfile.ZipFile(path) as z:
+                data = z.read("model.weights.h5")
+            with h5py.File(io.BytesIO(data), "r") as f:
+                f.visititems(visit)
+        else:
+            with h5py.File(path, "r") as f:
+                f.visititems(visit)
+        return found
+
+    entries = []
+    for name, _, case, dtype, seed_gru in [i for i in instances() if i[0] in names]:
+        clear()
+        set_floatx(dtype)
+        try:
+            rng = rng_for(name)
+            model = case.build(kit(dtype, seed_gru))
+            randomize(model, rng, case.scales, dtype)
+            xs = [make_input(rng, spec[0], spec[1], ids_dtype(model, i) if spec[0] == "ids" else dtype,
+                             *spec[2:]) for i, spec in enumerate(case.inputs)]
+            feed = xs[0] if len(xs) == 1 else xs
+            ys = model.predict(feed, batch_size=B, verbose=0)
+            ys = [np.asarray(y) for y in (ys if isinstance(ys, (list, tuple)) else [ys])]
+            direct = model(feed, training=False)
+            direct = direct if isinstance(direct, (list, tuple)) else [direct]
+            tol = 1e-12 if dtype == "float64" else 1e-6
+            for y, d in zip(ys, direct):
+                assert y.dtype == np.dtype(dtype), (name, y.dtype)
+                assert np.allclose(y, np.asarray(d), rtol=0, atol=tol), (name, "predict != call")
+                assert np.all(np.isfinite(y)), name
+            folder = staging / name
+            folder.mkdir(parents=True)
+            model_file = folder / f"model.{suffix}"
+            with reproducible_save():
+                model.save(model_file)
+            assert file_dtypes(model_file) == {dtype}, (name, file_dtypes(model_file))
+            # Keras must load what it saved and predict the same numbers.
+            clear()
+            reloaded = keras.models.load_model(model_file, compile=False)
+            again = reloaded.predict(feed, batch_size=B, verbose=0)
+            again = again if isinstance(again, (list, tuple)) else [again]
+            for y, a in zip(ys, again):
+                assert np.array_equal(y, np.asarray(a)), (name, "reloaded model differs")
+        finally:
+            set_floatx("float32")
+        x_names = ["x.npy"] if len(xs) == 1 else [f"x{i}.npy" for i in range(len(xs))]
+        y_names = ["y.npy"] if len(ys) == 1 else [f"y{i}.npy" for i in range(len(ys))]
+        for file, arr in zip(x_names + y_names, xs + ys):
+            np.save(folder / file, np.ascontiguousarray(arr))
+        entries.append({
+            "name": name,
+            "keras": "tf-keras" if part == "tfkeras" else "keras3",
+            "keras_version": version,
+            "dtype": dtype,
+            "model": model_file.name,
+            "inputs": [{"file": f, "shape": list(a.shape), "dtype": str(a.dtype)}
+                       for f, a in zip(x_names, xs)],
+            "outputs": [{"file": f, "shape": list(a.shape), "dtype": str(a.dtype)}
+                        for f, a in zip(y_names, ys)],
+            "layers": [layer.__class__.__name__ + (f"({layer.layer.__class__.__name__})"
+                                                   if hasattr(layer, "layer") else "")
+                       for layer in model.layers],
+            "seed_gru": seed_gru,
+            "exercises": case.what + (" (gru_v1.GRU: hard_sigmoid, reset_after=False)"
+                                      if seed_gru else ""),
+        })
+        print(f"{name}: {', '.join(str(tuple(y.shape)) for y in ys)}", flush=True)
+    generator = {"tensorflow": tf.__version__, ("tf_keras" if part == "tfkeras" else "keras"):
+                 version, "numpy": np.__version__, "h5py": h5py.__version__}
+    (staging / "entries.json").write_text(json.dumps({"generator": generator, "cases": entries}))
+
+
+# ============================================================================ main
+def check_versions():
+    pins = dict(line.strip().split("==") for line in PINS.read_text().splitlines()
+                if "==" in line)
+    have = {k: importlib.metadata.version(k) for k in pins}
+    bad = {k: (have[k], v) for k, v in pins.items() if have[k] != v}
+    if bad:
+        sys.exit(f"installed versions differ from {PINS.name}: {bad}")
+
+
+def chosen(only):
+    all_names = [i[0] for i in instances()]
+    if not only:
+        return all_names
+    picked = set()
+    for pattern in only:
+        matched = [i[0] for i in instances() if i[1] == pattern or fnmatch.fnmatch(i[0], pattern)]
+        if not matched:
+            sys.exit(f"--only {pattern}: no such part or case")
+        picked.update(matched)
+    return [n for n in all_names if n in picked]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--force", action="store_true", help="replace existing case folders")
+    ap.add_argument("--root", type=Path, default=HERE.parent, help="repository root")
+    ap.add_argument("--only", action="append", metavar="PART|CASE|PATTERN",
+                    help="make only these parts (tfkeras, keras3) or cases (repeatable)")
+    ap.add_argument("--part", choices=list(PARTS), help=argparse.SUPPRESS)
+    ap.add_argument("--staging", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--names", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.part:  # child process
+        part_main(args.part, set(args.names.split(",")), args.staging)
+        return
+    check_versions()
+    out = args.root / "Fixtures" / "models"
+    names = chosen(args.only)
+    existing = [n for n in names if (out / n).exists()]
+    if existing and not args.force:
+        sys.exit("refusing to overwrite (use --force): " + ", ".join(existing))
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    old = {e["name"]: e for e in manifest.get("cases", [])}
+    generators = manifest.get("generator", {})
+    made = {}
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        for part in PARTS:
+            part_names = [i[0] for i in instances() if i[1] == part and i[0] in names]
+            if not part_names:
+                continue
+            staging = Path(tmp) / part
+            staging.mkdir()
+            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
+            if part == "keras3":
+                env.pop("TF_USE_LEGACY_KERAS", None)
+                env["KERAS_BACKEND"] = "tensorflow"
+            else:
+                env["TF_USE_LEGACY_KERAS"] = "1"
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--part", part,
+                   "--staging", str(staging), "--names", ",".join(part_names)]
+            if subprocess.run(cmd, env=env).returncode != 0:
+                sys.exit(f"the {part} part failed; nothing was written")
+            result = json.loads((staging / "entries.json").read_text())
+            generators[part] = result["generator"]
+            for entry in result["cases"]:
+                made[entry["name"]] = (entry, staging / entry["name"])
+        for name, (_, folder) in made.items():
+            if (out / name).exists():
+                shutil.rmtree(out / name)
+            shutil.move(str(folder), str(out / name))
+    entries = [made[n][0] if n in made else old[n] for n in [i[0] for i in instances()]
+               if n in made or (n in old and (out / n).exists())]
+    manifest_path.write_text(json.dumps({"generator": generators, "cases": entries}, indent=1) + "\n")
+    print(f"models: {len(made)} cases made, {len(entries)} in manifest.json")
+
+
+if __name__ == "__main__":
+    main()

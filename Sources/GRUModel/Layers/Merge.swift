@@ -1,70 +1,5 @@
 import GRUCore
 
-/// How a merge layer combines its inputs' masks, which changed with Keras 3 (both read from
-/// `compute_mask` in tf_keras/src/layers/merging and keras/src/layers/merging).
-public enum MaskMerging: Sendable {
-    /// tf-keras / Keras 2: the AND of the masks; an input without a mask counts as all true; no mask
-    /// when no input has one.
-    case and
-    /// Keras 3: `Add`, `Subtract`, ... give the OR of the masks, or none when an input has none;
-    /// `Concatenate` gives the OR over its inputs with an unmasked input counting as all true.
-    case or
-}
-
-/// Keras `Concatenate(axis)`. The output mask: on the feature axis, the inputs' masks combined as
-/// `masking` says; on the time axis, each input's mask (all true for one without) joined in time.
-public struct Concatenate<Scalar: GRUScalar>: ModelLayer {
-    public let name: String
-    public let axis: Int
-    public let masking: MaskMerging
-
-    public init(name: String, axis: Int, masking: MaskMerging = .and) {
-        self.name = name
-        self.axis = axis
-        self.masking = masking
-    }
-
-    public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
-        guard let first = inputs.first else { throw GRUModelError.shape(layer: name, "it has no inputs") }
-        let rank = first.shape.count
-        let a = axis < 0 ? rank + axis : axis
-        guard a >= 1, a < rank, inputs.allSatisfy({ $0.shape.count == rank
-            && $0.shape.enumerated().allSatisfy { i, d in i == a || d == first.shape[i] } }) else {
-            throw GRUModelError.shape(layer: name, "its inputs of shapes \(inputs.map { describe($0.shape) }.joined(separator: ", ")) cannot be joined on axis \(axis)")
-        }
-        let outer = first.shape[..<a].reduce(1, *), inner = first.shape[(a + 1)...].reduce(1, *)
-        var values: [Scalar] = []
-        values.reserveCapacity(inputs.reduce(0) { $0 + $1.values.count })
-        for o in 0..<outer {
-            for x in inputs {
-                let block = x.shape[a] * inner
-                values += x.values[(o * block)..<((o + 1) * block)]
-            }
-        }
-        var shape = first.shape
-        shape[a] = inputs.reduce(0) { $0 + $1.shape[a] }
-        return [(Tensor(values: values, shape: shape), outputMask(masks, inputs: inputs, axis: a))]
-    }
-
-    private func outputMask(_ masks: [Mask], inputs: [Tensor<Scalar>], axis a: Int) -> Mask {
-        guard inputs.first?.shape.count == 3, masks.contains(where: { $0 != nil }) else { return nil }
-        if a == 2 {
-            // An unmasked input is all true: under OR the result is all true, the same as no mask.
-            return masking == .and ? combined(masks, inputs: inputs) : masks.contains(where: { $0 == nil }) ? nil : combined(masks, inputs: inputs, or: true)
-        }
-        // The time axis: masks (batch, T_i) joined sample by sample.
-        let batch = inputs[0].batch
-        var result: [Bool] = []
-        for b in 0..<batch {
-            for (x, mask) in zip(inputs, masks) {
-                let steps = x.shape[1]
-                result += mask.map { Array($0[(b * steps)..<((b + 1) * steps)]) } ?? Array(repeating: true, count: steps)
-            }
-        }
-        return result
-    }
-}
-
 /// Keras's merge layers `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`: element-wise over
 /// inputs of one shape; the output mask combines the inputs' masks as `masking` says.
 public struct Merge<Scalar: GRUScalar>: ModelLayer {
@@ -137,14 +72,4 @@ extension Merge {
         }
         return out
     }
-}
-
-/// The AND (or the OR) of the masks given, or nil when none is.
-func combined<S>(_ masks: [Mask], inputs: [Tensor<S>], or: Bool = false) -> Mask {
-    let given = masks.compactMap { $0 }
-    guard var result = given.first else { return nil }
-    for mask in given.dropFirst() where mask.count == result.count {
-        for i in result.indices { result[i] = or ? result[i] || mask[i] : result[i] && mask[i] }
-    }
-    return result
 }

@@ -82,6 +82,11 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
                 readers[source, default: 0] -= 1
                 if readers[source] == 0 && stopAfter == nil { results[source] = nil }
             }
+            // Most layers make an output the size of their inputs; the others (Dense, Embedding, convolutions,
+            // pooling, RepeatVector, GRUs) check their own.
+            if !call.layer.checksItsOutput {
+                try reserve(given.reduce(0) { $0 + $1.0.values.count }, of: Scalar.self, layer: call.name)
+            }
             let produced = try call.layer.call(given.map(\.0), masks: given.map(\.1), threads: threads)
             observe?(index, produced.map(\.0.shape))
             for (k, output) in produced.enumerated() { results[.node(index, output: k)] = output }

@@ -4,6 +4,12 @@ import GRUCore
 public protocol ModelLayer<Scalar>: Sendable {
     associatedtype Scalar: GRUScalar
     func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)]
+    /// Whether the layer asks `modelAllocationCheck` for its own output (its size is not its input's).
+    var checksItsOutput: Bool { get }
+}
+
+extension ModelLayer {
+    public var checksItsOutput: Bool { false }
 }
 
 /// A layer with one input and one output. `keepsMask`: whether Keras passes the input's mask on

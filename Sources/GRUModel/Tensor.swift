@@ -18,6 +18,15 @@ public struct Tensor<Scalar: GRUScalar>: Sendable {
     public var width: Int { shape.last ?? 1 }
 }
 
+/// Asked before a layer allocates an output of `values` scalars of `bytes` each: the command line refuses a
+/// run that cannot fit in memory with a sentence, since a failed allocation ends a Swift process.
+nonisolated(unsafe) public var modelAllocationCheck: ((_ bytes: Int, _ what: String) throws -> Void)?
+
+func reserve<S>(_ values: Int, of type: S.Type, layer: String) throws {
+    let (bytes, overflow) = values.multipliedReportingOverflow(by: MemoryLayout<S>.size)
+    try modelAllocationCheck?(overflow ? .max : bytes, "layer '\(layer)'")
+}
+
 /// A Keras mask: one flag per (sample, timestep), true where the step counts; nil when nothing is masked.
 public typealias Mask = [Bool]?
 

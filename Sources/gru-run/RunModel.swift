@@ -34,6 +34,7 @@ extension Run {
     }
 
     private func runModel<S: CLIScalar>(_ model: KerasModel, _ type: S.Type, outputs: OutputSet) throws {
+        modelAllocationCheck = { bytes, what in try MemoryBudget.reserve(bytes, for: "the output of \(what)") }
         var graph = try model.graph(S.self) { kerasLayer in try self.stage(kerasLayer, S.self) }
         // --state-output: the model's one recurrent layer also gives its final states, read after the pass.
         var stateSources: [ModelGraph<S>.Source] = []

@@ -116,6 +116,18 @@ final class InputSafetyTests: XCTestCase {
         XCTAssertTrue(result.stderr.hasPrefix("gru-run: converting big64.npy needs "), result.stderr)
     }
 
+    /// A whole model whose Embedding output cannot fit under the limit is refused before it is allocated:
+    /// 4,000,000 samples of 6 ids (96 MB) become 576 MB of vectors.
+    func testAWholeModelLayerThatCannotFitIsRefused() throws {
+        let header = NPYWriter.header(descr: "<i4", shape: [4_000_000, 6])
+        try writeFileAtomically(header, to: scratch + "/ids.npy")
+        XCTAssertEqual(truncate(scratch + "/ids.npy", off_t(header.count + 4_000_000 * 6 * 4)), 0)
+        let model = Fixtures.path("models/tfk_embed_mask_gru/model.h5")
+        let result = try bash("(ulimit -v 500000; \"$GRU_RUN\" --weights \(model) --input ids.npy --output y.npy); echo \"status $?\"; ls -A")
+        XCTAssertEqual(result.stdout, "status 71\nids.npy\nx.csv\n")
+        XCTAssertTrue(result.stderr.hasPrefix("gru-run: the output of layer 'embed' needs 550 MB of memory, but only "), result.stderr)
+    }
+
     func testAHugeModelConfigIsReadAndLongLinesAreRefusedQuickly() throws {
         // ulimit -t: CPU seconds; a quadratic search of a long line would be killed by SIGXCPU.
         let result = try bash("""

@@ -3,6 +3,7 @@ import GRUCore
 /// Keras `Conv1D` (channels_last): kernel `(kernel_size, in_channels, filters)`, bias `(filters,)`;
 /// strides, dilation and valid / same / causal padding. The mask stops here.
 public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
+    public var checksItsOutput: Bool { true }
     public let name: String
     public let kernelSize: Int, inChannels: Int, filters: Int
     public let stride: Int, dilation: Int
@@ -27,6 +28,7 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         try expectWidth(x, inChannels)
         let steps = x.shape[1]
         let (length, before) = padding.extent(length: steps, window: kernelSize, stride: stride, dilation: dilation)
+        try reserve(x.batch * length * filters, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: x.batch * length * filters)
         let weights = kernel.map(Double.init), start = (0..<filters).map { f in bias.map { Double($0[f]) } ?? 0 }
         var sums = [Double](repeating: 0, count: filters)

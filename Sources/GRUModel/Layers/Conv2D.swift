@@ -3,6 +3,7 @@ import GRUCore
 /// Keras `Conv2D` (channels_last): input `(batch, rows, cols, channels)`, kernel `(kh, kw, in, filters)`,
 /// bias `(filters,)`; strides, dilation, valid or same padding.
 public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
+    public var checksItsOutput: Bool { true }
     public let name: String
     public let kernelSize: (Int, Int), strides: (Int, Int), dilation: (Int, Int)
     public let inChannels: Int, filters: Int
@@ -28,6 +29,7 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
         let (rows, cols) = (x.shape[1], x.shape[2])
         let (outRows, top) = padding.extent(length: rows, window: kernelSize.0, stride: strides.0, dilation: dilation.0)
         let (outCols, left) = padding.extent(length: cols, window: kernelSize.1, stride: strides.1, dilation: dilation.1)
+        try reserve(x.batch * outRows * outCols * filters, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: x.batch * outRows * outCols * filters)
         // Sums in Double over the kernel's rows, each row `filters` values apart: the inner loop vectorizes.
         let weights = kernel.map(Double.init), start = (0..<filters).map { f in bias.map { Double($0[f]) } ?? 0 }

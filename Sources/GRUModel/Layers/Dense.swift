@@ -3,6 +3,7 @@ import GRUCore
 /// Keras `Dense`: `activation(x · kernel + bias)` over the last axis; kernel `(input_dim, units)`,
 /// bias `(units,)`. Any leading axes are kept, and the mask passes (Keras 2 and 3 alike).
 public struct Dense<Scalar: GRUScalar>: UnaryLayer {
+    public var checksItsOutput: Bool { true }
     public let name: String
     public let inputDim: Int
     public let units: Int
@@ -21,6 +22,7 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         try expectWidth(x, inputDim)
         let rows = x.values.count / inputDim
+        try reserve(rows * units + kernel.count * 2, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: rows * units)
         // Sums in Double over the kernel's rows, each `units` values: the inner loop vectorizes.
         let weights = kernel.map(Double.init), start = (0..<units).map { u in bias.map { Double($0[u]) } ?? 0 }

@@ -4,6 +4,7 @@ import GRUCore
 /// `(batch, T, output_dim)`. With `mask_zero` id 0 masks its step. An id that is not a whole number in
 /// `[0, input_dim)` is refused (Keras on CPU fails on it too).
 public struct Embedding<Scalar: GRUScalar>: ModelLayer {
+    public var checksItsOutput: Bool { true }
     public let name: String
     public let inputDim: Int
     public let outputDim: Int
@@ -24,6 +25,7 @@ public struct Embedding<Scalar: GRUScalar>: ModelLayer {
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard inputs.count == 1 else { throw GRUModelError.shape(layer: name, "it takes one input, not \(inputs.count)") }
         let ids = inputs[0]
+        try reserve(ids.values.count * outputDim, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: ids.values.count * outputDim)
         for (position, id) in ids.values.enumerated() {
             guard id == id.rounded(), id >= 0, id < Scalar(inputDim) else {

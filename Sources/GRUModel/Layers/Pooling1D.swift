@@ -3,6 +3,7 @@ import GRUCore
 /// Keras `MaxPooling1D` / `AveragePooling1D` (channels_last): windows of `pool_size` every `strides`
 /// steps; valid or same padding (an average counts only the steps inside the input).
 public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
+    public var checksItsOutput: Bool { true }
     public let name: String
     public let poolSize: Int, stride: Int
     public let padding: Padding
@@ -17,6 +18,7 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
         guard x.shape.count == 3 else { throw GRUModelError.shape(layer: name, "it takes a (batch, steps, channels) input, not \(describe(x.shape))") }
         let (steps, channels) = (x.shape[1], x.shape[2])
         let (length, before) = padding.extent(length: steps, window: poolSize, stride: stride)
+        try reserve(x.batch * length * channels, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: x.batch * length * channels)
         for b in 0..<x.batch {
             for t in 0..<length {

@@ -2,6 +2,7 @@ import GRUCore
 
 /// Keras `MaxPooling2D` / `AveragePooling2D` (channels_last), valid or same padding.
 public struct Pooling2D<Scalar: GRUScalar>: UnaryLayer {
+    public var checksItsOutput: Bool { true }
     public let name: String
     public let poolSize: (Int, Int), strides: (Int, Int)
     public let padding: Padding
@@ -17,6 +18,7 @@ public struct Pooling2D<Scalar: GRUScalar>: UnaryLayer {
         let (rows, cols, channels) = (x.shape[1], x.shape[2], x.shape[3])
         let (outRows, top) = padding.extent(length: rows, window: poolSize.0, stride: strides.0)
         let (outCols, left) = padding.extent(length: cols, window: poolSize.1, stride: strides.1)
+        try reserve(x.batch * outRows * outCols * channels, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: x.batch * outRows * outCols * channels)
         for b in 0..<x.batch {
             for r in 0..<outRows {

@@ -26,6 +26,7 @@ extension Recurrent: RecurrentOutputs {
 /// A GRU or Bidirectional(GRU) layer (GRUCore runs it). Outputs: the output, then with return_state the
 /// final states (one, or forward and backward). The mask goes on with a returned sequence.
 public struct Recurrent<Scalar: GRUScalar>: ModelLayer {
+    public var checksItsOutput: Bool { true }
     public let name: String
     public let stage: RecurrentStage<Scalar>
     public let returnState: Bool
@@ -42,6 +43,7 @@ public struct Recurrent<Scalar: GRUScalar>: ModelLayer {
             throw GRUModelError.shape(layer: name, "it takes a (batch, timesteps, features) input, not \(inputs.first.map { describe($0.shape) } ?? "none")")
         }
         let states = inputs.count > 1 ? inputs.dropFirst().map(\.values) : nil
+        try reserve(stage.outputValues(batch: x.shape[0], steps: x.shape[1]), of: Scalar.self, layer: name)
         let result = try stage(x.values, shape: x.shape, mask: masks.first ?? nil, initialStates: states, threads: threads)
         let mask = stage.returnSequences ? masks.first ?? nil : nil
         var outputs = result.outputs.map { (Tensor(values: $0.values, shape: $0.shape), mask) }

@@ -2,6 +2,7 @@ import GRUCore
 
 /// Keras `RepeatVector(n)`: `(batch, features)` to `(batch, n, features)`.
 public struct RepeatVector<Scalar: GRUScalar>: UnaryLayer {
+    public var checksItsOutput: Bool { true }
     public let name: String
     public let count: Int
     public var keepsMask: Bool { false }
@@ -13,6 +14,7 @@ public struct RepeatVector<Scalar: GRUScalar>: UnaryLayer {
 
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         guard x.shape.count == 2 else { throw GRUModelError.shape(layer: name, "it takes a (batch, features) input, not \(describe(x.shape))") }
+        try reserve(x.values.count * count, of: Scalar.self, layer: name)
         var values: [Scalar] = []
         values.reserveCapacity(x.values.count * count)
         for b in 0..<x.batch {

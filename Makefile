@@ -3,8 +3,10 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libhdf5-dev pkg-config
+# What the tests use besides: GNU parallel and rsync for the README's recipe across hosts.
+TEST_PACKAGES := parallel rsync
 
-.PHONY: deps build example test test-example test-install install sanitize clean bench
+.PHONY: deps test-deps build example test test-example test-install install sanitize clean bench
 
 # Installs the system libraries gru-run links against, when they are missing.
 deps:
@@ -12,6 +14,13 @@ deps:
 		echo "Installing $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+test-deps: deps
+	@if ! dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1; then \
+		echo "Installing $(TEST_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(TEST_PACKAGES) >/dev/null; \
 	fi
 
 build: deps
@@ -23,7 +32,7 @@ example: build
 	@$$($(SWIFT) build -c release --show-bin-path)/gru-run --weights example/model.h5 --input example/input.csv
 
 # Release mode: the fixture and end-to-end tests run the optimized kernels that users run.
-test: deps
+test: test-deps
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
 	$(MAKE) test-example

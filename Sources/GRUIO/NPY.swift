@@ -281,3 +281,27 @@ public enum NPYWriter {
         return NPYArray.magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(text.utf8)
     }
 }
+
+extension NPYElement {
+    /// The numpy type string that names this element type (`<f4`, `>i8`, `|b1`, ...).
+    public var descr: String {
+        switch self {
+        case .float(let bits, let big): return (big ? ">" : "<") + "f\(bits / 8)"
+        case .integer(let bytes, let signed, let big): return (bytes == 1 ? "|" : big ? ">" : "<") + (signed ? "i" : "u") + "\(bytes)"
+        case .bool: return "|b1"
+        }
+    }
+}
+
+extension NPYArray {
+    /// The stored bytes of elements `range` (C order), as they are in the file: for copying without
+    /// converting.
+    public func rawBytes(elements range: Range<Int>) throws -> [UInt8] {
+        let size = element.size
+        guard let file else { return Array(payload[(payload.startIndex + range.lowerBound * size)..<(payload.startIndex + range.upperBound * size)]) }
+        var bytes = [UInt8](repeating: 0, count: range.count * size)
+        let filled = try bytes.withUnsafeMutableBytes { try file.read(into: $0.baseAddress!, count: $0.count, offset: fileOffset + range.lowerBound * size) }
+        guard filled == bytes.count else { throw NPYArray.changed(file.path) }
+        return bytes
+    }
+}

@@ -22,7 +22,7 @@ struct GRURun: ParsableCommand {
         74 I/O error, 129/130/143 ended by SIGHUP/SIGINT/SIGTERM (temporary files removed).
         """,
         version: "0.1.0",
-        subcommands: [Run.self, Check.self, Inspect.self, Bench.self],
+        subcommands: [Run.self, Check.self, Inspect.self, Split.self, Join.self, Bench.self],
         defaultSubcommand: Run.self
     )
 

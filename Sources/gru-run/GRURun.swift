@@ -68,7 +68,9 @@ struct GRURun: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            fail(oneLine(self.message(for: error)), code: code.rawValue)
+            let message = oneLine(self.message(for: error))
+            fail(UsageHints.message(replacing: message, arguments: Array(CommandLine.arguments.dropFirst())) ?? message,
+                 code: code.rawValue)
         }
     }
 

@@ -9,7 +9,7 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a Keras file's kind, Keras version, layers and the config values that change the numbers.")
 
-    @Argument(help: ArgumentHelp("A Keras .h5, .weights.h5 or .keras file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("A Keras .h5, .weights.h5 or .keras file.", valueName: "file"), completion: .kerasFile)
     var file: String
 
     @Flag(help: "Print one JSON object instead of text.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The command line as a shell completes it. `run` is the default subcommand, so `gru-run --<TAB>` must offer
 /// its options too; the parser's generator offers only a root command's own. This root declares the same
@@ -21,5 +22,22 @@ struct CompletionRoot: ParsableCommand {
         CommandLine.arguments.dropFirst().prefix { $0 != "--" }.contains {
             $0 == "--generate-completion-script" || $0.hasPrefix("--generate-completion-script=")
         }
+    }
+
+    /// Prints the script the arguments ask for and exits; an unknown shell is refused in one line (64).
+    static func printScript() -> Never {
+        do {
+            _ = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments."
+            printLine(first.replacingOccurrences(of: "Error: ", with: "") + " Give bash, zsh or fish.")
+            Foundation.exit(code.rawValue)
+        }
+        Foundation.exit(0)
     }
 }

@@ -34,7 +34,7 @@ struct GRURun: ParsableCommand {
         guard cpuHasAVX2AndFMA() else {
             fail("this processor lacks AVX2 and FMA, which gru-run's kernels need (x86-64-v3).", code: 69)
         }
-        if CompletionRoot.isRequested { CompletionRoot.main() }
+        if CompletionRoot.isRequested { CompletionRoot.printScript() }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -69,4 +69,10 @@ final class CompletionTests: XCTestCase {
         XCTAssertNotNil(line("return-sequences"))
         XCTAssertTrue(line("expect", "gru-run check")?.contains("set -l exts \\'npy\\' \\'csv\\'") ?? false)
     }
+
+    func testAnUnknownShellIsRefusedInOneLine() throws {
+        let result = try GRURunBinary.run(["--generate-completion-script", "tcsh"])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertEqual(result.stderr, "gru-run: Can't generate completion scripts for 'tcsh'. Give bash, zsh or fish.\n")
+    }
 }

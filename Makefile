@@ -6,7 +6,8 @@ APT_PACKAGES := libhdf5-dev pkg-config
 # What the tests use besides: GNU parallel and rsync for the README's recipe across hosts.
 TEST_PACKAGES := parallel rsync
 
-.PHONY: deps test-deps build example test test-example test-install install sanitize clean bench
+.PHONY: deps test-deps build example test test-example test-install install sanitize clean bench man check-man
+MAN_PAGE := Documentation/gru-run.1
 
 # Installs the system libraries gru-run links against, when they are missing.
 deps:
@@ -37,6 +38,7 @@ test: test-deps
 	$(SWIFT) test -c release
 	$(MAKE) test-example
 	$(MAKE) test-install
+	$(MAKE) check-man
 	$(MAKE) mutate-h5
 	$(MAKE) fuzz-smoke
 
@@ -48,7 +50,7 @@ test-install:
 	grep -q gru-run .build/install-check/share/bash-completion/completions/gru-run
 	grep -q gru-run .build/install-check/share/zsh/site-functions/_gru-run
 	grep -q gru-run .build/install-check/share/fish/vendor_completions.d/gru-run.fish
-	grep -q '^.Dt GRU-RUN 1' .build/install-check/share/man/man1/gru-run.1
+	cmp $(MAN_PAGE) .build/install-check/share/man/man1/gru-run.1
 	.build/install-check/bin/gru-run --version
 
 # The library products used from another package (Examples/LibraryDemo depends on this one by path).
@@ -66,9 +68,24 @@ install: build
 	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gru-run
 	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gru-run
 	"$$($(SWIFT) build -c release --show-bin-path)/gru-run" --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gru-run.fish
-	mkdir -p .build/man
-	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
-	install -m 644 .build/man/gru-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/gru-run.1
+	install -m 644 $(MAN_PAGE) $(DESTDIR)$(PREFIX)/share/man/man1/gru-run.1
+
+# The man page is committed (make install needs no second build to make it). After changing a flag or a
+# help text, `make man` regenerates it from the release build; `make check-man` (part of make test) fails
+# while the committed page differs from a fresh one, the date line aside.
+man: build
+	rm -rf .build/man && mkdir -p .build/man
+	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --configuration release --output-directory .build/man
+	cp .build/man/gru-run.1 $(MAN_PAGE)
+
+check-man: build
+	rm -rf .build/man-check && mkdir -p .build/man-check
+	$(SWIFT) package --allow-writing-to-directory .build/man-check generate-manual --configuration release \
+		--output-directory .build/man-check >/dev/null
+	grep -v '^\.Dd ' $(MAN_PAGE) > .build/man-check/committed.1
+	grep -v '^\.Dd ' .build/man-check/gru-run.1 > .build/man-check/current.1
+	@diff -u .build/man-check/committed.1 .build/man-check/current.1 || \
+		{ echo "$(MAN_PAGE) does not match the help: run make man and commit it"; exit 1; }
 
 # The test suite under AddressSanitizer, in a debug build whose overflow and bounds checks are on (Swift
 # code has no UndefinedBehaviorSanitizer; those checks are its counterpart). A separate build folder keeps

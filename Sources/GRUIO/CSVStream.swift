@@ -25,12 +25,14 @@ public final class CSVStream {
     /// The number of the line last read.
     public private(set) var line = 0
 
-    /// `prefix`: bytes already read from the descriptor (to look for the .npy magic), read first.
-    /// With `timesteps`, blocks of rows are cut into samples of that length.
-    public init(descriptor: Int32, path: String, prefix: [UInt8] = [], timesteps: CSVTimesteps? = nil) {
+    /// `prefix`: bytes already read from the descriptor (to look for the .npy magic), read first;
+    /// `ended`: that read reached the end (`InputFile.reachedEnd`). With `timesteps`, blocks of rows are
+    /// cut into samples of that length.
+    public init(descriptor: Int32, path: String, prefix: [UInt8] = [], ended: Bool = false, timesteps: CSVTimesteps? = nil) {
         self.descriptor = descriptor
         self.path = path
         buffer = prefix
+        atEOF = ended
         rows = CSVRows(path: path, timesteps: timesteps)
     }
 

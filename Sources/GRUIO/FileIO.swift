@@ -58,6 +58,9 @@ public final class InputFile: @unchecked Sendable {
     public let size: Int
     /// Bytes of a stream already read and not yet handed on.
     private var buffered: [UInt8] = []
+    /// A stream has ended. A terminal's end (Ctrl-D) is one empty read, not a lasting state: it is kept
+    /// here, so that a reader going on with the descriptor does not wait for a second one.
+    public private(set) var reachedEnd = false
 
     public init(path: String) throws {
         self.path = path
@@ -151,11 +154,13 @@ public final class InputFile: @unchecked Sendable {
     }
 
     private func readChunk(max: Int) throws -> [UInt8] {
+        if reachedEnd { return [] }
         var chunk = [UInt8](repeating: 0, count: max)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n < 0 { throw GRUIOError.read(path: path, String(cString: strerror(errno))) }
+            if n == 0 { reachedEnd = true }
             return Array(chunk[0..<n])
         }
     }

@@ -3,6 +3,8 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String)
     case unreadable(path: String)
     case notHDF5(path: String)
+    /// A TensorFlow SavedModel folder (`model.save("dir")` in TensorFlow 2, `model.export`) given for a Keras file.
+    case savedModel(path: String)
     case hdf5(path: String, String)
     case keras(path: String, String)
     case npy(path: String, String)
@@ -19,6 +21,8 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
         case .missingFile(let path): return "\(name(path)) does not exist."
         case .unreadable(let path): return "\(name(path)) cannot be read: permission denied."
         case .notHDF5(let path): return "\(name(path)) is not an HDF5 file (Keras .h5 files are HDF5)."
+        case .savedModel(let path):
+            return "\(name(path)) is a TensorFlow SavedModel folder; gru-run reads Keras files: save the model with model.save(\"m.keras\") or model.save(\"m.h5\")."
         case .hdf5(let path, let what): return sentence("\(name(path)) \(what)")
         case .keras(let path, let what): return sentence("\(name(path)): \(what)")
         case .npy(let path, let what): return sentence("\(name(path)) is not a usable .npy array: \(what)")

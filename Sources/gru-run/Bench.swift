@@ -14,7 +14,8 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var layer: LayerOptions
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("Input .npy or .csv; synthetic when absent.", valueName: "file"))
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("Input .npy or .csv; synthetic when absent.", valueName: "file"),
+            completion: .dataFile)
     var input: String?
 
     @Option(help: "Samples of the synthetic input.")

@@ -18,10 +18,11 @@ struct Check: ParsableCommand {
     @OptionGroup var call: CallOptions
     @OptionGroup var io: IOOptions
 
-    @Option(help: ArgumentHelp("The outputs Keras saved (.npy or .csv); for a model with several outputs, once per output in the model's order.", valueName: "file"))
+    @Option(help: ArgumentHelp("The outputs Keras saved (.npy or .csv); for a model with several outputs, once per output in the model's order.", valueName: "file"),
+            completion: .dataFile)
     var expect: [String]
 
-    @Option(help: ArgumentHelp("The final state Keras saved, (batch, units).", valueName: "file"))
+    @Option(help: ArgumentHelp("The final state Keras saved, (batch, units).", valueName: "file"), completion: .dataFile)
     var expectState: String?
 
     @Option(help: ArgumentHelp("Absolute tolerance (default 1e-5 for float32, 1e-9 for float64).", valueName: "value"))

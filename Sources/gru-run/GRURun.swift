@@ -8,18 +8,45 @@ import GRUModel
 struct GRURun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gru-run",
-        abstract: "Run a Keras GRU layer from an .h5 file, exactly as Keras does.",
+        abstract: "Run a Keras GRU model or layer from a .keras, .h5 or .weights.h5 file, exactly as Keras does.",
         discussion: """
         Examples:
           gru-run --weights model.h5 --input x.npy --output y.npy
           gru-run --weights model.h5 --input x.npy --output y.npy --state-output h.npy
           cat x.csv | gru-run --weights model.h5 > y.csv
-          gru-run check --weights model.h5 --input x.npy --expect y.npy      (CI: exit 1 on a mismatch)
-          gru-run inspect model.h5                                          (what the file holds)
+          gru-run check --weights model.h5 --input x.npy --expect y.npy
+                                           (CI: exit 1 on a mismatch)
+          gru-run inspect model.h5         (what the file holds)
 
-        CSV holds one row per timestep, one column per feature, and a blank line between samples.
-        Exit status: 0 success, 64 usage error, 65 bad data, 66 missing input, 71 not enough memory,
-        74 I/O error, 129/130/143 ended by SIGHUP/SIGINT/SIGTERM (temporary files removed).
+        Files (--weights): model.save's .keras (Keras 3) and .h5 (tf.keras,
+        tf-keras, Keras 1 to 3) state their config. save_weights's .h5 and
+        Keras 3's .weights.h5 hold weights only: gru-run takes the defaults of
+        the GRU that most likely wrote the file. activation is tanh and
+        return_sequences and go_backwards off for every writer;
+        recurrent_activation and reset_after (without a bias to tell it) are:
+          Keras 3 (/layers layout or keras_version 3.x):
+            recurrent_activation sigmoid, reset_after True
+          Keras 2.0 to 2.2, Keras 1: hard_sigmoid, reset_after False
+          Keras 2.3: sigmoid, reset_after False
+          TensorFlow 1 tf.keras (2.0.8-tf to 2.1.6-tf): hard_sigmoid, False
+          TensorFlow 2, tf-keras (2.3.0-tf, 2.4 on): bias (2, 3U) or none:
+            sigmoid, True; bias (3U,): tf.compat.v1 GRU, hard_sigmoid, False
+          2.2.4-tf or no version: bias (2, 3U): sigmoid; (3U,) or none:
+            hard_sigmoid; reset_after False
+          CuDNNGRU, bias (6U,): as tf-keras converts it (sigmoid, True)
+
+        A run of a weights-only file names what it assumed on one stderr line
+        and the flags that state otherwise (--activation,
+        --recurrent-activation, --reset-after, --return-sequences, ...);
+        gru-run inspect FILE lists them.
+
+        gru-run run --help lists the flags of a run, the default command.
+
+        CSV holds one row per timestep, one column per feature, and a blank
+        line between samples.
+        Exit status: 0 success, 64 usage error, 65 bad data, 66 missing input,
+        71 not enough memory, 74 I/O error, 129/130/143 ended by
+        SIGHUP/SIGINT/SIGTERM (temporary files removed).
         """,
         version: "0.1.0",
         subcommands: [Run.self, Check.self, Inspect.self, Split.self, Join.self, Bench.self],
@@ -34,6 +61,7 @@ struct GRURun: ParsableCommand {
         guard cpuHasAVX2AndFMA() else {
             fail("this processor lacks AVX2 and FMA, which gru-run's kernels need (x86-64-v3).", code: 69)
         }
+        if CompletionRoot.isRequested { CompletionRoot.printScript() }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -68,7 +96,9 @@ struct GRURun: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            fail(oneLine(self.message(for: error)), code: code.rawValue)
+            let message = oneLine(self.message(for: error))
+            fail(UsageHints.message(replacing: message, arguments: Array(CommandLine.arguments.dropFirst())) ?? message,
+                 code: code.rawValue)
         }
     }
 

@@ -59,8 +59,9 @@ struct InputData<S: CLIScalar> {
                  timesteps: timesteps)
     }
 
+    /// `integerHint`: what to do instead when an .npy holds integers (token ids meant for an Embedding).
     static func load(_ input: InputFile, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
-                     inPlace: Bool = false, timesteps: CSVTimesteps? = nil) throws -> InputData {
+                     inPlace: Bool = false, timesteps: CSVTimesteps? = nil, integerHint: String? = nil) throws -> InputData {
         let path = input.path
         let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
         let isNPY: Bool
@@ -73,7 +74,7 @@ struct InputData<S: CLIScalar> {
         }
         if isNPY {
             return try array(try NPYArray(input: input), path: path, timeMajor: timeMajor, rank: rank, layout: layout,
-                             inPlace: inPlace)
+                             inPlace: inPlace, integerHint: integerHint)
         }
         return try parse(try input.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, format: .csv,
                          timeMajor: timeMajor, rank: rank, layout: layout, timesteps: timesteps)
@@ -117,13 +118,21 @@ struct InputData<S: CLIScalar> {
 
     /// Checks an .npy array's element type and rank before converting it.
     static func array(_ array: NPYArray, path: String, timeMajor: Bool, rank: Int, layout: String? = nil,
-                      inPlace: Bool = false) throws -> InputData {
+                      inPlace: Bool = false, integerHint: String? = nil) throws -> InputData {
         if case .float = array.element {} else {
-            throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float32 or float64")
+            let hint = array.element != .bool ? integerHint.map { "; " + $0 } ?? "" : ""
+            throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float32 or float64" + hint)
         }
         guard array.shape.count == rank else {
             let expected = layout ?? (rank == 3 ? (timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)") : "(batch, units)")
-            throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)) but \(rank) dimensions \(expected) are needed")
+            var hint = ""
+            if rank == 3 && layout == nil && array.shape.count == 2 {
+                // One sample saved without its batch axis: np.save("x.npy", x[0]) or a (T, F) array built by hand.
+                let (t, f) = (array.shape[0], array.shape[1])
+                hint = timeMajor ? "; for one sample add a batch axis: x[:, None] or x.reshape(\(t), 1, \(f))"
+                    : "; for one sample add a batch axis: x[None] or x.reshape(1, \(t), \(f))"
+            }
+            throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)) but \(rank) dimensions \(expected) are needed" + hint)
         }
         guard array.shape.allSatisfy({ $0 > 0 }) else {
             throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); every dimension must be at least 1")

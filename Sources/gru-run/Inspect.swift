@@ -9,58 +9,11 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a Keras file's kind, Keras version, layers and the config values that change the numbers.")
 
-    @Argument(help: ArgumentHelp("A Keras .h5, .weights.h5 or .keras file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("A Keras .h5, .weights.h5 or .keras file.", valueName: "file"), completion: .kerasFile)
     var file: String
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
-
-    struct LayerReport: Encodable {
-        var name: String
-        var className: String
-        var units: Int?
-        var features: Int?
-        var dtype: String?
-        var config: [String: String]
-        var directions: [String: [String: String]]?
-        /// A weights-only layer: whose defaults its config holds, and why that is a guess when it is one.
-        var assumedDefaults: String?
-
-        enum CodingKeys: String, CodingKey {
-            case name, className = "class", units, features, dtype, config, directions, assumedDefaults = "assumed_defaults"
-        }
-    }
-
-    /// One layer call of a whole model: what it reads and the shapes it gives for one sample.
-    struct CallReport: Encodable {
-        var name: String
-        var className: String
-        var inputs: [String]
-        var outputShapes: [[Int]]
-
-        enum CodingKeys: String, CodingKey {
-            case name, className = "class", inputs, outputShapes = "output_shapes"
-        }
-    }
-
-    struct Report: Encodable {
-        var path: String
-        var kind: String
-        var kerasVersion: String?
-        var hardSigmoid: String
-        var hasConfig: Bool
-        var layers: [LayerReport]
-        var runs: String
-        var flagsToState: [String]
-        /// A whole model's calls in the order they run (nil when the file runs one layer at a time).
-        var graph: [CallReport]?
-        var graphNote: String?
-
-        enum CodingKeys: String, CodingKey {
-            case path, kind, kerasVersion = "keras_version", hardSigmoid = "hard_sigmoid", hasConfig = "has_config"
-            case layers, runs, flagsToState = "flags_to_state", graph, graphNote = "graph_note"
-        }
-    }
 
     func run() throws {
         let model = try HDF5Guard.reading(file) { try KerasReader.load(path: file) }
@@ -93,27 +46,30 @@ struct Inspect: ParsableCommand {
             case .input(let name):
                 return LayerReport(name: name, className: "InputLayer", config: [:])
             case .masking(let name, let value):
-                return LayerReport(name: name, className: "Masking", config: ["mask_value": String(value)])
+                return LayerReport(name: name, className: "Masking", config: ["mask_value": .number(value)])
             case .gru(let gru):
                 return LayerReport(name: gru.layerName, className: gru.className, units: gru.units, features: gru.inputDim,
                                    dtype: gru.bits == 64 ? "float64" : "float32", config: describe(gru.config),
-                                   assumedDefaults: gru.assumed.map(describe))
+                                   assumedDefaults: gru.assumed.map { AssumedWriter(writer: $0.writer, doubt: $0.doubt) })
             case .bidirectional(let layer):
                 return LayerReport(name: layer.name, className: "Bidirectional", units: layer.forward.units + (layer.mergeMode == .concat ? layer.backward.units : 0),
                                    features: layer.forward.inputDim, dtype: layer.forward.bits == 64 ? "float64" : "float32",
-                                   config: ["merge_mode": layer.mergeMode == .none ? "None" : layer.mergeMode.rawValue],
+                                   config: ["merge_mode": layer.mergeMode == .none ? .null : .string(layer.mergeMode.rawValue)],
                                    directions: ["forward": describe(layer.forward.config), "backward": describe(layer.backward.config)],
-                                   assumedDefaults: layer.forward.assumed.map(describe))
+                                   assumedDefaults: layer.forward.assumed.map { AssumedWriter(writer: $0.writer, doubt: $0.doubt) })
             case .other(let name, let className):
                 return LayerReport(name: name, className: className, config: [:])
             }
         }
         var runs: String
+        var order: [String] = []
         let (graph, graphNote) = wholeModel(model)
         if let graph {
-            runs = "the whole model (model.predict): " + graph.map { Printable.name($0.name) }.joined(separator: " -> ")
+            order = graph.map(\.name)
+            runs = "the whole model (model.predict): " + order.joined(separator: " -> ")
         } else if let selection = try? Selection(model: model, requested: nil) {
-            let chain = selection.layers.map { Printable.name($0.name) }.joined(separator: " -> ")
+            order = selection.layers.map { Printable.name($0.name) }
+            let chain = order.joined(separator: " -> ")
             runs = selection.maskValue.map { "masking (mask_value \($0)) -> " + chain } ?? chain
         } else if let first = model.layers.first(where: \.isRecurrent) {
             runs = "one layer at a time: add --layer NAME (e.g. --layer \(Printable.name(first.name)))"
@@ -121,9 +77,10 @@ struct Inspect: ParsableCommand {
             runs = "nothing: the file holds no GRU"
         }
         return Report(path: model.path, kind: model.kind.rawValue, kerasVersion: model.kerasVersion,
-                      hardSigmoid: model.hardSigmoid == .keras2 ? "keras2: clip(0.2x+0.5, 0, 1)" : "keras3: clip(x/6+0.5, 0, 1)",
-                      hasConfig: model.kind.hasConfig, layers: layers, runs: runs, flagsToState: flagsToState(model),
-                      graph: graph, graphNote: graphNote)
+                      hardSigmoid: model.hardSigmoid.rawValue,
+                      hardSigmoidFormula: model.hardSigmoid == .keras2 ? "clip(0.2x+0.5, 0, 1)" : "clip(x/6+0.5, 0, 1)",
+                      hasConfig: model.kind.hasConfig, layers: layers, runs: runs, runOrder: order,
+                      assumptions: assumptions(model), graph: graph, graphNote: graphNote)
     }
 
     /// The model's calls and their output shapes, found by running it once on one sample of zeros; a note
@@ -174,27 +131,22 @@ struct Inspect: ParsableCommand {
     }
 
     /// The config values gru-run reads and that change the numbers, in Keras's spelling.
-    private func describe(_ config: GRUConfig) -> [String: String] {
-        func flag(_ value: Bool) -> String { value ? "True" : "False" }
-        return [
-            "activation": config.activation.rawValue,
-            "recurrent_activation": config.recurrentActivation.rawValue,
-            "use_bias": flag(config.useBias),
-            "reset_after": flag(config.resetAfter),
-            "return_sequences": flag(config.returnSequences),
-            "return_state": flag(config.returnState),
-            "go_backwards": flag(config.goBackwards),
-            "stateful": flag(config.stateful),
-            "time_major": flag(config.timeMajor),
+    private func describe(_ config: GRUConfig) -> [String: ReportValue] {
+        [
+            "activation": .string(config.activation.rawValue),
+            "recurrent_activation": .string(config.recurrentActivation.rawValue),
+            "use_bias": .bool(config.useBias),
+            "reset_after": .bool(config.resetAfter),
+            "return_sequences": .bool(config.returnSequences),
+            "return_state": .bool(config.returnState),
+            "go_backwards": .bool(config.goBackwards),
+            "stateful": .bool(config.stateful),
+            "time_major": .bool(config.timeMajor),
         ]
     }
 
-    private func describe(_ assumed: AssumedDefaults) -> String {
-        assumed.writer + (assumed.doubt.map { " (\($0))" } ?? "")
-    }
-
     /// For a file without config: what the defaults assume, and the flags that state otherwise.
-    private func flagsToState(_ model: KerasModel) -> [String] {
+    private func assumptions(_ model: KerasModel) -> [Assumption] {
         guard !model.kind.hasConfig else { return [] }
         // Each recurrent layer's defaults (a Bidirectional's are its forward layer's) and what of them is assumed.
         let assumed: [(name: String, config: GRUConfig, assumed: AssumedDefaults)] = model.layers.compactMap { layer in
@@ -204,45 +156,61 @@ struct Inspect: ParsableCommand {
             default: return nil
             }
         }
-        /// `assumed X`, or each layer's value when they differ.
-        func values(_ value: (GRUConfig) -> String, of entries: [(name: String, config: GRUConfig, assumed: AssumedDefaults)]) -> String {
-            let distinct = Set(entries.map { value($0.config) })
-            if distinct.count <= 1 { return "assumed " + (distinct.first ?? "") }
-            return "assumed per layer: " + entries.map { "\($0.name) \(value($0.config))" }.joined(separator: ", ")
+        /// One value for every layer, or each layer's value when they differ; in text `on`/`off` for booleans.
+        func item(_ setting: String, _ flag: String, reason: String? = nil, _ values: [(name: String, value: ReportValue)]? = nil) -> Assumption {
+            func shown(_ value: ReportValue) -> String {
+                if case .bool(let on) = value { return on ? "on" : "off" }
+                return value.text
+            }
+            var item = Assumption(setting: setting, assumed: .null, perLayer: nil, flag: flag, reason: reason, text: "")
+            var said = reason.map { [$0] } ?? []
+            if let values {
+                if Set(values.map { shown($0.value) }).count <= 1, let first = values.first {
+                    item.assumed = first.value
+                    said.append("assumed " + shown(first.value))
+                } else {
+                    item.perLayer = Dictionary(values.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+                    said.append("assumed per layer: " + values.map { "\($0.name) \(shown($0.value))" }.joined(separator: ", "))
+                }
+            }
+            item.text = flag + (said.isEmpty ? "" : " (" + said.joined(separator: "; ") + ")")
+            return item
         }
-        func onOff(_ flag: Bool) -> String { flag ? "on" : "off" }
-        var flags: [String] = []
+        var items: [Assumption] = []
         let activated = assumed.filter(\.assumed.activations)
         if !activated.isEmpty {
-            flags.append("--activation NAME (\(values({ $0.activation.rawValue }, of: activated)))")
-            flags.append("--recurrent-activation NAME (\(values({ $0.recurrentActivation.rawValue }, of: activated)))")
+            items.append(item("activation", "--activation NAME", activated.map { ($0.name, .string($0.config.activation.rawValue)) }))
+            items.append(item("recurrent_activation", "--recurrent-activation NAME",
+                              activated.map { ($0.name, .string($0.config.recurrentActivation.rawValue)) }))
         }
-        flags += [
-            "--return-sequences (assumed off)",
-            "--go-backwards (assumed off)",
-            "--time-major (assumed off)",
-            "--mask-value V (the file records no Masking layer)",
+        items += [
+            item("return_sequences", "--return-sequences", [("", .bool(false))]),
+            item("go_backwards", "--go-backwards", [("", .bool(false))]),
+            item("time_major", "--time-major", [("", .bool(false))]),
+            item("mask_value", "--mask-value V", reason: "the file records no Masking layer"),
         ]
         let unbiased = assumed.filter(\.assumed.resetAfter)
         if !unbiased.isEmpty {
-            flags.append("--reset-after / --no-reset-after (a layer without bias cannot tell; \(values({ onOff($0.resetAfter) }, of: unbiased)))")
+            items.append(item("reset_after", "--reset-after / --no-reset-after", reason: "a layer without bias cannot tell",
+                              unbiased.map { ($0.name, .bool($0.config.resetAfter)) }))
         }
         if let guess = assumed.first(where: \.assumed.hardSigmoid) {
-            flags.append("--hard-sigmoid keras2|keras3 (the file does not say which Keras wrote it; assumed \(guess.config.hardSigmoid.rawValue))")
+            items.append(item("hard_sigmoid", "--hard-sigmoid keras2|keras3", reason: "the file does not say which Keras wrote it",
+                              [(guess.name, .string(guess.config.hardSigmoid.rawValue))]))
         }
         let layers = model.layers
         if layers.contains(where: { if case .bidirectional = $0 { return true } else { return false } }) {
-            flags.append("--merge-mode MODE (assumed concat)")
+            items.append(item("merge_mode", "--merge-mode MODE", [("", .string("concat"))]))
         }
         if layers.filter(\.isRecurrent).count > 1 {
-            flags.append("--layer NAME (the file does not say how its layers connect)")
+            items.append(item("layer", "--layer NAME", reason: "the file does not say how its layers connect"))
         }
-        return flags
+        return items
     }
 
     private func render(_ report: Report) -> String {
         var lines = ["\(report.path): \(report.kind)" + (report.kerasVersion.map { ", written by Keras \($0)" } ?? "")]
-        lines.append("hard_sigmoid: \(report.hardSigmoid)")
+        lines.append("hard_sigmoid: \(report.hardSigmoid): \(report.hardSigmoidFormula)")
         lines.append("layers:")
         for layer in report.layers {
             var head = "  \(layer.name) (\(layer.className))"
@@ -250,7 +218,7 @@ struct Inspect: ParsableCommand {
                 head += ": \(features) features -> \(units) units, \(dtype)"
             }
             lines.append(head)
-            if let assumed = layer.assumedDefaults { lines.append("    defaults of: " + assumed) }
+            if let assumed = layer.assumedDefaults { lines.append("    defaults of: " + assumed.text) }
             if !layer.config.isEmpty { lines.append("    " + format(layer.config)) }
             for (side, config) in (layer.directions ?? [:]).sorted(by: { $0.key > $1.key }) {
                 lines.append("    \(side): " + format(config))
@@ -266,16 +234,16 @@ struct Inspect: ParsableCommand {
         } else if let note = report.graphNote {
             lines.append(note)
         }
-        if !report.flagsToState.isEmpty {
+        if !report.assumptions.isEmpty {
             lines.append("this file stores weights only; state what differs from the defaults assumed:")
-            lines += report.flagsToState.map { "  " + $0 }
+            lines += report.assumptions.map { "  " + $0.text }
         }
         return lines.joined(separator: "\n")
     }
 
-    private func format(_ config: [String: String]) -> String {
+    private func format(_ config: [String: ReportValue]) -> String {
         let order = ["activation", "recurrent_activation", "use_bias", "reset_after", "return_sequences", "return_state",
                      "go_backwards", "stateful", "time_major", "merge_mode", "mask_value"]
-        return order.compactMap { key in config[key].map { "\(key)=\($0)" } }.joined(separator: " ")
+        return order.compactMap { key in config[key].map { "\(key)=\($0.text)" } }.joined(separator: " ")
     }
 }

@@ -27,9 +27,17 @@ enum FileFormat: String, ExpressibleByArgument, CaseIterable {
     case npy, csv
 }
 
+extension CompletionKind {
+    /// What --weights reads: .h5 (full models, .weights.h5), .hdf5, .keras.
+    static var kerasFile: CompletionKind { .file(extensions: ["h5", "hdf5", "keras"]) }
+    /// Inputs, outputs and states.
+    static var dataFile: CompletionKind { .file(extensions: ["npy", "csv"]) }
+}
+
 /// The GRU's constructor arguments. A full model file supplies each; a flag overrides it.
 struct LayerOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The Keras .h5 file (model.save or save_weights).", valueName: "file"))
+    @Option(help: ArgumentHelp("The Keras file: .keras (Keras 3 model.save), .h5 or .hdf5 (model.save: a full model; save_weights: weights only) or .weights.h5 (Keras 3 save_weights: weights only).", valueName: "file"),
+            completion: .kerasFile)
     var weights: String
 
     @Option(help: ArgumentHelp("Run this GRU or Bidirectional layer alone, on the input given (without it a model file runs whole).", valueName: "name"))
@@ -109,10 +117,12 @@ struct LayerOptions: ParsableArguments {
 
 /// The call arguments (mask, initial_state, training) and the stateful stream.
 struct CallOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("initial_state: a (batch, units) .npy or .csv file; for a Bidirectional give it twice (forward, backward) or once as a (2, batch, units) .npy.", valueName: "file"))
+    @Option(help: ArgumentHelp("initial_state: a (batch, units) .npy or .csv file; for a Bidirectional give it twice (forward, backward) or once as a (2, batch, units) .npy.", valueName: "file"),
+            completion: .dataFile)
     var initialState: [String] = []
 
-    @Option(help: ArgumentHelp("mask: a .npy of booleans, (batch, timesteps) (or (timesteps, batch) with --time-major); false steps are skipped.", valueName: "file"))
+    @Option(help: ArgumentHelp("mask: a .npy of booleans, (batch, timesteps) (or (timesteps, batch) with --time-major); false steps are skipped.", valueName: "file"),
+            completion: .file(extensions: ["npy"]))
     var mask: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Skip steps whose features all equal this value, as a Keras Masking layer does; overrides the file's Masking layer.", valueName: "value"))
@@ -124,7 +134,8 @@ struct CallOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seed for the --training dropout masks; the same seed gives the same output.", valueName: "n"))
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Stateful stream: read the initial state from this file when it exists, write the final state back.", valueName: "file"))
+    @Option(help: ArgumentHelp("Stateful stream: read the initial state from this file when it exists, write the final state back.", valueName: "file"),
+            completion: .dataFile)
     var state: String?
 
     @Flag(help: "With --state: start from zeros (reset_states) instead of the saved state.")
@@ -140,11 +151,13 @@ struct CallOptions: ParsableArguments {
 /// Where the data comes from and goes to.
 struct IOOptions: ParsableArguments {
     @Option(name: [.customShort("i"), .customLong("input")],
-            help: ArgumentHelp("Input .npy or .csv; - or absent for standard input. A model with several inputs takes one --input each, in the model's order.", valueName: "file"))
+            help: ArgumentHelp("Input .npy or .csv; - or absent for standard input. A model with several inputs takes one --input each, in the model's order.", valueName: "file"),
+            completion: .dataFile)
     var inputs: [String] = []
 
     @Option(name: [.customShort("o"), .customLong("output")],
-            help: ArgumentHelp("Output .npy or .csv; - or absent for standard output. A model with several outputs takes one --output each, in the model's order.", valueName: "file"))
+            help: ArgumentHelp("Output .npy or .csv; - or absent for standard output. A model with several outputs takes one --output each, in the model's order.", valueName: "file"),
+            completion: .dataFile)
     var outputs: [String] = []
 
     /// The one input of a layer run.
@@ -159,7 +172,7 @@ struct IOOptions: ParsableArguments {
         set { outputs = [newValue] }
     }
 
-    @Option(help: ArgumentHelp("Write the final state (batch, units) here, as .npy or .csv.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the final state (batch, units) here, as .npy or .csv.", valueName: "file"), completion: .dataFile)
     var stateOutput: String?
 
     @Option(help: ArgumentHelp("Input format, when the extension does not tell.", valueName: "npy|csv"))

@@ -41,7 +41,8 @@ struct Run: ParsableCommand {
         }
         var selection: Selection? = try Selection(model: model!, requested: layer.layer)
         let path = model!.path, layers = selection!.layers.map(\.name)
-        let summary = selection!.summary
+        var summary = selection!.summary
+        summary.embedding = model!.layers.first { if case .other(_, "Embedding") = $0 { return true } else { return false } }?.name
         if !summary.isSingle && (layer.changesLayerConfig || layer.hardSigmoid != nil) {
             throw CLIError.usage("layer flags apply to one layer, and \(path) runs \(layers.count) (\(layers.joined(separator: ", "))); choose one with --layer NAME")
         }
@@ -111,6 +112,7 @@ struct Run: ParsableCommand {
         case .bidirectional(let bidirectional): timeMajor = bidirectional.forward.config.timeMajor
         }
         let csvTimesteps = csvSampling(selection, timeMajor: timeMajor)
+        io.sayWhenReadingATerminal()
         let source = try InputFile(path: io.input)
         if case .gru(let gru) = first, selection.isSingle, streams(gru.config) {
             let isNPY = try source.prefix(NPYArray.magic.count).starts(with: NPYArray.magic)
@@ -122,7 +124,7 @@ struct Run: ParsableCommand {
         var inPlace = false
         if case .gru(let gru) = first, stages.count == 1, !gru.config.timeMajor, !call.training { inPlace = true }
         let input = try InputData<S>.load(source, format: io.inputFormat, timeMajor: timeMajor, inPlace: inPlace,
-                                          timesteps: csvTimesteps)
+                                          timesteps: csvTimesteps, integerHint: idsHint(selection))
         if !io.quiet { input.notes.forEach(GRURun.note) }
         let (batch, steps) = timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         guard input.shape[2] == selection.inputDim else {
@@ -178,6 +180,15 @@ struct Run: ParsableCommand {
             + [io.stateOutput, call.state].compactMap { $0 }.map { path in { try $0.write(try self.encodeStates(result.states, for: path)) } })
     }
 
+    /// Integer ids given to a GRU layer: they need the Embedding in front of it, which only a whole model run has.
+    private func idsHint(_ selection: Selection.Summary) -> String {
+        let layerName = Printable.quoted(selection.name)
+        if let embedding = selection.embedding {
+            return "token ids go through the model's Embedding \(Printable.quoted(embedding)) in front of layer \(layerName), which turns them into vectors of \(selection.inputDim) features: run the whole model without --layer"
+        }
+        return "layer \(layerName) reads vectors of \(selection.inputDim) features, and token ids must first go through the model's Embedding in front of it: run the whole model (saved with model.save) without --layer"
+    }
+
     /// CSV in, CSV out, sample by sample as the rows arrive; the final states are written once all is read.
     private func stream<S: CLIScalar>(_ source: InputFile, through gru: GRULayer<S>, selection: Selection.Summary,
                                       timesteps: CSVTimesteps?, outputs: OutputSet) throws {
@@ -185,7 +196,7 @@ struct Run: ParsableCommand {
                                    inputPath: io.input, timesteps: timesteps, threads: io.threadCount)
         let progress = ProgressLine(total: nil, quiet: io.quiet)
         let (states, samples, notes) = try outputs.guarded {
-            try streamer.run(descriptor: source.descriptor, prefix: source.isRegular ? [] : source.takeBuffered(),
+            try streamer.run(descriptor: source.descriptor, prefix: source.isRegular ? [] : source.takeBuffered(), ended: source.reachedEnd,
                              output: outputs.writers[0], progress: { progress.update($0) })
         }
         progress.finish()

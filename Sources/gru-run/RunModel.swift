@@ -63,6 +63,7 @@ extension Run {
             throw CLIError.usage("\(what) gives \(produced) output\(produced == 1 ? "" : "s"); name one file for each, in the model's order (--output, or --expect for check)")
         }
         let sampling = try csvSampling(graph.inputs[0], model: model)
+        io.sayWhenReadingATerminal()
         if inputPaths.count == 1, produced == 1, stateSources.isEmpty, let stream = try SampleStream<S>(inputPaths[0], format: io.inputFormat,
                                                                                    rank: graph.inputs[0].shape.map { $0.count + 1 },
                                                                                    timesteps: sampling) {
@@ -178,7 +179,8 @@ final class SampleStream<S: CLIScalar> {
         input = file
         self.rank = rank
         self.path = path
-        stream = CSVStream(descriptor: file.descriptor, path: path, prefix: file.isRegular ? [] : file.takeBuffered(), timesteps: timesteps)
+        stream = CSVStream(descriptor: file.descriptor, path: path, prefix: file.isRegular ? [] : file.takeBuffered(),
+                           ended: file.reachedEnd, timesteps: timesteps)
     }
 
     func run(_ graph: ModelGraph<S>, stopAfter: Int?, threads: Int, to writer: AtomicFileWriter) throws {

@@ -82,6 +82,8 @@ struct Selection {
         var maskValue: Double?
         var isSingle: Bool
         var timesteps: Int?
+        /// The model's Embedding layer, which turns token ids into the vectors a GRU reads.
+        var embedding: String?
     }
 
     var summary: Summary {

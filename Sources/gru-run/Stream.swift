@@ -16,11 +16,11 @@ struct CSVStreamer<S: CLIScalar> {
 
     /// Streams from `descriptor` (after `prefix`, bytes already read) to `output`; returns the final
     /// states `(samples, units)`.
-    func run(descriptor: Int32, prefix: [UInt8], output: AtomicFileWriter,
+    func run(descriptor: Int32, prefix: [UInt8], ended: Bool = false, output: AtomicFileWriter,
              progress: (Int) -> Void = { _ in }) throws -> (states: [S], samples: Int, notes: [String]) {
         let config = layer.config
         let features = layer.weights.inputDim, units = config.units
-        let stream = CSVStream(descriptor: descriptor, path: inputPath, prefix: prefix, timesteps: timesteps)
+        let stream = CSVStream(descriptor: descriptor, path: inputPath, prefix: prefix, ended: ended, timesteps: timesteps)
         var chunk: [S] = []
         chunk.reserveCapacity(Self.chunkSteps * features)
         var state = [S](repeating: 0, count: units)

@@ -149,4 +149,29 @@ final class CheckTests: XCTestCase {
         XCTAssertEqual(refusal.stderr, "gru-run: \(scratch)/none\\u{1B}]0;x\\u{07}.npy does not exist.\n")
         XCTAssertEqual(refusal.stdoutText, "{\"status\": \"error\", \"exit\": 66, \"passed\": false, \"message\": \"\(scratch)/none\\u001b]0;x\\u0007.npy does not exist.\"}\n")
     }
+
+    /// README.md's CI recipe: an inner layer's output, saved by Keras (the GRU named "encoder" behind a Masking
+    /// layer, in a tf-keras Masking -> GRU -> Dense model), checked with --through; one moved value fails.
+    func testTheREADMEsCIRecipeChecksAnInnerLayerThroughItsName() throws {
+        let folder = Fixtures.path("tfkeras_other")
+        let command = ["check", "--weights", folder + "/gru_dense.h5", "--input", folder + "/x.npy", "--through", "encoder"]
+        let pass = try GRURunBinary.run(command + ["--expect", folder + "/y_encoder.npy"])
+        XCTAssertEqual(pass.status, 0, pass.stderr + pass.stdoutText)
+        XCTAssertTrue(pass.stdoutText.hasSuffix("PASS\n"), pass.stdoutText)
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var expected = try NPYArray(path: folder + "/y_encoder.npy").floats()
+        expected[(1 * 6 + 3) * 7 + 3] += 1e-3   // [1, 3, 3]
+        try writeFileAtomically(NPYWriter.encode(expected, shape: [3, 6, 7]), to: scratch + "/moved.npy")
+        let fail = try GRURunBinary.run(command + ["--expect", scratch + "/moved.npy"])
+        XCTAssertEqual(fail.status, 1, fail.stderr)
+        XCTAssertTrue(fail.stdoutText.contains("[1, 3, 3]"), fail.stdoutText)
+
+        let readme = String(decoding: try readWholeFile(Fixtures.repositoryRoot.appendingPathComponent("README.md").path), as: UTF8.self)
+        for line in ["np.save(\"y.npy\", m.predict(x))", "keras.Model(m.inputs, m.get_layer(\"encoder\").output)",
+                     "GRU(64, name=\"encoder\")", "gru-run check --weights m.h5 --input x.npy --expect y.npy",
+                     "gru-run check --weights m.h5 --input x.npy --through encoder --expect y_encoder.npy"] {
+            XCTAssertTrue(readme.contains(line), "README.md: " + line)
+        }
+    }
 }

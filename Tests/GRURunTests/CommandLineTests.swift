@@ -303,6 +303,17 @@ final class ConventionTests: XCTestCase {
         XCTAssertTrue(try GRURunBinary.run(["bench", "--help"]).stdoutText.contains("--repeat"))
     }
 
+    /// The help names each file kind --weights reads, and the defaults a weights-only file takes (as README.md).
+    func testHelpNamesEveryFileKindAndTheWeightsOnlyDefaults() throws {
+        let help = try GRURunBinary.run(["--help"]).stdoutText
+        for kind in [".keras", ".weights.h5", ".h5", "save_weights", "recurrent_activation sigmoid, reset_after True",
+                     "hard_sigmoid, reset_after False", "tf.compat.v1 GRU"] {
+            XCTAssertTrue(help.contains(kind), kind)
+        }
+        let run = try GRURunBinary.run(["run", "--help"]).stdoutText
+        for kind in [".keras", ".weights.h5", ".h5"] { XCTAssertTrue(run.contains(kind), "run --help: " + kind) }
+    }
+
     func testQuietIsAcceptedAndNothingIsPrintedToAPipe() throws {
         let f = Fixtures.path("tfkeras/grid_ra0_hardsig_fwd_last")
         let result = try GRURunBinary.run(["--weights", f + "/model.h5", "--input", f + "/x1.npy", "--quiet"])

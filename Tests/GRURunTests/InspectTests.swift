@@ -22,11 +22,15 @@ final class InspectTests: XCTestCase {
         let report = try JSONValue.parse(stack.stdoutText)
         XCTAssertEqual(report["kind"]?.string, "Keras 3 .keras archive")
         XCTAssertEqual(report["keras_version"]?.string, "3.15.1")
-        XCTAssertEqual(report["hard_sigmoid"]?.string, "keras3: clip(x/6+0.5, 0, 1)")
+        XCTAssertEqual(report["hard_sigmoid"]?.string, "keras3")
+        XCTAssertEqual(report["hard_sigmoid_formula"]?.string, "clip(x/6+0.5, 0, 1)")
         XCTAssertEqual(report["layers"]?.array?.compactMap { $0["name"]?.string }, ["input_layer", "masking", "gru", "gru_1"])
-        XCTAssertEqual(report["layers"]?.array?[2]["config"]?["return_sequences"]?.string, "True")
+        XCTAssertEqual(report["layers"]?.array?[2]["config"]?["return_sequences"]?.bool, true)
+        XCTAssertEqual(report["layers"]?.array?[1]["config"]?["mask_value"]?.number, 0)
         XCTAssertEqual(report["layers"]?.array?[3]["features"]?.number, 7)
         XCTAssertEqual(report["runs"]?.string, "masking (mask_value 0.0) -> gru -> gru_1")
+        XCTAssertEqual(report["run_order"]?.array?.compactMap(\.string), ["gru", "gru_1"])
+        XCTAssertEqual(report["assumptions"]?.array?.count, 0)
 
         let weights = try GRURunBinary.run(["inspect", Fixtures.path("keras3/k3_bidi_concat_seq/model.weights.h5"), "--json"])
         let weightsReport = try JSONValue.parse(weights.stdoutText)
@@ -34,7 +38,13 @@ final class InspectTests: XCTestCase {
         let flags = weightsReport["flags_to_state"]?.array?.compactMap(\.string) ?? []
         XCTAssertTrue(flags.contains("--merge-mode MODE (assumed concat)"), "\(flags)")
         XCTAssertTrue(flags.contains("--return-sequences (assumed off)"), "\(flags)")
-        XCTAssertEqual(weightsReport["layers"]?.array?.first?["directions"]?["backward"]?["go_backwards"]?.string, "True")
+        XCTAssertEqual(weightsReport["layers"]?.array?.first?["directions"]?["backward"]?["go_backwards"]?.bool, true)
+        let assumptions = weightsReport["assumptions"]?.array ?? []
+        let mergeMode = assumptions.first { $0["setting"]?.string == "merge_mode" }
+        XCTAssertEqual(mergeMode?["assumed"]?.string, "concat")
+        XCTAssertEqual(mergeMode?["flag"]?.string, "--merge-mode MODE")
+        XCTAssertEqual(assumptions.first { $0["setting"]?.string == "return_sequences" }?["assumed"]?.bool, false)
+        XCTAssertEqual(assumptions.first { $0["setting"]?.string == "mask_value" }?["assumed"], .null)
     }
 
     func testWeightsOnlyFilesNameWhoseDefaultsTheyTake() throws {
@@ -50,19 +60,23 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(text.stderr, "")
 
         let keras3 = try JSONValue.parse(try GRURunBinary.run(["inspect", Fixtures.path("keras3_defaults/k3_gru16/model.weights.h5"), "--json"]).stdoutText)
-        XCTAssertEqual(keras3["layers"]?.array?.first?["assumed_defaults"]?.string, "Keras 3 GRU")
+        XCTAssertEqual(keras3["layers"]?.array?.first?["assumed_defaults"]?["writer"]?.string, "Keras 3 GRU")
+        XCTAssertEqual(keras3["layers"]?.array?.first?["assumed_defaults"]?["doubt"], .null)
         let flags = keras3["flags_to_state"]?.array?.compactMap(\.string) ?? []
         XCTAssertTrue(flags.contains("--recurrent-activation NAME (assumed sigmoid)"), "\(flags)")
         XCTAssertFalse(flags.contains { $0.hasPrefix("--hard-sigmoid") }, "\(flags)")
 
         // tf-keras writes the /layers layout without Keras 3's name attributes: which hard_sigmoid is a guess.
         let unnamed = try JSONValue.parse(try GRURunBinary.run(["inspect", Fixtures.path("tfkeras_defaults/v2_gru16/model.weights.h5"), "--json"]).stdoutText)
-        XCTAssertEqual(unnamed["layers"]?.array?.first?["assumed_defaults"]?.string, "Keras 3 or tf-keras GRU")
+        XCTAssertEqual(unnamed["layers"]?.array?.first?["assumed_defaults"]?["writer"]?.string, "Keras 3 or tf-keras GRU")
+        let guess = unnamed["assumptions"]?.array?.first { $0["setting"]?.string == "hard_sigmoid" }
+        XCTAssertEqual(guess?["assumed"]?.string, "keras3")
+        XCTAssertEqual(guess?["reason"]?.string, "the file does not say which Keras wrote it")
         XCTAssertTrue((unnamed["flags_to_state"]?.array?.compactMap(\.string) ?? []).contains(
             "--hard-sigmoid keras2|keras3 (the file does not say which Keras wrote it; assumed keras3)"))
 
         let model = try JSONValue.parse(try GRURunBinary.run(["inspect", Fixtures.path("keras3/k3_gru_seq/model.keras"), "--json"]).stdoutText)
-        XCTAssertNil(model["layers"]?.array?.last?["assumed_defaults"]?.string)
+        XCTAssertEqual(model["layers"]?.array?.last?["assumed_defaults"], .null)
     }
 
     func testABrokenFileIsRefused() throws {
@@ -140,5 +154,77 @@ final class InspectModelTests: XCTestCase {
         XCTAssertEqual(graph.map { $0["name"] as? String }, ["masking", "encoder", "head"])
         XCTAssertEqual(graph.map { $0["output_shapes"] as? [[Int]] }, [[[1, 6, 5]], [[1, 6, 7]], [[1, 6, 2]]])
         XCTAssertEqual(graph.last?["inputs"] as? [String], ["encoder"])
+    }
+}
+
+/// `inspect --json` is typed: every field has the JSON type README.md's schema gives it, in every kind of file.
+final class InspectJSONTypeTests: XCTestCase {
+    private enum Kind: String { case string, number, bool, null, array, object }
+
+    private func kind(_ value: Any) -> Kind {
+        if value is NSNull { return .null }
+        if value is String { return .string }
+        if value is [Any] { return .array }
+        if value is [String: Any] { return .object }
+        // JSONSerialization gives true and false as a boolean NSNumber subclass.
+        return String(describing: type(of: value)).contains("Boolean") ? .bool : .number
+    }
+
+    private func check(_ object: [String: Any], _ schema: [String: Set<Kind>], _ context: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(Set(object.keys), Set(schema.keys), context, file: file, line: line)
+        for (key, kinds) in schema {
+            guard let value = object[key] else { continue }
+            XCTAssertTrue(kinds.contains(kind(value)), "\(context).\(key) is \(kind(value)), not one of \(kinds.map(\.rawValue))", file: file, line: line)
+        }
+    }
+
+    func testEveryFieldHasItsType() throws {
+        let files = ["keras3/k3_stack_masking_2gru/model.keras", "keras3/k3_bidi_concat_seq/model.weights.h5",
+                     "tfkeras_defaults/v2_ra0_gru16/weights.h5", "tfkeras_defaults/v2_gru16/model.weights.h5",
+                     "tfkeras_other/gru_dense.h5"].map(Fixtures.path)
+        let configTypes: [String: Set<Kind>] = [
+            "activation": [.string], "recurrent_activation": [.string], "use_bias": [.bool], "reset_after": [.bool],
+            "return_sequences": [.bool], "return_state": [.bool], "go_backwards": [.bool], "stateful": [.bool], "time_major": [.bool],
+            "mask_value": [.number], "merge_mode": [.string, .null],
+        ]
+        var seen = Set<String>()
+        for path in files {
+            let result = try GRURunBinary.run(["inspect", path, "--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any], path)
+            check(report, ["path": [.string], "kind": [.string], "keras_version": [.string, .null], "hard_sigmoid": [.string],
+                           "hard_sigmoid_formula": [.string], "has_config": [.bool], "layers": [.array], "runs": [.string],
+                           "run_order": [.array], "assumptions": [.array], "flags_to_state": [.array], "graph": [.array, .null],
+                           "graph_note": [.string, .null]], path)
+            XCTAssertTrue(["keras2", "keras3"].contains(report["hard_sigmoid"] as? String), path)
+            XCTAssertTrue((report["run_order"] as? [Any])?.allSatisfy { $0 is String } ?? false, path)
+            for layer in report["layers"] as? [[String: Any]] ?? [] {
+                check(layer, ["name": [.string], "class": [.string], "units": [.number, .null], "features": [.number, .null],
+                              "dtype": [.string, .null], "config": [.object], "directions": [.object, .null],
+                              "assumed_defaults": [.object, .null]], path + " layer")
+                let configs = [layer["config"]] + ((layer["directions"] as? [String: Any])?.values.map { $0 } ?? [])
+                for case let config as [String: Any] in configs {
+                    for (key, value) in config {
+                        seen.insert(key)
+                        XCTAssertTrue(configTypes[key]?.contains(kind(value)) ?? false, "\(path) config \(key) is \(kind(value))")
+                    }
+                }
+                if let assumed = layer["assumed_defaults"] as? [String: Any] {
+                    check(assumed, ["writer": [.string], "doubt": [.string, .null]], path + " assumed_defaults")
+                }
+            }
+            let assumptions = report["assumptions"] as? [[String: Any]] ?? []
+            for assumption in assumptions {
+                check(assumption, ["setting": [.string], "assumed": [.string, .bool, .null], "per_layer": [.object, .null],
+                                   "flag": [.string], "reason": [.string, .null]], path + " assumption")
+            }
+            XCTAssertEqual(assumptions.count, (report["flags_to_state"] as? [String])?.count, path)
+            XCTAssertEqual(assumptions.isEmpty, report["has_config"] as? Bool, path)
+            for call in report["graph"] as? [[String: Any]] ?? [] {
+                check(call, ["name": [.string], "class": [.string], "inputs": [.array], "output_shapes": [.array]], path + " graph")
+            }
+        }
+        XCTAssertTrue(seen.isSuperset(of: ["use_bias", "mask_value", "merge_mode", "activation"]), "\(seen)")
     }
 }

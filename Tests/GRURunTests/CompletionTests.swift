@@ -33,7 +33,7 @@ final class CompletionTests: XCTestCase {
         for flag in ["--weights", "--input", "--output", "--state-output", "--return-sequences", "--layer", "--through", "--quiet", "--version"] {
             XCTAssertTrue([" \(flag) ", "(\(flag) ", " \(flag))"].contains(where: root.contains), flag)
         }
-        XCTAssertTrue(root.contains("check inspect bench"), "subcommands stay offered")
+        XCTAssertTrue(root.contains("check inspect split join bench"), "subcommands stay offered")
         let extensions = ["--weights": kerasFiles, "--input": dataFiles, "--output": dataFiles, "--state-output": dataFiles]
         for (flag, kinds) in extensions {
             let pattern = "-fX '!*.@(\(kinds.joined(separator: "|")))'"

@@ -213,3 +213,14 @@ public func checkedProduct(_ dims: [Int]) -> Int? {
 public func describe(_ shape: [Int]) -> String {
     shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
 }
+
+/// Steps a C-order multi-index through `shape`, the last axis fastest (back to all zeros after the end).
+public func advance(_ index: inout [Int], through shape: [Int]) {
+    var axis = shape.count - 1
+    while axis >= 0 {
+        index[axis] += 1
+        if index[axis] < shape[axis] { return }
+        index[axis] = 0
+        axis -= 1
+    }
+}

@@ -230,13 +230,7 @@ public struct NPYArray: Sendable {
                 stride *= shape[axis]
             }
             for k in 0..<size { result[c * size + k] = data[f * size + k] }
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+            advance(&index, through: shape)
         }
         return result
     }

@@ -26,13 +26,7 @@ public struct Permute<Scalar: GRUScalar>: UnaryLayer {
             var source = 0
             for axis in 0..<sample.count { source += index[axis] * inStrides[dims[axis] - 1] }
             for b in 0..<x.batch { values[b * size + o] = x.values[b * size + source] }
-            var axis = sample.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < outShape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+            advance(&index, through: outShape)
         }
         return Tensor(values: values, shape: [x.batch] + outShape)
     }

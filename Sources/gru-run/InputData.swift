@@ -63,16 +63,7 @@ struct InputData<S: CLIScalar> {
     static func load(_ input: InputFile, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
                      inPlace: Bool = false, timesteps: CSVTimesteps? = nil, integerHint: String? = nil) throws -> InputData {
         let path = input.path
-        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
-        let isNPY: Bool
-        if let format {
-            isNPY = format == .npy
-        } else if ext == "npy" || ext == "csv" || ext == "txt" {
-            isNPY = ext == "npy"
-        } else {
-            isNPY = try input.prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic)
-        }
-        if isNPY {
+        if try input.isNPY(format) {
             return try array(try NPYArray(input: input), path: path, timeMajor: timeMajor, rank: rank, layout: layout,
                              inPlace: inPlace, integerHint: integerHint)
         }
@@ -141,5 +132,16 @@ struct InputData<S: CLIScalar> {
             return InputData(values: [], shape: array.shape, file: file)
         }
         return InputData(values: try S.values(of: array), shape: array.shape)
+    }
+}
+
+extension InputFile {
+    /// .npy or CSV: `--input-format`, else the extension (.npy; .csv or .txt), else the .npy magic in the
+    /// first bytes (kept for whoever reads on).
+    func isNPY(_ format: FileFormat?) throws -> Bool {
+        if let format { return format == .npy }
+        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
+        if ext == "npy" || ext == "csv" || ext == "txt" { return ext == "npy" }
+        return try prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic)
     }
 }

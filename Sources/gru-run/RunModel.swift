@@ -64,19 +64,20 @@ extension Run {
         }
         let sampling = try csvSampling(graph.inputs[0], model: model)
         io.sayWhenReadingATerminal()
-        if inputPaths.count == 1, produced == 1, stateSources.isEmpty, let stream = try SampleStream<S>(inputPaths[0], format: io.inputFormat,
-                                                                                   rank: graph.inputs[0].shape.map { $0.count + 1 },
-                                                                                   timesteps: sampling) {
-            let path = paths(outputs)[0]
-            if try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) == .csv {
-                try outputs.guarded { try stream.run(graph, stopAfter: stop, threads: io.threadCount, to: outputs.writers[0]) }
-                try outputs.write([{ _ in }])
-                if !io.quiet { stream.notes.forEach(GRURun.note) }
-                return
-            }
+        // Each input is opened once: the bytes read to tell .npy from CSV stay with it (a pipe, /dev/stdin).
+        let files = try inputPaths.map { try InputFile(path: $0) }
+        let firstRank = graph.inputs[0].shape.map { $0.count + 1 }
+        if files.count == 1, produced == 1, stateSources.isEmpty, SampleStream<S>.streams(rank: firstRank),
+           try outputFormat(for: paths(outputs)[0], override: io.outputFormat, standardDefault: .csv) == .csv,
+           try !files[0].isNPY(io.inputFormat) {
+            let stream = SampleStream<S>(files[0], rank: firstRank, timesteps: sampling)
+            try outputs.guarded { try stream.run(graph, stopAfter: stop, threads: io.threadCount, to: outputs.writers[0]) }
+            try outputs.write([{ _ in }])
+            if !io.quiet { stream.notes.forEach(GRURun.note) }
+            return
         }
-        let inputs = try zip(inputPaths, graph.inputs).map { path, input in
-            try ModelInput<S>.load(path, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
+        let inputs = try zip(files, graph.inputs).map { file, input in
+            try ModelInput<S>.load(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
         }
         var results = try graph(inputs, threads: io.threadCount, stopAfter: stop, keep: stateSources)
         if !stateSources.isEmpty {
@@ -132,12 +133,9 @@ extension Run {
 /// A model input: floats, or integer token ids for an Embedding, from .npy (any numeric dtype) or CSV.
 enum ModelInput<S: CLIScalar> {
     /// `rank`: the rank the model declares, batch axis included, when it declares one.
-    static func load(_ path: String, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?) throws -> Tensor<S> {
-        let file = try InputFile(path: path)
-        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
-        let isNPY = try format.map { $0 == .npy } ?? (ext == "npy" || (ext != "csv" && ext != "txt"
-            && file.prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic)))
-        if isNPY {
+    static func load(_ file: InputFile, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?) throws -> Tensor<S> {
+        let path = file.path
+        if try file.isNPY(format) {
             let array = try NPYArray(input: file)
             guard array.shape.allSatisfy({ $0 > 0 }), array.shape.count >= 2 else {
                 throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); a model input needs a batch axis and every dimension at least 1")
@@ -169,16 +167,14 @@ final class SampleStream<S: CLIScalar> {
     let path: String
     var notes: [String] { stream.notes }
 
-    /// nil when the input is an .npy file (read whole instead).
-    init?(_ path: String, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?) throws {
-        let file = try InputFile(path: path)
-        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
-        if format == .npy || (format == nil && ext == "npy") { return nil }
-        if format == nil, ext != "csv", ext != "txt", try file.prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic) { return nil }
-        guard rank == nil || rank == 2 || rank == 3 else { return nil }
+    /// Whether inputs of this rank (batch axis included; nil when undeclared) can come as CSV rows.
+    static func streams(rank: Int?) -> Bool { rank == nil || rank == 2 || rank == 3 }
+
+    /// `file` holds CSV.
+    init(_ file: InputFile, rank: Int?, timesteps: CSVTimesteps?) {
         input = file
         self.rank = rank
-        self.path = path
+        path = file.path
         stream = CSVStream(descriptor: file.descriptor, path: path, prefix: file.isRegular ? [] : file.takeBuffered(),
                            ended: file.reachedEnd, timesteps: timesteps)
     }

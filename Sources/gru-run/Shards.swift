@@ -35,10 +35,7 @@ struct Split: ParsableCommand {
 
     func run() throws {
         let file = try InputFile(path: input)
-        let ext = input == "-" ? "" : URL(fileURLWithPath: input).pathExtension.lowercased()
-        let isNPY = try inputFormat.map { $0 == .npy } ?? (ext == "npy" || (ext != "csv" && ext != "txt"
-            && file.prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic)))
-        let names = isNPY ? try splitNPY(try NPYArray(input: file)) : try splitCSV(file)
+        let names = try file.isNPY(inputFormat) ? try splitNPY(try NPYArray(input: file)) : try splitCSV(file)
         print(names.joined(separator: "\n"))
     }
 

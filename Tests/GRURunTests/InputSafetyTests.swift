@@ -54,6 +54,21 @@ final class InputSafetyTests: XCTestCase {
         XCTAssertNil(mismatch(try NPYArray(path: scratch + "/c.npy").doubles(), y.values, shape: y.shape, tolerance: 1e-5, context: "csv"))
     }
 
+    /// The same for a whole model (Masking -> GRU -> Dense head), whose input is told .npy or CSV once.
+    func testEveryNameOfAWholeModelsInputReadsLikeTheFile() throws {
+        let model = Fixtures.path("tfkeras_other/gru_dense.h5")
+        let result = try bash("""
+            "$GRU_RUN" --weights \(model) --input x.csv --output ref.csv
+            "$GRU_RUN" --weights \(model) --input "$X" --output ref.npy
+            cat "$X" | "$GRU_RUN" --weights \(model) --output-format npy > a.npy && cmp a.npy ref.npy && echo "stdin npy"
+            cat "$X" | "$GRU_RUN" --weights \(model) --input /dev/stdin --output b.npy && cmp b.npy ref.npy && echo "dev stdin npy"
+            cat x.csv | "$GRU_RUN" --weights \(model) > c.csv && cmp c.csv ref.csv && echo "stdin csv"
+            "$GRU_RUN" --weights \(model) --input <(cat x.csv) --output d.npy && "$GRU_RUN" --weights \(model) --input x.csv --output e.npy && cmp d.npy e.npy && echo "substitution csv to npy"
+            """)
+        XCTAssertEqual(result.stdout, "stdin npy\ndev stdin npy\nstdin csv\nsubstitution csv to npy\n")
+        XCTAssertEqual(result.stderr, "")
+    }
+
     func testClosedOrFullStandardStreamsKeepTheExitStatus() throws {
         let result = try bash("""
             "$GRU_RUN" --weights missing.h5 2>&-; echo "closed stderr $?"

@@ -1,11 +1,21 @@
 // swift-tools-version:5.10
 import PackageDescription
 
-// The kernels are written for AVX2 and FMA (x86-64-v3): the command line checks the CPU before using them.
-let optimize: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "haswell"]),
-    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+// The inference kernels (Sources/GRUKernels) are compiled once for any processor and, on x86-64, again for
+// AVX2 + FMA and for AVX-512 (the other two folders link to the first); GRUCore runs the widest build the
+// processor has. Only these two builds are compiled for particular processors.
+#if arch(x86_64)
+let kernelBuilds: [Target] = [
+    .target(name: "GRUKernelsAVX2", dependencies: ["GRUBase"],
+            swiftSettings: optimize + [.define("GRU_AVX2"), .unsafeFlags(["-target-cpu", "haswell"])]),
+    .target(name: "GRUKernelsAVX512", dependencies: ["GRUBase"],
+            swiftSettings: optimize + [.define("GRU_AVX512"), .unsafeFlags(["-target-cpu", "skylake-avx512"])]),
 ]
+#else
+let kernelBuilds: [Target] = []
+#endif
 
 let package = Package(
     name: "gru-run",
@@ -25,7 +35,11 @@ let package = Package(
             path: "Sources/CHDF5",
             providers: [.apt(["libhdf5-dev"])]
         ),
-        .target(name: "GRUCore", swiftSettings: optimize),
+        .target(name: "CPUFeatures"),
+        .target(name: "GRUBase", swiftSettings: optimize),
+        .target(name: "GRUKernels", dependencies: ["GRUBase"], swiftSettings: optimize),
+        .target(name: "GRUCore", dependencies: ["GRUBase", "GRUKernels", "CPUFeatures"] + kernelBuilds.map { .target(name: $0.name) },
+                swiftSettings: optimize),
         .target(name: "GRUModel", dependencies: ["GRUCore"], swiftSettings: optimize),
         .target(name: "GRUIO", dependencies: ["GRUCore", "GRUModel", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-lhdf5_serial"])]),
@@ -43,6 +57,7 @@ let package = Package(
                                           .when(configuration: .release))]
         ),
         .target(name: "TestSupport", dependencies: ["GRUCore", "GRUIO"], path: "Sources/TestSupport"),
+    ] + kernelBuilds + [
         .testTarget(name: "GRUCoreTests", dependencies: ["GRUCore", "TestSupport"]),
         .testTarget(name: "GRUIOTests", dependencies: ["GRUIO", "TestSupport"]),
         .testTarget(name: "GRURunTests", dependencies: ["TestSupport"]),

@@ -58,8 +58,8 @@ struct GRURun: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         StandardStreams.secure()
         Cleanup.installSignalHandlers()
-        guard cpuHasAVX2AndFMA() else {
-            fail("this processor lacks AVX2 and FMA, which gru-run's kernels need (x86-64-v3).", code: 69)
+        if let problem = GRUKernelSet.environmentProblem {
+            fail(problem + ".", code: 69)
         }
         if CompletionRoot.isRequested { CompletionRoot.printScript() }
         do {
@@ -100,16 +100,6 @@ struct GRURun: ParsableCommand {
             fail(UsageHints.message(replacing: message, arguments: Array(CommandLine.arguments.dropFirst())) ?? message,
                  code: code.rawValue)
         }
-    }
-
-    /// The kernels are compiled for AVX2 and FMA; checked before any of them runs.
-    private static func cpuHasAVX2AndFMA() -> Bool {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
-            return true  // no way to tell: let the kernels run
-        }
-        let set = Set(flags.split(separator: " ").map(String.init))
-        return set.contains("avx2") && set.contains("fma")
     }
 
     /// The parser's message as one line: a bulleted list of choices is folded into the sentence.

@@ -2,18 +2,22 @@ import GRUCore
 import TestSupport
 import XCTest
 
-/// GRUCore against the numbers real Keras computed for every fixture case.
+/// GRUCore against the numbers real Keras computed for every fixture case, on every kernel build this
+/// processor runs (AVX-512, AVX2, portable): each must match Keras on its own.
 final class FixtureTests: XCTestCase {
     func testEveryFixtureCaseMatchesKeras() throws {
         let cases = try Fixtures.tfKerasCases()
         XCTAssertGreaterThan(cases.count, 50)
-        var worstByGroup: [String: Double] = [:]
-        for fixture in cases {
-            let worst = fixture.isFloat64 ? try check(fixture, Double.self) : try check(fixture, Float.self)
-            worstByGroup[fixture.group] = max(worstByGroup[fixture.group] ?? 0, worst)
-        }
-        for (group, worst) in worstByGroup.sorted(by: { $0.key < $1.key }) {
-            print("fixture group \(group): max abs error \(worst)")
+        XCTAssertTrue(GRUKernelSet.supported.contains(.portable))
+        try forEachKernelSet { set in
+            var worstByGroup: [String: Double] = [:]
+            for fixture in cases {
+                let worst = fixture.isFloat64 ? try check(fixture, Double.self) : try check(fixture, Float.self)
+                worstByGroup[fixture.group] = max(worstByGroup[fixture.group] ?? 0, worst)
+            }
+            for (group, worst) in worstByGroup.sorted(by: { $0.key < $1.key }) {
+                print("fixture group \(group), \(set.rawValue) kernels: max abs error \(worst)")
+            }
         }
     }
 
@@ -40,11 +44,11 @@ final class FixtureTests: XCTestCase {
             XCTAssertEqual(result.stateShape, expectedState.shape, "\(fixture.name) \(call.state) shape")
             let output = result.output.map { Double($0) }, state = result.state.map { Double($0) }
             if let message = mismatch(output, expected.values, shape: expected.shape, tolerance: fixture.tolerance,
-                                      context: "\(fixture.name) \(call.output)") {
+                                      context: "\(fixture.name) \(call.output) (\(GRUKernelSet.active.rawValue) kernels)") {
                 XCTFail(message)
             }
             if let message = mismatch(state, expectedState.values, shape: expectedState.shape,
-                                      tolerance: fixture.tolerance, context: "\(fixture.name) \(call.state)") {
+                                      tolerance: fixture.tolerance, context: "\(fixture.name) \(call.state) (\(GRUKernelSet.active.rawValue) kernels)") {
                 XCTFail(message)
             }
             worst = max(worst, maxAbsError(output, expected.values), maxAbsError(state, expectedState.values))

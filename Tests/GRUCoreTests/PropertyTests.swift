@@ -228,7 +228,7 @@ final class ThreadingTests: XCTestCase {
                     let one = try gru(input, shape: shape, mask: mask, initialState: initial, threads: 1)
                     let two = try gru(input, shape: shape, mask: mask, initialState: initial, threads: 2)
                     let three = try gru(input, shape: shape, threads: 3)
-                    let label = "\(S.self) batch \(batch) units \(units) reset_after \(resetAfter) go_backwards \(backwards)"
+                    let label = "\(GRUKernelSet.active.rawValue) \(S.self) batch \(batch) units \(units) reset_after \(resetAfter) go_backwards \(backwards)"
                     XCTAssertNil(mismatch(two.output.map(Double.init), one.output.map(Double.init), shape: one.outputShape,
                                           tolerance: 0, context: label + " output, 2 threads"))
                     XCTAssertNil(mismatch(two.state.map(Double.init), one.state.map(Double.init), shape: one.stateShape,
@@ -242,8 +242,10 @@ final class ThreadingTests: XCTestCase {
     }
 
     func testSplitsMatchOneThread() throws {
-        try checkSplits(Float.self)
-        try checkSplits(Double.self)
+        try forEachKernelSet { _ in
+            try checkSplits(Float.self)
+            try checkSplits(Double.self)
+        }
     }
 
     /// A one-sample pass computes the gates from the kernel's registers; a sample among others takes the
@@ -275,7 +277,7 @@ final class ThreadingTests: XCTestCase {
                         let expected = all.output[(b * steps * units)..<((b + 1) * steps * units)].map(Double.init)
                         for threads in [1, 2] {
                             let alone = try gru(x, shape: [1, steps, features], mask: m, initialState: h0, threads: threads)
-                            let label = "\(S.self) reset_after \(resetAfter) units \(units) \(recurrent)/\(activation) \(definition) go_backwards \(backwards) sample \(b), \(threads) threads"
+                            let label = "\(GRUKernelSet.active.rawValue) \(S.self) reset_after \(resetAfter) units \(units) \(recurrent)/\(activation) \(definition) go_backwards \(backwards) sample \(b), \(threads) threads"
                             XCTAssertNil(mismatch(alone.output.map(Double.init), expected, shape: alone.outputShape,
                                                   tolerance: 0, context: label))
                         }
@@ -286,9 +288,11 @@ final class ThreadingTests: XCTestCase {
     }
 
     func testOneSampleMatchesItsRowInABatch() throws {
-        for resetAfter in [true, false] {
-            try checkOneSample(Float.self, resetAfter: resetAfter)
-            try checkOneSample(Double.self, resetAfter: resetAfter)
+        try forEachKernelSet { _ in
+            for resetAfter in [true, false] {
+                try checkOneSample(Float.self, resetAfter: resetAfter)
+                try checkOneSample(Double.self, resetAfter: resetAfter)
+            }
         }
     }
 

@@ -55,8 +55,6 @@ public protocol GRUScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     static func log1p(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
     static func erf(_ x: Self) -> Self
-    /// Runs one GRU forward pass; the concrete types route to code specialized for them.
-    static func runGRU(_ job: GRUJob<Self>) -> GRUOutput<Self>
 }
 
 extension Float: GRUScalar {
@@ -65,9 +63,6 @@ extension Float: GRUScalar {
     @inline(__always) public static func log1p(_ x: Float) -> Float { log1pf(x) }
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
     @inline(__always) public static func erf(_ x: Float) -> Float { erff(x) }
-    public static func runGRU(_ job: GRUJob<Float>) -> GRUOutput<Float> {
-        job.dropout != nil ? GRUEngine(job).runTraining() : GRUEngine(job).runFast(SIMD8<Float>.self)
-    }
 }
 
 extension Double: GRUScalar {
@@ -76,15 +71,12 @@ extension Double: GRUScalar {
     @inline(__always) public static func log1p(_ x: Double) -> Double { Glibc.log1p(x) }
     @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
     @inline(__always) public static func erf(_ x: Double) -> Double { Glibc.erf(x) }
-    public static func runGRU(_ job: GRUJob<Double>) -> GRUOutput<Double> {
-        job.dropout != nil ? GRUEngine(job).runTraining() : GRUEngine(job).runFast(SIMD4<Double>.self)
-    }
 }
 
 extension Activation {
     /// Applies the activation in place to `count` values starting at `values`.
-    @inline(__always)
-    func apply<S: GRUScalar>(_ values: UnsafeMutablePointer<S>, count: Int, hardSigmoid: HardSigmoidDefinition) {
+    @inlinable
+    package func apply<S: GRUScalar>(_ values: UnsafeMutablePointer<S>, count: Int, hardSigmoid: HardSigmoidDefinition) {
         switch self {
         case .tanh: for i in 0..<count { values[i] = S.tanh(values[i]) }
         case .sigmoid: for i in 0..<count { values[i] = logistic(values[i]) }
@@ -126,8 +118,8 @@ extension Activation {
     }
 }
 
-@inline(__always)
-func logistic<S: GRUScalar>(_ x: S) -> S {
+@inlinable
+package func logistic<S: GRUScalar>(_ x: S) -> S {
     // Both branches avoid overflow of exp for large |x|.
     if x >= 0 {
         return 1 / (1 + S.exp(-x))
@@ -136,12 +128,12 @@ func logistic<S: GRUScalar>(_ x: S) -> S {
     return e / (1 + e)
 }
 
-@inline(__always)
-func softPlus<S: GRUScalar>(_ x: S) -> S {
+@inlinable
+package func softPlus<S: GRUScalar>(_ x: S) -> S {
     Swift.max(x, 0) + S.log1p(S.exp(-Swift.abs(x)))
 }
 
-@inline(__always)
-func expLinear<S: GRUScalar>(_ x: S) -> S {
+@inlinable
+package func expLinear<S: GRUScalar>(_ x: S) -> S {
     x > 0 ? x : S.expm1(x)
 }

@@ -7,7 +7,7 @@ import Glibc
 /// finished in a counter of its own cache line and waits until every other member has finished as many:
 /// no shared read-modify-write, one cache-line transfer per peer. Waiters spin briefly (a step at batch 1
 /// lasts a few microseconds, far less than a sleep and wake-up), then yield the core.
-final class StepBarrier: @unchecked Sendable {
+package final class StepBarrier: @unchecked Sendable {
     private final class Counter {
         let value = Atomic<Int>(0)
         // Keeps each counter on its own cache line.
@@ -16,12 +16,12 @@ final class StepBarrier: @unchecked Sendable {
     }
     private let counters: [Counter]
 
-    init(parties: Int) {
+    package init(parties: Int) {
         counters = (0..<max(1, parties)).map { _ in Counter() }
     }
 
     /// Member `index` of `parties` (at most the count given at creation) has finished a phase.
-    func wait(_ index: Int, parties: Int) {
+    package func wait(_ index: Int, parties: Int) {
         guard parties > 1 else { return }
         let reached = counters[index].value.wrappingAdd(1, ordering: .releasing).newValue
         for peer in 0..<parties where peer != index {
@@ -44,7 +44,7 @@ func spinUntil(_ done: () -> Bool) {
 /// Runs `body(i, n)` for i in 0..<n on n threads (the caller runs 0) and returns when all are done. n is
 /// `requested`, or fewer when the system refuses threads; bodies learn n before they start, so they can
 /// share the work among exactly the threads that exist.
-func runTeam(_ requested: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
+package func runTeam(_ requested: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
     guard requested > 1 else {
         body(0, 1)
         return

@@ -1,4 +1,4 @@
-import Synchronization
+import GRUBase
 
 /// A 64-byte aligned buffer of vectors that frees itself.
 final class AlignedBuffer<V: SIMD>: @unchecked Sendable {
@@ -25,7 +25,7 @@ final class AlignedBuffer<V: SIMD>: @unchecked Sendable {
 /// With `candidateApart` (reset_after=False, whose step multiplies h by the z and r columns, then r*h by the
 /// candidate's) the recurrent kernel is packed as two sets of panels, `[z | r]` then `[h]`, so each product
 /// streams only the bytes it uses.
-struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
+struct PackedWeights<V: SIMD>: @unchecked Sendable, CandidateLayout where V.Scalar: GRUScalar {
     let units: Int
     let inputDim: Int
     let panels: Int
@@ -100,20 +100,6 @@ struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
     func hPanel(_ p: Int) -> UnsafePointer<V> { UnsafePointer(recurrent.pointer + panels * units * 2 + p * units) }
 }
 
-/// Holds a layer's packed weights once made. A layer computes in one vector type, so one value is kept.
-final class PackedWeightsCache: Sendable {
-    private let value = Mutex<(any Sendable)?>(nil)
-
-    func get<V>(candidateApart: Bool, _ make: () -> PackedWeights<V>) -> PackedWeights<V> {
-        value.withLock { stored in
-            if let packed = stored as? PackedWeights<V>, packed.candidateApart == candidateApart { return packed }
-            let packed = make()
-            stored = packed
-            return packed
-        }
-    }
-}
-
 /// Four rows times three gates: `acc[r][g] = sum_k a_r[k] * panel[3k + g]`. Twelve accumulators and three
 /// panel loads per k keep the FMA units busy; the panel (k x 3 vectors) stays in L1 across row blocks.
 @inline(__always)
@@ -127,10 +113,10 @@ func multiply4x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
     for i in 0..<k {
         let w0 = w[0], w1 = w[1], w2 = w[2]
         let x0 = V(repeating: a0[i]), x1 = V(repeating: a1[i]), x2 = V(repeating: a2[i]), x3 = V(repeating: a3[i])
-        c00 = c00.addingProduct(x0, w0); c01 = c01.addingProduct(x0, w1); c02 = c02.addingProduct(x0, w2)
-        c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1); c12 = c12.addingProduct(x1, w2)
-        c20 = c20.addingProduct(x2, w0); c21 = c21.addingProduct(x2, w1); c22 = c22.addingProduct(x2, w2)
-        c30 = c30.addingProduct(x3, w0); c31 = c31.addingProduct(x3, w1); c32 = c32.addingProduct(x3, w2)
+        c00 = c00.multiplyAdd(x0, w0); c01 = c01.multiplyAdd(x0, w1); c02 = c02.multiplyAdd(x0, w2)
+        c10 = c10.multiplyAdd(x1, w0); c11 = c11.multiplyAdd(x1, w1); c12 = c12.multiplyAdd(x1, w2)
+        c20 = c20.multiplyAdd(x2, w0); c21 = c21.multiplyAdd(x2, w1); c22 = c22.multiplyAdd(x2, w2)
+        c30 = c30.multiplyAdd(x3, w0); c31 = c31.multiplyAdd(x3, w1); c32 = c32.multiplyAdd(x3, w2)
         w += 3
     }
     return (SIMD3Block(c00, c01, c02), SIMD3Block(c10, c11, c12), SIMD3Block(c20, c21, c22), SIMD3Block(c30, c31, c32))
@@ -147,9 +133,9 @@ func multiply3x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
     for i in 0..<k {
         let w0 = w[0], w1 = w[1], w2 = w[2]
         let x0 = V(repeating: a0[i]), x1 = V(repeating: a1[i]), x2 = V(repeating: a2[i])
-        c00 = c00.addingProduct(x0, w0); c01 = c01.addingProduct(x0, w1); c02 = c02.addingProduct(x0, w2)
-        c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1); c12 = c12.addingProduct(x1, w2)
-        c20 = c20.addingProduct(x2, w0); c21 = c21.addingProduct(x2, w1); c22 = c22.addingProduct(x2, w2)
+        c00 = c00.multiplyAdd(x0, w0); c01 = c01.multiplyAdd(x0, w1); c02 = c02.multiplyAdd(x0, w2)
+        c10 = c10.multiplyAdd(x1, w0); c11 = c11.multiplyAdd(x1, w1); c12 = c12.multiplyAdd(x1, w2)
+        c20 = c20.multiplyAdd(x2, w0); c21 = c21.multiplyAdd(x2, w1); c22 = c22.multiplyAdd(x2, w2)
         w += 3
     }
     return (SIMD3Block(c00, c01, c02), SIMD3Block(c10, c11, c12), SIMD3Block(c20, c21, c22))
@@ -164,8 +150,8 @@ func multiply2x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
     for i in 0..<k {
         let w0 = w[0], w1 = w[1], w2 = w[2]
         let x0 = V(repeating: a0[i]), x1 = V(repeating: a1[i])
-        c00 = c00.addingProduct(x0, w0); c01 = c01.addingProduct(x0, w1); c02 = c02.addingProduct(x0, w2)
-        c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1); c12 = c12.addingProduct(x1, w2)
+        c00 = c00.multiplyAdd(x0, w0); c01 = c01.multiplyAdd(x0, w1); c02 = c02.multiplyAdd(x0, w2)
+        c10 = c10.multiplyAdd(x1, w0); c11 = c11.multiplyAdd(x1, w1); c12 = c12.multiplyAdd(x1, w2)
         w += 3
     }
     return (SIMD3Block(c00, c01, c02), SIMD3Block(c10, c11, c12))
@@ -181,9 +167,9 @@ func multiply1x9<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ p0: UnsafePo
     for i in 0..<k {
         let x = V(repeating: a[i])
         let o = 3 * i
-        a0 = a0.addingProduct(x, p0[o]); a1 = a1.addingProduct(x, p0[o + 1]); a2 = a2.addingProduct(x, p0[o + 2])
-        b0 = b0.addingProduct(x, p1[o]); b1 = b1.addingProduct(x, p1[o + 1]); b2 = b2.addingProduct(x, p1[o + 2])
-        c0 = c0.addingProduct(x, p2[o]); c1 = c1.addingProduct(x, p2[o + 1]); c2 = c2.addingProduct(x, p2[o + 2])
+        a0 = a0.multiplyAdd(x, p0[o]); a1 = a1.multiplyAdd(x, p0[o + 1]); a2 = a2.multiplyAdd(x, p0[o + 2])
+        b0 = b0.multiplyAdd(x, p1[o]); b1 = b1.multiplyAdd(x, p1[o + 1]); b2 = b2.multiplyAdd(x, p1[o + 2])
+        c0 = c0.multiplyAdd(x, p2[o]); c1 = c1.multiplyAdd(x, p2[o + 1]); c2 = c2.multiplyAdd(x, p2[o + 2])
     }
     return (SIMD3Block(a0, a1, a2), SIMD3Block(b0, b1, b2), SIMD3Block(c0, c1, c2))
 }
@@ -199,10 +185,10 @@ func multiply1x12<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ p0: UnsafeP
     for i in 0..<k {
         let x = V(repeating: a[i])
         let o = 3 * i
-        a0 = a0.addingProduct(x, p0[o]); a1 = a1.addingProduct(x, p0[o + 1]); a2 = a2.addingProduct(x, p0[o + 2])
-        b0 = b0.addingProduct(x, p1[o]); b1 = b1.addingProduct(x, p1[o + 1]); b2 = b2.addingProduct(x, p1[o + 2])
-        c0 = c0.addingProduct(x, p2[o]); c1 = c1.addingProduct(x, p2[o + 1]); c2 = c2.addingProduct(x, p2[o + 2])
-        d0 = d0.addingProduct(x, p3[o]); d1 = d1.addingProduct(x, p3[o + 1]); d2 = d2.addingProduct(x, p3[o + 2])
+        a0 = a0.multiplyAdd(x, p0[o]); a1 = a1.multiplyAdd(x, p0[o + 1]); a2 = a2.multiplyAdd(x, p0[o + 2])
+        b0 = b0.multiplyAdd(x, p1[o]); b1 = b1.multiplyAdd(x, p1[o + 1]); b2 = b2.multiplyAdd(x, p1[o + 2])
+        c0 = c0.multiplyAdd(x, p2[o]); c1 = c1.multiplyAdd(x, p2[o + 1]); c2 = c2.multiplyAdd(x, p2[o + 2])
+        d0 = d0.multiplyAdd(x, p3[o]); d1 = d1.multiplyAdd(x, p3[o + 1]); d2 = d2.multiplyAdd(x, p3[o + 2])
     }
     return (SIMD3Block(a0, a1, a2), SIMD3Block(b0, b1, b2), SIMD3Block(c0, c1, c2), SIMD3Block(d0, d1, d2))
 }
@@ -215,7 +201,7 @@ func multiply1x3<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panel: Unsaf
     var w = panel
     for i in 0..<k {
         let x = V(repeating: a[i])
-        c0 = c0.addingProduct(x, w[0]); c1 = c1.addingProduct(x, w[1]); c2 = c2.addingProduct(x, w[2])
+        c0 = c0.multiplyAdd(x, w[0]); c1 = c1.multiplyAdd(x, w[1]); c2 = c2.multiplyAdd(x, w[2])
         w += 3
     }
     return SIMD3Block(c0, c1, c2)
@@ -232,10 +218,10 @@ func multiply4x2<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
     for i in 0..<k {
         let w0 = w[0], w1 = w[1]
         let x0 = V(repeating: a0[i]), x1 = V(repeating: a1[i]), x2 = V(repeating: a2[i]), x3 = V(repeating: a3[i])
-        c00 = c00.addingProduct(x0, w0); c01 = c01.addingProduct(x0, w1)
-        c10 = c10.addingProduct(x1, w0); c11 = c11.addingProduct(x1, w1)
-        c20 = c20.addingProduct(x2, w0); c21 = c21.addingProduct(x2, w1)
-        c30 = c30.addingProduct(x3, w0); c31 = c31.addingProduct(x3, w1)
+        c00 = c00.multiplyAdd(x0, w0); c01 = c01.multiplyAdd(x0, w1)
+        c10 = c10.multiplyAdd(x1, w0); c11 = c11.multiplyAdd(x1, w1)
+        c20 = c20.multiplyAdd(x2, w0); c21 = c21.multiplyAdd(x2, w1)
+        c30 = c30.multiplyAdd(x3, w0); c31 = c31.multiplyAdd(x3, w1)
         w += 2
     }
     return (SIMD3Block(c00, c01, V()), SIMD3Block(c10, c11, V()), SIMD3Block(c20, c21, V()), SIMD3Block(c30, c31, V()))
@@ -249,8 +235,8 @@ func multiply4x1<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
     var c0 = V(), c1 = V(), c2 = V(), c3 = V()
     for i in 0..<k {
         let w = panel[i]
-        c0 = c0.addingProduct(V(repeating: a0[i]), w); c1 = c1.addingProduct(V(repeating: a1[i]), w)
-        c2 = c2.addingProduct(V(repeating: a2[i]), w); c3 = c3.addingProduct(V(repeating: a3[i]), w)
+        c0 = c0.multiplyAdd(V(repeating: a0[i]), w); c1 = c1.multiplyAdd(V(repeating: a1[i]), w)
+        c2 = c2.multiplyAdd(V(repeating: a2[i]), w); c3 = c3.multiplyAdd(V(repeating: a3[i]), w)
     }
     return (c0, c1, c2, c3)
 }
@@ -262,8 +248,8 @@ func multiply1x4<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panels: (Uns
     var c0 = V(), c1 = V(), c2 = V(), c3 = V()
     for i in 0..<k {
         let x = V(repeating: a[i])
-        c0 = c0.addingProduct(x, panels.0[i]); c1 = c1.addingProduct(x, panels.1[i])
-        c2 = c2.addingProduct(x, panels.2[i]); c3 = c3.addingProduct(x, panels.3[i])
+        c0 = c0.multiplyAdd(x, panels.0[i]); c1 = c1.multiplyAdd(x, panels.1[i])
+        c2 = c2.multiplyAdd(x, panels.2[i]); c3 = c3.multiplyAdd(x, panels.3[i])
     }
     return (c0, c1, c2, c3)
 }
@@ -277,10 +263,10 @@ func multiply1x8<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ panels: (Uns
     for i in 0..<k {
         let x = V(repeating: a[i])
         let o = 2 * i
-        a0 = a0.addingProduct(x, panels.0[o]); a1 = a1.addingProduct(x, panels.0[o + 1])
-        b0 = b0.addingProduct(x, panels.1[o]); b1 = b1.addingProduct(x, panels.1[o + 1])
-        c0 = c0.addingProduct(x, panels.2[o]); c1 = c1.addingProduct(x, panels.2[o + 1])
-        d0 = d0.addingProduct(x, panels.3[o]); d1 = d1.addingProduct(x, panels.3[o + 1])
+        a0 = a0.multiplyAdd(x, panels.0[o]); a1 = a1.multiplyAdd(x, panels.0[o + 1])
+        b0 = b0.multiplyAdd(x, panels.1[o]); b1 = b1.multiplyAdd(x, panels.1[o + 1])
+        c0 = c0.multiplyAdd(x, panels.2[o]); c1 = c1.multiplyAdd(x, panels.2[o + 1])
+        d0 = d0.multiplyAdd(x, panels.3[o]); d1 = d1.multiplyAdd(x, panels.3[o + 1])
     }
     return (SIMD3Block(a0, a1, V()), SIMD3Block(b0, b1, V()), SIMD3Block(c0, c1, V()), SIMD3Block(d0, d1, V()))
 }

@@ -4,7 +4,7 @@ public struct GRULayer<Scalar: GRUScalar>: Sendable {
     public let weights: GRUWeights<Scalar>
     /// The weights packed for the kernels, made on the first call and shared by every later one (and by
     /// copies of the layer).
-    let packed = PackedWeightsCache()
+    package let packed = PackedWeightsCache()
 
     public init(config: GRUConfig, weights: GRUWeights<Scalar>) throws {
         guard config.units == weights.units else {
@@ -34,51 +34,6 @@ public struct GRULayer<Scalar: GRUScalar>: Sendable {
         self.config = config
         self.weights = weights
     }
-
-    /// Runs the layer over `input`.
-    /// - Parameters:
-    ///   - input: `(batch, timesteps, features)`, or `(timesteps, batch, features)` when `config.timeMajor`.
-    ///   - mask: one Bool per step in the input's own layout (`(batch, timesteps)`, or `(timesteps, batch)`
-    ///     when time-major); a false step keeps the previous state and output.
-    ///   - initialState: `(batch, units)`; zeros when nil.
-    ///   - training: dropout masks, applied only when given (Keras's `training=True`).
-    ///   - threads: worker threads the pass may use; results do not depend on it.
-    ///   - previousOutput: `(batch, units)`: the output of the step before this call, which masked steps
-    ///     repeat; zeros when nil. Lets a long sequence run in consecutive calls exactly as in one.
-    ///   - progress: called now and then from the computing thread with the number of timesteps done.
-    public func callAsFunction(_ input: [Scalar], shape: [Int], mask: [Bool]? = nil,
-                               initialState: [Scalar]? = nil,
-                               training: DropoutMasks<Scalar>? = nil,
-                               threads: Int = 1, previousOutput: [Scalar]? = nil,
-                               progress: (@Sendable (Int) -> Void)? = nil) throws -> GRUOutput<Scalar> {
-        var job = try GRUJob(layer: self, input: input, shape: shape, mask: mask,
-                             initialState: initialState, dropout: training)
-        job.threads = max(1, threads)
-        job.progress = progress
-        if let previousOutput {
-            guard previousOutput.count == job.batch * config.units else {
-                throw GRUCoreError.shapeMismatch("The previous output holds \(previousOutput.count) values; the input needs shape (\(job.batch), \(config.units))")
-            }
-            job.previousOutput = previousOutput
-        }
-        return Scalar.runGRU(job)
-    }
-
-    /// Runs the layer (inference) over an input read piece by piece, so it never has to be held whole:
-    /// each thread reads the steps it is about to project, a window of about 1 MB at a time. Batch-major
-    /// layers only (a time-major input is reordered, which the array form does).
-    public func callAsFunction(_ input: GRUInputSource<Scalar>, shape: [Int], mask: [Bool]? = nil,
-                               initialState: [Scalar]? = nil, threads: Int = 1,
-                               progress: (@Sendable (Int) -> Void)? = nil) throws -> GRUOutput<Scalar> {
-        guard !config.timeMajor else {
-            throw GRUCoreError.invalidConfig("a time-major layer takes its input as an array, which it reorders")
-        }
-        var job = try GRUJob(layer: self, input: [], shape: shape, mask: mask, initialState: initialState,
-                             dropout: nil, source: input)
-        job.threads = max(1, threads)
-        job.progress = progress
-        return Scalar.runGRU(job)
-    }
 }
 
 /// An input read piece by piece, `(batch, timesteps, features)` in C order.
@@ -105,24 +60,24 @@ public struct GRUOutput<Scalar: GRUScalar>: Sendable {
 
 /// A validated call: shapes checked, input and mask in batch-major order.
 public struct GRUJob<Scalar: GRUScalar>: Sendable {
-    let layer: GRULayer<Scalar>
-    let batch: Int
-    let timesteps: Int
+    package let layer: GRULayer<Scalar>
+    package let batch: Int
+    package let timesteps: Int
     /// `(batch, timesteps, features)`; empty when the input comes from `source`.
-    let input: [Scalar]
+    package let input: [Scalar]
     /// `(batch, timesteps, features)` read piece by piece (inference only).
-    let source: GRUInputSource<Scalar>?
+    package let source: GRUInputSource<Scalar>?
     /// `(batch, timesteps)`, nil when every step is valid.
-    let mask: [Bool]?
+    package let mask: [Bool]?
     /// `(batch, units)`.
-    let initialState: [Scalar]?
-    let dropout: DropoutMasks<Scalar>?
-    var threads = 1
+    package let initialState: [Scalar]?
+    package let dropout: DropoutMasks<Scalar>?
+    package var threads = 1
     /// `(batch, units)`: what masked steps repeat before the first valid step of this call.
-    var previousOutput: [Scalar]?
-    var progress: (@Sendable (Int) -> Void)?
+    package var previousOutput: [Scalar]?
+    package var progress: (@Sendable (Int) -> Void)?
 
-    init(layer: GRULayer<Scalar>, input: [Scalar], shape: [Int], mask: [Bool]?,
+    package init(layer: GRULayer<Scalar>, input: [Scalar], shape: [Int], mask: [Bool]?,
          initialState: [Scalar]?, dropout: DropoutMasks<Scalar>?, source: GRUInputSource<Scalar>? = nil) throws {
         let config = layer.config
         let layout = config.timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)"

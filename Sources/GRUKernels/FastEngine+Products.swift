@@ -1,8 +1,11 @@
+import GRUBase
+
 /// The matrix products of a forward pass: the input projection of a chunk of timesteps and the recurrent
 /// product of one step, on the packed panels (Panels.swift).
 extension FastEngine {
-    /// Rows per block of the three-gate kernels: four for floats, three for doubles (`multiply3x3`).
-    var rowBlock: Int { lanes == 4 ? 3 : 4 }
+    /// Rows per block of the three-gate kernels: four, or three for doubles where registers are few
+    /// (`multiply3x3`).
+    var rowBlock: Int { S.self == Double.self && doublesInThreeRowBlocks ? 3 : 4 }
 
     /// x·W + b_in for the chunk's input times `low ..< low+count` of `samples`, onto `panels`.
     func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int, rows input: InputRows) {

@@ -1,3 +1,4 @@
+import GRUBase
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -62,7 +62,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 extension GRUEngine {
     /// Training mode: Keras's cell equations written out per sample, with the dropout masks applied
     /// exactly where tf-keras `GRUCell.call` applies them.
-    func runTraining() -> GRUOutput<S> {
+    package func runTraining() -> GRUOutput<S> {
         let config = job.layer.config, weights = job.layer.weights
         let batch = job.batch, steps = job.timesteps
         let features = weights.inputDim, units = config.units, cols = 3 * units

@@ -5,6 +5,8 @@ public struct GRULayer<Scalar: GRUScalar>: Sendable {
     /// The weights packed for the kernels, made on the first call and shared by every later one (and by
     /// copies of the layer).
     package let packed = PackedWeightsCache()
+    /// The buffers of earlier passes, reused by later ones of the same sizes.
+    package let workspaces = WorkspacePool()
 
     public init(config: GRUConfig, weights: GRUWeights<Scalar>) throws {
         guard config.units == weights.units else {

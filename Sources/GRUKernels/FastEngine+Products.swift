@@ -5,7 +5,8 @@ import GRUBase
 extension FastEngine {
     /// Rows per block of the three-gate kernels: four, or three for doubles where registers are few
     /// (`multiply3x3`).
-    var rowBlock: Int { S.self == Double.self && doublesInThreeRowBlocks ? 3 : 4 }
+    var rowBlock: Int { Self.rowBlock }
+    static var rowBlock: Int { S.self == Double.self && doublesInThreeRowBlocks ? 3 : 4 }
 
     /// x·W + b_in for the chunk's input times `low ..< low+count` of `samples`, onto `panels`.
     func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int, rows input: InputRows) {
@@ -153,7 +154,7 @@ extension FastEngine {
     }
 
     /// One row's product with the three gates of each of `panels`, handed to `use` panel by panel: four
-    /// panels a pass through k when there are at most eight (a small layer), else three, then one.
+    /// panels a pass through k when there are at most eight (a small layer), else three, then two or one.
     @inline(__always)
     func eachThreeGateBlock(_ row: UnsafePointer<S>, _ panels: Range<Int>, _ use: (SIMD3Block<V>, Int) -> Void) {
         var p = panels.lowerBound
@@ -168,6 +169,10 @@ extension FastEngine {
                 let (c0, c1, c2) = multiply1x9(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1), packed.recurrentPanel(p + 2))
                 use(c0, p); use(c1, p + 1); use(c2, p + 2)
                 p += 3
+            } else if p + 2 <= end {
+                let (c0, c1) = multiply1x6(units, row, packed.recurrentPanel(p), packed.recurrentPanel(p + 1))
+                use(c0, p); use(c1, p + 1)
+                p += 2
             } else {
                 use(multiply1x3(units, row, packed.recurrentPanel(p)), p)
                 p += 1

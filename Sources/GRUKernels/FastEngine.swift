@@ -62,11 +62,14 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     let x: UnsafePointer<S>?                // (batch, steps, features), or nil: read from `source`
     let mask: UnsafePointer<Bool>?          // (batch, steps)
     let sequence: UnsafeMutablePointer<S>?  // (batch, steps, units), processing order
-    let stateA: AlignedBuffer<V>, stateB: AlignedBuffer<V>   // (batch, padded): h, double-buffered
-    let last: AlignedBuffer<V>              // (batch, padded): output carried over masked steps
-    let resetState: AlignedBuffer<V>        // (batch, padded): r*h (reset_after=False)
-    let projection: AlignedBuffer<V>        // (batch, chunk, 3, padded): x·W + b_in, blocks [z | r | h]
-    let barrier: StepBarrier
+    let workspace: Workspace<V>
+    var stateA: AlignedBuffer<V> { workspace.stateA }          // (batch, padded): h, double-buffered
+    var stateB: AlignedBuffer<V> { workspace.stateB }
+    var last: AlignedBuffer<V> { workspace.last }              // (batch, padded): output carried over masked steps
+    var resetState: AlignedBuffer<V> { workspace.resetState }  // (batch, padded): r*h (reset_after=False)
+    var projection: AlignedBuffer<V> { workspace.projection }  // (batch, chunk, 3, padded): x·W + b_in, blocks [z | r | h]
+    var barrier: StepBarrier { workspace.barrier }
+    let pool: WorkspacePool
     let progress: (@Sendable (Int) -> Void)?
     let source: GRUInputSource<S>?
 
@@ -86,18 +89,20 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         padded = packed.paddedUnits
         plan = WorkPlan(batch: batch, steps: steps, features: features, units: units, panels: packed.panels,
                         threads: job.threads)
-        barrier = StepBarrier(parties: plan.threads)
         progress = job.progress
         source = job.source
         x = source == nil ? input : nil
         self.mask = mask
         self.sequence = sequence
-        let vectors = batch * padded / lanes
-        stateA = AlignedBuffer(count: vectors)
-        stateB = AlignedBuffer(count: vectors)
-        last = AlignedBuffer(count: mask == nil ? 1 : vectors)
-        resetState = AlignedBuffer(count: config.resetAfter ? 1 : vectors)
-        projection = AlignedBuffer(count: batch * plan.chunk * 3 * padded / lanes)
+        pool = job.layer.workspaces
+        let key = Workspace<V>.Key(batch: batch, padded: padded, chunk: plan.chunk, threads: plan.threads,
+                                   scratchRows: Workspace<V>.scratchRows(plan, batch: batch, padded: padded, rowBlock: Self.rowBlock))
+        if let kept = pool.take(Workspace<V>.self, where: { $0.key == key }) {
+            kept.clear()
+            workspace = kept
+        } else {
+            workspace = Workspace(key)
+        }
         if let previous = job.previousOutput, mask != nil {
             for b in 0..<batch {
                 for j in 0..<units { last.scalars[b * padded + j] = previous[b * units + j] }
@@ -112,8 +117,22 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
 
     /// Runs the pass; afterwards the final state is in `finalState`.
     func run() {
-        runTeam(plan.threads) { index, count in self.work(index, count) }
+        // The gate code is compiled for the common pairs of activations (no branch on the kind per vector);
+        // other pairs take `AnyGate`, which branches.
+        let slope: S = config.hardSigmoid == .keras2 ? 0.2 : 1 / 6
+        switch (config.recurrentActivation, config.activation) {
+        case (.sigmoid, .tanh):
+            runTeam(plan.threads) { index, count in self.work(index, count, SigmoidGate<V>(), TanhGate<V>()) }
+        case (.hardSigmoid, .tanh):
+            runTeam(plan.threads) { index, count in self.work(index, count, HardSigmoidGate<V>(slope: slope), TanhGate<V>()) }
+        default:
+            let recurrent = AnyGate<V>(kind: config.recurrentActivation, hardSigmoid: config.hardSigmoid)
+            let candidate = AnyGate<V>(kind: config.activation, hardSigmoid: config.hardSigmoid)
+            runTeam(plan.threads) { index, count in self.work(index, count, recurrent, candidate) }
+        }
     }
+
+    deinit { pool.give(workspace) }
 
     /// The buffer holding h after the last step.
     var finalState: AlignedBuffer<V> { steps % 2 == 0 ? stateA : stateB }
@@ -139,15 +158,15 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         var index: Int
     }
 
-    private func work(_ index: Int, _ count: Int) {
+    private func work<R: VectorActivation, A: VectorActivation>(_ index: Int, _ count: Int, _ recurrentGate: R, _ candidateGate: A)
+        where R.V == V, A.V == V {
         let (samples, panels) = plan.share(index, of: count, batch: batch, panels: packed.panels)
         // Rows are stepped in groups whose scratch block stays in cache (about 96 KB); a group is a whole
         // number of row blocks, so few rows fall to the one-row kernels. With the units split
         // among threads all rows form one group: the barrier inside a reset_after=False step spans them all.
-        let rowBytes = 3 * padded * MemoryLayout<S>.stride
-        let group = plan.split == .units ? max(1, samples.count) : max(rowBlock, (96 << 10) / rowBytes / rowBlock * rowBlock)
-        let scratch = AlignedBuffer<V>(count: max(1, min(group, samples.count)) * 3 * padded / lanes)
-        let rowsCopy = AlignedBuffer<V>(count: plan.split == .units ? batch * padded / lanes : 1)
+        let group = plan.split == .units ? max(1, samples.count) : Workspace<V>.rowGroup(padded: padded, rowBlock: rowBlock)
+        let scratch = workspace.scratch[index]
+        let rowsCopy = workspace.rowsCopy[index]
         // A source is read a window of steps at a time (about 1 MB for this thread's samples).
         let window = source == nil ? 0 : min(steps, max(plan.chunk, (1 << 20) / max(1, samples.count * features * MemoryLayout<S>.stride)))
         let staging = AlignedBuffer<V>(count: source == nil ? 1 : (samples.count * window * features + lanes - 1) / lanes)
@@ -175,9 +194,11 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
                     let share = Share(samples: first..<last, panels: panels, scratch: scratch.scalars,
                                       rows: plan.split == .units ? rowsCopy.scalars : nil, team: team, index: index)
                     if config.resetAfter {
-                        stepResetAfter(share, t: t, row: t - low, step: step, previous: previous, next: next)
+                        stepResetAfter(share, t: t, row: t - low, step: step, previous: previous, next: next,
+                                       gates: (recurrentGate, candidateGate))
                     } else {
-                        stepResetBefore(share, t: t, row: t - low, step: step, previous: previous, next: next)
+                        stepResetBefore(share, t: t, row: t - low, step: step, previous: previous, next: next,
+                                        gates: (recurrentGate, candidateGate))
                     }
                     first = last
                 } while first < samples.upperBound
@@ -187,8 +208,6 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
             chunkStart = chunkEnd
             if index == 0 { progress?(chunkEnd) }
         }
-        withExtendedLifetime(scratch) {}
-        withExtendedLifetime(rowsCopy) {}
         withExtendedLifetime(staging) {}
     }
 
@@ -198,10 +217,11 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     }
 
     /// reset_after=True: `hh = act(x·Wh + b_in + r * (h·Rh + b_rec))`, all gates from one product.
-    private func stepResetAfter(_ share: Share, t: Int, row: Int, step: Int,
-                                previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>) {
+    private func stepResetAfter<R: VectorActivation, A: VectorActivation>(_ share: Share, t: Int, row: Int, step: Int,
+                                previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>,
+                                gates: (R, A)) where R.V == V, A.V == V {
         if share.samples.count == 1 && oneRowGates {
-            stepOneRow(share, t: t, row: row, step: step, previous: previous, next: next)
+            stepOneRow(share, t: t, row: row, step: step, previous: previous, next: next, gates: gates)
             return
         }
         recurrentProduct(share, rows: previous, gates: 3)
@@ -233,8 +253,9 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     /// registers as soon as its product is done, with the operations of `stepResetAfter`'s loops register by
     /// register (so the results are the same bits), instead of six short vectorized loops over scratch
     /// ((1,100,16)->32: 15% less time, (1,1000,32)->128: 4%).
-    private func stepOneRow(_ share: Share, t: Int, row: Int, step: Int,
-                            previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>) {
+    private func stepOneRow<R: VectorActivation, A: VectorActivation>(_ share: Share, t: Int, row: Int, step: Int,
+                            previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>,
+                                gates: (R, A)) where R.V == V, A.V == V {
         let b = share.samples.lowerBound
         let j0 = share.panels.lowerBound * lanes, j1 = share.panels.upperBound * lanes
         let hp = previous + b * padded, hn = next + b * padded
@@ -249,17 +270,17 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         let px = UnsafeMutableRawPointer(projection.pointer + (b * plan.chunk + row) * 3 * stride).assumingMemoryBound(to: V.self)
         let hpV = UnsafeRawPointer(hp).assumingMemoryBound(to: V.self)
         let hnV = UnsafeMutableRawPointer(hn).assumingMemoryBound(to: V.self)
-        let gates = OneRowGates(px: px, bias: bias, hp: hpV, hn: hnV, stride: stride, activation: config.activation,
-                                recurrentActivation: config.recurrentActivation, hardSigmoid: config.hardSigmoid)
-        eachThreeGateBlock(a, share.panels) { gates($0, $1) }
+        let cell = OneRowGates(px: px, bias: bias, hp: hpV, hn: hnV, stride: stride, recurrentGate: gates.0, candidateGate: gates.1)
+        eachThreeGateBlock(a, share.panels) { cell($0, $1) }
         emit(b, hn, valid: true, step: step, from: j0, to: j1)
     }
 
     /// reset_after=False: z and r from h·R[:, :2U], then `hh = act(x·Wh + b + (r*h)·Rh)`.
-    private func stepResetBefore(_ share: Share, t: Int, row: Int, step: Int,
-                                 previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>) {
+    private func stepResetBefore<R: VectorActivation, A: VectorActivation>(_ share: Share, t: Int, row: Int, step: Int,
+                                 previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>,
+                                gates: (R, A)) where R.V == V, A.V == V {
         if share.samples.count == 1 && oneRowGates {
-            stepOneRowBefore(share, t: t, row: row, step: step, previous: previous, next: next)
+            stepOneRowBefore(share, t: t, row: row, step: step, previous: previous, next: next, gates: gates)
             return
         }
         recurrentProduct(share, rows: previous, gates: 2)
@@ -298,8 +319,9 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     /// reset_after=False for one sample, as `stepOneRow`: z and r from each group of `[z | r]` panels' registers
     /// (z kept in scratch, r*h written for the second product), then the candidate and h from each group of
     /// `[h]` panels' registers, with the operations of `stepResetBefore`'s loops.
-    private func stepOneRowBefore(_ share: Share, t: Int, row: Int, step: Int,
-                                  previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>) {
+    private func stepOneRowBefore<R: VectorActivation, A: VectorActivation>(_ share: Share, t: Int, row: Int, step: Int,
+                                  previous: UnsafeMutablePointer<S>, next: UnsafeMutablePointer<S>,
+                                gates: (R, A)) where R.V == V, A.V == V {
         let b = share.samples.lowerBound
         let j0 = share.panels.lowerBound * lanes, j1 = share.panels.upperBound * lanes
         let hp = previous + b * padded, hn = next + b * padded
@@ -308,22 +330,21 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         func vectors(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<V> {
             UnsafeMutableRawPointer(p).assumingMemoryBound(to: V.self)
         }
-        let gates = OneRowResetGates(px: vectors(projection.scalars + (b * plan.chunk + row) * 3 * padded),
+        let cell = OneRowResetGates(px: vectors(projection.scalars + (b * plan.chunk + row) * 3 * padded),
                                      hp: UnsafePointer(vectors(hp)), hn: vectors(hn), z: vectors(share.scratch),
                                      rh: vectors(resetState.scalars + b * padded), stride: stride,
-                                     activation: config.activation, recurrentActivation: config.recurrentActivation,
-                                     hardSigmoid: config.hardSigmoid)
+                                     recurrentGate: gates.0, candidateGate: gates.1)
         if valid {
             let a = copyRows(share, previous) + b * padded
             byFourPanels(share.panels, { multiply1x8(units, a, (packed.zrPanel($0), packed.zrPanel($1), packed.zrPanel($2), packed.zrPanel($3))) }) {
-                gates.resetGate($0, $1)
+                cell.resetGate($0, $1)
             }
         }
         barrier.wait(share.index, parties: share.team)  // the candidate's product needs every unit's r*h
         if valid {
             let a = copyRows(share, resetState.scalars) + b * padded
             byFourPanels(share.panels, { multiply1x4(units, a, (packed.hPanel($0), packed.hPanel($1), packed.hPanel($2), packed.hPanel($3))) }) {
-                gates.candidate($0, $1)
+                cell.candidate($0, $1)
             }
         } else {
             for j in j0..<j1 { hn[j] = hp[j] }
@@ -353,43 +374,90 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
 
 /// The gates of one sample's units `p*lanes ..< (p+1)*lanes` (reset_after=True) from the three product vectors
 /// of their panel: the arithmetic of `stepResetAfter`'s loops, one register at a time.
-struct OneRowGates<V: GateVector> {
+struct OneRowGates<V: GateVector, R: VectorActivation, A: VectorActivation> where R.V == V, A.V == V {
     let px: UnsafeMutablePointer<V>, bias: UnsafeMutablePointer<V>, hp: UnsafePointer<V>, hn: UnsafeMutablePointer<V>
     let stride: Int
-    let activation: Activation, recurrentActivation: Activation
-    let hardSigmoid: HardSigmoidDefinition
+    let recurrentGate: R, candidateGate: A
 
     @_transparent
     func callAsFunction(_ c: SIMD3Block<V>, _ p: Int) {
-        let z = recurrentActivation.applyVector(px[p] + (c.z + bias[p]), hardSigmoid: hardSigmoid)
-        let r = recurrentActivation.applyVector(px[stride + p] + (c.r + bias[stride + p]), hardSigmoid: hardSigmoid)
-        let h = activation.applyVector(px[2 * stride + p] + r * (c.h + bias[2 * stride + p]), hardSigmoid: hardSigmoid)
+        let z = recurrentGate(px[p] + (c.z + bias[p]))
+        let r = recurrentGate(px[stride + p] + (c.r + bias[stride + p]))
+        let h = candidateGate(px[2 * stride + p] + r * (c.h + bias[2 * stride + p]))
         hn[p] = z * hp[p] + (1 - z) * h
     }
 }
 
 /// `OneRowGates` for reset_after=False: the update and reset gates from the first product's vectors, then
 /// the candidate and h from the second's.
-struct OneRowResetGates<V: GateVector> {
+struct OneRowResetGates<V: GateVector, R: VectorActivation, A: VectorActivation> where R.V == V, A.V == V {
     let px: UnsafeMutablePointer<V>, hp: UnsafePointer<V>, hn: UnsafeMutablePointer<V>
     /// z, kept from the first product for the second.
     let z: UnsafeMutablePointer<V>
     let rh: UnsafeMutablePointer<V>
     let stride: Int
-    let activation: Activation, recurrentActivation: Activation
-    let hardSigmoid: HardSigmoidDefinition
+    let recurrentGate: R, candidateGate: A
 
     @_transparent
     func resetGate(_ c: SIMD3Block<V>, _ p: Int) {
-        z[p] = recurrentActivation.applyVector(px[p] + c.z, hardSigmoid: hardSigmoid)
-        let r = recurrentActivation.applyVector(px[stride + p] + c.r, hardSigmoid: hardSigmoid)
+        z[p] = recurrentGate(px[p] + c.z)
+        let r = recurrentGate(px[stride + p] + c.r)
         rh[p] = r * hp[p]
     }
 
     @_transparent
     func candidate(_ c: V, _ p: Int) {
-        let h = activation.applyVector(px[2 * stride + p] + c, hardSigmoid: hardSigmoid)
+        let h = candidateGate(px[2 * stride + p] + c)
         let zp = z[p]
         hn[p] = zp * hp[p] + (1 - zp) * h
+    }
+}
+
+/// The buffers of a pass, made once per layer and sizes (GRULayer.workspaces): a later pass of the same
+/// sizes clears the states and allocates nothing.
+final class Workspace<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
+    struct Key: Equatable {
+        var batch: Int, padded: Int, chunk: Int, threads: Int, scratchRows: Int
+    }
+    let key: Key
+    let stateA: AlignedBuffer<V>, stateB: AlignedBuffer<V>, last: AlignedBuffer<V>, resetState: AlignedBuffer<V>
+    let projection: AlignedBuffer<V>
+    /// Per thread: `(rows, 3, padded)` gate blocks, and with the units split a copy of `(batch, padded)` rows.
+    let scratch: [AlignedBuffer<V>]
+    let rowsCopy: [AlignedBuffer<V>]
+    let barrier: StepBarrier
+
+    init(_ key: Key) {
+        self.key = key
+        let vectors = key.batch * key.padded / V.scalarCount
+        stateA = AlignedBuffer(count: vectors)
+        stateB = AlignedBuffer(count: vectors)
+        last = AlignedBuffer(count: vectors)
+        resetState = AlignedBuffer(count: vectors)
+        projection = AlignedBuffer(count: key.batch * key.chunk * 3 * key.padded / V.scalarCount)
+        scratch = (0..<key.threads).map { _ in AlignedBuffer(count: key.scratchRows * 3 * key.padded / V.scalarCount) }
+        rowsCopy = (0..<key.threads).map { _ in AlignedBuffer(count: key.threads > 1 ? vectors : 1) }
+        barrier = StepBarrier(parties: key.threads)
+    }
+
+    /// Zeros the states, as a new workspace has them (the other buffers are written before they are read).
+    func clear() {
+        stateA.zero()
+        stateB.zero()
+        last.zero()
+        resetState.zero()
+    }
+
+    /// Rows a thread steps at once, whose gate blocks stay in cache (about 96 KB); a whole number of row
+    /// blocks, so few rows fall to the one-row kernels.
+    static func rowGroup(padded: Int, rowBlock: Int) -> Int {
+        let rowBytes = 3 * padded * MemoryLayout<V.Scalar>.stride
+        return max(rowBlock, (96 << 10) / rowBytes / rowBlock * rowBlock)
+    }
+
+    /// The most rows any thread's scratch holds: its group, or with the units split every sample (a team
+    /// smaller than planned shares the same samples).
+    static func scratchRows(_ plan: WorkPlan, batch: Int, padded: Int, rowBlock: Int) -> Int {
+        plan.split == .units ? batch : max(1, min(batch, rowGroup(padded: padded, rowBlock: rowBlock)))
     }
 }

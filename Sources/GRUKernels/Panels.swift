@@ -14,6 +14,9 @@ final class AlignedBuffer<V: SIMD>: @unchecked Sendable {
 
     deinit { pointer.deallocate() }
 
+    /// Sets every value to zero.
+    func zero() { pointer.update(repeating: V(), count: count) }
+
     var scalars: UnsafeMutablePointer<V.Scalar> {
         UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: V.Scalar.self)
     }
@@ -191,6 +194,21 @@ func multiply1x12<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ p0: UnsafeP
         d0 = d0.multiplyAdd(x, p3[o]); d1 = d1.multiplyAdd(x, p3[o + 1]); d2 = d2.multiplyAdd(x, p3[o + 2])
     }
     return (SIMD3Block(a0, a1, a2), SIMD3Block(b0, b1, b2), SIMD3Block(c0, c1, c2), SIMD3Block(d0, d1, d2))
+}
+
+/// One row times three gates of two panels: six chains, for a layer of two panels (or the two left over),
+/// summed over k in order.
+@inline(__always)
+func multiply1x6<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, _ p0: UnsafePointer<V>, _ p1: UnsafePointer<V>)
+    -> (SIMD3Block<V>, SIMD3Block<V>) where V.Scalar: FloatingPoint {
+    var a0 = V(), a1 = V(), a2 = V(), b0 = V(), b1 = V(), b2 = V()
+    for i in 0..<k {
+        let x = V(repeating: a[i])
+        let o = 3 * i
+        a0 = a0.multiplyAdd(x, p0[o]); a1 = a1.multiplyAdd(x, p0[o + 1]); a2 = a2.multiplyAdd(x, p0[o + 2])
+        b0 = b0.multiplyAdd(x, p1[o]); b1 = b1.multiplyAdd(x, p1[o + 1]); b2 = b2.multiplyAdd(x, p1[o + 2])
+    }
+    return (SIMD3Block(a0, a1, a2), SIMD3Block(b0, b1, b2))
 }
 
 /// One row times three gates of one panel, summed over k in order.

@@ -248,3 +248,32 @@ extension Activation {
         }
     }
 }
+
+/// One activation on whole registers, its kind fixed by the type: a step's gate code is compiled for the
+/// config's pair of activations, with no branch on the kind per vector and its constants folded or held in
+/// registers. Each computes what `applyVector` (and, lane by lane, `applyFast`) computes.
+protocol VectorActivation {
+    associatedtype V: GateVector
+    func callAsFunction(_ x: V) -> V
+}
+
+struct SigmoidGate<V: GateVector>: VectorActivation {
+    @_transparent func callAsFunction(_ x: V) -> V { 1 / (1 + V.polynomialExp(-x)) }
+}
+
+struct TanhGate<V: GateVector>: VectorActivation {
+    @_transparent func callAsFunction(_ x: V) -> V { 1 - 2 / (V.polynomialExp(x + x) + 1) }
+}
+
+/// Keras 2's slope 0.2 or Keras 3's 1/6.
+struct HardSigmoidGate<V: GateVector>: VectorActivation {
+    let slope: V.Scalar
+    @_transparent func callAsFunction(_ x: V) -> V { (x * slope + 0.5).clamped(0, 1) }
+}
+
+/// Any activation with a vector form, chosen per call.
+struct AnyGate<V: GateVector>: VectorActivation {
+    let kind: Activation
+    let hardSigmoid: HardSigmoidDefinition
+    @_transparent func callAsFunction(_ x: V) -> V { kind.applyVector(x, hardSigmoid: hardSigmoid) }
+}

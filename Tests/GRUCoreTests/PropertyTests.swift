@@ -296,6 +296,33 @@ final class ThreadingTests: XCTestCase {
         }
     }
 
+    /// A layer keeps its buffers from one pass to the next: a pass after one with an initial state, a mask
+    /// and a hard_sigmoid-free candidate that leaves values in the padding gives a fresh layer's bits.
+    func testAPassLeavesNothingForTheNext() throws {
+        try forEachKernelSet { set in
+            for resetAfter in [true, false] {
+                for (batch, threads) in [(1, 1), (1, 2), (3, 1), (12, 2)] {
+                    func make() throws -> GRULayer<Float> {
+                        try layer(Float.self, features: 5, units: 21, resetAfter: resetAfter) {
+                            $0.returnSequences = true; $0.activation = .sigmoid
+                        }
+                    }
+                    let used = try make()
+                    var generator = SplitMix64(seed: 3)
+                    let input = (0..<(batch * 40 * 5)).map { _ in Float(generator.nextUnitDouble() * 6 - 3) }
+                    let shape = [batch, 40, 5]
+                    _ = try used(input.map { $0 * 2 }, shape: shape, mask: (0..<(batch * 40)).map { $0 % 3 != 0 },
+                                 initialState: [Float](repeating: 0.7, count: batch * 21), threads: threads)
+                    let again = try used(input, shape: shape, threads: threads)
+                    let fresh = try make()(input, shape: shape, threads: threads)
+                    let label = "\(set.rawValue) reset_after \(resetAfter) batch \(batch) threads \(threads)"
+                    XCTAssertEqual(again.output, fresh.output, label)
+                    XCTAssertEqual(again.state, fresh.state, label)
+                }
+            }
+        }
+    }
+
     /// Linux would start a new thread on its creator's CPU; members that meet at every step must not share one.
     func testTeamMembersStartOnCPUsOfTheirOwn() throws {
         guard ProcessInfo.processInfo.activeProcessorCount >= 2, teamStartCPUs(1) != nil else {

@@ -6,7 +6,7 @@ APT_PACKAGES := libhdf5-dev pkg-config
 # What the tests use besides: GNU parallel and rsync for the README's recipe across hosts.
 TEST_PACKAGES := parallel rsync
 
-.PHONY: deps test-deps build example test test-example test-install install sanitize clean bench man check-man
+.PHONY: deps test-deps build example test test-portable test-example test-install install sanitize clean bench man check-man
 MAN_PAGE := Documentation/gru-run.1
 
 # Installs the system libraries gru-run links against, when they are missing.
@@ -36,11 +36,17 @@ example: build
 test: test-deps
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
+	$(MAKE) test-portable
 	$(MAKE) test-example
 	$(MAKE) test-install
 	$(MAKE) check-man
 	$(MAKE) mutate-h5
 	$(MAKE) fuzz-smoke
+
+# The command-line fixture tests again on the portable kernels, which processors without AVX2 (and arm64)
+# run: every output against Keras's (GRUCoreTests check every kernel build the processor has in-process).
+test-portable:
+	GRU_RUN_KERNELS=portable $(SWIFT) test -c release --skip-build --filter 'FixtureRunTests|ModelFixtureTests|RealWorldTests|testKernelsChosenByTheEnvironment'
 
 # make install into a scratch PREFIX: binary, completions and man page all land.
 test-install:

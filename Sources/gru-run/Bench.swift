@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Worker threads (default: the machine's cores).")
     var threads: Int?
 
-    @Flag(help: "End with one JSON object: median_ms, min_ms, gflops and the shape.")
+    @Flag(help: "End with one JSON object: median_ms, min_ms, gflops, the shape and the kernels used.")
     var json = false
 
     func validate() throws {
@@ -78,15 +78,16 @@ struct Bench: ParsableCommand {
         let flops = 2.0 * Double(b * t * 3 * config.units * (gru.inputDim + config.units))
         let gflops = flops / (median / 1e3) / 1e9
         let dtype = S.self == Float.self ? "float32" : "float64"
-        print(String(format: "shape (B=%d, T=%d, D=%d, U=%d) %@ reset_after=%@ threads=%d: min %.4f ms, median %.4f ms, %.2f GFLOPS",
-                     b, t, gru.inputDim, config.units, dtype, config.resetAfter ? "True" : "False", threadCount,
+        let kernels = GRUKernelSet.active.rawValue
+        print(String(format: "shape (B=%d, T=%d, D=%d, U=%d) %@ reset_after=%@ threads=%d kernels=%@: min %.4f ms, median %.4f ms, %.2f GFLOPS",
+                     b, t, gru.inputDim, config.units, dtype, config.resetAfter ? "True" : "False", threadCount, kernels,
                      times[0], median, gflops))
         if json {
             let fields: [String] = [
                 "\"median_ms\": \(median)", "\"min_ms\": \(times[0])", "\"gflops\": \(gflops)",
                 "\"batch\": \(b)", "\"timesteps\": \(t)", "\"features\": \(gru.inputDim)", "\"units\": \(config.units)",
                 "\"dtype\": \"\(dtype)\"", "\"reset_after\": \(config.resetAfter)", "\"threads\": \(threadCount)",
-                "\"repeat\": \(`repeat`)",
+                "\"repeat\": \(`repeat`)", "\"kernels\": \"\(kernels)\"",
             ]
             print("{" + fields.joined(separator: ", ") + "}")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GRUCore
 import GRUIO
 import TestSupport
 import XCTest
@@ -172,6 +173,31 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(result.status, status, arguments.joined(separator: " ") + ": " + result.stderr)
             XCTAssertEqual(result.stderr, "gru-run: " + message + "\n", arguments.joined(separator: " "))
             XCTAssertTrue(result.stdout.isEmpty, arguments.joined(separator: " "))
+        }
+    }
+
+    /// GRU_RUN_KERNELS picks the kernel build (the one bench reports and the run uses, with Keras's numbers
+    /// on each); a name that is no build, or one this processor cannot run, is refused before anything runs.
+    func testKernelsChosenByTheEnvironment() throws {
+        let f = try fixture("grid_ra1_sigmoid_fwd_seq")
+        let model = f.path("model.h5"), x = f.path("x1.npy"), y = f.path("y1.npy")
+        let supported = GRUKernelSet.supported.map(\.rawValue)
+        XCTAssertEqual(supported.last, "portable")
+        for (value, expected) in [("", supported[0])] + supported.map({ ($0, $0) }) {
+            let result = try GRURunBinary.shell("""
+                GRU_RUN_KERNELS='\(value)' "$GRU_RUN" bench --weights '\(model)' --repeat 1 --warmup 0 --json | tail -1
+                GRU_RUN_KERNELS='\(value)' "$GRU_RUN" check --weights '\(model)' --input '\(x)' --expect '\(y)'
+                """)
+            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.split(separator: "\n")[0].utf8)) as? [String: Any]
+            XCTAssertEqual(json?["kernels"] as? String, expected, "GRU_RUN_KERNELS='\(value)': " + result.stderr)
+            XCTAssertTrue(result.stdout.hasSuffix("PASS\n"), "GRU_RUN_KERNELS='\(value)': " + result.stdout + result.stderr)
+        }
+        let bogus = try GRURunBinary.shell("GRU_RUN_KERNELS=sse4 \"$GRU_RUN\" --weights '\(model)' --input '\(x)'")
+        XCTAssertEqual(bogus.status, 69)
+        XCTAssertEqual(bogus.stderr, "gru-run: GRU_RUN_KERNELS is 'sse4', which names no kernels (avx512, avx2, portable do); this processor runs \(supported.joined(separator: ", ")).\n")
+        if let missing = GRUKernelSet.allCases.first(where: { !$0.isSupported }) {
+            let refused = try GRURunBinary.shell("GRU_RUN_KERNELS=\(missing.rawValue) \"$GRU_RUN\" --weights '\(model)' --input '\(x)'")
+            XCTAssertEqual(refused.status, 69, refused.stderr)
         }
     }
 

@@ -311,7 +311,7 @@ def ort_worker(shape, weights, reference, cfg, gru_commands):
         row[f"ort{threads}_diff"] = diff
         sessions[threads] = sess
     rounds = {key: [] for key in ("ort1", "ort2", "gru1", "gru2", "sgemm2")}
-    flops = None
+    flops, kernels = None, set()
     for _ in range(cfg["rounds"]):
         for threads in (1, 2):
             sess = sessions[threads]
@@ -320,6 +320,7 @@ def ort_worker(shape, weights, reference, cfg, gru_commands):
         for threads in (1, 2):
             result = run_gru_bench(gru_commands[threads])
             flops = result["gflops"] * result["median_ms"] * 1e6
+            kernels.add(result.get("kernels", "?"))
             rounds[f"gru{threads}"].append(result["median_ms"])
         # The machine's peak in the same round, so that a slow or fast spell falls on both.
         rounds["sgemm2"].append(matmul_gflops(2, cfg["sgemm"][1][0], 3))
@@ -329,7 +330,8 @@ def ort_worker(shape, weights, reference, cfg, gru_commands):
         row[key] = float(np.median(values))
     for threads in (1, 2):
         ms = row.pop(f"gru{threads}")
-        row[f"gru{threads}"] = dict(median_ms=ms, gflops=flops / (ms * 1e6), rounds=rounds[f"gru{threads}"])
+        row[f"gru{threads}"] = dict(median_ms=ms, gflops=flops / (ms * 1e6), rounds=rounds[f"gru{threads}"],
+                                    kernels=",".join(sorted(kernels)))
     return row
 
 
@@ -368,6 +370,35 @@ def main_table_rows(rows, peak):
                     f"{r['tf']:.3f}", f"{r['ort2'] / g2:.2f}x", f"{r['ort1'] / g2:.2f}x", f"{r['tf'] / g2:.2f}x",
                     f"{gflops:.2f}", f"{100 * r['peak_share']:.1f}%"])
     return out
+
+
+# RTNeural (C++, Eigen, compile-time sizes, -march=native with AVX-512) and ONNX Runtime with 1 thread on a
+# 2.0 GHz Intel Xeon (Skylake-SP), ms per pass of the batch-1 shapes, both checked against Keras: the figures
+# gru-run's 1-thread time is held to, carried to this machine through ONNX Runtime's 1-thread time here.
+RTNEURAL_REFERENCE = {(1, 100, 16, 32): (0.051, 0.27), (1, 1000, 32, 128): (5.43, 9.9), (1, 1000, 64, 256): (33.6, 34.0)}
+
+
+def targets(rows):
+    """Each row against the speed targets: 1.5x ONNX Runtime's 2-thread time, 80% of the sgemm peak on the
+    largest shape, and at batch 1 on one thread RTNeural's time scaled by ORT's 1-thread time."""
+    print("== Targets")
+    print(f"  kernels gru-run ran: {', '.join(sorted({r['gru1'].get('kernels', '?') for r in rows}))}")
+    for r in rows:
+        ratio = r["ort2"] / r["gru2"]["median_ms"]
+        print(f"  {shape_name(*r['shape'])}: ORT-2t / gru-run-2t {ratio:.2f}x (target 1.5x): {'met' if ratio >= 1.5 else 'NOT met'}")
+    largest = max(rows, key=lambda r: r["shape"][0] * r["shape"][1] * r["shape"][3])
+    share = 100 * largest["peak_share"]
+    print(f"  {shape_name(*largest['shape'])}: {share:.1f}% of the sgemm peak (target 80%): {'met' if share >= 80 else 'NOT met'}")
+    for r in rows:
+        if tuple(r["shape"]) not in RTNEURAL_REFERENCE:
+            continue
+        rtneural, ort_there = RTNEURAL_REFERENCE[tuple(r["shape"])]
+        scaled = rtneural * r["ort1"] / ort_there
+        g1 = r["gru1"]["median_ms"]
+        print(f"  {shape_name(*r['shape'])} 1 thread: gru-run {g1:.3f} ms; RTNeural {rtneural} ms x ORT-1t here "
+              f"{r['ort1']:.3f} / there {ort_there} = {scaled:.3f} ms: {'met' if g1 < scaled else 'NOT met'} "
+              f"(gru-run / ORT-1t {g1 / r['ort1']:.3f}, RTNeural / ORT-1t there {rtneural / ort_there:.3f})")
+    print()
 
 
 def variants_table(gru_run, cfg, rows):
@@ -529,6 +560,7 @@ def main():
     rows = [measure_shape(gru_run, cfg, shape, keras[shape]) for shape in SHAPES]
     table, main_note = main_table_rows(rows, peak), load_note(start, "while the main table was measured")
     print("\n" + format_table(MAIN_HEADERS, table) + "\n")
+    targets(rows)
 
     variants_table(gru_run, cfg, rows)
     whole_process(gru_run, cfg)

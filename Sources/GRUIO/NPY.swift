@@ -180,6 +180,20 @@ public struct NPYArray: Sendable {
     private func converted<T: BinaryFloatingPoint>(_ type: T.Type) throws -> [T] {
         try MemoryBudget.reserve(MemoryBudget.bytes(count, MemoryLayout<T>.size), for: "converting \(file?.displayPath ?? "the array")")
         return try [T](unsafeUninitializedCapacity: count) { result, initialized in
+            // Stored as the values are held (float32 into Float, float64 into Double, in this machine's byte
+            // order): read straight into the result, without a pass over a block buffer.
+            if let file, storedAsHeld(T.self) {
+                let bytes = count * MemoryLayout<T>.size
+                var done = 0
+                while done < bytes {
+                    let n = min(bytes - done, 1 << 24)
+                    let filled = try file.read(into: UnsafeMutableRawPointer(result.baseAddress!) + done, count: n, offset: fileOffset + done)
+                    guard filled == n else { throw NPYArray.changed(file.path) }
+                    done += n
+                }
+                initialized = count
+                return
+            }
             try forEachBlock { raw, first, n in
                 let out = result.baseAddress! + first
                 switch element {
@@ -211,6 +225,19 @@ public struct NPYArray: Sendable {
             }
             initialized = count
         }
+    }
+
+    /// Whether the stored elements are `T`'s own bytes.
+    private func storedAsHeld<T: BinaryFloatingPoint>(_ type: T.Type) -> Bool {
+        #if _endian(little)
+        switch element {
+        case .float(32, false): return T.self == Float.self
+        case .float(64, false): return T.self == Double.self
+        default: return false
+        }
+        #else
+        return false
+        #endif
     }
 
     /// Nonzero values are true, as numpy's `astype(bool)`.

@@ -139,7 +139,7 @@ def print_machine(binary):
     blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
     print("== Machine and versions")
     print(f"CPU: {model}, {os.cpu_count()} cores (usable {len(os.sched_getaffinity(0))}), AVX2={'avx2' in flags} "
-          f"FMA={'fma' in flags}, {mem_gib:.1f} GiB RAM, {os_name}, Linux {platform.release()}")
+          f"FMA={'fma' in flags} AVX-512F={'avx512f' in flags}, {mem_gib:.1f} GiB RAM, {os_name}, Linux {platform.release()}")
     print(f"Python {platform.python_version()}, numpy {np.__version__} (BLAS {blas.get('name', '?')} "
           f"{blas.get('version', '')}), tensorflow-cpu {version('tensorflow-cpu')}, tf-keras {version('tf-keras')}, "
           f"onnx {version('onnx')}, onnxruntime {version('onnxruntime')}, h5py {version('h5py')}")

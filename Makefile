@@ -3,10 +3,11 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libhdf5-dev pkg-config
-# What the tests use besides: GNU parallel and rsync for the README's recipe across hosts.
-TEST_PACKAGES := parallel rsync
+# What the tests use besides: GNU parallel and rsync for the README's recipe across hosts; on x86-64,
+# QEMU's user-mode emulator, to run gru-run as on a processor without AVX2.
+TEST_PACKAGES := parallel rsync $(if $(filter x86_64,$(shell uname -m)),qemu-user)
 
-.PHONY: deps test-deps build example test test-portable test-example test-install install sanitize clean bench man check-man
+.PHONY: deps test-deps build example test test-portable test-no-avx2 test-example test-install install sanitize clean bench man check-man
 MAN_PAGE := Documentation/gru-run.1
 
 # Installs the system libraries gru-run links against, when they are missing.
@@ -37,6 +38,7 @@ test: test-deps
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
 	$(MAKE) test-portable
+	$(MAKE) test-no-avx2
 	$(MAKE) test-example
 	$(MAKE) test-install
 	$(MAKE) check-man
@@ -47,6 +49,29 @@ test: test-deps
 # run: every output against Keras's (GRUCoreTests check every kernel build the processor has in-process).
 test-portable:
 	GRU_RUN_KERNELS=portable $(SWIFT) test -c release --skip-build --filter 'FixtureRunTests|ModelFixtureTests|RealWorldTests|testKernelsChosenByTheEnvironment'
+
+# On x86-64: the release binary under QEMU emulating a processor without AVX (Nehalem), which stops at the
+# first instruction that processor lacks. gru-run must choose its portable kernels and give Keras's numbers,
+# layer and whole model, float32 and float64.
+NO_AVX2_LAYERS := grid_ra1_sigmoid_fwd_seq grid_ra0_hardsig_bwd_last_mask float64_ra1_hardsig_bwd_seq_mask
+NO_AVX2_MODELS := k3_cnn_gru k3_batchnorm_f64
+test-no-avx2:
+	@if [ "$$(uname -m)" != x86_64 ]; then echo "test-no-avx2: not x86-64, nothing to emulate"; exit 0; fi; \
+	bin="$$($(SWIFT) build -c release --show-bin-path)/gru-run"; \
+	run() { qemu-x86_64 -cpu Nehalem "$$bin" "$$@"; }; \
+	run bench --weights example/model.h5 --repeat 1 --warmup 0 --json | tail -1 | grep -q '"kernels": "portable"' || \
+		{ echo "test-no-avx2: gru-run did not choose its portable kernels"; exit 1; }; \
+	for c in $(NO_AVX2_LAYERS); do \
+		d=Fixtures/tfkeras/$$c; tol=1e-5; case $$c in float64*) tol=1e-9;; esac; \
+		run check --weights $$d/model.h5 --input $$d/x1.npy --expect $$d/y1.npy --atol $$tol | tail -1 | grep -qx PASS || \
+			{ echo "test-no-avx2: $$d differs from Keras"; exit 1; }; \
+	done; \
+	for m in $(NO_AVX2_MODELS); do \
+		d=Fixtures/models/$$m; tol=1e-5; case $$m in *f64) tol=1e-9;; esac; \
+		run check --weights $$d/model.keras --input $$d/x.npy --expect $$d/y.npy --atol $$tol | tail -1 | grep -qx PASS || \
+			{ echo "test-no-avx2: $$d differs from Keras"; exit 1; }; \
+	done; \
+	echo "test-no-avx2: $(words $(NO_AVX2_LAYERS) $(NO_AVX2_MODELS)) fixtures match Keras on an emulated processor without AVX"
 
 # make install into a scratch PREFIX: binary, completions and man page all land.
 test-install:

@@ -126,7 +126,7 @@ func multiply4x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
 }
 
 /// Three rows times three gates, for doubles: nine accumulators leave registers for the panel loads, where
-/// the four-row kernel on four-lane vectors spills an accumulator. Sums over k in the same order.
+/// the four-row kernel on AVX2 (16 registers) spills an accumulator. Sums over k in the same order.
 @inline(__always)
 func multiply3x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafePointer<V.Scalar>,
                           _ a2: UnsafePointer<V.Scalar>, _ panel: UnsafePointer<V>) -> (SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>)

@@ -1,6 +1,6 @@
 import GRUBase
 
-/// exp as straight-line arithmetic, so that loops over gate values vectorize (AVX2, 8 floats or 4 doubles
+/// exp as straight-line arithmetic, so that loops over gate values vectorize (a register of floats or doubles
 /// a step): exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln(2)/2 with ln 2 split in two parts
 /// (Cody and Waite), exp(r) by its Taylor series to degree 7 (float: truncation < 6e-9 relative) or 11
 /// (double: < 3e-15) with fused multiply-adds, summed by Estrin's scheme (pairs of terms, then pairs of

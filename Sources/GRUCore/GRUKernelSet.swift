@@ -28,13 +28,13 @@ public enum GRUKernelSet: String, CaseIterable, Sendable {
         switch self {
         case .avx512:
             #if canImport(GRUKernelsAVX512)
-            return cpufeatures_avx512() != 0
+            return GRUKernelSet.processorHasAVX512
             #else
             return false
             #endif
         case .avx2:
             #if canImport(GRUKernelsAVX2)
-            return cpufeatures_avx2_fma() != 0
+            return GRUKernelSet.processorHasAVX2
             #else
             return false
             #endif
@@ -42,6 +42,10 @@ public enum GRUKernelSet: String, CaseIterable, Sendable {
             return true
         }
     }
+
+    // Asked once: CPUID is slow under a hypervisor, which answers it.
+    private static let processorHasAVX512 = cpufeatures_avx512() != 0
+    private static let processorHasAVX2 = cpufeatures_avx2_fma() != 0
 
     /// The builds this processor runs, widest first.
     public static var supported: [GRUKernelSet] { allCases.filter(\.isSupported) }

@@ -44,9 +44,12 @@ struct GRURun: ParsableCommand {
 
         CSV holds one row per timestep, one column per feature, and a blank
         line between samples.
+        The GRU runs on the widest kernels the processor has (avx512, avx2,
+        portable); GRU_RUN_KERNELS=NAME in the environment picks one.
         Exit status: 0 success, 64 usage error, 65 bad data, 66 missing input,
-        71 not enough memory, 74 I/O error, 129/130/143 ended by
-        SIGHUP/SIGINT/SIGTERM (temporary files removed).
+        69 GRU_RUN_KERNELS names kernels this processor cannot run, 71 not
+        enough memory, 74 I/O error, 129/130/143 ended by SIGHUP/SIGINT/SIGTERM
+        (temporary files removed).
         """,
         version: "0.1.0",
         subcommands: [Run.self, Check.self, Inspect.self, Split.self, Join.self, Bench.self],

@@ -88,28 +88,7 @@ public enum GRUKernelSet: String, CaseIterable, Sendable {
 /// One inference or training pass of `job` on the active kernels.
 func runPass<S: GRUScalar>(_ job: GRUJob<S>) -> GRUOutput<S> {
     if job.dropout != nil { return GRUEngine(job).runTraining() }
-    // GRUScalar's two types; the casts are between identical types.
-    if S.self == Float.self {
-        return unsafeBitCast(runKernels(unsafeBitCast(job, to: GRUJob<Float>.self), GRUKernelSet.active), to: GRUOutput<S>.self)
-    }
-    precondition(S.self == Double.self, "GRU passes compute in Float or Double")
-    return unsafeBitCast(runKernels(unsafeBitCast(job, to: GRUJob<Double>.self), GRUKernelSet.active), to: GRUOutput<S>.self)
-}
-
-private func runKernels(_ job: GRUJob<Float>, _ set: GRUKernelSet) -> GRUOutput<Float> {
-    switch set {
-    #if canImport(GRUKernelsAVX512)
-    case .avx512: return GRUKernelsAVX512.Kernels.run(job)
-    #endif
-    #if canImport(GRUKernelsAVX2)
-    case .avx2: return GRUKernelsAVX2.Kernels.run(job)
-    #endif
-    default: return GRUKernels.Kernels.run(job)
-    }
-}
-
-private func runKernels(_ job: GRUJob<Double>, _ set: GRUKernelSet) -> GRUOutput<Double> {
-    switch set {
+    switch GRUKernelSet.active {
     #if canImport(GRUKernelsAVX512)
     case .avx512: return GRUKernelsAVX512.Kernels.run(job)
     #endif

@@ -24,8 +24,16 @@ let doublesInThreeRowBlocks = false
 
 /// The inference pass of this build of the kernels.
 package enum Kernels {
-    package static func run(_ job: GRUJob<Float>) -> GRUOutput<Float> { GRUEngine(job).runFast(FloatVector.self) }
-    package static func run(_ job: GRUJob<Double>) -> GRUOutput<Double> { GRUEngine(job).runFast(DoubleVector.self) }
+    package static func run<S: GRUScalar>(_ job: GRUJob<S>) -> GRUOutput<S> {
+        // GRUScalar's two types; the casts are between identical types.
+        if S.self == Float.self {
+            let output = GRUEngine(unsafeBitCast(job, to: GRUJob<Float>.self)).runFast(FloatVector.self)
+            return unsafeBitCast(output, to: GRUOutput<S>.self)
+        }
+        precondition(S.self == Double.self, "GRU passes compute in Float or Double")
+        let output = GRUEngine(unsafeBitCast(job, to: GRUJob<Double>.self)).runFast(DoubleVector.self)
+        return unsafeBitCast(output, to: GRUOutput<S>.self)
+    }
 }
 
 extension GRUEngine {

@@ -28,7 +28,7 @@ final class AlignedBuffer<V: SIMD>: @unchecked Sendable {
 /// With `candidateApart` (reset_after=False, whose step multiplies h by the z and r columns, then r*h by the
 /// candidate's) the recurrent kernel is packed as two sets of panels, `[z | r]` then `[h]`, so each product
 /// streams only the bytes it uses.
-struct PackedWeights<V: SIMD>: @unchecked Sendable, CandidateLayout where V.Scalar: GRUScalar {
+struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
     let units: Int
     let inputDim: Int
     let panels: Int

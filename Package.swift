@@ -56,7 +56,8 @@ let package = Package(
                                                          "-Xlinker", "-lsz", "-Xlinker", "-lz", "-Xlinker", "-lm"],
                                           .when(configuration: .release))]
         ),
-        .target(name: "TestSupport", dependencies: ["GRUCore", "GRUIO"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GRUCore", "GRUIO", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                path: "Sources/TestSupport"),
     ] + kernelBuilds + [
         .testTarget(name: "GRUCoreTests", dependencies: ["GRUCore", "TestSupport"]),
         .testTarget(name: "GRUIOTests", dependencies: ["GRUIO", "TestSupport"]),

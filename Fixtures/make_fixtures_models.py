@@ -48,9 +48,10 @@ class Case:
     ("float", shape[, scale]) / ("masked", shape) / ("ids", shape) without the batch axis."""
 
     def __init__(self, base, build, inputs, what, parts=("tfkeras", "keras3"), float64=False,
-                 seed_gru=False, scales=None):
+                 seed_gru=False, scales=None, batch=B):
         self.base, self.build, self.inputs, self.what = base, build, inputs, what
         self.parts, self.float64, self.seed_gru, self.scales = parts, float64, seed_gru, scales or {}
+        self.batch = batch
 
 
 def seq(k, shape, layers, dtype=None):
@@ -340,6 +341,62 @@ ACTIVATIONS = ["relu", "tanh", "sigmoid", "hard_sigmoid", "elu", "selu", "softpl
                "swish", "gelu", "linear", "exponential", "relu6", "leaky_relu", "mish", "softmax"]
 SMALL = {"exponential": 0.5}
 
+def zero_output(base, go_backwards, return_sequences, what, **case_kw):
+    """Masking -> GRU(zero_output_for_mask=True): masked steps output 0 (the state still carries)."""
+    def build(k):
+        return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                               k.gru(7, return_sequences=return_sequences, go_backwards=go_backwards,
+                                     zero_output_for_mask=True, name="gru")])
+    return Case(base, build, [("masked5", (T, D))], what, batch=5, **case_kw)
+
+
+def b_zofm_state(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    m = k.L.Masking(0.0, name="masking")(x)
+    s, h = k.gru(6, return_sequences=True, return_state=True, zero_output_for_mask=True, name="gru")(m)
+    return k.Model(x, [s, h])
+
+
+def b_zofm_embed_td(k):
+    return seq(k, (T,), [k.L.Embedding(VOCAB, 5, mask_zero=True, name="embed"),
+                         k.gru(6, return_sequences=True, zero_output_for_mask=True, name="gru"),
+                         k.L.TimeDistributed(k.L.Dense(3), name="td")], dtype="int32")
+
+
+def b_zofm_bidi(return_sequences, zero):
+    def build(k):
+        return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                               k.L.Bidirectional(k.gru(5, return_sequences=return_sequences,
+                                                       zero_output_for_mask=zero), name="bi")])
+    return build
+
+
+def b_zofm_stack(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                           k.gru(6, return_sequences=True, zero_output_for_mask=True, name="gru_1"),
+                           k.gru(5, return_sequences=True, go_backwards=True, zero_output_for_mask=True,
+                                 name="gru_2")])
+
+
+def norm_gru(base, shape, layers, what, reshape=None, **case_kw):
+    """Normalization layers over the given axes in front of a GRU(5, return_sequences)."""
+    def build(k):
+        made = [make(k) for make in layers]
+        if reshape:
+            made.append(k.L.Reshape(reshape, name="reshape"))
+        return seq(k, shape, made + [k.gru(5, return_sequences=True, name="gru")])
+    return Case(base, build, [("float", shape)], what, **case_kw)
+
+
+def ln(axis, name, **kw):
+    return lambda k: k.L.LayerNormalization(axis=axis, name=name, **kw)
+
+
+def bn(axis, name, **kw):
+    return lambda k: k.L.BatchNormalization(axis=axis, name=name, **kw)
+
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -476,6 +533,52 @@ CASES = [
          "TimeDistributed(Conv2D((3, 2), strides 2, same)) -> TimeDistributed(MaxPooling2D(2, "
          "strides 1, same)) -> TimeDistributed(Flatten) -> GRU(return_sequences) -> "
          "TimeDistributed(Dense)"),
+    zero_output("zofm_seq", False, True, "Masking -> GRU(return_sequences, zero_output_for_mask=True): "
+                "masked steps output 0; five samples: a padded tail, a hole, all masked, leading steps, "
+                "none", float64=True, seed_gru=True),
+    zero_output("zofm_last", False, False, "Masking -> GRU(zero_output_for_mask=True), last output: 0 "
+                "where the last step is masked", seed_gru=True),
+    zero_output("zofm_bwd_seq", True, True, "Masking -> GRU(go_backwards, return_sequences, "
+                "zero_output_for_mask=True)", float64=True, seed_gru=True),
+    zero_output("zofm_bwd_last", True, False, "Masking -> GRU(go_backwards, zero_output_for_mask=True), "
+                "last output: 0 where the first step is masked", seed_gru=True),
+    Case("zofm_state", b_zofm_state, [("masked5", (T, D))],
+         "functional: Masking -> GRU(return_sequences, return_state, zero_output_for_mask=True): the "
+         "sequence has 0 at masked steps, the state carries", batch=5, seed_gru=True),
+    Case("zofm_embed_td", b_zofm_embed_td, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU(return_sequences, zero_output_for_mask=True) -> "
+         "TimeDistributed(Dense): masked steps give the Dense's bias"),
+    Case("zofm_bidi_last", b_zofm_bidi(False, True), [("masked5", (T, D))],
+         "Masking -> Bidirectional(GRU(zero_output_for_mask=True)), last outputs: Bidirectional sets "
+         "zero_output_for_mask to return_sequences (False)", batch=5, seed_gru=True),
+    Case("zofm_bidi_seq", b_zofm_bidi(True, False), [("masked5", (T, D))],
+         "Masking -> Bidirectional(GRU(return_sequences, zero_output_for_mask=False)): Bidirectional sets "
+         "it to return_sequences (True)", batch=5, float64=True),
+    Case("zofm_stack", b_zofm_stack, [("masked5", (T, D))],
+         "Masking -> GRU(return_sequences, zero_output_for_mask) -> GRU(go_backwards, return_sequences, "
+         "zero_output_for_mask)", batch=5),
+    norm_gru("ln_axis1", (T, D), [ln(1, "ln")], "LayerNormalization(axis=1): over the time axis",
+             float64=True),
+    norm_gru("ln_axis_m2", (T, D), [ln(-2, "ln", center=False)],
+             "LayerNormalization(axis=-2, center=False)"),
+    norm_gru("ln_axes_12", (T, D), [ln([1, 2], "ln", epsilon=1e-5)],
+             "LayerNormalization(axis=[1, 2], epsilon 1e-5): over a whole sample", float64=True),
+    norm_gru("ln_axes_21", (T, D), [ln([2, 1], "ln")],
+             "LayerNormalization(axis=[2, 1]): the axes listed out of order (gamma (4, 6))"),
+    norm_gru("ln_axes_mixed", (T, D), [ln([-1, 1], "ln", scale=False)],
+             "LayerNormalization(axis=[-1, 1], scale=False): a negative and a positive axis"),
+    norm_gru("ln_rank6", (2, 3, 2, 2, 3), [ln([1, 2], "ln_a"), ln([2, 4], "ln_b", center=False),
+                                           ln([-3, -1], "ln_c", scale=False)],
+             "LayerNormalization over axes [1, 2], [2, 4] and [-3, -1] of (B, 2, 3, 2, 2, 3) -> "
+             "Reshape((6, 12)) -> GRU", reshape=(6, 12), float64=True),
+    norm_gru("bn_axis1", (T, D), [bn(1, "bn"), bn(-2, "bn_2", center=False)],
+             "BatchNormalization(axis=1) and (axis=-2, center=False): per time step", float64=True),
+    norm_gru("bn_axes_12", (T, D), [bn([1, 2], "bn", scale=False)],
+             "BatchNormalization(axis=[1, 2], scale=False): per (step, feature); tf-keras only",
+             parts=("tfkeras",), float64=True),
+    norm_gru("bn_rank4", (4, 5, 3), [bn(2, "bn"), bn(1, "bn_2", scale=False), bn(3, "bn_3")],
+             "BatchNormalization over axis 2, 1 and 3 of (B, 4, 5, 3) -> Reshape((4, 15)) -> GRU",
+             reshape=(4, 15), float64=True),
 ]
 for _c in CASES:
     if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):
@@ -503,15 +606,20 @@ def rng_for(name):
     return np.random.default_rng(zlib.crc32(name.encode()))
 
 
-def make_input(rng, kind, shape, dtype, scale=1.0):
+def make_input(rng, kind, shape, dtype, scale=1.0, batch=B):
     if kind == "ids":
-        ids = rng.integers(1, VOCAB, (B,) + shape).astype(dtype)
+        ids = rng.integers(1, VOCAB, (batch,) + shape).astype(dtype)
         # 0 in a padded tail, in two leading steps and in one step in the middle
         ids[0, -2:] = 0
         ids[1, :2] = 0
         ids[2, 2:3] = 0
         return ids
-    x = (rng.standard_normal((B,) + shape) * scale).astype(dtype)
+    x = (rng.standard_normal((batch,) + shape) * scale).astype(dtype)
+    if kind == "masked5":  # every pattern: a padded tail, a hole, all masked, leading steps, none
+        x[0, -2:] = 0
+        x[1, 2:4] = 0
+        x[2, :] = 0
+        x[3, :2] = 0
     if kind == "masked":
         x[0, -2:] = 0      # padded tail
         x[1, 2:4] = 0      # hole
@@ -644,16 +752,16 @@ def part_main(part, names, staging):
             model = case.build(kit(dtype, seed_gru))
             randomize(model, rng, case.scales, dtype)
             xs = [make_input(rng, spec[0], spec[1], ids_dtype(model, i) if spec[0] == "ids" else dtype,
-                             *spec[2:]) for i, spec in enumerate(case.inputs)]
+                             *spec[2:], batch=case.batch) for i, spec in enumerate(case.inputs)]
             feed = xs[0] if len(xs) == 1 else xs
-            ys = model.predict(feed, batch_size=B, verbose=0)
+            ys = model.predict(feed, batch_size=case.batch, verbose=0)
             ys = [np.asarray(y) for y in (ys if isinstance(ys, (list, tuple)) else [ys])]
             direct = model(feed, training=False)
             direct = direct if isinstance(direct, (list, tuple)) else [direct]
             tol = 1e-12 if dtype == "float64" else 1e-6
             for y, d in zip(ys, direct):
                 assert y.dtype == np.dtype(dtype), (name, y.dtype)
-                assert np.allclose(y, np.asarray(d), rtol=0, atol=tol), (name, "predict != call")
+                assert np.allclose(y, np.asarray(d), rtol=0, atol=tol), (name, "predict != call", float(np.abs(y - np.asarray(d)).max()))
                 assert np.all(np.isfinite(y)), name
             folder = staging / name
             folder.mkdir(parents=True)
@@ -664,7 +772,7 @@ def part_main(part, names, staging):
             # Keras must load what it saved and predict the same numbers.
             clear()
             reloaded = keras.models.load_model(model_file, compile=False)
-            again = reloaded.predict(feed, batch_size=B, verbose=0)
+            again = reloaded.predict(feed, batch_size=case.batch, verbose=0)
             again = again if isinstance(again, (list, tuple)) else [again]
             for y, a in zip(ys, again):
                 assert np.array_equal(y, np.asarray(a)), (name, "reloaded model differs")

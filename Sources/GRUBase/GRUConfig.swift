@@ -20,8 +20,9 @@ public struct GRUConfig: Equatable, Sendable {
     public var implementation = 1
     public var dropout: Double = 0
     public var recurrentDropout: Double = 0
-    /// Masked steps output zeros instead of repeating the previous output: what Keras's Bidirectional
-    /// sets on its inner layers when they return sequences.
+    /// zero_output_for_mask: masked steps output zeros instead of repeating the previous output (the state
+    /// still carries), so the last output is 0 when the last step processed is masked. Keras's Bidirectional
+    /// sets it on its inner layers to their return_sequences, whatever their config says.
     public var zeroOutputForMask = false
 
     public init(units: Int) {

@@ -101,6 +101,8 @@ struct GRUConfigReader {
         if let value = try bool("return_sequences") { config.returnSequences = value }
         if let value = try bool("return_state") { config.returnState = value }
         if let value = try bool("go_backwards") { config.goBackwards = value }
+        // An argument of every Keras RNN (tf-keras takes it through **kwargs and writes it only when True).
+        if let value = try bool("zero_output_for_mask") { config.zeroOutputForMask = value }
         if let value = try bool("stateful") { config.stateful = value }
         if let value = try bool("time_major") { config.timeMajor = value }
         if let value = try bool("unroll") { config.unroll = value }

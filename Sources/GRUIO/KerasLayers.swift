@@ -60,10 +60,17 @@ struct KerasLayerBuilder<S: GRUScalar> {
 
     /// An integer or a list of them (`kernel_size: 3` or `[3]`).
     private func integers(_ layer: KerasLayerConfig, _ key: String, default value: [Int]? = nil) throws -> [Int] {
+        // Integral and well inside Int, so that no conversion traps; each layer checks its own range.
+        func integer(_ value: JSONValue) -> Int? {
+            guard let n = value.number, n == n.rounded(), abs(n) < 1e9 else { return nil }
+            return Int(n)
+        }
         switch layer.config[key] {
-        case .some(.number(let n)): return [Int(n)]
+        case .some(.number):
+            guard let n = integer(layer.config[key]!) else { throw fail(layer, "has \(key) \(layer.config[key]!.brief), not an integer") }
+            return [n]
         case .some(.array(let list)):
-            let values = list.compactMap { $0.number.map { Int($0) } }
+            let values = list.compactMap(integer)
             guard values.count == list.count else { throw fail(layer, "has \(key) \(layer.config[key]!.brief), not integers") }
             return values
         case .none, .some(.null):
@@ -169,23 +176,19 @@ struct KerasLayerBuilder<S: GRUScalar> {
             return GlobalPooling1D<S>(name: name, average: layer.className.contains("Av"))
         case "BatchNormalization":
             // tf-keras stores the axis counted from the front ([1] after a (batch, units) GRU, [2] after a
-            // sequence); Keras 3 stores -1. Only the input's rank tells whether a positive axis is the last.
+            // sequence); Keras 3 stores -1. The input's rank resolves them when the layer runs.
             let axis = try integers(layer, "axis", default: [-1])
-            guard axis.count == 1, axis[0] == -1 || axis[0] > 0 else {
-                throw fail(layer, "normalizes axis \(axis); gru-run normalizes the last axis")
-            }
             let scale = (try reader(layer).bool("scale")) ?? true, center = (try reader(layer).bool("center")) ?? true
             let names = (scale ? ["gamma"] : []) + (center ? ["beta"] : []) + ["moving_mean", "moving_variance"]
             let w = try weights(layer, arrays, names)
             return try BatchNormalization(name: name, gamma: scale ? w[0].values : nil, beta: center ? w[scale ? 1 : 0].values : nil,
                                           movingMean: w[names.count - 2].values, movingVariance: w[names.count - 1].values,
-                                          epsilon: try reader(layer).double("epsilon") ?? 1e-3, axis: axis[0])
+                                          epsilon: try reader(layer).double("epsilon") ?? 1e-3, axis: axis)
         case "LayerNormalization":
             let scale = (try reader(layer).bool("scale")) ?? true, center = (try reader(layer).bool("center")) ?? true
             let w = try weights(layer, arrays, (scale ? ["gamma"] : []) + (center ? ["beta"] : []))
-            guard let width = w.first?.values.count else { throw fail(layer, "has neither scale nor center, so gru-run cannot tell its width") }
             if layer.config["rms_scaling"]?.bool == true { throw fail(layer, "uses rms_scaling, which gru-run does not run") }
-            return try LayerNormalization(name: name, width: width, gamma: scale ? w[0].values : nil,
+            return try LayerNormalization(name: name, axis: try integers(layer, "axis", default: [-1]), gamma: scale ? w[0].values : nil,
                                           beta: center ? w[scale ? 1 : 0].values : nil, epsilon: try reader(layer).double("epsilon") ?? 1e-3)
         case "TimeDistributed":
             guard let inner = layer.config["layer"], let innerClass = inner["class_name"]?.string, let innerConfig = inner["config"]?.object else {

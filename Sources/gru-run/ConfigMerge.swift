@@ -28,6 +28,7 @@ extension LayerOptions {
         if let returnSequences { config.returnSequences = returnSequences }
         if let returnState { config.returnState = returnState }
         if let goBackwards { config.goBackwards = goBackwards }
+        if let zeroOutputForMask { config.zeroOutputForMask = zeroOutputForMask }
         if let timeMajor { config.timeMajor = timeMajor }
         if let stateful { config.stateful = stateful }
         if let unroll { config.unroll = unroll }

@@ -140,6 +140,7 @@ struct Inspect: ParsableCommand {
             "return_sequences": .bool(config.returnSequences),
             "return_state": .bool(config.returnState),
             "go_backwards": .bool(config.goBackwards),
+            "zero_output_for_mask": .bool(config.zeroOutputForMask),
             "stateful": .bool(config.stateful),
             "time_major": .bool(config.timeMajor),
         ]
@@ -243,7 +244,7 @@ struct Inspect: ParsableCommand {
 
     private func format(_ config: [String: ReportValue]) -> String {
         let order = ["activation", "recurrent_activation", "use_bias", "reset_after", "return_sequences", "return_state",
-                     "go_backwards", "stateful", "time_major", "merge_mode", "mask_value"]
+                     "go_backwards", "zero_output_for_mask", "stateful", "time_major", "merge_mode", "mask_value"]
         return order.compactMap { key in config[key].map { "\(key)=\($0.text)" } }.joined(separator: " ")
     }
 }

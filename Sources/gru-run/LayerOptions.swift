@@ -73,6 +73,9 @@ struct LayerOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "go_backwards: process the input from its last step.")
     var goBackwards: Bool?
 
+    @Flag(inversion: .prefixedNo, help: "zero_output_for_mask: masked steps output zeros instead of the previous output (a Bidirectional sets it to return_sequences).")
+    var zeroOutputForMask: Bool?
+
     @Flag(inversion: .prefixedNo, help: "time_major: .npy input is (timesteps, batch, features) and sequence output (timesteps, batch, units).")
     var timeMajor: Bool?
 
@@ -101,6 +104,7 @@ struct LayerOptions: ParsableArguments {
     var changesLayerConfig: Bool {
         units != nil || activation != nil || recurrentActivation != nil || useBias != nil || resetAfter != nil
             || returnSequences != nil || returnState != nil || goBackwards != nil || timeMajor != nil || stateful != nil
+            || zeroOutputForMask != nil
             || unroll != nil || implementation != nil || dropout != nil || recurrentDropout != nil || mergeMode != nil
     }
 

@@ -100,7 +100,7 @@ final class InspectTests: XCTestCase {
             layers:
               input (InputLayer)
               \(shown) (GRU): 5 features -> 7 units, float32
-                activation=tanh recurrent_activation=hard_sigmoid use_bias=True reset_after=False return_sequences=False return_state=False go_backwards=False stateful=False time_major=False
+                activation=tanh recurrent_activation=hard_sigmoid use_bias=True reset_after=False return_sequences=False return_state=False go_backwards=False zero_output_for_mask=False stateful=False time_major=False
             runs: \(shown)
 
             """)

@@ -1,31 +1,59 @@
 import GRUCore
 
-/// Keras `LayerNormalization` over the last axis: `(x - mean) / sqrt(variance + epsilon) * gamma + beta`,
-/// mean and variance over each position's features. The mask passes.
+/// Keras `LayerNormalization`: `(x - mean) / sqrt(variance + epsilon) * gamma + beta`, mean and variance over
+/// the config's `axis` (an integer or a list; -1 by default) of each sample, gamma and beta one value per
+/// position on those axes (see `NormalizedAxes` for their layout). The mask passes.
 public struct LayerNormalization<Scalar: GRUScalar>: UnaryLayer {
     public let name: String
     public let gamma: [Scalar]?, beta: [Scalar]?
     public let epsilon: Double
-    public let width: Int
+    /// The axes as the config lists them.
+    public let axis: [Int]
 
-    public init(name: String, width: Int, gamma: [Scalar]?, beta: [Scalar]?, epsilon: Double) throws {
-        guard gamma.map({ $0.count == width }) ?? true, beta.map({ $0.count == width }) ?? true else {
-            throw GRUModelError.config(layer: name, "its gamma and beta do not hold \(width) values")
+    public init(name: String, axis: [Int] = [-1], gamma: [Scalar]?, beta: [Scalar]?, epsilon: Double) throws {
+        if let gamma, let beta, gamma.count != beta.count {
+            throw GRUModelError.config(layer: name, "its gamma holds \(gamma.count) values and its beta \(beta.count)")
         }
-        (self.name, self.width, self.gamma, self.beta, self.epsilon) = (name, width, gamma, beta, epsilon)
+        guard epsilon.isFinite, epsilon >= 0 else {
+            throw GRUModelError.config(layer: name, "its epsilon \(epsilon) is not a non-negative number")
+        }
+        guard !axis.isEmpty else { throw GRUModelError.config(layer: name, "its axis list is empty") }
+        (self.name, self.axis, self.gamma, self.beta, self.epsilon) = (name, axis, gamma, beta, epsilon)
     }
 
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
-        try expectWidth(x, width)
-        var values = x.values
-        for row in 0..<(values.count / width) {
-            let slice = (row * width)..<((row + 1) * width)
-            let mean = values[slice].reduce(0.0) { $0 + Double($1) } / Double(width)
-            let variance = values[slice].reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(width)
-            let inv = 1 / (variance + epsilon).squareRoot()
-            for (k, i) in slice.enumerated() {
-                values[i] = Scalar((Double(values[i]) - mean) * inv * (gamma.map { Double($0[k]) } ?? 1) + (beta.map { Double($0[k]) } ?? 0))
+        let axes = try NormalizedAxes(axis, shape: x.shape, layer: name)
+        for (what, parameter) in [("gamma", gamma), ("beta", beta)] {
+            if let parameter, parameter.count != axes.parameterCount {
+                throw GRUModelError.shape(layer: name, "its \(what) holds \(parameter.count) values, but axis \(axis) of an input of shape \(describe(x.shape)) needs \(axes.parameterCount)")
             }
+        }
+        let g = gamma.map { $0.map(Double.init) }, b = beta.map { $0.map(Double.init) }
+        var values = x.values
+        if axes.isLastAxis {
+            let width = axes.parameterCount
+            for row in 0..<(values.count / max(width, 1)) {
+                let slice = (row * width)..<((row + 1) * width)
+                let mean = values[slice].reduce(0.0) { $0 + Double($1) } / Double(width)
+                let variance = values[slice].reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(width)
+                let inv = 1 / (variance + epsilon).squareRoot()
+                for (k, i) in slice.enumerated() {
+                    values[i] = Scalar((Double(values[i]) - mean) * inv * (g?[k] ?? 1) + (b?[k] ?? 0))
+                }
+            }
+            return Tensor(values: values, shape: x.shape)
+        }
+        try reserve(2 * values.count, of: Int.self, layer: name)
+        let (parameter, group, groups) = axes.indices()
+        let n = Double(axes.parameterCount)
+        var mean = [Double](repeating: 0, count: groups), variance = mean
+        for i in values.indices { mean[group[i]] += Double(values[i]) }
+        for k in 0..<groups { mean[k] /= n }
+        for i in values.indices { let d = Double(values[i]) - mean[group[i]]; variance[group[i]] += d * d }
+        let inv = variance.map { 1 / ($0 / n + epsilon).squareRoot() }
+        for i in values.indices {
+            let k = group[i], p = parameter[i]
+            values[i] = Scalar((Double(values[i]) - mean[k]) * inv[k] * (g?[p] ?? 1) + (b?[p] ?? 0))
         }
         return Tensor(values: values, shape: x.shape)
     }

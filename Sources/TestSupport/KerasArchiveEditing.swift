@@ -1,0 +1,31 @@
+import Foundation
+import ZIPFoundation
+
+/// A copy of a `.keras` archive with its `config.json` changed by `edit`, every other member as it was (stored,
+/// in the same order): a real model with one config value replaced, for the tests of hostile configs.
+public func editedKerasArchive(_ source: String, to destination: String, _ edit: (inout String) -> Void) throws {
+    let input = try Archive(url: URL(fileURLWithPath: source), accessMode: .read)
+    try? FileManager.default.removeItem(atPath: destination)
+    let output = try Archive(url: URL(fileURLWithPath: destination), accessMode: .create)
+    for entry in input {
+        var data = Data()
+        _ = try input.extract(entry) { data.append($0) }
+        if entry.path == "config.json" {
+            var text = String(decoding: data, as: UTF8.self)
+            edit(&text)
+            data = Data(text.utf8)
+        }
+        let bytes = data
+        try output.addEntry(with: entry.path, type: .file, uncompressedSize: Int64(bytes.count), compressionMethod: .none) { position, size in
+            bytes.subdata(in: Data.Index(position)..<Data.Index(position) + size)
+        }
+    }
+}
+
+/// Replaces the one occurrence of `old` in `text`; fails the edit loudly when it is absent or repeated, so a
+/// test cannot pass on a config it did not change.
+public func replaceOnce(_ text: inout String, _ old: String, _ new: String) {
+    let parts = text.components(separatedBy: old)
+    precondition(parts.count == 2, "expected one '\(old)' in the config, found \(parts.count - 1)")
+    text = parts.joined(separator: new)
+}

@@ -188,9 +188,10 @@ struct JSONParser {
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                flush(position)
+                // Most strings hold no escape: made straight from their bytes.
+                let text = scalars.isEmpty ? String(decoding: bytes[run..<position], as: UTF8.self) : { flush(position); return String(scalars) }()
                 position += 1
-                return String(scalars)
+                return text
             }
             if byte < 0x20 { throw fail() }
             if byte != UInt8(ascii: "\\") {

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import GRUCore
 
@@ -401,6 +402,16 @@ public enum KerasReader {
     /// `PReLU` -> `p_re_lu`. Keras drops non-word characters, then applies `(.)([A-Z][a-z]+)` -> `\1_\2`
     /// and `([a-z])([A-Z])` -> `\1_\2` (each left to right, without overlaps) and lowercases.
     static func snakeCase(_ name: String) -> String {
+        // A model names few classes and may call them many thousand times.
+        if let known = snakeCases.withLock({ $0[name] }) { return known }
+        let snake = snakeCased(name)
+        snakeCases.withLock { $0[name] = snake }
+        return snake
+    }
+
+    private static let snakeCases = Mutex<[String: String]>([:])
+
+    private static func snakeCased(_ name: String) -> String {
         func isUpper(_ c: Character) -> Bool { c.isASCII && c.isUppercase }
         func isLower(_ c: Character) -> Bool { c.isASCII && c.isLowercase }
         let word = Array(name.filter { $0.isLetter || $0.isNumber || $0 == "_" })

@@ -15,6 +15,14 @@ struct KerasConnectivity {
         var layer: KerasLayerConfig
         var node: Int
         var inputs: [Reference]
+
+        var key: CallKey { CallKey(layer: layer.name, node: node) }
+    }
+
+    /// A call of a layer: what a `Reference` names without its tensor.
+    struct CallKey: Hashable {
+        var layer: String
+        var node: Int
     }
 
     var inputs: [(name: String, shape: [Int?]?)]
@@ -65,11 +73,11 @@ struct KerasConnectivity {
     /// a `Concatenate` of booleans, ...), handed to layers as `mask=` arguments; GRUModel carries masks
     /// along by the same rules, so those calls are left out.
     var neededCalls: [Call] {
-        var made: [String: Int] = [:]
-        for (i, call) in calls.enumerated() { made["\(call.layer.name)#\(call.node)"] = i }
+        var made: [CallKey: Int] = [:]
+        for (i, call) in calls.enumerated() { made[call.key] = i }
         var needed = Set<Int>(), pending = outputs
         while let ref = pending.popLast() {
-            guard let i = made["\(ref.layer)#\(ref.node)"], needed.insert(i).inserted else { continue }
+            guard let i = made[CallKey(layer: ref.layer, node: ref.node)], needed.insert(i).inserted else { continue }
             pending += calls[i].inputs
         }
         return calls.indices.filter(needed.contains).map { calls[$0] }
@@ -139,53 +147,5 @@ extension KerasModel {
                 otherWeights[layer.name] = try weights.layerWeights(layer: layer, occurrence: occurrence, path: path)
             }
         }
-    }
-
-    /// Whether the file states a model that gru-run can run whole (it has a config).
-    public var hasGraph: Bool { modelConfig != nil }
-
-    /// Whether `model.predict` is more than one GRU's call: the model has layers besides inputs, Masking
-    /// and GRUs, or several inputs (an `initial_state` from an input of its own). A model without a GRU is
-    /// not gru-run's to run (it is refused as holding no GRU layer).
-    public var needsGraph: Bool {
-        hasGraph && layers.contains(where: \.isRecurrent)
-            && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
-    }
-
-    /// The model as a graph of layers computing in `S`. `recurrent` builds each GRU or Bidirectional layer
-    /// (the command line merges its flags there).
-    public func graph<S: GRUScalar>(_ type: S.Type, recurrent: @escaping (KerasLayer) throws -> RecurrentStage<S>) throws -> ModelGraph<S> {
-        guard let root = modelConfig else {
-            throw GRUIOError.keras(path: path, "holds weights only: without a model config it defines no whole model; run one layer with --layer NAME")
-        }
-        let connectivity = try KerasConnectivity(root: root, layers: layerConfigs, path: path)
-        let builder = KerasLayerBuilder<S>(model: self, recurrent: recurrent)
-        var index: [KerasConnectivity.Reference: ModelGraph<S>.Source] = [:]
-        for (k, input) in connectivity.inputs.enumerated() {
-            index[.init(layer: input.name, node: 0, tensor: 0)] = .input(k)
-        }
-        // Calls in an order where each comes after the calls it reads from.
-        var pending = connectivity.neededCalls
-        var calls: [ModelGraph<S>.Call] = []
-        var built: [String: any ModelLayer<S>] = [:]
-        while !pending.isEmpty {
-            guard let next = pending.firstIndex(where: { call in call.inputs.allSatisfy { index[$0] != nil } }) else {
-                let names = pending.map(\.layer.name).joined(separator: ", ")
-                throw GRUIOError.keras(path: path, "the model's layers \(names) read tensors that no layer makes")
-            }
-            let call = pending.remove(at: next)
-            let sources = call.inputs.map { index[$0]! }
-            let layer = try built[call.layer.name] ?? builder.layer(call.layer)
-            built[call.layer.name] = layer
-            calls.append(.init(name: call.layer.name, className: builder.className(call.layer), layer: layer, inputs: sources))
-            for tensor in 0..<8 {
-                index[.init(layer: call.layer.name, node: call.node, tensor: tensor)] = .node(calls.count - 1, output: tensor)
-            }
-        }
-        let outputs = try connectivity.outputs.map { ref -> ModelGraph<S>.Source in
-            guard let source = index[ref] else { throw GRUIOError.keras(path: path, "the model's output '\(ref.layer)' is made by no layer") }
-            return source
-        }
-        return ModelGraph(inputs: connectivity.inputs.map { .init(name: $0.name, shape: $0.shape) }, calls: calls, outputs: outputs)
     }
 }

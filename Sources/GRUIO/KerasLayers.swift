@@ -200,8 +200,8 @@ struct KerasLayerBuilder<S: GRUScalar> {
             }
             return TimeDistributed(name: name, inner: try make(wrapped, arrays: arrays))
         default:
-            let how = model.layers.first(where: \.isRecurrent).map { "; run the GRU part alone with --layer \($0.name)" } ?? ""
-            throw GRUIOError.unsupportedLayer(path: model.path, "layer \(Printable.quoted(name)) is a \(Printable.name(layer.className)), which gru-run does not run\(how)")
+            // The graph adds what the user can run instead (KerasModelGraph.swift).
+            throw GRUIOError.unsupportedLayer(path: model.path, "layer \(Printable.quoted(name)) is \(Printable.withArticle(layer.className)), which gru-run does not run")
         }
     }
 

@@ -17,6 +17,16 @@ public enum Printable {
         return String(cut) + "…(\(scalars.count) characters)"
     }
 
+    /// A class name after "a" or "an" as it is spoken: "an Attention", "an LSTM" (an initialism read letter
+    /// by letter), "a GRU", "a Conv1D".
+    public static func withArticle(_ className: String) -> String {
+        let shown = name(className)
+        guard let first = shown.first else { return "a " + shown }
+        let initialism = shown.prefix(2).allSatisfy(\.isUppercase)
+        let vowelSound = "AEIOUaeiou".contains(first) || (initialism && "FHLMNRSX".contains(first))
+        return (vowelSound ? "an " : "a ") + shown
+    }
+
     /// `name` cut as `name(_:)` does, between single quotes: how messages quote a file's names.
     public static func quoted(_ name: String) -> String {
         "'" + Self.name(name) + "'"

@@ -47,11 +47,10 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
         return recurrent.outputCount
     }
 
-    /// Runs the model on one tensor per input; returns one tensor per output. `stopAfter`: the outputs
-    /// are instead those of that call (Keras's `Model(m.inputs, m.get_layer(name).output)`).
+    /// Runs the model on one tensor per input; returns one tensor per output.
     /// `observe` sees each call's output shapes as it runs (`inspect` reports them).
     /// `keep`: tensors returned after the outputs as well (a layer's final states).
-    public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, stopAfter: Int? = nil, keep: [Source] = [],
+    public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, keep: [Source] = [],
                                observe: ((Int, [[Int]]) -> Void)? = nil) throws -> [Tensor<Scalar>] {
         guard values.count == inputs.count else {
             throw GRUModelError.shape(layer: inputs.first?.name ?? "input", "the model takes \(inputs.count) inputs, not \(values.count)")
@@ -64,14 +63,13 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
                 throw GRUModelError.shape(layer: input.name, "the input has shape \(describe(value.shape)) but the model expects \(expected)")
             }
         }
-        let last = stopAfter ?? calls.count - 1
         var results: [Source: (Tensor<Scalar>, Mask)] = [:]
         for (i, value) in values.enumerated() { results[.input(i)] = (value, nil) }
         // A tensor is dropped once its last reader has run.
         var readers: [Source: Int] = [:]
-        for call in calls.prefix(last + 1) { for source in call.inputs { readers[source, default: 0] += 1 } }
-        for source in (stopAfter == nil ? outputs : []) + keep { readers[source, default: 0] += 1 }
-        for (index, call) in calls.enumerated() where index <= last {
+        for call in calls { for source in call.inputs { readers[source, default: 0] += 1 } }
+        for source in outputs + keep { readers[source, default: 0] += 1 }
+        for (index, call) in calls.enumerated() {
             let given = try call.inputs.map { source -> (Tensor<Scalar>, Mask) in
                 guard let value = results[source] else {
                     throw GRUModelError.shape(layer: call.name, "its input is not computed before it")
@@ -80,23 +78,21 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
             }
             for source in call.inputs {
                 readers[source, default: 0] -= 1
-                if readers[source] == 0 && stopAfter == nil { results[source] = nil }
+                if readers[source] == 0 { results[source] = nil }
             }
             // Most layers make an output the size of their inputs; the others (Dense, Embedding, convolutions,
             // pooling, RepeatVector, GRUs) check their own.
             if !call.layer.checksItsOutput {
                 try reserve(given.reduce(0) { $0 + $1.0.values.count }, of: Scalar.self, layer: call.name)
             }
-            let produced = try call.layer.call(given.map(\.0), masks: given.map(\.1), threads: threads)
-            observe?(index, produced.map(\.0.shape))
+            // Closures, not key paths: a key path into a generic tuple is built anew at run time on every call.
+            let produced = try call.layer.call(given.map { $0.0 }, masks: given.map { $0.1 }, threads: threads)
+            observe?(index, produced.map { $0.0.shape })
             for (k, output) in produced.enumerated() { results[.node(index, output: k)] = output }
         }
         let kept = try keep.map { source in
             guard let value = results[source] else { throw GRUModelError.shape(layer: "model", "a state is never computed") }
             return value.0
-        }
-        if let stopAfter {
-            return Array((0..<outputsOfCall(stopAfter)).compactMap { results[.node(stopAfter, output: $0)]?.0 }) + kept
         }
         return try outputs.map { source in
             guard let value = results[source] else { throw GRUModelError.shape(layer: "model", "an output is never computed") }

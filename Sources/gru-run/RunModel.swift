@@ -35,7 +35,7 @@ extension Run {
 
     private func runModel<S: CLIScalar>(_ model: KerasModel, _ type: S.Type, outputs: OutputSet) throws {
         modelAllocationCheck = { bytes, what in try MemoryBudget.reserve(bytes, for: "the output of \(what)") }
-        var graph = try model.graph(S.self) { kerasLayer in try self.stage(kerasLayer, S.self) }
+        var graph = try model.graph(S.self, through: layer.through) { kerasLayer in try self.stage(kerasLayer, S.self) }
         // --state-output: the model's one recurrent layer also gives its final states, read after the pass.
         var stateSources: [ModelGraph<S>.Source] = []
         if io.stateOutput != nil, let index = graph.calls.firstIndex(where: { $0.layer is Recurrent<S> }),
@@ -44,15 +44,7 @@ extension Run {
             graph.calls[index].layer = Recurrent(name: recurrent.name, stage: recurrent.stage, returnState: true)
             stateSources = (0..<recurrent.stage.directions).map { .node(index, output: first + $0) }
         }
-        var stop: Int?
-        var produced = graph.outputs.count
-        if let name = layer.through {
-            guard let index = graph.calls.lastIndex(where: { $0.name == name }) else {
-                throw GRUIOError.keras(path: model.path, "has no layer named \(Printable.quoted(name)) that the model runs; its layers are \(graph.calls.map(\.name).joined(separator: ", "))")
-            }
-            stop = index
-            produced = graph.outputsOfCall(index)
-        }
+        let produced = graph.outputs.count
         let inputPaths = io.inputs.isEmpty ? ["-"] : io.inputs
         guard inputPaths.count == graph.inputs.count else {
             let names = graph.inputs.map(\.name).joined(separator: ", ")
@@ -71,7 +63,7 @@ extension Run {
            try outputFormat(for: paths(outputs)[0], override: io.outputFormat, standardDefault: .csv) == .csv,
            try !files[0].isNPY(io.inputFormat) {
             let stream = SampleStream<S>(files[0], rank: firstRank, timesteps: sampling)
-            try outputs.guarded { try stream.run(graph, stopAfter: stop, threads: io.threadCount, to: outputs.writers[0]) }
+            try outputs.guarded { try stream.run(graph, threads: io.threadCount, to: outputs.writers[0]) }
             try outputs.write([{ _ in }])
             if !io.quiet { stream.notes.forEach(GRURun.note) }
             return
@@ -79,7 +71,7 @@ extension Run {
         let inputs = try zip(files, graph.inputs).map { file, input in
             try ModelInput<S>.load(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
         }
-        var results = try graph(inputs, threads: io.threadCount, stopAfter: stop, keep: stateSources)
+        var results = try graph(inputs, threads: io.threadCount, keep: stateSources)
         if !stateSources.isEmpty {
             // One state (batch, units), or a Bidirectional's two stacked as (2, batch, units), forward first.
             let states = results.suffix(stateSources.count)
@@ -179,14 +171,14 @@ final class SampleStream<S: CLIScalar> {
                            ended: file.reachedEnd, timesteps: timesteps)
     }
 
-    func run(_ graph: ModelGraph<S>, stopAfter: Int?, threads: Int, to writer: AtomicFileWriter) throws {
+    func run(_ graph: ModelGraph<S>, threads: Int, to writer: AtomicFileWriter) throws {
         var values: [S] = [], rows = 0, samples = 0, features = 0, written = 0
         var sampleRows: Int?
         func flush() throws {
             guard samples > 0, let steps = sampleRows else { return }
             // Rank 2: token ids one per row, or (a model without a time axis) one sample per row.
             let shape = rank != 2 ? [samples, steps, features] : features == 1 ? [samples, steps] : [samples * steps, features]
-            let output = try graph([Tensor(values: values, shape: shape)], threads: threads, stopAfter: stopAfter)[0]
+            let output = try graph([Tensor(values: values, shape: shape)], threads: threads)[0]
             let batch = shape[0], perSample = output.values.count / batch, columns = output.shape.count > 1 ? output.width : 1
             for s in 0..<batch {
                 if output.shape.count > 2 && written > 0 { try writer.write([0x0A]) }  // a blank line between samples

@@ -185,7 +185,7 @@ final class InspectJSONTypeTests: XCTestCase {
                      "tfkeras_other/gru_dense.h5"].map(Fixtures.path)
         let configTypes: [String: Set<Kind>] = [
             "activation": [.string], "recurrent_activation": [.string], "use_bias": [.bool], "reset_after": [.bool],
-            "return_sequences": [.bool], "return_state": [.bool], "go_backwards": [.bool], "stateful": [.bool], "time_major": [.bool],
+            "return_sequences": [.bool], "return_state": [.bool], "go_backwards": [.bool], "zero_output_for_mask": [.bool], "stateful": [.bool], "time_major": [.bool],
             "mask_value": [.number], "merge_mode": [.string, .null],
         ]
         var seen = Set<String>()

@@ -1,0 +1,196 @@
+import GRUCore
+import GRUModel
+
+extension KerasModel {
+    /// Whether the file states a model that gru-run can run whole (it has a config).
+    public var hasGraph: Bool { modelConfig != nil }
+
+    /// Whether `model.predict` is more than one GRU's call: the model has layers besides inputs, Masking
+    /// and GRUs, or several inputs (an `initial_state` from an input of its own). A model without a GRU is
+    /// not gru-run's to run (it is refused as holding no GRU layer).
+    public var needsGraph: Bool {
+        hasGraph && layers.contains(where: \.isRecurrent)
+            && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
+    }
+
+    /// The model as a graph of layers computing in `S`. `recurrent` builds each GRU or Bidirectional layer
+    /// (the command line merges its flags there). `through`: the graph ends at that layer's output instead
+    /// (Keras's `Model(m.inputs, m.get_layer(NAME).output)`: its first call, or the input an InputLayer
+    /// names), and only the layers that output depends on are built, so nothing after it is read or checked.
+    public func graph<S: GRUScalar>(_ type: S.Type, through: String? = nil,
+                                    recurrent: @escaping (KerasLayer) throws -> RecurrentStage<S>) throws -> ModelGraph<S> {
+        guard let root = modelConfig else {
+            throw GRUIOError.keras(path: path, "holds weights only: without a model config it defines no whole model; run one layer with --layer NAME")
+        }
+        var connectivity = try KerasConnectivity(root: root, layers: layerConfigs, path: path)
+        let inputs = connectivity.inputs.map { ModelGraph<S>.Input(name: $0.name, shape: $0.shape) }
+        var throughInput: Int?
+        if let through {
+            if let k = connectivity.inputs.firstIndex(where: { $0.name == through }) {
+                throughInput = k
+                connectivity.outputs = []
+            } else if let call = connectivity.calls.first(where: { $0.layer.name == through && $0.node == 0 }) {
+                connectivity.outputs = [.init(layer: call.layer.name, node: 0, tensor: 0)]
+            } else {
+                let names = connectivity.inputs.map(\.name) + connectivity.calls.filter { $0.node == 0 }.map(\.layer.name)
+                throw GRUIOError.keras(path: path, "has no layer named \(Printable.quoted(through)) that the model runs; its layers are \(names.map { Printable.name($0) }.joined(separator: ", "))")
+            }
+        }
+        let order = try KerasCallOrder(connectivity, path: path)
+        let builder = KerasLayerBuilder<S>(model: self, recurrent: recurrent)
+        var calls: [ModelGraph<S>.Call] = []
+        var built: [String: any ModelLayer<S>] = [:]
+        for call in order.calls {
+            let layer: any ModelLayer<S>
+            do {
+                layer = try built[call.layer.name] ?? builder.layer(call.layer)
+            } catch GRUIOError.unsupportedLayer(let file, let what) {
+                throw GRUIOError.unsupportedLayer(path: file, what + advice(before: call, connectivity))
+            }
+            built[call.layer.name] = layer
+            calls.append(.init(name: call.layer.name, className: builder.className(call.layer), layer: layer,
+                               inputs: try call.inputs.map { try order.source($0, S.self, inputs: connectivity.inputs, path: path) }))
+        }
+        var outputs = try connectivity.outputs.map { try order.source($0, S.self, inputs: connectivity.inputs, path: path) }
+        if let throughInput {
+            outputs = [.input(throughInput)]
+        } else if through != nil, let last = calls.indices.last {
+            let count = (calls[last].layer as? any RecurrentOutputs)?.outputCount ?? 1
+            outputs = (0..<count).map { .node(last, output: $0) }
+        }
+        return ModelGraph(inputs: inputs, calls: calls, outputs: outputs)
+    }
+
+    /// What a user can run instead of a model gru-run refuses at `call`: the model up to the layer that feeds
+    /// it (`--through`), and a recurrent layer alone (`--layer`) only where the model's input goes straight
+    /// into it, so that the input a user has is the input that layer takes.
+    private func advice(before call: KerasConnectivity.Call, _ connectivity: KerasConnectivity) -> String {
+        var ways: [String] = []
+        let inputNames = Set(connectivity.inputs.map(\.name))
+        if let feeder = call.inputs.first(where: { !inputNames.contains($0.layer) })?.layer {
+            ways.append("run the model up to \(Printable.quoted(feeder)) with --through \(Printable.name(feeder))")
+        }
+        let byName = Dictionary(connectivity.calls.map { ($0.layer.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let direct = connectivity.calls.first { candidate in
+            guard ["GRU", "CuDNNGRU", "Bidirectional"].contains(candidate.layer.className), candidate.layer.name != call.layer.name, let source = candidate.inputs.first?.layer else { return false }
+            if inputNames.contains(source) { return true }
+            // A Masking layer over the input: --layer applies the file's mask value.
+            return byName[source].map { $0.layer.className == "Masking" && $0.inputs.allSatisfy { inputNames.contains($0.layer) } } ?? false
+        }
+        if let direct {
+            ways.append("run \(Printable.quoted(direct.layer.name)) alone on your input with --layer \(Printable.name(direct.layer.name))")
+        }
+        return ways.isEmpty ? "" : "; " + ways.joined(separator: ", or ")
+    }
+}
+
+/// The calls a model's outputs depend on, in an order where each comes after the calls it reads from: the
+/// config's order wherever that allows (a ready call with the smallest position first), found in
+/// O(n log n) for n calls, so that a config listed in any order costs the same.
+struct KerasCallOrder {
+    let calls: [KerasConnectivity.Call]
+    /// Where each call is: its position in `calls`.
+    private let positions: [KerasConnectivity.CallKey: Int]
+
+    init(_ connectivity: KerasConnectivity, path: String) throws {
+        let needed = connectivity.neededCalls
+        var producer: [KerasConnectivity.CallKey: Int] = [:]
+        for (i, call) in needed.enumerated() { producer[call.key] = i }
+        let inputNames = Set(connectivity.inputs.map(\.name))
+        var waiting = [Int](repeating: 0, count: needed.count)
+        var readers = [[Int]](repeating: [], count: needed.count)
+        for (i, call) in needed.enumerated() {
+            for ref in call.inputs {
+                if ref.node == 0 && ref.tensor == 0 && inputNames.contains(ref.layer) { continue }
+                guard let p = producer[.init(layer: ref.layer, node: ref.node)], ref.tensor >= 0, ref.tensor < 8 else {
+                    throw GRUIOError.keras(path: path, "layer \(Printable.quoted(call.layer.name)) reads a tensor that no layer makes (output \(ref.tensor) of call \(ref.node) of \(Printable.quoted(ref.layer)))")
+                }
+                waiting[i] += 1
+                readers[p].append(i)
+            }
+        }
+        var ready = MinHeap(needed.indices.filter { waiting[$0] == 0 })
+        var order: [Int] = []
+        order.reserveCapacity(needed.count)
+        while let next = ready.pop() {
+            order.append(next)
+            for reader in readers[next] {
+                waiting[reader] -= 1
+                if waiting[reader] == 0 { ready.push(reader) }
+            }
+        }
+        guard order.count == needed.count else {
+            throw GRUIOError.keras(path: path, "the model's layers form a cycle: " + Self.cycle(needed, waiting: waiting, producer: producer))
+        }
+        calls = order.map { needed[$0] }
+        var positions: [KerasConnectivity.CallKey: Int] = [:]
+        for (position, call) in calls.enumerated() { positions[call.key] = position }
+        self.positions = positions
+    }
+
+    /// The graph's source for a tensor a call or an output reads (an input, or a call's output).
+    func source<S>(_ ref: KerasConnectivity.Reference, _ type: S.Type, inputs: [(name: String, shape: [Int?]?)], path: String) throws -> ModelGraph<S>.Source {
+        if let position = positions[.init(layer: ref.layer, node: ref.node)], ref.tensor >= 0, ref.tensor < 8 {
+            return .node(position, output: ref.tensor)
+        }
+        guard ref.node == 0, ref.tensor == 0, let k = inputs.firstIndex(where: { $0.name == ref.layer }) else {
+            throw GRUIOError.keras(path: path, "the model's output \(Printable.quoted(ref.layer)) is made by no layer")
+        }
+        return .input(k)
+    }
+
+    /// The layers of one cycle among the calls that never became ready, named in the order they read each other.
+    private static func cycle(_ calls: [KerasConnectivity.Call], waiting: [Int], producer: [KerasConnectivity.CallKey: Int]) -> String {
+        guard var at = waiting.indices.first(where: { waiting[$0] > 0 }) else { return "" }
+        var seen: [Int: Int] = [:], path: [Int] = []
+        while seen[at] == nil {
+            seen[at] = path.count
+            path.append(at)
+            guard let next = calls[at].inputs.compactMap({ producer[.init(layer: $0.layer, node: $0.node)] }).first(where: { waiting[$0] > 0 }) else { break }
+            at = next
+        }
+        // From the layer the config lists first, each followed by the layer that reads it.
+        let ring = Array(path[(seen[at] ?? 0)...].reversed())
+        let start = ring.firstIndex(of: ring.min()!)!
+        let loop = (ring[start...] + ring[..<start]).map { Printable.quoted(calls[$0].layer.name) }
+        return (loop + [loop[0]]).joined(separator: " -> ")
+    }
+}
+
+/// A binary min-heap of positions.
+private struct MinHeap {
+    private var items: [Int]
+
+    init(_ items: [Int]) {
+        self.items = []
+        items.forEach { push($0) }
+    }
+
+    mutating func push(_ value: Int) {
+        items.append(value)
+        var i = items.count - 1
+        while i > 0, items[(i - 1) / 2] > items[i] {
+            items.swapAt(i, (i - 1) / 2)
+            i = (i - 1) / 2
+        }
+    }
+
+    mutating func pop() -> Int? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < items.count, items[l] < items[smallest] { smallest = l }
+                if r < items.count, items[r] < items[smallest] { smallest = r }
+                if smallest == i { break }
+                items.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+        return top
+    }
+}

@@ -397,6 +397,36 @@ def bn(axis, name, **kw):
 
 
 
+def b_merge_broadcast(kind):
+    """A GRU sequence (B, T, 6) merged with a (B, 6) vector (expanded at axis 1) and a (B, T, 1) gate."""
+    def build(k):
+        x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+        side = k.Input(shape=(3,), dtype=k.floatx, name="side")
+        s = k.gru(6, return_sequences=True, name="gru")(x)
+        v = k.L.Dense(6, name="vector")(side)
+        g = k.L.Dense(1, activation="tanh", name="gate")(s)
+        merged = getattr(k.L, kind)(name="merge")([s, v])
+        if kind != "Subtract":
+            merged = getattr(k.L, kind)(name="merge_3")([g, merged, v])
+        return k.Model([x, side], k.gru(4, name="gru_2")(merged))
+    return build
+
+
+
+def b_no_gru(k):
+    return seq(k, (T, D), [k.L.Dense(5, activation="relu", name="dense"), k.L.GlobalAveragePooling1D(name="gap"),
+                           k.L.Dense(2, activation="softmax", name="head")])
+
+
+def b_no_gru_two_inputs(k):
+    a = k.Input(shape=(T, 3), dtype=k.floatx, name="a")
+    b = k.Input(shape=(T, 2), dtype=k.floatx, name="b")
+    joined = k.L.Concatenate(name="concat")([a, b])
+    conv = k.L.Conv1D(4, 3, name="conv")(joined)
+    return k.Model([a, b], k.L.Dense(2, name="head")(k.L.Flatten(name="flatten")(conv)))
+
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -579,6 +609,15 @@ CASES = [
     norm_gru("bn_rank4", (4, 5, 3), [bn(2, "bn"), bn(1, "bn_2", scale=False), bn(3, "bn_3")],
              "BatchNormalization over axis 2, 1 and 3 of (B, 4, 5, 3) -> Reshape((4, 15)) -> GRU",
              reshape=(4, 15), float64=True),
+    *[Case(f"merge_broadcast_{kind.lower()}", b_merge_broadcast(kind), [("float", (T, D)), ("float", (3,))],
+           f"functional: {kind} of a GRU sequence (B, 6, 6) and a Dense vector (B, 6), broadcast as Keras "
+           f"does (expanded at axis 1); then {kind} of a (B, 6, 1) gate, that result and the vector",
+           float64=kind == "Multiply")
+      for kind in ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]],
+    Case("no_gru", b_no_gru, [("float", (T, D))],
+         "no recurrent layer: Dense(relu) -> GlobalAveragePooling1D -> Dense(softmax)"),
+    Case("no_gru_two_inputs", b_no_gru_two_inputs, [("float", (T, 3)), ("float", (T, 2))],
+         "no recurrent layer, two inputs: Concatenate -> Conv1D -> Flatten -> Dense"),
 ]
 for _c in CASES:
     if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):

@@ -6,11 +6,10 @@ extension KerasModel {
     public var hasGraph: Bool { modelConfig != nil }
 
     /// Whether `model.predict` is more than one GRU's call: the model has layers besides inputs, Masking
-    /// and GRUs, or several inputs (an `initial_state` from an input of its own). A model without a GRU is
-    /// not gru-run's to run (it is refused as holding no GRU layer).
+    /// and GRUs, or several inputs (an `initial_state` from an input of its own). A model of other layers
+    /// alone runs whole too.
     public var needsGraph: Bool {
-        hasGraph && layers.contains(where: \.isRecurrent)
-            && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
+        hasGraph && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
     }
 
     /// The model as a graph of layers computing in `S`. `recurrent` builds each GRU or Bidirectional layer

@@ -74,7 +74,7 @@ struct Inspect: ParsableCommand {
         } else if let first = model.layers.first(where: \.isRecurrent) {
             runs = "one layer at a time: add --layer NAME (e.g. --layer \(Printable.name(first.name)))"
         } else {
-            runs = "nothing: the file holds no GRU"
+            runs = model.hasGraph ? "nothing: the model has no layers to run" : "nothing: the file holds no GRU"
         }
         return Report(path: model.path, kind: model.kind.rawValue, kerasVersion: model.kerasVersion,
                       hardSigmoid: model.hardSigmoid.rawValue,
@@ -86,7 +86,7 @@ struct Inspect: ParsableCommand {
     /// The model's calls and their output shapes, found by running it once on one sample of zeros; a note
     /// says why there is no graph, or what the shapes assume.
     private func wholeModel(_ model: KerasModel) -> ([CallReport]?, String?) {
-        guard model.hasGraph, model.layers.contains(where: \.isRecurrent), model.layers.contains(where: \.isOther) else { return (nil, nil) }
+        guard model.hasGraph, model.layers.contains(where: \.isOther) else { return (nil, nil) }
         do {
             let graph = try model.graph(Float.self) { layer in
                 switch layer {

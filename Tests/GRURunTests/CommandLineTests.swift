@@ -227,11 +227,28 @@ final class CommandLineTests: XCTestCase {
 final class OtherModelTests: XCTestCase {
     private let folder = Fixtures.path("tfkeras_other")
 
-    func testAModelWithoutAGRUIsRefusedNamingItsLayers() throws {
+    /// A model without a GRU runs whole like any other (its Dense computed here from its own weights);
+    /// --layer, which runs one GRU, names the layers it could take.
+    func testAModelWithoutAGRURunsWhole() throws {
         let path = folder + "/dense_only.h5"
-        let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])
-        XCTAssertEqual(result.status, 65)
-        XCTAssertEqual(result.stderr, "gru-run: \(path): holds no GRU layer; its layers are input_1 (InputLayer), dense (Dense).\n")
+        let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--output-format", "npy"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let out = try makeTemporaryDirectory() + "/y.npy"
+        try Data(result.stdout).write(to: URL(fileURLWithPath: out))
+        let (y, x) = (try loadNPY(out), try loadNPY(folder + "/x.npy"))
+        let dense = try XCTUnwrap(try KerasReader.load(path: path).otherWeights["dense"])
+        let (kernel, bias) = (dense[0], dense[1])
+        XCTAssertEqual(y.shape, [x.shape[0], x.shape[1], 3])
+        for row in 0..<(x.shape[0] * x.shape[1]) {
+            for j in 0..<3 {
+                var sum = bias.values[j]
+                for k in 0..<5 { sum += x.values[row * 5 + k] * kernel.values[k * 3 + j] }
+                XCTAssertEqual(y.values[row * 3 + j], sum, accuracy: 1e-5)
+            }
+        }
+        let layer = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--layer", "dense"])
+        XCTAssertEqual(layer.status, 65)
+        XCTAssertEqual(layer.stderr, "gru-run: \(path): layer 'dense' is a Dense, not a GRU or Bidirectional(GRU); its layers are input_1 (InputLayer), dense (Dense).\n")
     }
 
     /// Without --layer the whole model runs: its Dense head over the GRU's output (Keras's own).
@@ -265,7 +282,7 @@ final class OtherModelTests: XCTestCase {
         XCTAssertNil(mismatch(try got.doubles(), expected.values, shape: expected.shape, tolerance: 1e-5, context: "through"))
         let missing = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--through", "nosuch"])
         XCTAssertEqual(missing.status, 65)
-        XCTAssertEqual(missing.stderr, "gru-run: \(path): has no layer named 'nosuch' that the model runs; its layers are masking, encoder, head.\n")
+        XCTAssertEqual(missing.stderr, "gru-run: \(path): has no layer named 'nosuch' that the model runs; its layers are input_2, masking, encoder, head.\n")
         let both = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--through", "encoder", "--layer", "encoder"])
         XCTAssertEqual(both.status, 64)
     }

@@ -1,7 +1,9 @@
 import GRUCore
 
-/// Keras's merge layers `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`: element-wise over
-/// inputs of one shape; the output mask combines the inputs' masks as `masking` says.
+/// Keras's merge layers `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`: element-wise, with
+/// numpy's broadcasting (keras/src/layers/merging/base_merge.py, tf_keras alike: an input of lower rank is
+/// first expanded at axis 1 until the ranks agree, then every axis must be equal or 1); the output mask
+/// combines the inputs' masks as `masking` says.
 public struct Merge<Scalar: GRUScalar>: ModelLayer {
     public enum Operation: String, Sendable { case add, subtract, multiply, average, maximum, minimum }
     public let name: String
@@ -14,9 +16,14 @@ public struct Merge<Scalar: GRUScalar>: ModelLayer {
         self.masking = masking
     }
 
-    public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
-        guard let first = inputs.first, inputs.allSatisfy({ $0.shape == first.shape }) else {
-            throw GRUModelError.shape(layer: name, "its inputs have shapes \(inputs.map { describe($0.shape) }.joined(separator: ", ")); they must be equal")
+    public func call(_ given: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
+        guard !given.isEmpty else { throw GRUModelError.shape(layer: name, "it has no inputs") }
+        let inputs = try broadcast(given)
+        let first = inputs[0]
+        // A mask covers its tensor's leading axes; an input repeated along them would need its mask repeated,
+        // which Keras does not do (it concatenates the masks and fails).
+        for (x, mask) in zip(given, masks) where mask != nil && x.shape.dropLast() != first.shape.dropLast() {
+            throw GRUModelError.shape(layer: name, "an input of shape \(describe(x.shape)) carries a mask but is broadcast to \(describe(first.shape))")
         }
         guard operation != .subtract || inputs.count == 2 else {
             throw GRUModelError.shape(layer: name, "Subtract takes two inputs, not \(inputs.count)")
@@ -43,6 +50,49 @@ public struct Merge<Scalar: GRUScalar>: ModelLayer {
 }
 
 extension Merge {
+    /// The inputs brought to one shape: each of lower rank expanded at axis 1, then repeated along every axis
+    /// where it has 1 and another input more. Inputs already of that shape are returned as they are.
+    func broadcast(_ inputs: [Tensor<Scalar>]) throws -> [Tensor<Scalar>] {
+        let rank = inputs.map(\.shape.count).max() ?? 0
+        let shapes = inputs.map { x in x.shape.count == rank ? x.shape : [x.shape[0]] + Array(repeating: 1, count: rank - x.shape.count) + x.shape.dropFirst() }
+        var shape = shapes[0]
+        for other in shapes.dropFirst() {
+            for axis in 0..<rank where other[axis] != shape[axis] {
+                guard shape[axis] == 1 || other[axis] == 1 else {
+                    throw GRUModelError.shape(layer: name, "its inputs have shapes \(inputs.map { describe($0.shape) }.joined(separator: ", ")), which do not broadcast to one shape")
+                }
+                shape[axis] = max(shape[axis], other[axis])
+            }
+        }
+        if inputs.allSatisfy({ $0.shape == shape }) { return inputs }
+        let count = shape.reduce(1, *)
+        try reserve(count * inputs.count, of: Scalar.self, layer: name)
+        return zip(inputs, shapes).map { x, own in
+            if own == shape { return Tensor(values: x.values, shape: shape) }
+            // The input's strides, 0 along the axes it is repeated on.
+            var strides = [Int](repeating: 0, count: rank), step = 1
+            for axis in stride(from: rank - 1, through: 0, by: -1) {
+                strides[axis] = own[axis] == 1 ? 0 : step
+                step *= own[axis]
+            }
+            var values = [Scalar](), coordinate = [Int](repeating: 0, count: rank), at = 0
+            values.reserveCapacity(count)
+            for _ in 0..<count {
+                values.append(x.values[at])
+                var axis = rank - 1
+                while axis >= 0 {
+                    coordinate[axis] += 1
+                    at += strides[axis]
+                    if coordinate[axis] < shape[axis] { break }
+                    at -= strides[axis] * shape[axis]
+                    coordinate[axis] = 0
+                    axis -= 1
+                }
+            }
+            return Tensor(values: values, shape: shape)
+        }
+    }
+
     /// Keras 3's `Maximum`, `Minimum` (`_apply_merge_op_and_or_mask`) and `Multiply` look at the masks: a
     /// masked step of one input takes the running result's value (Maximum, Minimum) or 1 (Multiply), and a
     /// masked step of the running result takes the input's; Multiply gives 0 where every input is masked

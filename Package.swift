@@ -60,6 +60,7 @@ let package = Package(
                 path: "Sources/TestSupport"),
     ] + kernelBuilds + [
         .testTarget(name: "GRUCoreTests", dependencies: ["GRUCore", "TestSupport"]),
+        .testTarget(name: "GRUModelTests", dependencies: ["GRUModel"]),
         .testTarget(name: "GRUIOTests", dependencies: ["GRUIO", "TestSupport"]),
         .testTarget(name: "GRURunTests", dependencies: ["TestSupport"]),
         // Fuzzing harnesses (make fuzz)

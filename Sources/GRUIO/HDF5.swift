@@ -93,24 +93,6 @@ final class HDF5File {
         return names
     }
 
-    /// Names of the attributes attached to an object.
-    func attributeNames(of objectPath: String) -> [String] {
-        guard let object = openObject(objectPath) else { return [] }
-        var info = H5O_info_t()
-        guard H5Oget_info1(object.id, &info) >= 0 else { return [] }
-        var names: [String] = []
-        for index in 0..<min(info.num_attrs, 100_000) {
-            let length = H5Aget_name_by_idx(object.id, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, index, nil, 0, chdf5_p_default())
-            let fallback = length < 0 ? H5Aget_name_by_idx(object.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_p_default()) : length
-            guard fallback > 0 else { continue }
-            let order = length < 0 ? H5_INDEX_NAME : H5_INDEX_CRT_ORDER
-            var buffer = [CChar](repeating: 0, count: Int(fallback) + 1)
-            _ = H5Aget_name_by_idx(object.id, ".", order, H5_ITER_INC, index, &buffer, Int(fallback) + 1, chdf5_p_default())
-            names.append(String(decoding: buffer.prefix(Int(fallback)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
-        return names
-    }
-
     private func openObject(_ objectPath: String) -> HDF5Handle? {
         guard objectPath == "/" || exists(objectPath) else { return nil }
         let id = H5Oopen(file.id, objectPath, chdf5_p_default())

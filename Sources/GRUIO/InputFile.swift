@@ -172,8 +172,3 @@ public final class InputFile: @unchecked Sendable {
 public func readWholeFile(_ path: String) throws -> [UInt8] {
     try InputFile(path: path).readAll()
 }
-
-/// The first `count` bytes of a file (fewer if it is shorter), with the usual missing / unreadable errors.
-public func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
-    try InputFile(path: path).prefix(count)
-}

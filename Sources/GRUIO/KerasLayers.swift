@@ -103,14 +103,14 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "Dense":
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 2 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
-            try stated(layer, ["units", "output_dim"], equal: w[0].shape[1], "its kernel's")
+            try stated(layer, ["units", "output_dim"], equal: w[0].shape[1], "kernel", w[0].shape)
             return try Dense(name: name, inputDim: w[0].shape[0], units: w[0].shape[1], kernel: w[0].values,
                              bias: useBias ? w[1].values : nil, activation: try activation(layer))
         case "Embedding":
             let w = try weights(layer, arrays, ["embeddings"])
             guard w[0].shape.count == 2 else { throw fail(layer, "has embeddings of shape \(describe(w[0].shape))") }
-            try stated(layer, ["input_dim"], equal: w[0].shape[0], "its embeddings'")
-            try stated(layer, ["output_dim"], equal: w[0].shape[1], "its embeddings'")
+            try stated(layer, ["input_dim"], equal: w[0].shape[0], "embeddings", w[0].shape)
+            try stated(layer, ["output_dim"], equal: w[0].shape[1], "embeddings", w[0].shape)
             if let length = try reader(layer).int("input_length"), length < 1 { throw fail(layer, "has input_length \(length), below 1") }
             return try Embedding(name: name, inputDim: w[0].shape[0], outputDim: w[0].shape[1], embeddings: w[0].values,
                                  maskZero: (try reader(layer).bool("mask_zero")) ?? false)
@@ -151,8 +151,8 @@ struct KerasLayerBuilder<S: GRUScalar> {
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 3 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
             guard (layer.config["groups"]?.number ?? 1) == 1 else { throw fail(layer, "uses groups, which gru-run does not run") }
-            try stated(layer, ["filters"], equal: w[0].shape[2], "its kernel's")
-            try stated(layer, ["kernel_size"], equal: w[0].shape[0], "its kernel's", bare: false)
+            try stated(layer, ["filters"], equal: w[0].shape[2], "kernel", w[0].shape)
+            try stated(layer, ["kernel_size"], equal: w[0].shape[0], "kernel", w[0].shape, bare: false)
             return try Conv1D(name: name, kernelSize: w[0].shape[0], inChannels: w[0].shape[1], filters: w[0].shape[2],
                               stride: try single(layer, "strides", default: 1),
                               dilation: try single(layer, "dilation_rate", default: 1), padding: try padding(layer),
@@ -162,7 +162,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 4 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
             let strides = try pair(layer, "strides", default: 1), dilation = try pair(layer, "dilation_rate", default: 1)
-            try stated(layer, ["filters"], equal: w[0].shape[3], "its kernel's")
+            try stated(layer, ["filters"], equal: w[0].shape[3], "kernel", w[0].shape)
             if layer.config["kernel_size"] != nil, layer.config["kernel_size"] != .null,
                try pair(layer, "kernel_size", default: 1) != (w[0].shape[0], w[0].shape[1]) {
                 throw fail(layer, "has kernel_size \(try integers(layer, "kernel_size")), but its kernel has shape \(describe(w[0].shape))")
@@ -234,10 +234,11 @@ struct KerasLayerBuilder<S: GRUScalar> {
 
     /// A size the config states besides the weights (Dense units, Conv filters, Embedding input_dim): when
     /// present it must be the weights' own, so a damaged config cannot disagree with what runs.
-    private func stated(_ layer: KerasLayerConfig, _ keys: [String], equal size: Int, _ whose: String, bare: Bool = true) throws {
+    private func stated(_ layer: KerasLayerConfig, _ keys: [String], equal size: Int, _ weight: String, _ shape: [Int],
+                        bare: Bool = true) throws {
         guard let key = keys.first(where: { layer.config[$0] != nil && layer.config[$0] != .null }) else { return }
         let value = try single(layer, key, bare: bare)
-        guard value == size else { throw fail(layer, "has \(key) \(value), but \(whose) is \(size)") }
+        guard value == size else { throw fail(layer, "has \(key) \(value), where the shape \(describe(shape)) of its \(weight) says \(size)") }
     }
 
     /// PReLU's shared_axes: axes of the sample (1 up to its rank) on which alpha has size 1.

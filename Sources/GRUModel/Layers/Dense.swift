@@ -25,9 +25,9 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
         try expectWidth(x, inputDim)
         let rows = x.values.count / inputDim
         let count = try reserveOutput(rows, units, of: Scalar.self, layer: name)
-        // The kernel widened to Double besides (two scalars' worth at most); `count` has passed the check, so
-        // the sum cannot overflow.
-        try reserve(count + kernel.count * 2, of: Scalar.self, layer: name)
+        // The kernel widened to Double besides: two scalars' worth at most.
+        let (total, overflow) = count.addingReportingOverflow(kernel.count * 2)
+        try reserve(overflow ? .max : total, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: count)
         // Sums in Double over the kernel's rows, each `units` values: the inner loop vectorizes.
         let weights = kernel.map(Double.init), start = (0..<units).map { u in bias.map { Double($0[u]) } ?? 0 }

@@ -2,6 +2,10 @@
 import PackageDescription
 
 let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// The layers around the GRU index arrays with sizes and axes read from a model's config: their bounds and
+// overflow checks stay on, so a value that escaped validation stops the run instead of corrupting memory.
+// The hot loops there work through unsafe buffer pointers and measure the same either way.
+let checked: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"], .when(configuration: .release))]
 
 // The inference kernels (Sources/GRUKernels) are compiled once for any processor and, on x86-64, again for
 // AVX2 + FMA and for AVX-512 (the other two folders link to the first); GRUCore runs the widest build the
@@ -40,7 +44,7 @@ let package = Package(
         .target(name: "GRUKernels", dependencies: ["GRUBase"], swiftSettings: optimize),
         .target(name: "GRUCore", dependencies: ["GRUBase", "GRUKernels", "CPUFeatures"] + kernelBuilds.map { .target(name: $0.name) },
                 swiftSettings: optimize),
-        .target(name: "GRUModel", dependencies: ["GRUCore"], swiftSettings: optimize),
+        .target(name: "GRUModel", dependencies: ["GRUCore"], swiftSettings: checked),
         .target(name: "GRUIO", dependencies: ["GRUCore", "GRUModel", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-lhdf5_serial"])]),
         .executableTarget(

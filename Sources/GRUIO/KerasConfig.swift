@@ -22,7 +22,7 @@ enum KerasModelConfig {
         guard let entries else {
             throw GRUIOError.keras(path: path, "model_config of \(className) has no layer list")
         }
-        return try entries.enumerated().map { index, entry in
+        let layers = try entries.enumerated().map { index, entry in
             guard let layerClass = entry["class_name"]?.string, let layerConfig = entry["config"]?.object else {
                 throw GRUIOError.keras(path: path, "model_config layer \(index) lacks class_name or config")
             }
@@ -30,6 +30,8 @@ enum KerasModelConfig {
             return KerasLayerConfig(className: layerClass, name: name, config: layerConfig,
                                     inboundNodes: entry["inbound_nodes"]?.array ?? [])
         }
+        try checkDeclaredNumbers(root: root, layers: layers, path: path)
+        return layers
     }
 
     /// The timesteps the model's input fixes: the middle of a `(batch, timesteps, features)` shape that the

@@ -70,9 +70,10 @@ struct KerasLayerBuilder<S: GRUScalar> {
             guard let n = integer(layer.config[key]!) else { throw fail(layer, "has \(key) \(layer.config[key]!.brief), not an integer") }
             return [n]
         case .some(.array(let list)):
-            let values = list.compactMap(integer)
-            guard values.count == list.count else { throw fail(layer, "has \(key) \(layer.config[key]!.brief), not integers") }
-            return values
+            if let bad = list.first(where: { integer($0) == nil }) {
+                throw fail(layer, "has \(key) a list holding \(bad.brief), not integers")
+            }
+            return list.compactMap(integer)
         case .none, .some(.null):
             guard let value else { throw fail(layer, "has no \(key)") }
             return value
@@ -97,48 +98,52 @@ struct KerasLayerBuilder<S: GRUScalar> {
         let useBias = (try reader(layer).bool("use_bias") ?? reader(layer).bool("bias")) ?? true  // Keras 1: bias
         switch layer.className {
         case let kind where Self.identities.contains(kind):
+            try checkNoiseParameters(layer)
             return Identity<S>(name: name)
         case "Dense":
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 2 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
+            try stated(layer, ["units", "output_dim"], equal: w[0].shape[1], "kernel", w[0].shape)
             return try Dense(name: name, inputDim: w[0].shape[0], units: w[0].shape[1], kernel: w[0].values,
                              bias: useBias ? w[1].values : nil, activation: try activation(layer))
         case "Embedding":
             let w = try weights(layer, arrays, ["embeddings"])
             guard w[0].shape.count == 2 else { throw fail(layer, "has embeddings of shape \(describe(w[0].shape))") }
+            try stated(layer, ["input_dim"], equal: w[0].shape[0], "embeddings", w[0].shape)
+            try stated(layer, ["output_dim"], equal: w[0].shape[1], "embeddings", w[0].shape)
+            if let length = try reader(layer).int("input_length"), length < 1 { throw fail(layer, "has input_length \(length), below 1") }
             return try Embedding(name: name, inputDim: w[0].shape[0], outputDim: w[0].shape[1], embeddings: w[0].values,
                                  maskZero: (try reader(layer).bool("mask_zero")) ?? false)
         case "Activation":
-            return ActivationLayer<S>(name: name, activation: try activation(layer))
+            return try ActivationLayer<S>(name: name, activation: try activation(layer))
         case "Softmax":
-            let axis = try integers(layer, "axis", default: [-1])
-            guard axis.count == 1 else { throw fail(layer, "takes softmax over several axes") }
-            return ActivationLayer<S>(name: name, activation: .softmax(axis: axis[0]))
+            return try ActivationLayer<S>(name: name, activation: .softmax(axis: try single(layer, "axis", default: -1)))
         case "ReLU":
             let r = reader(layer)
-            return ActivationLayer<S>(name: name, activation: .relu(maxValue: try r.double("max_value"),
+            return try ActivationLayer<S>(name: name, activation: .relu(maxValue: try r.double("max_value"),
                                                                   negativeSlope: try r.double("negative_slope") ?? 0,
                                                                   threshold: try r.double("threshold") ?? 0))
         case "LeakyReLU":
             // Keras 2 calls the slope alpha (default 0.3); Keras 3 negative_slope (default 0.3).
             let r = reader(layer)
-            return ActivationLayer<S>(name: name, activation: .leakyRelu(alpha: try r.double("negative_slope") ?? r.double("alpha") ?? 0.3))
+            return try ActivationLayer<S>(name: name, activation: .leakyRelu(alpha: try r.double("negative_slope") ?? r.double("alpha") ?? 0.3))
         case "ELU":
-            return ActivationLayer<S>(name: name, activation: .elu(alpha: try reader(layer).double("alpha") ?? 1))
+            return try ActivationLayer<S>(name: name, activation: .elu(alpha: try reader(layer).double("alpha") ?? 1))
         case "PReLU":
             let w = try weights(layer, arrays, ["alpha"])
+            try checkSharedAxes(layer, alphaShape: w[0].shape)
             return PReLU(name: name, alphaShape: w[0].shape, alpha: w[0].values)
         case "Flatten":
             try channelsLast(layer)
             return Flatten<S>(name: name)
         case "Reshape":
-            return Reshape<S>(name: name, targetShape: try integers(layer, "target_shape"))
+            return try Reshape<S>(name: name, targetShape: try integers(layer, "target_shape"))
         case "RepeatVector":
-            return RepeatVector<S>(name: name, count: try integers(layer, "n")[0])
+            return try RepeatVector<S>(name: name, count: try single(layer, "n", bare: true))
         case "Permute":
-            return Permute<S>(name: name, dims: try integers(layer, "dims"))
+            return try Permute<S>(name: name, dims: try integers(layer, "dims"))
         case "Concatenate":
-            return Concatenate<S>(name: name, axis: try integers(layer, "axis", default: [-1])[0], masking: maskMerging)
+            return Concatenate<S>(name: name, axis: try single(layer, "axis", default: -1, bare: true), masking: maskMerging)
         case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum":
             return Merge<S>(name: name, operation: Merge<S>.Operation(rawValue: layer.className.lowercased())!, masking: maskMerging)
         case "Conv1D":
@@ -146,29 +151,35 @@ struct KerasLayerBuilder<S: GRUScalar> {
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 3 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
             guard (layer.config["groups"]?.number ?? 1) == 1 else { throw fail(layer, "uses groups, which gru-run does not run") }
+            try stated(layer, ["filters"], equal: w[0].shape[2], "kernel", w[0].shape)
+            try stated(layer, ["kernel_size"], equal: w[0].shape[0], "kernel", w[0].shape, bare: false)
             return try Conv1D(name: name, kernelSize: w[0].shape[0], inChannels: w[0].shape[1], filters: w[0].shape[2],
-                              stride: try integers(layer, "strides", default: [1])[0],
-                              dilation: try integers(layer, "dilation_rate", default: [1])[0], padding: try padding(layer),
+                              stride: try single(layer, "strides", default: 1),
+                              dilation: try single(layer, "dilation_rate", default: 1), padding: try padding(layer),
                               kernel: w[0].values, bias: useBias ? w[1].values : nil, activation: try activation(layer))
         case "Conv2D":
             try channelsLast(layer)
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 4 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
             let strides = try pair(layer, "strides", default: 1), dilation = try pair(layer, "dilation_rate", default: 1)
+            try stated(layer, ["filters"], equal: w[0].shape[3], "kernel", w[0].shape)
+            if layer.config["kernel_size"] != nil, layer.config["kernel_size"] != .null,
+               try pair(layer, "kernel_size", default: 1) != (w[0].shape[0], w[0].shape[1]) {
+                throw fail(layer, "has kernel_size \(try integers(layer, "kernel_size")), but its kernel has shape \(describe(w[0].shape))")
+            }
             return try Conv2D(name: name, kernelSize: (w[0].shape[0], w[0].shape[1]), strides: strides, dilation: dilation,
                               inChannels: w[0].shape[2], filters: w[0].shape[3], padding: try padding(layer),
                               kernel: w[0].values, bias: useBias ? w[1].values : nil, activation: try activation(layer))
         case "MaxPooling1D", "AveragePooling1D", "MaxPool1D", "AvgPool1D":
             try channelsLast(layer)
-            let size = try integers(layer, "pool_size", default: [2])[0]
-            let strides = try integers(layer, "strides", default: [size])
-            return Pooling1D<S>(name: name, poolSize: size, stride: strides[0], padding: try padding(layer),
+            let size = try single(layer, "pool_size", default: 2)
+            return try Pooling1D<S>(name: name, poolSize: size, stride: try single(layer, "strides", default: size), padding: try padding(layer),
                                 average: layer.className.hasPrefix("Av"))
         case "MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AvgPool2D":
             try channelsLast(layer)
             let size = try pair(layer, "pool_size", default: 2)
             let strides = layer.config["strides"] == nil || layer.config["strides"] == .null ? size : try pair(layer, "strides", default: 1)
-            return Pooling2D<S>(name: name, poolSize: size, strides: strides, padding: try padding(layer),
+            return try Pooling2D<S>(name: name, poolSize: size, strides: strides, padding: try padding(layer),
                                 average: layer.className.hasPrefix("Av"))
         case "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPool1D", "GlobalAvgPool1D":
             try channelsLast(layer)
@@ -205,8 +216,48 @@ struct KerasLayerBuilder<S: GRUScalar> {
         }
     }
 
+    /// One integer per spatial axis of a 2D layer (Keras 3 writes two; one stands for both).
     private func pair(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> (Int, Int) {
         let list = try integers(layer, key, default: [value, value])
+        guard list.count == 1 || list.count == 2 else { throw fail(layer, "has \(key) \(list), not one or two integers") }
         return list.count == 1 ? (list[0], list[0]) : (list[0], list[1])
+    }
+
+    /// One integer, written bare or as a list of one (`strides: 2` or `[2]`); `bare`: Keras takes only a
+    /// number there (`n`, `units`, `filters`), so a list is refused.
+    private func single(_ layer: KerasLayerConfig, _ key: String, default value: Int? = nil, bare: Bool = false) throws -> Int {
+        if bare, let given = layer.config[key], given.array != nil { throw fail(layer, "has \(key) a list, not an integer") }
+        let list = try integers(layer, key, default: value.map { [$0] })
+        guard list.count == 1 else { throw fail(layer, "has \(key) \(list), not one integer") }
+        return list[0]
+    }
+
+    /// A size the config states besides the weights (Dense units, Conv filters, Embedding input_dim): when
+    /// present it must be the weights' own, so a damaged config cannot disagree with what runs.
+    private func stated(_ layer: KerasLayerConfig, _ keys: [String], equal size: Int, _ weight: String, _ shape: [Int],
+                        bare: Bool = true) throws {
+        guard let key = keys.first(where: { layer.config[$0] != nil && layer.config[$0] != .null }) else { return }
+        let value = try single(layer, key, bare: bare)
+        guard value == size else { throw fail(layer, "has \(key) \(value), where the shape \(describe(shape)) of its \(weight) says \(size)") }
+    }
+
+    /// PReLU's shared_axes: axes of the sample (1 up to its rank) on which alpha has size 1.
+    private func checkSharedAxes(_ layer: KerasLayerConfig, alphaShape: [Int]) throws {
+        guard layer.config["shared_axes"] != nil, layer.config["shared_axes"] != .null else { return }
+        for axis in try integers(layer, "shared_axes") {
+            guard axis >= 1, axis <= alphaShape.count, alphaShape[axis - 1] == 1 else {
+                throw fail(layer, "has shared_axes \(try integers(layer, "shared_axes")), which do not match its alpha of shape \(describe(alphaShape))")
+            }
+        }
+    }
+
+    /// The numbers of the layers that change nothing at inference still describe a layer Keras could build:
+    /// rates in [0, 1] (Keras refuses others), a non-negative stddev and l1 / l2.
+    private func checkNoiseParameters(_ layer: KerasLayerConfig) throws {
+        let r = reader(layer)
+        if let rate = try r.double("rate"), !(0...1).contains(rate) { throw fail(layer, "has rate \(rate), not a number in [0, 1]") }
+        for key in ["stddev", "l1", "l2"] {
+            if let value = try r.double(key), !(value.isFinite && value >= 0) { throw fail(layer, "has \(key) \(value), not a non-negative number") }
+        }
     }
 }

@@ -87,6 +87,15 @@ struct Inspect: ParsableCommand {
     /// says why there is no graph, or what the shapes assume.
     private func wholeModel(_ model: KerasModel) -> ([CallReport]?, String?) {
         guard model.hasGraph, model.layers.contains(where: \.isOther) else { return (nil, nil) }
+        // The one sample and every layer's output are asked of the memory check, as in a run, and held to
+        // `inspectionBytes` besides: shapes are all inspect wants, so a declared (None, 100000000, 3) is
+        // described in a sentence, not allocated and run for minutes.
+        modelAllocationCheck = { bytes, what in
+            guard bytes <= Self.inspectionBytes else {
+                throw CLIError.data("inspect finds the shapes by running one sample, and \(what) would need \(bytes >> 20) MB of the \(Self.inspectionBytes >> 20) MB it allows each tensor")
+            }
+            try MemoryBudget.reserve(bytes, for: what.hasPrefix("layer") ? "the output of \(what)" : what)
+        }
         do {
             let graph = try model.graph(Float.self) { layer in
                 switch layer {
@@ -114,13 +123,16 @@ struct Inspect: ParsableCommand {
                 return (report([:]), "no shapes: the model does not declare its input's shape")
             }
             var note: String?
-            let inputs = graph.inputs.map { input -> Tensor<Float> in
+            let inputs = try graph.inputs.map { input -> Tensor<Float> in
                 let dims = (input.shape ?? [nil, nil]).map { dim -> Int in
                     if let dim { return dim }
                     note = "shapes for one sample of 4 timesteps where the model takes any length"
                     return 4
                 }
-                return Tensor(values: [Float](repeating: 0, count: dims.reduce(1, *)), shape: [1] + dims)
+                let count = dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? .max : $0 * $1 }
+                try modelAllocationCheck?(MemoryBudget.bytes(count, MemoryLayout<Float>.size),
+                                          "input \(Printable.quoted(input.name)) of shape (\(dims.map(String.init).joined(separator: ", ")))")
+                return Tensor(values: [Float](repeating: 0, count: count), shape: [1] + dims)
             }
             var shapes: [Int: [[Int]]] = [:]
             _ = try graph(inputs, threads: 1) { index, produced in shapes[index] = produced }
@@ -129,6 +141,9 @@ struct Inspect: ParsableCommand {
             return (nil, "the whole model does not run: " + "\(error)")
         }
     }
+
+    /// The most memory one tensor of inspect's sample run may take.
+    static let inspectionBytes = 256 << 20
 
     /// The config values gru-run reads and that change the numbers, in Keras's spelling.
     private func describe(_ config: GRUConfig) -> [String: ReportValue] {

@@ -15,9 +15,12 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
 
     public init(name: String, kernelSize: Int, inChannels: Int, filters: Int, stride: Int, dilation: Int, padding: Padding,
                 kernel: [Scalar], bias: [Scalar]?, activation: LayerActivation) throws {
-        guard kernel.count == kernelSize * inChannels * filters, bias.map({ $0.count == filters }) ?? true,
-              stride >= 1, dilation >= 1 else {
-            throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values, not (\(kernelSize), \(inChannels), \(filters)), or its strides or dilation are below 1")
+        try requirePositive(filters, "filters", layer: name)
+        try requirePositive(inChannels, "input channels", layer: name)
+        try requirePositive(stride, "strides", layer: name)
+        _ = try windowExtent(size: kernelSize, dilation: dilation, sizeKey: "kernel_size", dilationKey: "dilation_rate", layer: name)
+        guard kernel.count == checkedProduct([kernelSize, inChannels, filters]), bias.map({ $0.count == filters }) ?? true else {
+            throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values and its bias \(bias?.count ?? 0), not (\(kernelSize), \(inChannels), \(filters)) and (\(filters),)")
         }
         (self.name, self.kernelSize, self.inChannels, self.filters) = (name, kernelSize, inChannels, filters)
         (self.stride, self.dilation, self.padding, self.kernel, self.bias, self.activation) = (stride, dilation, padding, kernel, bias, activation)
@@ -28,8 +31,11 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         try expectWidth(x, inChannels)
         let steps = x.shape[1]
         let (length, before) = padding.extent(length: steps, window: kernelSize, stride: stride, dilation: dilation)
-        try reserve(x.batch * length * filters, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: x.batch * length * filters)
+        guard length >= 1 else {
+            throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its kernel_size \(kernelSize) with dilation_rate \(dilation)")
+        }
+        let count = try reserveOutput(x.batch, length, filters, of: Scalar.self, layer: name)
+        var out = [Scalar](repeating: 0, count: count)
         let weights = kernel.map(Double.init), start = (0..<filters).map { f in bias.map { Double($0[f]) } ?? 0 }
         var sums = [Double](repeating: 0, count: filters)
         weights.withUnsafeBufferPointer { w in

@@ -15,9 +15,14 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
 
     public init(name: String, kernelSize: (Int, Int), strides: (Int, Int), dilation: (Int, Int), inChannels: Int, filters: Int,
                 padding: Padding, kernel: [Scalar], bias: [Scalar]?, activation: LayerActivation) throws {
-        guard kernel.count == kernelSize.0 * kernelSize.1 * inChannels * filters, bias.map({ $0.count == filters }) ?? true,
-              padding != .causal, min(strides.0, strides.1, dilation.0, dilation.1) >= 1 else {
-            throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values, not (\(kernelSize.0), \(kernelSize.1), \(inChannels), \(filters)), or its padding, strides or dilation are not supported")
+        try requirePositive(filters, "filters", layer: name)
+        try requirePositive(inChannels, "input channels", layer: name)
+        for stride in [strides.0, strides.1] { try requirePositive(stride, "strides", layer: name) }
+        _ = try windowExtent(size: kernelSize.0, dilation: dilation.0, sizeKey: "kernel_size", dilationKey: "dilation_rate", layer: name)
+        _ = try windowExtent(size: kernelSize.1, dilation: dilation.1, sizeKey: "kernel_size", dilationKey: "dilation_rate", layer: name)
+        guard padding != .causal else { throw GRUModelError.config(layer: name, "its padding 'causal' is for Conv1D only") }
+        guard kernel.count == checkedProduct([kernelSize.0, kernelSize.1, inChannels, filters]), bias.map({ $0.count == filters }) ?? true else {
+            throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values and its bias \(bias?.count ?? 0), not (\(kernelSize.0), \(kernelSize.1), \(inChannels), \(filters)) and (\(filters),)")
         }
         (self.name, self.kernelSize, self.strides, self.dilation) = (name, kernelSize, strides, dilation)
         (self.inChannels, self.filters, self.padding, self.kernel, self.bias, self.activation) = (inChannels, filters, padding, kernel, bias, activation)
@@ -29,8 +34,11 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
         let (rows, cols) = (x.shape[1], x.shape[2])
         let (outRows, top) = padding.extent(length: rows, window: kernelSize.0, stride: strides.0, dilation: dilation.0)
         let (outCols, left) = padding.extent(length: cols, window: kernelSize.1, stride: strides.1, dilation: dilation.1)
-        try reserve(x.batch * outRows * outCols * filters, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: x.batch * outRows * outCols * filters)
+        guard outRows >= 1, outCols >= 1 else {
+            throw GRUModelError.shape(layer: name, "its input of \(rows) x \(cols) is smaller than its kernel's extent")
+        }
+        let count = try reserveOutput(x.batch, outRows, outCols, filters, of: Scalar.self, layer: name)
+        var out = [Scalar](repeating: 0, count: count)
         // Sums in Double over the kernel's rows, each row `filters` values apart: the inner loop vectorizes.
         let weights = kernel.map(Double.init), start = (0..<filters).map { f in bias.map { Double($0[f]) } ?? 0 }
         var sums = [Double](repeating: 0, count: filters)

@@ -13,7 +13,9 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
     public let activation: LayerActivation
 
     public init(name: String, inputDim: Int, units: Int, kernel: [Scalar], bias: [Scalar]?, activation: LayerActivation) throws {
-        guard kernel.count == inputDim * units, bias.map({ $0.count == units }) ?? true else {
+        try requirePositive(inputDim, "kernel's input size", layer: name)
+        try requirePositive(units, "units", layer: name)
+        guard kernel.count == checkedProduct([inputDim, units]), bias.map({ $0.count == units }) ?? true else {
             throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values and its bias \(bias?.count ?? 0); (\(inputDim), \(units)) and (\(units),) were expected")
         }
         (self.name, self.inputDim, self.units, self.kernel, self.bias, self.activation) = (name, inputDim, units, kernel, bias, activation)
@@ -22,8 +24,11 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         try expectWidth(x, inputDim)
         let rows = x.values.count / inputDim
-        try reserve(rows * units + kernel.count * 2, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: rows * units)
+        let count = try reserveOutput(rows, units, of: Scalar.self, layer: name)
+        // The kernel widened to Double besides: two scalars' worth at most.
+        let (total, overflow) = count.addingReportingOverflow(kernel.count * 2)
+        try reserve(overflow ? .max : total, of: Scalar.self, layer: name)
+        var out = [Scalar](repeating: 0, count: count)
         // Sums in Double over the kernel's rows, each `units` values: the inner loop vectorizes.
         let weights = kernel.map(Double.init), start = (0..<units).map { u in bias.map { Double($0[u]) } ?? 0 }
         var sums = [Double](repeating: 0, count: units)

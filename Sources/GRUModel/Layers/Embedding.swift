@@ -12,7 +12,9 @@ public struct Embedding<Scalar: GRUScalar>: ModelLayer {
     public let maskZero: Bool
 
     public init(name: String, inputDim: Int, outputDim: Int, embeddings: [Scalar], maskZero: Bool) throws {
-        guard embeddings.count == inputDim * outputDim else {
+        try requirePositive(inputDim, "input_dim", layer: name)
+        try requirePositive(outputDim, "output_dim", layer: name)
+        guard embeddings.count == checkedProduct([inputDim, outputDim]) else {
             throw GRUModelError.config(layer: name, "its embeddings hold \(embeddings.count) values, not (\(inputDim), \(outputDim))")
         }
         // Token ids travel in the computation's type: past 2^24, float32 would round one id onto another.
@@ -25,8 +27,8 @@ public struct Embedding<Scalar: GRUScalar>: ModelLayer {
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard inputs.count == 1 else { throw GRUModelError.shape(layer: name, "it takes one input, not \(inputs.count)") }
         let ids = inputs[0]
-        try reserve(ids.values.count * outputDim, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: ids.values.count * outputDim)
+        let count = try reserveOutput(ids.values.count, outputDim, of: Scalar.self, layer: name)
+        var out = [Scalar](repeating: 0, count: count)
         for (position, id) in ids.values.enumerated() {
             guard id == id.rounded(), id >= 0, id < Scalar(inputDim) else {
                 throw GRUModelError.value(layer: name, "input \(position) is \(id), not a token id in 0..<\(inputDim)")

@@ -6,15 +6,20 @@ public struct Permute<Scalar: GRUScalar>: UnaryLayer {
     public let dims: [Int]
     public var keepsMask: Bool { false }
 
-    public init(name: String, dims: [Int]) {
+    /// `dims` must be a permutation of 1...dims.count (Keras checks the same when it builds the layer).
+    public init(name: String, dims: [Int]) throws {
+        guard !dims.isEmpty else { throw GRUModelError.config(layer: name, "its dims list is empty") }
+        guard dims.sorted() == Array(1...dims.count) else {
+            throw GRUModelError.config(layer: name, "its dims \(dims) are not an ordering of the axes 1 to \(dims.count)")
+        }
         self.name = name
         self.dims = dims
     }
 
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let sample = Array(x.shape.dropFirst())
-        guard dims.sorted() == Array(1...max(1, sample.count)), dims.count == sample.count else {
-            throw GRUModelError.shape(layer: name, "dims \(dims) do not reorder the axes of an input of shape \(describe(x.shape))")
+        guard dims.count == sample.count else {
+            throw GRUModelError.shape(layer: name, "its dims \(dims) do not reorder the axes of an input of shape \(describe(x.shape))")
         }
         let outShape = dims.map { sample[$0 - 1] }
         var inStrides = [Int](repeating: 1, count: sample.count)

@@ -10,7 +10,11 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
     public let average: Bool
     public var keepsMask: Bool { false }
 
-    public init(name: String, poolSize: Int, stride: Int, padding: Padding, average: Bool) {
+    public init(name: String, poolSize: Int, stride: Int, padding: Padding, average: Bool) throws {
+        try requirePositive(poolSize, "pool_size", layer: name)
+        try requirePositive(stride, "strides", layer: name)
+        // Keras pools with valid or same padding only.
+        guard padding != .causal else { throw GRUModelError.config(layer: name, "its padding 'causal' is not a pooling padding (valid or same)") }
         (self.name, self.poolSize, self.stride, self.padding, self.average) = (name, poolSize, stride, padding, average)
     }
 
@@ -18,8 +22,9 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
         guard x.shape.count == 3 else { throw GRUModelError.shape(layer: name, "it takes a (batch, steps, channels) input, not \(describe(x.shape))") }
         let (steps, channels) = (x.shape[1], x.shape[2])
         let (length, before) = padding.extent(length: steps, window: poolSize, stride: stride)
-        try reserve(x.batch * length * channels, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: x.batch * length * channels)
+        guard length >= 1 else { throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its pool_size \(poolSize)") }
+        let count = try reserveOutput(x.batch, length, channels, of: Scalar.self, layer: name)
+        var out = [Scalar](repeating: 0, count: count)
         for b in 0..<x.batch {
             for t in 0..<length {
                 let start = max(0, t * stride - before), end = min(steps, t * stride - before + poolSize)

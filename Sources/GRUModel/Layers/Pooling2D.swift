@@ -9,7 +9,11 @@ public struct Pooling2D<Scalar: GRUScalar>: UnaryLayer {
     public let average: Bool
     public var keepsMask: Bool { false }
 
-    public init(name: String, poolSize: (Int, Int), strides: (Int, Int), padding: Padding, average: Bool) {
+    public init(name: String, poolSize: (Int, Int), strides: (Int, Int), padding: Padding, average: Bool) throws {
+        for (key, value) in [("pool_size", poolSize.0), ("pool_size", poolSize.1), ("strides", strides.0), ("strides", strides.1)] {
+            try requirePositive(value, key, layer: name)
+        }
+        guard padding != .causal else { throw GRUModelError.config(layer: name, "its padding 'causal' is not a pooling padding (valid or same)") }
         (self.name, self.poolSize, self.strides, self.padding, self.average) = (name, poolSize, strides, padding, average)
     }
 
@@ -18,8 +22,11 @@ public struct Pooling2D<Scalar: GRUScalar>: UnaryLayer {
         let (rows, cols, channels) = (x.shape[1], x.shape[2], x.shape[3])
         let (outRows, top) = padding.extent(length: rows, window: poolSize.0, stride: strides.0)
         let (outCols, left) = padding.extent(length: cols, window: poolSize.1, stride: strides.1)
-        try reserve(x.batch * outRows * outCols * channels, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: x.batch * outRows * outCols * channels)
+        guard outRows >= 1, outCols >= 1 else {
+            throw GRUModelError.shape(layer: name, "its input of \(rows) x \(cols) is smaller than its pool_size \(poolSize.0) x \(poolSize.1)")
+        }
+        let count = try reserveOutput(x.batch, outRows, outCols, channels, of: Scalar.self, layer: name)
+        var out = [Scalar](repeating: 0, count: count)
         for b in 0..<x.batch {
             for r in 0..<outRows {
                 let r0 = max(0, r * strides.0 - top), r1 = min(rows, r * strides.0 - top + poolSize.0)

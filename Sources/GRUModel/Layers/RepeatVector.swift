@@ -7,16 +7,16 @@ public struct RepeatVector<Scalar: GRUScalar>: UnaryLayer {
     public let count: Int
     public var keepsMask: Bool { false }
 
-    public init(name: String, count: Int) {
+    public init(name: String, count: Int) throws {
+        try requirePositive(count, "n", layer: name)
         self.name = name
         self.count = count
     }
 
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         guard x.shape.count == 2 else { throw GRUModelError.shape(layer: name, "it takes a (batch, features) input, not \(describe(x.shape))") }
-        try reserve(x.values.count * count, of: Scalar.self, layer: name)
         var values: [Scalar] = []
-        values.reserveCapacity(x.values.count * count)
+        values.reserveCapacity(try reserveOutput(x.values.count, count, of: Scalar.self, layer: name))
         for b in 0..<x.batch {
             let row = x.values[(b * x.width)..<((b + 1) * x.width)]
             for _ in 0..<count { values += row }

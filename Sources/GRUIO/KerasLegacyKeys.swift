@@ -65,6 +65,7 @@ struct KerasLegacyKeys {
             out.config["nb_row"] = nil
             out.config["nb_col"] = nil
         }
+        if oldClass.hasPrefix("Atrous") { try checkAtrous(layer) }
         var weights = arrays
         if out.className == "Conv1D", oldClass != "Conv1D" { weights = try conv1DKernel(layer, arrays) }
         // Mode 0 is Keras 2's BatchNormalization; modes 1 and 2 keep the key for `keras1Layer`.
@@ -90,6 +91,20 @@ struct KerasLegacyKeys {
         default:
             return value
         }
+    }
+
+    /// Keras 1.2.2's TensorFlow `conv2d` runs a dilated kernel through `tf.nn.atrous_conv2d`, which takes no
+    /// strides and one rate for both axes (it asserts both).
+    private func checkAtrous(_ layer: KerasLayerConfig) throws {
+        func numbers(_ key: String) -> [Double] { layer.config[key].map { $0.number.map { [$0] } ?? $0.array?.compactMap(\.number) ?? [] } ?? [] }
+        let rates = numbers("atrous_rate"), strides = numbers(layer.className == "AtrousConvolution1D" ? "subsample_length" : "subsample")
+        guard rates.allSatisfy({ $0 == 1 }) || (strides.allSatisfy { $0 == 1 } && Set(rates).count == 1) else {
+            throw fail(layer, "has atrous_rate \(list(rates)) with subsample \(list(strides)); Keras 1 runs a dilated convolution only without strides and with one rate for both axes")
+        }
+    }
+
+    private func list(_ numbers: [Double]) -> String {
+        "[" + numbers.map { JSONValue.number($0).brief }.joined(separator: ", ") + "]"
     }
 
     /// Keras 1 `BatchNormalization(mode)`, 0 when absent (Keras 2 has mode 0 only).
@@ -132,12 +147,16 @@ struct KerasLegacyKeys {
             return (layer, arrays)
         }
         let inner = KerasLayerConfig(className: innerClass, name: innerConfig["name"]?.string ?? layer.name, config: innerConfig)
-        if innerClass == "BatchNormalization", let mode = innerConfig["mode"]?.number, mode != 0 {
-            throw fail(layer, "wraps a BatchNormalization of mode \(Int(mode)), which gru-run runs only unwrapped")
+        if innerClass == "BatchNormalization", let mode = innerConfig["mode"], mode.number != 0, mode != .null {
+            throw fail(layer, "wraps a BatchNormalization of mode \(mode.brief), which gru-run runs only unwrapped")
         }
         let (translated, weights) = try translate(inner, arrays)
+        guard translated.className != innerClass || translated.config != innerConfig else { return (layer, weights) }
+        var wrapped = layer.config["layer"]?.object ?? [:]
+        wrapped["class_name"] = .string(translated.className)
+        wrapped["config"] = .object(translated.config)
         var out = layer
-        out.config["layer"] = .object(["class_name": .string(translated.className), "config": .object(translated.config)])
+        out.config["layer"] = .object(wrapped)
         return (out, weights)
     }
 
@@ -147,8 +166,9 @@ struct KerasLegacyKeys {
     private func conv1DKernel(_ layer: KerasLayerConfig, _ arrays: [HDF5FloatArray]) throws -> [HDF5FloatArray] {
         guard let w = arrays.first, w.shape.count == 4 else { return arrays }
         let s = w.shape
-        let length = layer.config["filter_length"]?.number.map { Int($0) } ?? s[0]
-        let filters = layer.config["nb_filter"]?.number.map { Int($0) } ?? s[3]
+        // Whole numbers within Int only, so that no conversion traps.
+        func stated(_ key: String) -> Int? { layer.config[key]?.number.flatMap { $0 == $0.rounded() && abs($0) < 1e9 ? Int($0) : nil } }
+        let length = stated("filter_length") ?? s[0], filters = stated("nb_filter") ?? s[3]
         var kernel = w
         if s[0] == length, s[1] == 1, s[3] == filters {
             kernel.shape = [s[0], s[2], s[3]]  // dropping an axis of size 1 keeps the values in order
@@ -168,7 +188,7 @@ struct KerasLegacyKeys {
 extension KerasLayerBuilder {
     /// Keras 1 layers that have no Keras 2 class: `BatchNormalization` of mode 1 or 2. Nil for the rest.
     func keras1Layer(_ layer: KerasLayerConfig, arrays: [HDF5FloatArray]) throws -> (any ModelLayer<S>)? {
-        guard layer.className == "BatchNormalization", let n = layer.config["mode"]?.number, n != 0,
+        guard layer.className == "BatchNormalization", let n = layer.config["mode"]?.number, n == 1 || n == 2,
               let mode = BatchNormalizationKeras1<S>.Mode(rawValue: Int(n)) else { return nil }
         let path = model.path, name = Printable.quoted(layer.name)
         // Keras 1 builds gamma, beta, running_mean and running_std, always all four.

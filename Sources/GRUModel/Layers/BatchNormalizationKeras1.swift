@@ -19,7 +19,8 @@ public protocol BatchDependentLayer {
 ///   `y = (x - mean) / sqrt(var + epsilon) * gamma + beta` (`tf.nn.batch_normalization`). The batch is the
 ///   one `model.predict` feeds: Keras 1's `predict(x, batch_size=32)` cuts x into runs of 32 samples, so
 ///   samples 0-31 share statistics, 32-63 share theirs, and so on.
-/// The running statistics the file holds take no part in either mode. The mask passes.
+/// The running statistics the file holds take no part in either mode. The mask passes. Both formulas are the
+/// same from Keras 1.0.7, the first to save whole models (`model_config`), to 1.2.2.
 public struct BatchNormalizationKeras1<Scalar: GRUScalar>: UnaryLayer, BatchDependentLayer {
     public enum Mode: Int, Sendable {
         case sampleWise = 1

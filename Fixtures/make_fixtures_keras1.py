@@ -173,8 +173,8 @@ def _set(name, **values):
 REFUSALS = {
     "refuse_dim_ordering_th": ("conv2d_maxpool2d", _set("conv", dim_ordering="th"), "dim_ordering 'th'"),
     "refuse_border_mode_full": ("conv_maxpool", _set("conv", border_mode="full"), 'border_mode "full"'),
-    "refuse_merge_cos": ("merge_sum", _set("merge", mode="cos"), 'mode "cos"'),
-    "refuse_merge_dot": ("merge_sum", _set("merge", mode="dot", dot_axes=[1, 1]), 'mode "dot"'),
+    "refuse_merge_cos": ("merge_sum", _set("merge", mode="cos"), "mode 'cos'"),
+    "refuse_merge_dot": ("merge_sum", _set("merge", mode="dot", dot_axes=[1, 1]), "mode 'dot'"),
     "refuse_merge_lambda": ("merge_sum", _set("merge", mode="lambda x: x[0]", mode_type="lambda"), "Python lambda"),
     "refuse_merge_branches": ("merge_sum", _set("merge", layers=[{"class_name": "Sequential", "config": []}]), "merges whole models"),
     "refuse_bn_mode3": ("bn_mode1", _set("bn", mode=3), "mode 3"),

@@ -2,11 +2,11 @@ import GRUCore
 import GRUModel
 
 /// Keras 1 layer configs and weights, turned into the Keras 2 class, keys and weight shapes that compute the
-/// same thing, before `KerasLayerBuilder.make` reads them. A file tells Keras 1 the way its GRU does: by
+/// same thing, before `KerasLayerBuilder.make` reads them. A config tells Keras 1 the way a GRU's does: by
 /// Keras 1's own keys (`output_dim`, `pool_length`, `border_mode`, ...) and class names (`Convolution1D`,
-/// `Merge`), which Keras 1.2.2 writes whatever `keras_version` says (and Keras 1.0 wrote none); Keras 2's
-/// `from_config` reads the same keys through `keras/legacy/interfaces.py`. A config with Keras 2 keys only
-/// comes back unchanged. Meanings are Keras 1.2.2's (`keras/layers/{convolutional,pooling,core,
+/// `Merge`). Those decide, not `keras_version` ("1.x" in Keras 1 files): Keras 2's `from_config` reads the
+/// same keys in any file through `keras/legacy/interfaces.py`. A config with Keras 2 keys only comes back
+/// unchanged. Meanings are Keras 1.2.2's (`keras/layers/{convolutional,pooling,core,
 /// normalization,embeddings}.py`, `keras/engine/topology.py` for `Merge`), for the TensorFlow backend: a
 /// Keras 1 file does not record its backend, and Keras 2's loader converts nothing without one.
 struct KerasLegacyKeys {
@@ -125,9 +125,13 @@ struct KerasLegacyKeys {
         if let type = layer.config["mode_type"]?.string, type != "raw" {
             throw fail(layer, "has a Python \(type) as its mode, which gru-run cannot run")
         }
+        // Keras 1's default mode is sum.
+        guard let mode = (layer.config["mode"] ?? .string("sum")).string else {
+            throw fail(layer, "has mode \(layer.config["mode"]!.brief); gru-run runs Keras 1 Merge modes sum, mul, ave, max and concat")
+        }
         var out = layer
         out.config = ["name": .string(layer.name)]
-        switch layer.config["mode"]?.string ?? "sum" {
+        switch mode {
         case "sum": out.className = "Add"
         case "mul": out.className = "Multiply"
         case "ave": out.className = "Average"
@@ -136,7 +140,7 @@ struct KerasLegacyKeys {
             out.className = "Concatenate"
             out.config["axis"] = layer.config["concat_axis"] ?? .number(-1)
         default:
-            throw fail(layer, "has mode \(layer.config["mode"]?.brief ?? "null"); gru-run runs Keras 1 Merge modes sum, mul, ave, max and concat")
+            throw fail(layer, "has mode \(Printable.quoted(mode)); gru-run runs Keras 1 Merge modes sum, mul, ave, max and concat")
         }
         return out
     }

@@ -29,7 +29,8 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "Masking":
             return Masking(name: layer.name, maskValue: S((try reader(layer).double("mask_value")) ?? 0))
         default:
-            return try make(layer, arrays: model.otherWeights[layer.name] ?? [])
+            let (translated, arrays) = try KerasLegacyKeys(path: model.path).translate(layer, model.otherWeights[layer.name] ?? [])
+            return try keras1Layer(translated, arrays: arrays) ?? make(translated, arrays: arrays)
         }
     }
 

@@ -59,7 +59,9 @@ extension Run {
         // Each input is opened once: the bytes read to tell .npy from CSV stay with it (a pipe, /dev/stdin).
         let files = try inputPaths.map { try InputFile(path: $0) }
         let firstRank = graph.inputs[0].shape.map { $0.count + 1 }
-        if files.count == 1, produced == 1, stateSources.isEmpty, SampleStream<S>.streams(rank: firstRank),
+        // Streaming runs whatever samples have arrived; a layer with batch statistics needs predict's batches.
+        let batchDependent = graph.calls.contains { $0.layer is BatchDependentLayer }
+        if files.count == 1, produced == 1, stateSources.isEmpty, !batchDependent, SampleStream<S>.streams(rank: firstRank),
            try outputFormat(for: paths(outputs)[0], override: io.outputFormat, standardDefault: .csv) == .csv,
            try !files[0].isNPY(io.inputFormat) {
             let stream = SampleStream<S>(files[0], rank: firstRank, timesteps: sampling)

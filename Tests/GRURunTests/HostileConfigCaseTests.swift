@@ -79,7 +79,7 @@ final class HostileConfigCaseTests: XCTestCase {
             ("k3_permute_gru", "\"dims\": [2, 1]", "\"dims\": []", "dims list is empty"),
             ("k3_permute_gru", "\"dims\": [2, 1]", "\"dims\": [1, 2, 3]", "dims [1, 2, 3] do not reorder the axes of an input of shape (3, 6, 4)"),
             ("k3_concat_inputs", "\"axis\": -1", "\"axis\": 1", "(3, 6, 3), (3, 6, 2) cannot be joined on axis 1"),
-            ("k3_merge_add", "\"keras_history\": [\"gru_b\", 0, 0]", "\"keras_history\": [\"x\", 0, 0]", "shapes (3, 6), (3, 6, 4); they must be equal"),
+            ("k3_merge_add", "\"keras_history\": [\"gru_b\", 0, 0]", "\"keras_history\": [\"x\", 0, 0]", "shapes (3, 6), (3, 6, 4), which do not broadcast to one shape"),
         ]
         for c in cases { probe.expectRefusal(try probe.run(c.model, c.old, c.new), says: [c.says], c.new) }
     }

@@ -1,14 +1,18 @@
 import GRUCore
 
-/// Keras `GlobalMaxPooling1D` / `GlobalAveragePooling1D`: over the time axis. The average honours the
-/// mask (masked steps left out), as Keras's does; the maximum ignores it, as Keras's does.
+/// Keras `GlobalMaxPooling1D` / `GlobalAveragePooling1D` (channels_last): over the time axis, to
+/// `(batch, channels)`, or `(batch, 1, channels)` with `keepdims=True`. The average honours the mask (masked
+/// steps left out: `sum(x * mask) / sum(mask)`), as Keras's does; the maximum ignores it, as Keras's does.
+/// Neither passes a mask on.
 public struct GlobalPooling1D<Scalar: GRUScalar>: ModelLayer {
     public let name: String
     public let average: Bool
+    public let keepDims: Bool
 
-    public init(name: String, average: Bool) {
+    public init(name: String, average: Bool, keepDims: Bool = false) {
         self.name = name
         self.average = average
+        self.keepDims = keepDims
     }
 
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
@@ -30,6 +34,6 @@ public struct GlobalPooling1D<Scalar: GRUScalar>: ModelLayer {
                 out[b * channels + c] = average ? Scalar(sum / count) : best
             }
         }
-        return [(Tensor(values: out, shape: [x.batch, channels]), nil)]
+        return [(Tensor(values: out, shape: keepDims ? [x.batch, 1, channels] : [x.batch, channels]), nil)]
     }
 }

@@ -55,6 +55,11 @@ public struct EinsumEquation: Sendable {
         guard ellipsis == .none ? elided == 0 : elided >= 0 else {
             throw GRUModelError.shape(layer: layer, "its equation takes \(input.count) input axes\(ellipsis == .none ? "" : " or more"), not an input of shape \(describe(shape))")
         }
+        // The output keeps the batch first: the input's first letter leads the output, unless a leading
+        // ellipsis holds the batch.
+        guard ellipsis == .leading && elided > 0 || output.first == input.first else {
+            throw GRUModelError.config(layer: layer, "its equation's output does not start with the input's first (batch) axis '\(input[0])'")
+        }
         let letterAxis = ellipsis == .leading ? { (k: Int) in k + elided } : { (k: Int) in k }
         let elidedAxes = ellipsis == .leading ? Array(0..<elided) : Array(input.count..<shape.count)
         var inputStride = [Int](repeating: 0, count: shape.count), s = 1

@@ -57,6 +57,7 @@ final class LayerKindsTests: XCTestCase {
             ("k3_einsum", "\"abc,cd->abd\"", "\"abcx,cd->abd\"", "takes 4 input axes, not an input of shape (3, 6, 6)"),
             ("k3_einsum", "\"abc,cd->abd\"", "\"abc,xd->abd\"", "kernel letter in neither"),
             ("k3_einsum", "\"abc,cd->abd\"", "\"abd,cd->abd\"", "kernel letter in neither"),
+            ("k3_einsum", "\"abc,cd->abd\"", "\"abc,cd->bd\"", "does not start with the input's first (batch) axis 'a'"),
             ("k3_einsum", "\"bias_axes\": \"d\"", "\"bias_axes\": \"z\"", "bias_axes 'z' are not letters of the output"),
             ("k3_einsum", "\"bias_axes\": \"d\"", "\"bias_axes\": \"b\"", "bias holds 5 values, but bias_axes 'b'"),
         ])

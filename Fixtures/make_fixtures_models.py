@@ -482,6 +482,7 @@ def b_cnn_shapes(k):
     return seq(k, (4, 6, 6, 2), [td(L.ZeroPadding2D(((1, 0), (2, 1))), name="pad"),
                                  td(L.Conv2D(3, 3, activation="relu"), name="conv"),
                                  td(L.UpSampling2D((2, 1)), name="up"),
+                                 td(L.UpSampling2D((1, 3), interpolation="bilinear"), name="up_bilinear"),
                                  td(L.Cropping2D(((1, 2), (0, 1))), name="crop"),
                                  td(L.GlobalAveragePooling2D(keepdims=True), name="gap"),
                                  td(L.Flatten(), name="flatten"), k.gru(5, name="gru"), L.Dense(2, name="head")])
@@ -501,8 +502,9 @@ def b_image_layers(k):
     h = L.ZeroPadding2D(1, name="pad")(x)
     h = L.Cropping2D(((0, 1), (1, 0)), name="crop")(h)
     h = L.UpSampling2D(2, name="up")(h)
+    h = L.UpSampling2D((3, 2), interpolation="bilinear", name="up_bilinear")(h)
     c = L.Conv2D(4, 3, strides=2, name="conv")(h)
-    g = k.gru(5, name="gru")(L.Reshape((6, 24), name="reshape")(c))
+    g = k.gru(5, name="gru")(L.Reshape((20, 52), name="reshape")(c))
     pooled = L.GlobalMaxPooling2D(name="gmp")(c)
     avg = L.GlobalAveragePooling2D(keepdims=True, name="gap")(c)
     return k.Model(x, [L.Dense(2, name="head")(L.Concatenate(name="concat")([g, pooled])), avg])
@@ -729,13 +731,15 @@ CASES = [
          "'abc,bcd->abd' (a kernel per step, bias bd) -> GRU; 'abc,cd->ad' (summed over time, relu)"),
     Case("cnn_shapes", b_cnn_shapes, [("float", (4, 6, 6, 2))],
          "TimeDistributed ZeroPadding2D(((1, 0), (2, 1))) -> Conv2D(relu) -> UpSampling2D((2, 1)) -> "
+         "UpSampling2D((1, 3), bilinear) -> "
          "Cropping2D(((1, 2), (0, 1))) -> GlobalAveragePooling2D(keepdims=True) -> Flatten -> GRU -> Dense",
          float64=True),
     Case("cnn_gmp2d", b_cnn_gmp2d, [("float", (4, 6, 6, 2))],
          "TimeDistributed Conv2D(same) -> ZeroPadding2D(1) -> Cropping2D(1) -> GlobalMaxPooling2D -> "
          "GRU(return_sequences)"),
     Case("image_layers", b_image_layers, [("float", (6, 6, 2))],
-         "functional: ZeroPadding2D(1) -> Cropping2D(((0, 1), (1, 0))) -> UpSampling2D(2) -> Conv2D(strides 2) "
+         "functional: ZeroPadding2D(1) -> Cropping2D(((0, 1), (1, 0))) -> UpSampling2D(2) -> "
+         "UpSampling2D((3, 2), bilinear) -> Conv2D(strides 2) "
          "-> Reshape -> GRU, concatenated with GlobalMaxPooling2D -> Dense; GlobalAveragePooling2D(keepdims=True)",
          float64=True),
     Case("seq_shapes", b_seq_shapes, [("float", (T, D))],

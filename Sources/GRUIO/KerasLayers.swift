@@ -181,8 +181,8 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "UpSampling2D":
             try channelsLast(layer)
             let interpolation = layer.config["interpolation"]?.string ?? "nearest"
-            guard interpolation == "nearest" else { throw fail(layer, "uses interpolation '\(interpolation)'; gru-run runs nearest") }
-            return try UpSampling2D<S>(name: name, size: try exactPair(layer, "size", default: 2))
+            guard interpolation == "nearest" || interpolation == "bilinear" else { throw fail(layer, "uses interpolation '\(interpolation)'; gru-run runs nearest and bilinear") }
+            return try UpSampling2D<S>(name: name, size: try exactPair(layer, "size", default: 2), bilinear: interpolation == "bilinear")
         case "ZeroPadding1D", "Cropping1D", "ZeroPadding2D", "Cropping2D":
             try channelsLast(layer)
             let twoD = layer.className.hasSuffix("2D"), key = layer.className.hasPrefix("Zero") ? "padding" : "cropping"

@@ -73,7 +73,7 @@ final class LayerKindsTests: XCTestCase {
             ("k3_seq_shapes", "\"cropping\": [2, 0]", "\"cropping\": [9, 0]", "leaves no step"),
             ("k3_image_layers", "\"cropping\": [[0, 1]", "\"cropping\": [[0, 9]", "leaves nothing"),
             ("k3_image_layers", "\"padding\": [[1, 1]", "\"padding\": [[1, -1]", "must be 0 or more"),
-            ("k3_image_layers", "\"interpolation\": \"nearest\"", "\"interpolation\": \"bilinear\"", "uses interpolation 'bilinear'; gru-run runs nearest"),
+            ("k3_image_layers", "\"interpolation\": \"nearest\"", "\"interpolation\": \"bicubic\"", "uses interpolation 'bicubic'; gru-run runs nearest and bilinear"),
             ("k3_image_layers", "\"size\": [2, 2]", "\"size\": [2, 0]", "size 2, 0 must be 1 or more"),
             ("k3_image_layers", "\"size\": [2, 2]", "\"size\": [2, 2, 2]", "it takes two"),
             ("k3_conv1d_transpose", "\"output_padding\": [1]", "\"output_padding\": [3]", "output_padding 3 is not between 0 and its strides 3"),

@@ -518,6 +518,19 @@ def b_seq_shapes(k):
                            L.UpSampling1D(3, name="up_2"), k.gru(4, name="gru_2")])
 
 
+
+def b_global_channels_first(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    over_units = L.GlobalAveragePooling1D(data_format="channels_first", name="gap_cf")(s)
+    kept = L.GlobalMaxPooling1D(data_format="channels_first", keepdims=True, name="gmp_cf")(s)
+    grid = L.Reshape((2, 3, 6), name="grid")(s)
+    pooled = L.GlobalAveragePooling2D(data_format="channels_first", keepdims=True, name="gap2d_cf")(grid)
+    maxed = L.GlobalMaxPooling2D(data_format="channels_first", name="gmp2d_cf")(grid)
+    return k.Model(x, [over_units, k.gru(3, name="gru_2")(kept), pooled, maxed])
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -705,6 +718,10 @@ CASES = [
          "no mask after) -> GRU", float64=True),
     Case("gmp_keepdims", b_gmp_keepdims, [("float", (T, D))],
          "GRU(return_sequences) -> GlobalMaxPooling1D(keepdims=True) -> Flatten -> Dense"),
+    Case("global_channels_first", b_global_channels_first, [("float", (T, D))],
+         "functional: GRU(6, return_sequences) -> GlobalAveragePooling1D(channels_first) over the units; "
+         "GlobalMaxPooling1D(channels_first, keepdims) -> GRU; Reshape((2, 3, 6)) -> GlobalAveragePooling2D("
+         "channels_first, keepdims) and GlobalMaxPooling2D(channels_first)", float64=True),
     Case("unitnorm", b_unitnorm, [("masked", (T, D))],
          "Masking -> UnitNormalization (the mask passes) -> GRU(return_sequences) -> UnitNormalization over "
          "[1, 2] and over 1 -> GRU", float64=True),

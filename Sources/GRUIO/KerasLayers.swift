@@ -171,11 +171,15 @@ struct KerasLayerBuilder<S: GRUScalar> {
             return Pooling2D<S>(name: name, poolSize: size, strides: strides, padding: try padding(layer),
                                 average: layer.className.hasPrefix("Av"))
         case "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPool1D", "GlobalAvgPool1D":
-            try channelsLast(layer)
-            return GlobalPooling1D<S>(name: name, average: layer.className.contains("Av"), keepDims: try reader(layer).bool("keepdims") ?? false)
+            let first = layer.config["data_format"]?.string == "channels_first"
+            if !first { try channelsLast(layer) }
+            return GlobalPooling1D<S>(name: name, average: layer.className.contains("Av"), keepDims: try reader(layer).bool("keepdims") ?? false,
+                                      channelsFirst: first)
         case "GlobalMaxPooling2D", "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalAvgPool2D":
-            try channelsLast(layer)
-            return GlobalPooling2D<S>(name: name, average: layer.className.contains("Av"), keepDims: try reader(layer).bool("keepdims") ?? false)
+            let first = layer.config["data_format"]?.string == "channels_first"
+            if !first { try channelsLast(layer) }
+            return GlobalPooling2D<S>(name: name, average: layer.className.contains("Av"), keepDims: try reader(layer).bool("keepdims") ?? false,
+                                      channelsFirst: first)
         case "UpSampling1D":
             return try UpSampling1D<S>(name: name, size: try single(layer, "size", default: 2))
         case "UpSampling2D":

@@ -76,6 +76,10 @@ final class LayerKindsTests: XCTestCase {
             ("k3_image_layers", "\"interpolation\": \"nearest\"", "\"interpolation\": \"bicubic\"", "uses interpolation 'bicubic'; gru-run runs nearest and bilinear"),
             ("k3_image_layers", "\"size\": [2, 2]", "\"size\": [2, 0]", "size 2, 0 must be 1 or more"),
             ("k3_image_layers", "\"size\": [2, 2]", "\"size\": [2, 2, 2]", "it takes two"),
+            ("k3_gap_keepdims_masked", "\"data_format\": \"channels_last\", \"keepdims\": true", "\"data_format\": \"channels_first\", \"keepdims\": true",
+             "it averages channels_first with a mask"),
+            ("k3_gap_keepdims_masked", "\"data_format\": \"channels_last\", \"keepdims\": true", "\"data_format\": \"channels_middle\", \"keepdims\": true",
+             "uses data_format 'channels_middle'"),
             ("k3_conv1d_transpose", "\"output_padding\": [1]", "\"output_padding\": [3]", "output_padding 3 is not between 0 and its strides 3"),
             ("k3_conv1d_transpose", "\"strides\": [2]", "\"strides\": [0]", "must be 1 or more"),
         ])

@@ -531,6 +531,24 @@ def b_global_channels_first(k):
     return k.Model(x, [over_units, k.gru(3, name="gru_2")(kept), pooled, maxed])
 
 
+
+def b_cf_shapes(k):
+    L = k.L
+    kw = {"data_format": "channels_first"}
+    return seq(k, (T, D), [L.Reshape((2, 3, 4), name="planes"),
+                           L.ZeroPadding2D(((1, 0), (0, 2)), name="pad", **kw),
+                           L.Cropping2D(((0, 1), (1, 0)), name="crop", **kw),
+                           L.UpSampling2D((2, 1), name="up", **kw),
+                           L.UpSampling2D((1, 2), interpolation="bilinear", name="up_bilinear", **kw),
+                           L.Reshape((12, 10), name="steps"), k.gru(5, name="gru")])
+
+
+def b_cf_pad1d(k):
+    return seq(k, (T, D), [k.gru(5, return_sequences=True, name="gru"),
+                           k.L.ZeroPadding1D((1, 2), data_format="channels_first", name="pad"),
+                           k.gru(3, name="gru_2")])
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -722,6 +740,12 @@ CASES = [
          "functional: GRU(6, return_sequences) -> GlobalAveragePooling1D(channels_first) over the units; "
          "GlobalMaxPooling1D(channels_first, keepdims) -> GRU; Reshape((2, 3, 6)) -> GlobalAveragePooling2D("
          "channels_first, keepdims) and GlobalMaxPooling2D(channels_first)", float64=True),
+    Case("cf_shapes", b_cf_shapes, [("float", (T, D))],
+         "Reshape((2, 3, 4)) -> channels_first ZeroPadding2D(((1, 0), (0, 2))) -> Cropping2D(((0, 1), (1, 0))) "
+         "-> UpSampling2D((2, 1)) -> UpSampling2D((1, 2), bilinear) -> Reshape((12, 10)) -> GRU", float64=True),
+    Case("cf_pad1d", b_cf_pad1d, [("float", (T, D))],
+         "GRU(5, return_sequences) -> ZeroPadding1D((1, 2), channels_first: pads the units) -> GRU; Keras 3 "
+         "only (tf-keras's ZeroPadding1D has no data_format)", parts=("keras3",)),
     Case("unitnorm", b_unitnorm, [("masked", (T, D))],
          "Masking -> UnitNormalization (the mask passes) -> GRU(return_sequences) -> UnitNormalization over "
          "[1, 2] and over 1 -> GRU", float64=True),

@@ -183,21 +183,26 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "UpSampling1D":
             return try UpSampling1D<S>(name: name, size: try single(layer, "size", default: 2))
         case "UpSampling2D":
-            try channelsLast(layer)
+            let first = layer.config["data_format"]?.string == "channels_first"
+            if !first { try channelsLast(layer) }
             let interpolation = layer.config["interpolation"]?.string ?? "nearest"
             guard interpolation == "nearest" || interpolation == "bilinear" else { throw fail(layer, "uses interpolation '\(interpolation)'; gru-run runs nearest and bilinear") }
-            return try UpSampling2D<S>(name: name, size: try exactPair(layer, "size", default: 2), bilinear: interpolation == "bilinear")
+            return try UpSampling2D<S>(name: name, size: try exactPair(layer, "size", default: 2), bilinear: interpolation == "bilinear",
+                                        channelsFirst: first)
         case "ZeroPadding1D", "Cropping1D", "ZeroPadding2D", "Cropping2D":
-            try channelsLast(layer)
+            let first = layer.config["data_format"]?.string == "channels_first"
+            if !first || layer.className == "Cropping1D" { try channelsLast(layer) }
             let twoD = layer.className.hasSuffix("2D"), key = layer.className.hasPrefix("Zero") ? "padding" : "cropping"
             guard let p = kerasPaddingPairs(layer.config[key], axes: twoD ? 2 : 1, default: layer.className.hasPrefix("Zero") || !twoD ? 1 : 0) else {
                 throw fail(layer, "has \(key) \(layer.config[key]?.brief ?? "null"), not integers or pairs of them")
             }
             switch layer.className {
-            case "ZeroPadding1D": return try ZeroPadding1D<S>(name: name, before: p[0].before, after: p[0].after)
+            case "ZeroPadding1D": return try ZeroPadding1D<S>(name: name, before: p[0].before, after: p[0].after, channelsFirst: first)
             case "Cropping1D": return try Cropping1D<S>(name: name, start: p[0].before, end: p[0].after)
-            case "ZeroPadding2D": return try ZeroPadding2D<S>(name: name, top: p[0].before, bottom: p[0].after, left: p[1].before, right: p[1].after)
-            default: return try Cropping2D<S>(name: name, top: p[0].before, bottom: p[0].after, left: p[1].before, right: p[1].after)
+            case "ZeroPadding2D": return try ZeroPadding2D<S>(name: name, top: p[0].before, bottom: p[0].after, left: p[1].before, right: p[1].after,
+                                                                channelsFirst: first)
+            default: return try Cropping2D<S>(name: name, top: p[0].before, bottom: p[0].after, left: p[1].before, right: p[1].after,
+                                               channelsFirst: first)
             }
         case "UnitNormalization":
             return try UnitNormalization<S>(name: name, axis: try integers(layer, "axis", default: [-1]), keras3: model.hardSigmoid == .keras3)

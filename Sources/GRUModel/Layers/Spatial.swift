@@ -36,3 +36,16 @@ func expectAtLeast(_ minimum: Int, _ values: [Int], _ what: String, layer: Strin
         throw GRUModelError.config(layer: layer, "its \(what) \(values.map(String.init).joined(separator: ", ")) must be \(minimum) or more")
     }
 }
+
+/// A channels_first input run through a channels_last computation: every (sample, channel) plane of
+/// `(batch, channels, spatial...)` is a one-channel sample `(batch * channels, spatial..., 1)`, the same
+/// row-major memory, and the result's planes go back the same way. Right for layers that treat every
+/// channel alike (padding, cropping, upsampling).
+func throughPlanes<S>(_ x: Tensor<S>, rank: Int, layer: String, _ body: (Tensor<S>) throws -> Tensor<S>) throws -> Tensor<S> {
+    guard x.shape.count == rank else {
+        throw GRUModelError.shape(layer: layer, "it takes a channels_first input of rank \(rank), not \(describe(x.shape))")
+    }
+    let planes = Tensor(values: x.values, shape: [x.shape[0] * x.shape[1]] + x.shape.dropFirst(2) + [1])
+    let y = try body(planes)
+    return Tensor(values: y.values, shape: [x.shape[0], x.shape[1]] + y.shape.dropFirst().dropLast())
+}

@@ -1,7 +1,7 @@
 import GRUCore
 
-/// Keras `UpSampling2D(size, interpolation)` (channels_last), `(batch, rows, cols, channels)` to
-/// `(batch, rows * size[0], cols * size[1], channels)`. `nearest`: every row repeated `size[0]` times and every
+/// Keras `UpSampling2D(size, interpolation)`, `(batch, rows, cols, channels)` to
+/// `(batch, rows * size[0], cols * size[1], channels)` (channels_first: each channel's plane alike). `nearest`: every row repeated `size[0]` times and every
 /// column `size[1]` times (`ops.repeat` on axes 1 and 2). `bilinear`: `tf.image.resize` without antialiasing,
 /// which is TensorFlow's ResizeBilinear with half-pixel centers, computed in Float32 whatever the input's type
 /// (both Keras versions return float32 there): for output row `i`, `in = (i + 0.5) * (rows / out_rows) - 0.5`,
@@ -13,14 +13,22 @@ public struct UpSampling2D<Scalar: GRUScalar>: UnaryLayer {
     public let name: String
     public let size: (Int, Int)
     public let bilinear: Bool
+    /// `data_format="channels_first"`: the spatial axes follow the channels.
+    public let channelsFirst: Bool
     public var keepsMask: Bool { false }
 
-    public init(name: String, size: (Int, Int), bilinear: Bool = false) throws {
+    public init(name: String, size: (Int, Int), bilinear: Bool = false, channelsFirst: Bool = false) throws {
         try expectAtLeast(1, [size.0, size.1], "size", layer: name)
+        self.channelsFirst = channelsFirst
         (self.name, self.size, self.bilinear) = (name, size, bilinear)
     }
 
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
+        if channelsFirst { return try throughPlanes(x, rank: 4, layer: name) { try applyChannelsLast($0) } }
+        return try applyChannelsLast(x)
+    }
+
+    func applyChannelsLast(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> {
         let (batch, rows, cols, channels) = try imageShape(x, layer: name)
         let count = try checkedProduct([batch, rows, size.0, cols, size.1, channels], layer: name)
         try reserve(count, of: Scalar.self, layer: name)

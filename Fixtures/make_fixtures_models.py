@@ -427,6 +427,158 @@ def b_no_gru_two_inputs(k):
 
 
 
+# ---------------------------------------------------------------- more layer kinds
+def b_gap_keepdims_masked(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"), k.gru(6, return_sequences=True, name="gru"),
+                           k.L.GlobalAveragePooling1D(keepdims=True, name="gap"),
+                           k.gru(4, return_sequences=True, name="gru_2")])
+
+
+def b_gmp_keepdims(k):
+    return seq(k, (T, D), [k.gru(6, return_sequences=True, name="gru"),
+                           k.L.GlobalMaxPooling1D(keepdims=True, name="gmp"), k.L.Flatten(name="flatten"),
+                           k.L.Dense(2, name="head")])
+
+
+def b_unitnorm(k):
+    L = k.L
+    return seq(k, (T, D), [L.Masking(0.0, name="masking"), L.UnitNormalization(name="un_in"),
+                           k.gru(6, return_sequences=True, name="gru"),
+                           L.UnitNormalization(axis=[1, 2], name="un_sample"),
+                           L.UnitNormalization(axis=1, name="un_time"), k.gru(4, name="gru_2")])
+
+
+def b_groupnorm(k):
+    L = k.L
+    return seq(k, (T, D), [L.Dense(8, name="dense"), L.GroupNormalization(groups=2, epsilon=0.01, name="gn"),
+                           k.gru(6, return_sequences=True, name="gru"),
+                           L.GroupNormalization(groups=3, axis=1, center=False, name="gn_time"),
+                           L.GroupNormalization(groups=-1, scale=False, name="gn_each"),
+                           L.GroupNormalization(groups=1, name="gn_one"), k.gru(4, name="gru_2")])
+
+
+def b_groupnorm_masked(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"), k.L.GroupNormalization(groups=2, name="gn"),
+                           k.gru(5, return_sequences=True, name="gru")])
+
+
+def b_rmsnorm(k):
+    L = k.L
+    return seq(k, (T, D), [L.Masking(0.0, name="masking"), L.RMSNormalization(name="rms_in"),
+                           k.gru(6, return_sequences=True, name="gru"),
+                           L.RMSNormalization(axis=[1, 2], epsilon=1e-3, name="rms_sample"),
+                           k.gru(4, return_sequences=True, name="gru_2")])
+
+
+def b_conv1d_transpose(k):
+    L = k.L
+    return seq(k, (T, 3), [L.Conv1DTranspose(4, 3, strides=2, padding="same", name="up_same"),
+                           L.Conv1DTranspose(5, 4, strides=3, padding="valid", output_padding=1, use_bias=False,
+                                             activation="tanh", name="up_valid"),
+                           L.Conv1DTranspose(3, 3, padding="same", activation="relu", name="same_relu"),
+                           k.gru(5, name="gru"), L.Dense(2, name="head")])
+
+
+def b_conv1d_transpose_b(k):
+    L = k.L
+    return seq(k, (T, 3), [L.Conv1DTranspose(4, 4, padding="same", name="even_same"),
+                           L.Conv1DTranspose(3, 3, strides=2, padding="same", output_padding=1, name="same_op"),
+                           L.Conv1DTranspose(4, 2, strides=3, padding="valid", name="valid_gap"),
+                           k.gru(5, return_sequences=True, name="gru")])
+
+
+def b_einsum(k):
+    L = k.L
+    return seq(k, (T, D), [k.gru(6, return_sequences=True, name="gru"),
+                           L.EinsumDense("abc,cd->abd", output_shape=(None, 5), bias_axes="d", name="ein_proj"),
+                           L.EinsumDense("...b,bc->...c", output_shape=4, activation="tanh", name="ein_left"),
+                           L.EinsumDense("abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de", name="ein_heads"),
+                           L.Reshape((T, 6), name="reshape"), k.gru(4, name="gru_2")])
+
+
+def b_einsum_b(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(5, return_sequences=True, name="gru")(x)
+    right = L.EinsumDense("ab...,bc->ac...", output_shape=(3,), bias_axes="c", name="ein_right")(s)
+    per_step = L.EinsumDense("abc,bcd->abd", output_shape=(T, 4), bias_axes="bd", name="ein_step")(s)
+    reduced = L.EinsumDense("abc,cd->ad", output_shape=3, activation="relu", name="ein_sum")(s)
+    return k.Model(x, [k.gru(4, name="gru_r")(right), k.gru(3, name="gru_s")(per_step), reduced])
+
+
+def b_cnn_shapes(k):
+    L = k.L
+    td = L.TimeDistributed
+    return seq(k, (4, 6, 6, 2), [td(L.ZeroPadding2D(((1, 0), (2, 1))), name="pad"),
+                                 td(L.Conv2D(3, 3, activation="relu"), name="conv"),
+                                 td(L.UpSampling2D((2, 1)), name="up"),
+                                 td(L.UpSampling2D((1, 3), interpolation="bilinear"), name="up_bilinear"),
+                                 td(L.Cropping2D(((1, 2), (0, 1))), name="crop"),
+                                 td(L.GlobalAveragePooling2D(keepdims=True), name="gap"),
+                                 td(L.Flatten(), name="flatten"), k.gru(5, name="gru"), L.Dense(2, name="head")])
+
+
+def b_cnn_gmp2d(k):
+    L = k.L
+    td = L.TimeDistributed
+    return seq(k, (4, 6, 6, 2), [td(L.Conv2D(4, 3, padding="same"), name="conv"),
+                                 td(L.ZeroPadding2D(1), name="pad"), td(L.Cropping2D(1), name="crop"),
+                                 td(L.GlobalMaxPooling2D(), name="gmp"), k.gru(5, return_sequences=True, name="gru")])
+
+
+def b_image_layers(k):
+    L = k.L
+    x = k.Input(shape=(6, 6, 2), dtype=k.floatx, name="x")
+    h = L.ZeroPadding2D(1, name="pad")(x)
+    h = L.Cropping2D(((0, 1), (1, 0)), name="crop")(h)
+    h = L.UpSampling2D(2, name="up")(h)
+    h = L.UpSampling2D((3, 2), interpolation="bilinear", name="up_bilinear")(h)
+    c = L.Conv2D(4, 3, strides=2, name="conv")(h)
+    g = k.gru(5, name="gru")(L.Reshape((20, 52), name="reshape")(c))
+    pooled = L.GlobalMaxPooling2D(name="gmp")(c)
+    avg = L.GlobalAveragePooling2D(keepdims=True, name="gap")(c)
+    return k.Model(x, [L.Dense(2, name="head")(L.Concatenate(name="concat")([g, pooled])), avg])
+
+
+def b_seq_shapes(k):
+    L = k.L
+    return seq(k, (T, D), [L.ZeroPadding1D((1, 2), name="pad"), L.Cropping1D((2, 0), name="crop"),
+                           L.UpSampling1D(2, name="up"), k.gru(5, return_sequences=True, name="gru"),
+                           L.ZeroPadding1D(1, name="pad_2"), L.Cropping1D(name="crop_2"),
+                           L.UpSampling1D(3, name="up_2"), k.gru(4, name="gru_2")])
+
+
+
+def b_global_channels_first(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    over_units = L.GlobalAveragePooling1D(data_format="channels_first", name="gap_cf")(s)
+    kept = L.GlobalMaxPooling1D(data_format="channels_first", keepdims=True, name="gmp_cf")(s)
+    grid = L.Reshape((2, 3, 6), name="grid")(s)
+    pooled = L.GlobalAveragePooling2D(data_format="channels_first", keepdims=True, name="gap2d_cf")(grid)
+    maxed = L.GlobalMaxPooling2D(data_format="channels_first", name="gmp2d_cf")(grid)
+    return k.Model(x, [over_units, k.gru(3, name="gru_2")(kept), pooled, maxed])
+
+
+
+def b_cf_shapes(k):
+    L = k.L
+    kw = {"data_format": "channels_first"}
+    return seq(k, (T, D), [L.Reshape((2, 3, 4), name="planes"),
+                           L.ZeroPadding2D(((1, 0), (0, 2)), name="pad", **kw),
+                           L.Cropping2D(((0, 1), (1, 0)), name="crop", **kw),
+                           L.UpSampling2D((2, 1), name="up", **kw),
+                           L.UpSampling2D((1, 2), interpolation="bilinear", name="up_bilinear", **kw),
+                           L.Reshape((12, 10), name="steps"), k.gru(5, name="gru")])
+
+
+def b_cf_pad1d(k):
+    return seq(k, (T, D), [k.gru(5, return_sequences=True, name="gru"),
+                           k.L.ZeroPadding1D((1, 2), data_format="channels_first", name="pad"),
+                           k.gru(3, name="gru_2")])
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -618,6 +770,61 @@ CASES = [
          "no recurrent layer: Dense(relu) -> GlobalAveragePooling1D -> Dense(softmax)"),
     Case("no_gru_two_inputs", b_no_gru_two_inputs, [("float", (T, 3)), ("float", (T, 2))],
          "no recurrent layer, two inputs: Concatenate -> Conv1D -> Flatten -> Dense"),
+    Case("gap_keepdims_masked", b_gap_keepdims_masked, [("masked", (T, D))],
+         "Masking -> GRU(return_sequences) -> GlobalAveragePooling1D(keepdims=True) (masked steps left out; "
+         "no mask after) -> GRU", float64=True),
+    Case("gmp_keepdims", b_gmp_keepdims, [("float", (T, D))],
+         "GRU(return_sequences) -> GlobalMaxPooling1D(keepdims=True) -> Flatten -> Dense"),
+    Case("global_channels_first", b_global_channels_first, [("float", (T, D))],
+         "functional: GRU(6, return_sequences) -> GlobalAveragePooling1D(channels_first) over the units; "
+         "GlobalMaxPooling1D(channels_first, keepdims) -> GRU; Reshape((2, 3, 6)) -> GlobalAveragePooling2D("
+         "channels_first, keepdims) and GlobalMaxPooling2D(channels_first)", float64=True),
+    Case("cf_shapes", b_cf_shapes, [("float", (T, D))],
+         "Reshape((2, 3, 4)) -> channels_first ZeroPadding2D(((1, 0), (0, 2))) -> Cropping2D(((0, 1), (1, 0))) "
+         "-> UpSampling2D((2, 1)) -> UpSampling2D((1, 2), bilinear) -> Reshape((12, 10)) -> GRU", float64=True),
+    Case("cf_pad1d", b_cf_pad1d, [("float", (T, D))],
+         "GRU(5, return_sequences) -> ZeroPadding1D((1, 2), channels_first: pads the units) -> GRU; Keras 3 "
+         "only (tf-keras's ZeroPadding1D has no data_format)", parts=("keras3",)),
+    Case("unitnorm", b_unitnorm, [("masked", (T, D))],
+         "Masking -> UnitNormalization (the mask passes) -> GRU(return_sequences) -> UnitNormalization over "
+         "[1, 2] and over 1 -> GRU", float64=True),
+    Case("groupnorm", b_groupnorm, [("float", (T, D))],
+         "Dense(8) -> GroupNormalization(2, epsilon 0.01) -> GRU(6, return_sequences) -> GroupNormalization "
+         "(3 groups on axis 1, center=False; groups=-1, scale=False; 1 group) -> GRU", float64=True),
+    Case("groupnorm_masked", b_groupnorm_masked, [("masked", (T, D))],
+         "Masking -> GroupNormalization(2) (Keras 3: the mask passes, the moments ignore it) -> GRU; "
+         "Keras 3 only: tf-keras broadcasts the mask against the input and fails", parts=("keras3",)),
+    Case("rmsnorm", b_rmsnorm, [("masked", (T, D))],
+         "Masking -> RMSNormalization (drops the mask) -> GRU(return_sequences) -> RMSNormalization(axis=[1, 2], "
+         "epsilon 1e-3) -> GRU; Keras 3 only", parts=("keras3",), float64=True),
+    Case("conv1d_transpose", b_conv1d_transpose, [("float", (T, 3))],
+         "Conv1DTranspose same strides 2; valid strides 3 output_padding 1 no bias tanh; same relu "
+         "-> GRU -> Dense", float64=True),
+    Case("conv1d_transpose_b", b_conv1d_transpose_b, [("float", (T, 3))],
+         "Conv1DTranspose same with an even kernel; same strides 2 output_padding 1; valid strides 3 above "
+         "the kernel -> GRU(return_sequences)"),
+    Case("einsum", b_einsum, [("float", (T, D))],
+         "GRU(return_sequences) -> EinsumDense 'abc,cd->abd' (bias d), '...b,bc->...c' (tanh), "
+         "'abc,cde->abde' (bias de) -> Reshape -> GRU", float64=True),
+    Case("einsum_b", b_einsum_b, [("float", (T, D))],
+         "functional: GRU(return_sequences) -> EinsumDense 'ab...,bc->ac...' (bias c) -> GRU; "
+         "'abc,bcd->abd' (a kernel per step, bias bd) -> GRU; 'abc,cd->ad' (summed over time, relu)"),
+    Case("cnn_shapes", b_cnn_shapes, [("float", (4, 6, 6, 2))],
+         "TimeDistributed ZeroPadding2D(((1, 0), (2, 1))) -> Conv2D(relu) -> UpSampling2D((2, 1)) -> "
+         "UpSampling2D((1, 3), bilinear) -> "
+         "Cropping2D(((1, 2), (0, 1))) -> GlobalAveragePooling2D(keepdims=True) -> Flatten -> GRU -> Dense",
+         float64=True),
+    Case("cnn_gmp2d", b_cnn_gmp2d, [("float", (4, 6, 6, 2))],
+         "TimeDistributed Conv2D(same) -> ZeroPadding2D(1) -> Cropping2D(1) -> GlobalMaxPooling2D -> "
+         "GRU(return_sequences)"),
+    Case("image_layers", b_image_layers, [("float", (6, 6, 2))],
+         "functional: ZeroPadding2D(1) -> Cropping2D(((0, 1), (1, 0))) -> UpSampling2D(2) -> "
+         "UpSampling2D((3, 2), bilinear) -> Conv2D(strides 2) "
+         "-> Reshape -> GRU, concatenated with GlobalMaxPooling2D -> Dense; GlobalAveragePooling2D(keepdims=True)",
+         float64=True),
+    Case("seq_shapes", b_seq_shapes, [("float", (T, D))],
+         "ZeroPadding1D((1, 2)) -> Cropping1D((2, 0)) -> UpSampling1D(2) -> GRU(return_sequences) -> "
+         "ZeroPadding1D(1) -> Cropping1D() -> UpSampling1D(3) -> GRU", float64=True),
 ]
 for _c in CASES:
     if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):

@@ -183,9 +183,69 @@ struct KerasLayerBuilder<S: GRUScalar> {
             return try Pooling2D<S>(name: name, poolSize: size, strides: strides, padding: try padding(layer),
                                 average: layer.className.hasPrefix("Av"))
         case "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPool1D", "GlobalAvgPool1D":
+            let first = layer.config["data_format"]?.string == "channels_first"
+            if !first { try channelsLast(layer) }
+            return GlobalPooling1D<S>(name: name, average: layer.className.contains("Av"), keepDims: try reader(layer).bool("keepdims") ?? false,
+                                      channelsFirst: first)
+        case "GlobalMaxPooling2D", "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalAvgPool2D":
+            let first = layer.config["data_format"]?.string == "channels_first"
+            if !first { try channelsLast(layer) }
+            return GlobalPooling2D<S>(name: name, average: layer.className.contains("Av"), keepDims: try reader(layer).bool("keepdims") ?? false,
+                                      channelsFirst: first)
+        case "UpSampling1D":
+            return try UpSampling1D<S>(name: name, size: try single(layer, "size", default: 2))
+        case "UpSampling2D":
+            let first = layer.config["data_format"]?.string == "channels_first"
+            if !first { try channelsLast(layer) }
+            let interpolation = layer.config["interpolation"]?.string ?? "nearest"
+            guard interpolation == "nearest" || interpolation == "bilinear" else { throw fail(layer, "uses interpolation '\(interpolation)'; gru-run runs nearest and bilinear") }
+            return try UpSampling2D<S>(name: name, size: try exactPair(layer, "size", default: 2), bilinear: interpolation == "bilinear",
+                                        channelsFirst: first)
+        case "ZeroPadding1D", "Cropping1D", "ZeroPadding2D", "Cropping2D":
+            let first = layer.config["data_format"]?.string == "channels_first"
+            if !first || layer.className == "Cropping1D" { try channelsLast(layer) }
+            let twoD = layer.className.hasSuffix("2D"), key = layer.className.hasPrefix("Zero") ? "padding" : "cropping"
+            guard let p = kerasPaddingPairs(layer.config[key], axes: twoD ? 2 : 1, default: layer.className.hasPrefix("Zero") || !twoD ? 1 : 0) else {
+                throw fail(layer, "has \(key) \(layer.config[key]?.brief ?? "null"), not integers or pairs of them")
+            }
+            switch layer.className {
+            case "ZeroPadding1D": return try ZeroPadding1D<S>(name: name, before: p[0].before, after: p[0].after, channelsFirst: first)
+            case "Cropping1D": return try Cropping1D<S>(name: name, start: p[0].before, end: p[0].after)
+            case "ZeroPadding2D": return try ZeroPadding2D<S>(name: name, top: p[0].before, bottom: p[0].after, left: p[1].before, right: p[1].after,
+                                                                channelsFirst: first)
+            default: return try Cropping2D<S>(name: name, top: p[0].before, bottom: p[0].after, left: p[1].before, right: p[1].after,
+                                               channelsFirst: first)
+            }
+        case "UnitNormalization":
+            return try UnitNormalization<S>(name: name, axis: try integers(layer, "axis", default: [-1]), keras3: model.hardSigmoid == .keras3)
+        case "GroupNormalization":
+            let scale = (try reader(layer).bool("scale")) ?? true, center = (try reader(layer).bool("center")) ?? true
+            let w = try weights(layer, arrays, (scale ? ["gamma"] : []) + (center ? ["beta"] : []))
+            let axis = try integers(layer, "axis", default: [-1])
+            guard axis.count == 1 else { throw fail(layer, "has \(axis.count) axes; GroupNormalization takes one") }
+            return try GroupNormalization(name: name, groups: try single(layer, "groups", default: 32), axis: axis[0],
+                                          epsilon: try reader(layer).double("epsilon") ?? 1e-3, gamma: scale ? w[0].values : nil,
+                                          beta: center ? w[scale ? 1 : 0].values : nil, masksMoments: model.hardSigmoid != .keras3)
+        case "RMSNormalization":
+            let w = try weights(layer, arrays, ["scale"])
+            return try RMSNormalization(name: name, axis: try integers(layer, "axis", default: [-1]), epsilon: try reader(layer).double("epsilon") ?? 1e-6,
+                                        scale: w[0].values, scaleShape: w[0].shape)
+        case "Conv1DTranspose", "Convolution1DTranspose":
             try channelsLast(layer)
-            if layer.config["keepdims"]?.bool == true { throw fail(layer, "keeps its dims, which gru-run does not run") }
-            return GlobalPooling1D<S>(name: name, average: layer.className.contains("Av"))
+            let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
+            guard w[0].shape.count == 3 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
+            let outputPadding = layer.config["output_padding"] == nil || layer.config["output_padding"] == .null ? nil : try single(layer, "output_padding", default: 0)
+            return try Conv1DTranspose(name: name, kernelSize: w[0].shape[0], filters: w[0].shape[1], inChannels: w[0].shape[2],
+                                       stride: try single(layer, "strides", default: 1), dilation: try single(layer, "dilation_rate", default: 1),
+                                       padding: try padding(layer), outputPadding: outputPadding, kernel: w[0].values,
+                                       bias: useBias ? w[1].values : nil, activation: try activation(layer))
+        case "EinsumDense":
+            guard let equation = layer.config["equation"]?.string else { throw fail(layer, "has no equation") }
+            if let q = layer.config["quantization_config"], q != .null { throw fail(layer, "is quantized, which gru-run does not run") }
+            let biasAxes = layer.config["bias_axes"]?.string
+            let w = try weights(layer, arrays, biasAxes == nil ? ["kernel"] : ["kernel", "bias"])
+            return try EinsumDense(name: name, equation: equation, kernel: w[0].values, kernelShape: w[0].shape,
+                                   bias: biasAxes == nil ? nil : w[1].values, biasAxes: biasAxes, activation: try activation(layer))
         case "BatchNormalization":
             // tf-keras stores the axis counted from the front ([1] after a (batch, units) GRU, [2] after a
             // sequence); Keras 3 stores -1. The input's rank resolves them when the layer runs.
@@ -215,6 +275,20 @@ struct KerasLayerBuilder<S: GRUScalar> {
             // The graph adds what the user can run instead (KerasModelGraph.swift).
             throw GRUIOError.unsupportedLayer(path: model.path, "layer \(Printable.quoted(name)) is \(Printable.withArticle(layer.className)), which gru-run does not run")
         }
+    }
+
+    /// One integer, given alone or as a list of one (`size: 2`, `strides: [2]`).
+    private func single(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> Int {
+        let list = try integers(layer, key, default: [value])
+        guard list.count == 1 else { throw fail(layer, "has \(key) \(layer.config[key]!.brief) of \(list.count) values; it takes one") }
+        return list[0]
+    }
+
+    /// Two integers, or one for both (`size: 2`, `size: [2, 3]`).
+    private func exactPair(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> (Int, Int) {
+        let list = try integers(layer, key, default: [value, value])
+        guard list.count == 1 || list.count == 2 else { throw fail(layer, "has \(key) of \(list.count) values; it takes two") }
+        return (list[0], list[list.count - 1])
     }
 
     /// One integer per spatial axis of a 2D layer (Keras 3 writes two; one stands for both).

@@ -1,14 +1,19 @@
 import GRUCore
 
-/// Keras `GlobalMaxPooling1D` / `GlobalAveragePooling1D`: over the time axis. The average honours the
-/// mask (masked steps left out), as Keras's does; the maximum ignores it, as Keras's does.
+/// Keras `GlobalMaxPooling1D` / `GlobalAveragePooling1D`: over the steps axis (axis 1 of `(batch, steps,
+/// channels)`, or axis 2 of `(batch, channels, steps)` with `data_format="channels_first"`), to
+/// `(batch, channels)`, or with `keepdims=True` `(batch, 1, channels)` / `(batch, channels, 1)`. The average
+/// honours the mask (masked steps left out: `sum(x * mask) / sum(mask)`), as Keras's does; the maximum
+/// ignores it, as Keras's does. Neither passes a mask on. A channels_first average given a mask is refused:
+/// Keras lays the (batch, steps) mask over the last axis, which is not the axis the mask was made for.
 public struct GlobalPooling1D<Scalar: GRUScalar>: ModelLayer {
     public let name: String
     public let average: Bool
+    public let keepDims: Bool
+    public let channelsFirst: Bool
 
-    public init(name: String, average: Bool) {
-        self.name = name
-        self.average = average
+    public init(name: String, average: Bool, keepDims: Bool = false, channelsFirst: Bool = false) {
+        (self.name, self.average, self.keepDims, self.channelsFirst) = (name, average, keepDims, channelsFirst)
     }
 
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
@@ -16,13 +21,18 @@ public struct GlobalPooling1D<Scalar: GRUScalar>: ModelLayer {
             throw GRUModelError.shape(layer: name, "it takes one (batch, steps, channels) input")
         }
         let x = inputs[0], mask = average ? masks.first ?? nil : nil
-        let (steps, channels) = (x.shape[1], x.shape[2])
+        if channelsFirst, mask != nil {
+            throw GRUModelError.shape(layer: name, "it averages channels_first with a mask, which Keras lays over the wrong axis; gru-run does not run that")
+        }
+        let (steps, channels) = channelsFirst ? (x.shape[2], x.shape[1]) : (x.shape[1], x.shape[2])
+        // Where value (b, t, c) lies.
+        let (stepStride, channelStride) = channelsFirst ? (1, steps) : (channels, 1)
         var out = [Scalar](repeating: 0, count: x.batch * channels)
         for b in 0..<x.batch {
             for c in 0..<channels {
                 var best = -Scalar.infinity, sum = 0.0, count = 0.0
                 for t in 0..<steps where mask?[b * steps + t] ?? true {
-                    let v = x.values[(b * steps + t) * channels + c]
+                    let v = x.values[b * steps * channels + t * stepStride + c * channelStride]
                     if v > best || v.isNaN { best = v }
                     sum += Double(v)
                     count += 1
@@ -30,6 +40,7 @@ public struct GlobalPooling1D<Scalar: GRUScalar>: ModelLayer {
                 out[b * channels + c] = average ? Scalar(sum / count) : best
             }
         }
-        return [(Tensor(values: out, shape: [x.batch, channels]), nil)]
+        let kept = channelsFirst ? [x.batch, channels, 1] : [x.batch, 1, channels]
+        return [(Tensor(values: out, shape: keepDims ? kept : [x.batch, channels]), nil)]
     }
 }

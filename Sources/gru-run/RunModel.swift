@@ -180,14 +180,16 @@ final class SampleStream<S: CLIScalar> {
             guard samples > 0, let steps = sampleRows else { return }
             // Rank 2: token ids one per row, or (a model without a time axis) one sample per row.
             let shape = rank != 2 ? [samples, steps, features] : features == 1 ? [samples, steps] : [samples * steps, features]
-            let output = try graph([Tensor(values: values, shape: shape)], threads: threads)[0]
+            // The rows of a sample still arriving stay for the next group (its end may not be read yet).
+            let complete = samples * steps * features
+            let output = try graph([Tensor(values: Array(values.prefix(complete)), shape: shape)], threads: threads)[0]
             let batch = shape[0], perSample = output.values.count / batch, columns = output.shape.count > 1 ? output.width : 1
             for s in 0..<batch {
                 if output.shape.count > 2 && written > 0 { try writer.write([0x0A]) }  // a blank line between samples
                 try writer.write(S.encodeCSV(Array(output.values[(s * perSample)..<((s + 1) * perSample)]), columns: columns, rowsPerBlock: nil))
                 written += 1
             }
-            values.removeAll(keepingCapacity: true)
+            values.removeFirst(complete)
             samples = 0
         }
         loop: while true {

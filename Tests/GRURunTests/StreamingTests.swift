@@ -94,3 +94,25 @@ final class StreamingMemoryTests: XCTestCase {
         XCTAssertLessThan(peakMB, 100)
     }
 }
+
+/// A whole model fed CSV through a pipe computes the samples that have arrived whenever the input pauses.
+final class ModelStreamingTests: XCTestCase {
+    /// The input pauses right after a sample's last row, before its end is read (rows cut by the model's fixed
+    /// length): the samples that are whole run, and the one in progress waits for its rows.
+    func testAPauseAfterASamplesLastRow() throws {
+        let folder = Fixtures.path("models/tfk_gru_dense1")
+        let x = try loadNPY(folder + "/x.npy"), want = try loadNPY(folder + "/y.npy")
+        XCTAssertEqual(x.shape, [3, 6, 4])
+        let rows = (0..<18).map { r in (0..<4).map { String(Float(x.values[r * 4 + $0])) }.joined(separator: ",") + "\n" }
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for (name, cut) in [("a", 0..<6), ("b", 6..<13), ("c", 13..<18)] {
+            try rows[cut].joined().write(toFile: "\(scratch)/\(name).csv", atomically: true, encoding: .utf8)
+        }
+        let result = try GRURunBinary.shell("cd '\(scratch)' && (cat a.csv; sleep 1; cat b.csv; sleep 1; cat c.csv) | \"$GRU_RUN\" --weights '\(folder)/model.h5' --quiet")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let got = result.stdout.split(whereSeparator: { $0 == "," || $0.isWhitespace }).compactMap { Double($0) }
+        XCTAssertEqual(got.count, 3)
+        XCTAssertLessThan(maxAbsError(got, want.values), 1e-5)
+    }
+}

@@ -1,6 +1,7 @@
 import GRUCore
 
-/// `Activation`, `Softmax`, `ReLU`, `LeakyReLU`, `ELU`: an activation as a layer of its own; the mask passes.
+/// `Activation`, `Softmax`, `ReLU`, `LeakyReLU`, `ELU`: an activation as a layer of its own; the mask passes
+/// (also through `Activation('glu')`, which halves the last axis, as Keras passes it).
 public struct ActivationLayer<Scalar: GRUScalar>: UnaryLayer {
     public let name: String
     public let activation: LayerActivation
@@ -11,8 +12,6 @@ public struct ActivationLayer<Scalar: GRUScalar>: UnaryLayer {
     }
 
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
-        var values = x.values
-        activation.apply(&values, shape: x.shape)
-        return Tensor(values: values, shape: x.shape)
+        try activation.apply(x, layer: name)
     }
 }

@@ -164,12 +164,12 @@ def b_stacked_noise(k):
                            k.gru(6, name="gru_3"), L.Dropout(0.5), L.Dense(2, name="head")])
 
 
-def conv(base, conv_kw, pool, pool_kw, what):
+def conv(base, conv_kw, pool, pool_kw, what, **case_kw):
     def build(k):
         return seq(k, (8, 3), [k.L.Conv1D(6, name="conv", **conv_kw),
                                getattr(k.L, pool)(name="pool", **pool_kw),
                                k.gru(5, name="gru"), k.L.Dense(2, name="head")])
-    return Case(base, build, [("float", (8, 3))], what)
+    return Case(base, build, [("float", (8, 3))], what, **case_kw)
 
 
 def b_repeat(k):
@@ -453,6 +453,15 @@ CASES = [
                        f"Activation('{a}') layer", float64=a in NEW_F64,
                        parts=("tfkeras", "keras3") if a in NEW_BOTH else ("keras3",))
       for a in NEW_BOTH + NEW_KERAS3],
+    *[conv(f"conv_act_{a}", dict(kernel_size=3, padding="same", activation=a), "MaxPooling1D",
+           dict(pool_size=2), f"Conv1D(6, same, activation='{a}') -> MaxPooling1D(2) -> GRU -> Dense",
+           parts=parts) for a, parts in [("hard_silu", ("keras3",)),
+                                         ("sparsemax", ("keras3",)), ("log_softmax", ("tfkeras", "keras3"))]],
+    Case("gru_conv_glu", lambda k: seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
+                                                   k.L.Conv1D(6, 3, padding="causal", activation="glu",
+                                                              name="conv")]),
+         [("float", (T, D))], "GRU(return_sequences) -> Conv1D(6, causal, activation='glu'): 3 channels out "
+         "(last, since Keras 3 builds later layers for 6)", parts=("keras3",), scales={"conv": 1.0}),
     *[gru_activations(a, "sigmoid", parts=("keras3",), float64=a in NEW_F64) for a in NEW_ELEMENTWISE],
     *[gru_activations("tanh", a, parts=("keras3",), float64=a in NEW_F64) for a in NEW_ELEMENTWISE],
     activation_layer("layer_activation", lambda k: k.L.Activation("selu", name="act"),

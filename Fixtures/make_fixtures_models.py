@@ -58,21 +58,38 @@ def seq(k, shape, layers, dtype=None):
     return k.Sequential([k.Input(shape=shape, dtype=dtype or k.floatx, name="x")] + layers)
 
 
-def dense_head(act, scale=1.5):
+def dense_head(act, scale=1.5, **case_kw):
     """GRU(8, return_sequences) -> Dense(6, act): the activation's output is the model's."""
     def build(k):
         return seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
                                k.L.Dense(6, activation=act, name="head")])
     return Case(f"dense_{act}", build, [("float", (T, D))],
                 f"Dense(6, activation='{act}') over a GRU's sequence",
-                scales={"head": scale})
+                scales={"head": scale}, **case_kw)
 
 
-def activation_layer(base, make, what):
+def activation_layer(base, make, what, **case_kw):
     def build(k):
         return seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
                                k.L.Dense(6, name="dense"), make(k)])
-    return Case(base, build, [("float", (T, D))], what, scales={"dense": 1.5})
+    return Case(base, build, [("float", (T, D))], what, scales={"dense": 1.5}, **case_kw)
+
+
+def gru_activations(act, recurrent, **case_kw):
+    """GRU(6, activation=act, recurrent_activation=recurrent, return_sequences), the name under test
+    in one of the two roles and tanh or sigmoid in the other. Inputs x 1.5 and kernel x 0.6 so that the
+    gates reach every bend (0.5, 1, 3); recurrent_kernel x 0.1. A gate z outside [0, 1] multiplies the
+    state by up to |z| + |1 - z| a step, so the recurrent_activation cases take 2 steps, not 6 (the
+    state stays below about 20, where float32 still resolves 1e-5)."""
+    steps = T if recurrent == "sigmoid" else 2
+
+    def build(k):
+        return seq(k, (steps, D), [k.gru(6, activation=act, recurrent_activation=recurrent,
+                                         return_sequences=True, name="gru")])
+    base = f"gru_act_{act}" if recurrent == "sigmoid" else f"gru_ract_{recurrent}"
+    return Case(base, build, [("float", (steps, D), 1.5)],
+                f"GRU(activation='{act}', recurrent_activation='{recurrent}'), {steps} steps",
+                scales={"gru": {"kernel": 0.6, "recurrent_kernel": 0.1, "bias": 0.5}}, **case_kw)
 
 
 def merge(kind):
@@ -147,12 +164,12 @@ def b_stacked_noise(k):
                            k.gru(6, name="gru_3"), L.Dropout(0.5), L.Dense(2, name="head")])
 
 
-def conv(base, conv_kw, pool, pool_kw, what):
+def conv(base, conv_kw, pool, pool_kw, what, **case_kw):
     def build(k):
         return seq(k, (8, 3), [k.L.Conv1D(6, name="conv", **conv_kw),
                                getattr(k.L, pool)(name="pool", **pool_kw),
                                k.gru(5, name="gru"), k.L.Dense(2, name="head")])
-    return Case(base, build, [("float", (8, 3))], what)
+    return Case(base, build, [("float", (8, 3))], what, **case_kw)
 
 
 def b_repeat(k):
@@ -340,6 +357,14 @@ def b_embed_int64(k):
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "hard_sigmoid", "elu", "selu", "softplus", "softsign",
                "swish", "gelu", "linear", "exponential", "relu6", "leaky_relu", "mish", "softmax"]
 SMALL = {"exponential": 0.5}
+# keras.activations names tf-keras 2.21 also has (silu it writes as swish), and those only Keras 3 has.
+NEW_BOTH = ["silu", "log_softmax"]
+NEW_KERAS3 = ["celu", "hard_tanh", "hard_silu", "hard_swish", "hard_shrink", "soft_shrink", "tanh_shrink",
+              "log_sigmoid", "sparse_plus", "sparse_sigmoid", "squareplus", "glu", "sparsemax"]
+# Element-wise, so a GRU's too: each is one case's activation and another's recurrent_activation.
+NEW_ELEMENTWISE = ["celu", "hard_tanh", "hard_silu", "hard_shrink", "soft_shrink", "tanh_shrink",
+                   "log_sigmoid", "sparse_plus", "sparse_sigmoid", "squareplus"]
+NEW_F64 = {"log_softmax", "sparsemax", "glu", "celu", "squareplus", "tanh_shrink"}
 
 def zero_output(base, go_backwards, return_sequences, what, **case_kw):
     """Masking -> GRU(zero_output_for_mask=True): masked steps output 0 (the state still carries)."""
@@ -604,6 +629,23 @@ CASES = [
          "three stacked GRUs with Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, "
          "AlphaDropout, ActivityRegularization between (identity at inference)", seed_gru=True),
     *[dense_head(a, SMALL.get(a, 1.5)) for a in ACTIVATIONS],
+    *[dense_head(a, parts=("tfkeras", "keras3") if a in NEW_BOTH else ("keras3",), float64=a in NEW_F64)
+      for a in NEW_BOTH + NEW_KERAS3],
+    *[activation_layer(f"layer_act_{a}", lambda k, a=a: k.L.Activation(a, name="act"),
+                       f"Activation('{a}') layer", float64=a in NEW_F64,
+                       parts=("tfkeras", "keras3") if a in NEW_BOTH else ("keras3",))
+      for a in NEW_BOTH + NEW_KERAS3],
+    *[conv(f"conv_act_{a}", dict(kernel_size=3, padding="same", activation=a), "MaxPooling1D",
+           dict(pool_size=2), f"Conv1D(6, same, activation='{a}') -> MaxPooling1D(2) -> GRU -> Dense",
+           parts=parts) for a, parts in [("hard_silu", ("keras3",)),
+                                         ("sparsemax", ("keras3",)), ("log_softmax", ("tfkeras", "keras3"))]],
+    Case("gru_conv_glu", lambda k: seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
+                                                   k.L.Conv1D(6, 3, padding="causal", activation="glu",
+                                                              name="conv")]),
+         [("float", (T, D))], "GRU(return_sequences) -> Conv1D(6, causal, activation='glu'): 3 channels out "
+         "(last, since Keras 3 builds later layers for 6)", parts=("keras3",), scales={"conv": 1.0}),
+    *[gru_activations(a, "sigmoid", parts=("keras3",), float64=a in NEW_F64) for a in NEW_ELEMENTWISE],
+    *[gru_activations("tanh", a, parts=("keras3",), float64=a in NEW_F64) for a in NEW_ELEMENTWISE],
     activation_layer("layer_activation", lambda k: k.L.Activation("selu", name="act"),
                      "Activation('selu') layer"),
     activation_layer("layer_activation_softmax", lambda k: k.L.Activation("softmax", name="act"),
@@ -957,13 +999,14 @@ def part_main(part, names, staging):
             values = []
             for v in layer.weights:
                 kind = v.name.split("/")[-1].split(":")[0]
+                scale_of = scale.get(kind, WSCALE) if isinstance(scale, dict) else scale
                 shape = tuple(v.shape)
                 if kind == "moving_variance":
                     w = rng.uniform(0.5, 1.5, shape)
                 elif kind == "gamma":
                     w = 1 + rng.standard_normal(shape) * 0.5
                 else:
-                    w = rng.standard_normal(shape) * scale
+                    w = rng.standard_normal(shape) * scale_of
                 values.append(w.astype(dtype))
             layer.set_weights(values)
 

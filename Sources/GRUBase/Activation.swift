@@ -4,7 +4,10 @@ import Glibc
 import Darwin
 #endif
 
-/// The element-wise activations a Keras GRU config can name, spelled as Keras spells them.
+/// The element-wise activations of `keras.activations` (Keras 3.15) and tf-keras 2.21, spelled as Keras
+/// spells them; each with the default parameters the name alone gives. softmax, log_softmax, glu and
+/// sparsemax work over an axis and are not here (GRUModel's `LayerActivation` has them); `threshold` has
+/// no defaults for its threshold and default_value, so Keras cannot call it by name.
 public enum Activation: String, CaseIterable, Sendable {
     case tanh
     case sigmoid
@@ -21,12 +24,24 @@ public enum Activation: String, CaseIterable, Sendable {
     case relu6
     case leakyRelu = "leaky_relu"
     case mish
+    case celu
+    case hardTanh = "hard_tanh"
+    case hardSilu = "hard_silu"
+    case hardShrink = "hard_shrink"
+    case softShrink = "soft_shrink"
+    case tanhShrink = "tanh_shrink"
+    case logSigmoid = "log_sigmoid"
+    case sparsePlus = "sparse_plus"
+    case sparseSigmoid = "sparse_sigmoid"
+    case squareplus
 
-    /// Accepts Keras's own spellings, including the aliases `None` (linear) and `silu` (swish).
+    /// Accepts Keras's own spellings, including the aliases `None` (linear), `silu` (swish) and
+    /// `hard_swish` (hard_silu), as `keras.activations.ALL_OBJECTS_DICT` lists them.
     public init?(kerasName: String) {
         switch kerasName {
         case "None", "none", "null": self = .linear
         case "silu": self = .swish
+        case "hard_swish": self = .hardSilu
         default:
             guard let value = Activation(rawValue: kerasName) else { return nil }
             self = value
@@ -35,7 +50,33 @@ public enum Activation: String, CaseIterable, Sendable {
 
     /// Every name `init(kerasName:)` accepts, for help texts and error messages.
     public static var kerasNames: [String] {
-        allCases.map(\.rawValue) + ["silu", "None"]
+        allCases.map(\.rawValue) + ["silu", "hard_swish", "None"]
+    }
+}
+
+extension Activation {
+    /// The activations Keras 3 added (keras/src/backend/tensorflow/nn.py), with the defaults of
+    /// keras.activations: celu alpha 1, soft_shrink and hard_shrink threshold 0.5, squareplus b 4.
+    /// A NaN stays a NaN through each, as through the tf.where and tf.clip_by_value Keras uses.
+    @inlinable
+    package func applyKeras3<S: GRUScalar>(_ values: UnsafeMutablePointer<S>, count: Int) {
+        for i in 0..<count {
+            let x = values[i]
+            guard !x.isNaN else { continue }
+            switch self {
+            case .celu: values[i] = Swift.max(x, 0) + S.expm1(Swift.min(x, 0))              // alpha 1
+            case .hardTanh: values[i] = Swift.min(Swift.max(x, -1), 1)
+            case .hardSilu: values[i] = x * (Swift.min(Swift.max(x + 3, 0), 6) / 6)        // x * relu6(x + 3) / 6
+            case .hardShrink: values[i] = Swift.abs(x) > 0.5 ? x : 0
+            case .softShrink: values[i] = x > 0.5 ? x - 0.5 : (x < -0.5 ? x + 0.5 : 0)
+            case .tanhShrink: values[i] = x - S.tanh(x)
+            case .logSigmoid: values[i] = -softPlus(-x)                                      // tf.math.log_sigmoid
+            case .sparsePlus: values[i] = x <= -1 ? 0 : (x < 1 ? (x + 1) * (x + 1) / 4 : x)
+            case .sparseSigmoid: values[i] = x <= -1 ? 0 : (x >= 1 ? 1 : (x + 1) / 2)
+            case .squareplus: values[i] = (x + (x * x + 4).squareRoot()) / 2                // b 4
+            default: return
+            }
+        }
     }
 }
 
@@ -107,6 +148,7 @@ extension Activation {
             // keras.activations.leaky_relu's default negative_slope.
             for i in 0..<count { values[i] = values[i] >= 0 ? values[i] : values[i] * 0.2 }
         case .mish: for i in 0..<count { values[i] = values[i] * S.tanh(softPlus(values[i])) }
+        default: applyKeras3(values, count: count)
         }
     }
 

@@ -74,24 +74,6 @@ struct GRUConfigReader {
         return number
     }
 
-    /// An activation named by a string, `null`, or a serialized function object.
-    func activation(_ key: String) throws -> Activation? {
-        guard let value = layer.config[key] else { return nil }
-        let name: String?
-        switch value {
-        case .null: name = "linear"
-        case .string(let text): name = text
-        case .object:
-            name = value["config"]?.string ?? value["config"]?["name"]?.string ?? value["class_name"]?.string
-        default: name = nil
-        }
-        guard let name else { throw fail(key, value, "an activation name") }
-        guard let activation = Activation(kerasName: name) else {
-            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layer.name)) uses \(key) \(Printable.quoted(name)), which gru-run does not implement; it implements \(Activation.kerasNames.joined(separator: ", "))")
-        }
-        return activation
-    }
-
     /// Fills `config` with every value the layer config states; absent keys keep `config`'s value.
     func apply(to config: inout GRUConfig) throws {
         // Keras 1 spelled units output_dim and recurrent_activation inner_activation.

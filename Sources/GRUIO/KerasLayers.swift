@@ -52,11 +52,9 @@ struct KerasLayerBuilder<S: GRUScalar> {
         return arrays.map { ($0.values.map { S($0) }, $0.shape) }
     }
 
-    /// An activation by name, softmax included.
+    /// An activation by name, softmax and the others over the last axis included (KerasActivations.swift).
     private func activation(_ layer: KerasLayerConfig, _ key: String = "activation") throws -> LayerActivation {
-        if layer.config[key]?.string == "softmax" { return .softmax(axis: -1) }
-        guard let activation = try reader(layer).activation(key) else { return .linear }
-        return .elementwise(activation, model.hardSigmoid)
+        try reader(layer).layerActivation(key, hardSigmoid: model.hardSigmoid)
     }
 
     /// An integer or a list of them (`kernel_size: 3` or `[3]`).

@@ -49,10 +49,10 @@ struct LayerOptions: ParsableArguments {
     @Option(help: "units: checked against the weights.")
     var units: Int?
 
-    @Option(help: ArgumentHelp("activation (Keras spelling, e.g. tanh, relu, linear).", valueName: "name"))
+    @Option(help: ArgumentHelp("activation: any element-wise keras.activations name (e.g. tanh, relu, linear, celu, squareplus).", valueName: "name"))
     var activation: Activation?
 
-    @Option(help: ArgumentHelp("recurrent_activation (e.g. hard_sigmoid, sigmoid).", valueName: "name"))
+    @Option(help: ArgumentHelp("recurrent_activation: the same names (e.g. hard_sigmoid, sigmoid, sparse_sigmoid).", valueName: "name"))
     var recurrentActivation: Activation?
 
     @Option(help: ArgumentHelp("Which hard_sigmoid: keras2 is clip(0.2x+0.5, 0, 1), keras3 is clip(x/6+0.5, 0, 1). Default: the Keras version that wrote the file.", valueName: "keras2|keras3"))

@@ -1,6 +1,7 @@
 import GRUCore
 
-/// `Activation`, `Softmax`, `ReLU`, `LeakyReLU`, `ELU`: an activation as a layer of its own; the mask passes.
+/// `Activation`, `Softmax`, `ReLU`, `LeakyReLU`, `ELU`: an activation as a layer of its own; the mask passes
+/// (also through `Activation('glu')`, which halves the last axis, as Keras passes it).
 public struct ActivationLayer<Scalar: GRUScalar>: UnaryLayer {
     public let name: String
     public let activation: LayerActivation
@@ -16,9 +17,7 @@ public struct ActivationLayer<Scalar: GRUScalar>: UnaryLayer {
             // Softmax may run over any axis, the batch's included (Keras computes it the same way).
             _ = try resolvedAxis(axis, shape: x.shape, lowest: 0, layer: name)
         }
-        var values = x.values
-        activation.apply(&values, shape: x.shape)
-        return Tensor(values: values, shape: x.shape)
+        return try activation.apply(x, layer: name)
     }
 }
 

@@ -62,7 +62,6 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
             }
         }
         let shape = [x.batch, length, filters]
-        activation.apply(&out, shape: shape)
-        return Tensor(values: out, shape: shape)
+        return try activation.apply(Tensor(values: out, shape: shape), layer: name)
     }
 }

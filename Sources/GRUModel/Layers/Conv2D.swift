@@ -74,7 +74,6 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
             }
         }
         let shape = [x.batch, outRows, outCols, filters]
-        activation.apply(&out, shape: shape)
-        return Tensor(values: out, shape: shape)
+        return try activation.apply(Tensor(values: out, shape: shape), layer: name)
     }
 }

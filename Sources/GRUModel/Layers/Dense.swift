@@ -50,7 +50,6 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
             }
         }
         let shape = Array(x.shape.dropLast()) + [units]
-        activation.apply(&out, shape: shape)
-        return Tensor(values: out, shape: shape)
+        return try activation.apply(Tensor(values: out, shape: shape), layer: name)
     }
 }

@@ -1,9 +1,14 @@
 import GRUCore
 
-/// An activation a Keras layer names: the element-wise ones GRUCore implements, and softmax over an axis.
+/// An activation a Keras layer names: the element-wise ones GRUCore implements, and those that work over
+/// an axis (softmax, log_softmax, glu, sparsemax).
 public enum LayerActivation: Sendable, Equatable {
     case elementwise(Activation, HardSigmoidDefinition)
     case softmax(axis: Int)
+    case logSoftmax(axis: Int)
+    /// Splits the axis in halves a | b and gives `a * sigmoid(b)`: the axis halves.
+    case glu(axis: Int)
+    case sparsemax(axis: Int)
     /// `LeakyReLU(alpha)`, `ELU(alpha)`, `ReLU(max_value, negative_slope, threshold)`: Keras's advanced
     /// activation layers, with their parameters.
     case leakyRelu(alpha: Double)
@@ -12,31 +17,25 @@ public enum LayerActivation: Sendable, Equatable {
 
     public static let linear = LayerActivation.elementwise(.linear, .keras2)
 
-    /// Applies the activation in place to a tensor of `shape`.
-    public func apply<S: GRUScalar>(_ values: inout [S], shape: [Int]) {
+    /// The activation of `x`, computed in the layer `layer` (named in errors).
+    public func apply<S: GRUScalar>(_ x: Tensor<S>, layer: String) throws -> Tensor<S> {
+        var values = x.values
         switch self {
         case .elementwise(.linear, _):
-            return
+            return x
         case .elementwise(let activation, let hardSigmoid):
-            for i in values.indices { values[i] = activation(values[i], hardSigmoid: hardSigmoid) }
-        case .softmax(let axis):
-            let rank = shape.count
-            let a = axis < 0 ? rank + axis : axis
-            let length = shape[a], inner = shape[(a + 1)...].reduce(1, *), outer = values.count / max(1, length * inner)
-            for o in 0..<outer {
-                for i in 0..<inner {
-                    let base = o * length * inner + i
-                    var largest = -Double.infinity
-                    for k in 0..<length { largest = max(largest, Double(values[base + k * inner])) }
-                    var sum = 0.0
-                    var exps = [Double](repeating: 0, count: length)
-                    for k in 0..<length {
-                        exps[k] = Double.exp(Double(values[base + k * inner]) - largest)
-                        sum += exps[k]
-                    }
-                    for k in 0..<length { values[base + k * inner] = S(exps[k] / sum) }
-                }
+            values.withUnsafeMutableBufferPointer {
+                guard let base = $0.baseAddress else { return }
+                activation.apply(base, count: $0.count, hardSigmoid: hardSigmoid)
             }
+        case .softmax(let axis), .logSoftmax(let axis), .sparsemax(let axis):
+            let lanes = try AxisLanes(shape: x.shape, axis: axis, layer: layer)
+            values.withUnsafeMutableBufferPointer { v in
+                guard let base = v.baseAddress else { return }
+                lanes.forEach { overAxis(base, lanes: lanes, start: $0) }
+            }
+        case .glu(let axis):
+            return try gatedLinear(x, axis: axis, layer: layer)
         case .leakyRelu(let alpha):
             for i in values.indices where values[i] < 0 { values[i] = values[i] * S(alpha) }
         case .elu(let alpha):
@@ -51,5 +50,6 @@ public enum LayerActivation: Sendable, Equatable {
                 values[i] = y
             }
         }
+        return Tensor(values: values, shape: x.shape)
     }
 }

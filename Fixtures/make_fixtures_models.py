@@ -604,6 +604,20 @@ def b_cf_pad1d(k):
                            k.gru(3, name="gru_2")])
 
 
+def b_activation_objects(k):
+    """Activation layers given as a layer's activation argument (serialized as layer objects), the first
+    named "relu" so that reading the layer's own name as an activation would be wrong."""
+    try:
+        leaky = k.L.LeakyReLU(negative_slope=0.1, name="relu")  # Keras 3
+    except TypeError:
+        leaky = k.L.LeakyReLU(alpha=0.1, name="relu")           # tf-keras
+    return seq(k, (T, D), [k.gru(8, return_sequences=True, name="gru"),
+                           k.L.Dense(6, activation=leaky, name="dense"),
+                           k.L.Dense(5, activation=k.L.ReLU(max_value=0.8, threshold=0.1), name="dense_2"),
+                           k.L.Dense(4, activation=k.L.ELU(alpha=0.5), name="dense_3")])
+
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -867,6 +881,9 @@ CASES = [
     Case("seq_shapes", b_seq_shapes, [("float", (T, D))],
          "ZeroPadding1D((1, 2)) -> Cropping1D((2, 0)) -> UpSampling1D(2) -> GRU(return_sequences) -> "
          "ZeroPadding1D(1) -> Cropping1D() -> UpSampling1D(3) -> GRU", float64=True),
+    Case("activation_objects", b_activation_objects, [("float", (T, D))],
+         "Dense(activation=LeakyReLU(0.1) named 'relu'), Dense(activation=ReLU(max_value=0.8, threshold=0.1)), "
+         "Dense(activation=ELU(0.5)): layer objects as activations", scales={"dense": 1.5, "dense_2": 1.5, "dense_3": 1.5}),
 ]
 for _c in CASES:
     if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):

@@ -17,6 +17,10 @@ extension GRUConfigReader {
         switch value {
         case .null: name = "linear"
         case .string(let text): name = text
+        case .object where Self.isLayerObject(value):
+            // A layer given as the activation (`Dense(activation=LeakyReLU(0.1))`): its config's name is the
+            // layer's own, not an activation's. Dense, Conv and Activation layers read it in `layerActivation`.
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layer.name)) uses a \(Printable.name(value["class_name"]?.string ?? "layer")) layer as its \(key), which works only as a layer's own activation, not as a GRU's")
         case .object:
             name = value["config"]?.string ?? value["config"]?["name"]?.string ?? value["class_name"]?.string
         default: name = nil
@@ -37,10 +41,36 @@ extension GRUConfigReader {
 
     /// An activation of a Dense, Conv or Activation layer: element-wise, or over the last axis.
     func layerActivation(_ key: String, hardSigmoid: HardSigmoidDefinition) throws -> LayerActivation {
+        if let value = layer.config[key], Self.isLayerObject(value) { return try layerObject(value, key, hardSigmoid: hardSigmoid) }
         guard let name = try activationName(key) else { return .linear }
         if let overAxis = Self.axisActivations[name] { return overAxis(-1) }
         if let activation = Activation(kerasName: name) { return .elementwise(activation, hardSigmoid) }
         throw refusal(key, name, nil)
+    }
+
+    /// A serialized layer rather than a function: tf-keras and Keras 3 write `{"module": "keras.layers",
+    /// "class_name": "LeakyReLU", "config": {"name": ..., "alpha" | "negative_slope": ...}}`.
+    static func isLayerObject(_ value: JSONValue) -> Bool {
+        guard case .object = value, let className = value["class_name"]?.string else { return false }
+        return className != "function" && value["module"]?.string != "keras.activations" && value["config"]?.object != nil
+    }
+
+    /// The activation an activation layer computes, read from its config as the layer itself would be.
+    private func layerObject(_ value: JSONValue, _ key: String, hardSigmoid: HardSigmoidDefinition) throws -> LayerActivation {
+        let className = value["class_name"]?.string ?? ""
+        let inner = GRUConfigReader(path: path, layer: KerasLayerConfig(className: className, name: layer.name, config: value["config"]?.object ?? [:]))
+        let made: LayerActivation
+        switch className {
+        case "LeakyReLU": made = .leakyRelu(alpha: try inner.double("negative_slope") ?? inner.double("alpha") ?? 0.3)
+        case "ELU": made = .elu(alpha: try inner.double("alpha") ?? 1)
+        case "ReLU": made = .relu(maxValue: try inner.double("max_value"), negativeSlope: try inner.double("negative_slope") ?? 0,
+                                  threshold: try inner.double("threshold") ?? 0)
+        case "Activation": made = try inner.layerActivation("activation", hardSigmoid: hardSigmoid)
+        default:
+            throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layer.name)) uses a \(Printable.name(className)) layer as its \(key), which gru-run does not run as an activation")
+        }
+        try made.check(layer: layer.name)
+        return made
     }
 
     private func refusal(_ key: String, _ name: String, _ reason: String?) -> GRUIOError {

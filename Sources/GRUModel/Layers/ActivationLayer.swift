@@ -25,7 +25,7 @@ extension LayerActivation {
     /// Refuses the parameters Keras documents as out of range (`ReLU`: max_value, negative_slope and threshold
     /// are floats >= 0, in tf_keras and keras/src layers/activations alike) and any NaN or infinity, which no
     /// layer is built with. A negative LeakyReLU slope is kept: tf-keras builds one.
-    func check(layer: String) throws {
+    public func check(layer: String) throws {
         func require(_ value: Double, _ key: String, atLeastZero: Bool) throws {
             guard value.isFinite, !atLeastZero || value >= 0 else {
                 throw GRUModelError.config(layer: layer, "its \(key) \(value) is not a \(atLeastZero ? "non-negative " : "")finite number")
@@ -38,7 +38,7 @@ extension LayerActivation {
             try require(threshold, "threshold", atLeastZero: true)
         case .leakyRelu(let alpha): try require(alpha, "negative_slope", atLeastZero: false)
         case .elu(let alpha): try require(alpha, "alpha", atLeastZero: false)
-        case .elementwise, .softmax: return
+        case .elementwise, .softmax, .logSoftmax, .glu, .sparsemax: return
         }
     }
 }

@@ -85,9 +85,7 @@ public struct Conv1DTranspose<Scalar: GRUScalar>: UnaryLayer {
                 }
             }
         }
-        var out = sums.map { Scalar($0) }
         let shape = [batch, length, filters]
-        activation.apply(&out, shape: shape)
-        return Tensor(values: out, shape: shape)
+        return try activation.apply(Tensor(values: sums.map { Scalar($0) }, shape: shape), layer: name)
     }
 }

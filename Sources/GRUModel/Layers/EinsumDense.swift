@@ -55,8 +55,7 @@ public struct EinsumDense<Scalar: GRUScalar>: UnaryLayer {
             out[o] = Scalar(sum)
             advance(&at, through: plan.outputShape)
         }
-        activation.apply(&out, shape: plan.outputShape)
-        return Tensor(values: out, shape: plan.outputShape)
+        return try activation.apply(Tensor(values: out, shape: plan.outputShape), layer: name)
     }
 
     /// Maps an output element to its bias value: strides over the output letters in `bias_axes`.

@@ -61,8 +61,9 @@ struct KerasConnectivity {
         }
         calls = []
         for layer in layers where layer.className != "InputLayer" {
+            let first = Self.skipsFirstNode(layer) ? 1 : 0
             for (node, entry) in layer.inboundNodes.enumerated() {
-                calls.append(Call(layer: layer, node: node, inputs: Self.nodeInputs(entry)))
+                calls.append(Call(layer: layer, node: first + node, inputs: Self.nodeInputs(entry)))
             }
         }
         outputs = outputRefs
@@ -81,6 +82,18 @@ struct KerasConnectivity {
             pending += calls[i].inputs
         }
         return calls.indices.filter(needed.contains).map { calls[$0] }
+    }
+
+    /// tf-keras numbers a nested model's calls from 1: its node 0 is the one that built it from its own Input,
+    /// which the config leaves out (`_should_skip_first_node` in tf_keras/src/engine/functional.py). Keras 3
+    /// numbers every layer's calls from 0.
+    static func skipsFirstNode(_ layer: KerasLayerConfig) -> Bool {
+        guard layer.inboundNodes.first?.array != nil, let inner = layer.config["layers"]?.array else { return false }
+        switch layer.className {
+        case "Functional", "Model": return true
+        case "Sequential": return inner.first?["class_name"]?.string == "InputLayer"
+        default: return false
+        }
     }
 
     /// The shape an InputLayer (or a first layer) declares, without the batch axis.

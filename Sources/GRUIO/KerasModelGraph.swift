@@ -28,10 +28,12 @@ extension KerasModel {
             if let k = connectivity.inputs.firstIndex(where: { $0.name == through }) {
                 throughInput = k
                 connectivity.outputs = []
-            } else if let call = connectivity.calls.first(where: { $0.layer.name == through && $0.node == 0 }) {
-                connectivity.outputs = [.init(layer: call.layer.name, node: 0, tensor: 0)]
+            } else if let call = connectivity.calls.first(where: { $0.layer.name == through }) {
+                // Calls are listed in the order the layer was called: the first is Keras's `.output`.
+                connectivity.outputs = [.init(layer: call.layer.name, node: call.node, tensor: 0)]
             } else {
-                let names = connectivity.inputs.map(\.name) + connectivity.calls.filter { $0.node == 0 }.map(\.layer.name)
+                var named = Set<String>()
+                let names = connectivity.inputs.map(\.name) + connectivity.calls.map(\.layer.name).filter { named.insert($0).inserted }
                 throw GRUIOError.keras(path: path, "has no layer named \(Printable.quoted(through)) that the model runs; its layers are \(names.map { Printable.name($0) }.joined(separator: ", "))")
             }
         }

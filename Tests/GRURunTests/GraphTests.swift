@@ -61,6 +61,15 @@ final class GraphTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("has no layer named 'nothing' that the model runs; its layers are x0, x1, shared, add, gru"), unknown.stderr)
     }
 
+    /// tf-keras numbers a nested model's calls from 1; read so, the model is refused at its nested model, by
+    /// name and class, instead of as a graph that does not connect.
+    func testANestedModelIsNamed() throws {
+        let path = Fixtures.repositoryRoot.path + "/Tests/Corpus/models/nested.h5"
+        let run = try GRURunBinary.run(["--weights", path, "--input", Fixtures.path("through/k3_later_unsupported/x.npy")])
+        XCTAssertEqual(run.status, 65, run.stderr)
+        XCTAssertEqual(run.stderr, "gru-run: \(path): layer 'encoder' is a Functional, which gru-run does not run.\n")
+    }
+
     /// A functional Keras 3 config of k3_gru_dense1's GRU and Dense with `chain` linear Activation layers
     /// in front, listed as `order` arranges them: the same numbers as the model itself.
     private func chainModel(_ chain: Int, _ name: String, edit: (inout [[String: Any]]) -> Void = { _ in }) throws -> String {

@@ -46,6 +46,13 @@ public indirect enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    /// A number that is whole and well inside `Int` (|n| < 1e9): what a config's sizes, axes and indices
+    /// must be before any becomes an `Int` (a NaN or 1e20 would trap in the conversion).
+    public var wholeNumber: Int? {
+        guard let n = number, n == n.rounded(), abs(n) < 1e9 else { return nil }
+        return Int(n)
+    }
+
     /// A short rendering for error messages.
     public var brief: String {
         switch self {

@@ -7,6 +7,9 @@ public struct KerasLayerConfig: Sendable {
     public var config: [String: JSONValue]
     /// A functional model's record of the layer's calls (Keras 2 lists, Keras 3 objects).
     public var inboundNodes: [JSONValue] = []
+
+    /// A GRU, CuDNNGRU or Bidirectional(GRU): the layers read as `KerasLayer.gru` / `.bidirectional`.
+    public var isRecurrent: Bool { ["GRU", "CuDNNGRU", "Bidirectional"].contains(className) }
 }
 
 /// Reads the layer list out of a `model_config` JSON document.
@@ -40,8 +43,8 @@ enum KerasModelConfig {
     static func inputTimesteps(of layers: [KerasLayerConfig]) -> Int? {
         guard let first = layers.first,
               let shape = (first.config["batch_input_shape"] ?? first.config["batch_shape"])?.array, shape.count == 3,
-              let steps = shape[1].number, steps >= 1, steps < 1e9, steps == steps.rounded() else { return nil }
-        return Int(steps)
+              let steps = shape[1].wholeNumber, steps >= 1 else { return nil }
+        return steps
     }
 }
 
@@ -62,10 +65,8 @@ struct GRUConfigReader {
 
     func int(_ key: String) throws -> Int? {
         guard let value = layer.config[key], value != .null else { return nil }
-        guard let number = value.number, number == number.rounded(), abs(number) < 1e9 else {
-            throw fail(key, value, "an integer")
-        }
-        return Int(number)
+        guard let number = value.wholeNumber else { throw fail(key, value, "an integer") }
+        return number
     }
 
     func double(_ key: String) throws -> Double? {

@@ -19,7 +19,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
 
     func layer(_ layer: KerasLayerConfig) throws -> any ModelLayer<S> {
         switch layer.className {
-        case "GRU", "CuDNNGRU", "Bidirectional":
+        case _ where layer.isRecurrent:
             guard let found = model.layer(named: layer.name)?.layer else {
                 throw GRUIOError.keras(path: model.path, "layer \(Printable.quoted(layer.name)) is missing from the file")
             }
@@ -59,20 +59,16 @@ struct KerasLayerBuilder<S: GRUScalar> {
 
     /// An integer or a list of them (`kernel_size: 3` or `[3]`).
     private func integers(_ layer: KerasLayerConfig, _ key: String, default value: [Int]? = nil) throws -> [Int] {
-        // Integral and well inside Int, so that no conversion traps; each layer checks its own range.
-        func integer(_ value: JSONValue) -> Int? {
-            guard let n = value.number, n == n.rounded(), abs(n) < 1e9 else { return nil }
-            return Int(n)
-        }
+        // Whole and well inside Int, so that no conversion traps; each layer checks its own range.
         switch layer.config[key] {
         case .some(.number):
-            guard let n = integer(layer.config[key]!) else { throw fail(layer, "has \(key) \(layer.config[key]!.brief), not an integer") }
+            guard let n = layer.config[key]!.wholeNumber else { throw fail(layer, "has \(key) \(layer.config[key]!.brief), not an integer") }
             return [n]
         case .some(.array(let list)):
-            if let bad = list.first(where: { integer($0) == nil }) {
+            if let bad = list.first(where: { $0.wholeNumber == nil }) {
                 throw fail(layer, "has \(key) a list holding \(bad.brief), not integers")
             }
-            return list.compactMap(integer)
+            return list.compactMap(\.wholeNumber)
         case .none, .some(.null):
             guard let value else { throw fail(layer, "has no \(key)") }
             return value
@@ -197,7 +193,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
             if !first { try channelsLast(layer) }
             let interpolation = layer.config["interpolation"]?.string ?? "nearest"
             guard interpolation == "nearest" || interpolation == "bilinear" else { throw fail(layer, "uses interpolation '\(interpolation)'; gru-run runs nearest and bilinear") }
-            return try UpSampling2D<S>(name: name, size: try exactPair(layer, "size", default: 2), bilinear: interpolation == "bilinear",
+            return try UpSampling2D<S>(name: name, size: try pair(layer, "size", default: 2), bilinear: interpolation == "bilinear",
                                         channelsFirst: first)
         case "ZeroPadding1D", "Cropping1D", "ZeroPadding2D", "Cropping2D":
             let first = layer.config["data_format"]?.string == "channels_first"
@@ -275,24 +271,10 @@ struct KerasLayerBuilder<S: GRUScalar> {
         }
     }
 
-    /// One integer, given alone or as a list of one (`size: 2`, `strides: [2]`).
-    private func single(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> Int {
-        let list = try integers(layer, key, default: [value])
-        guard list.count == 1 else { throw fail(layer, "has \(key) \(layer.config[key]!.brief) of \(list.count) values; it takes one") }
-        return list[0]
-    }
-
-    /// Two integers, or one for both (`size: 2`, `size: [2, 3]`).
-    private func exactPair(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> (Int, Int) {
-        let list = try integers(layer, key, default: [value, value])
-        guard list.count == 1 || list.count == 2 else { throw fail(layer, "has \(key) of \(list.count) values; it takes two") }
-        return (list[0], list[list.count - 1])
-    }
-
     /// One integer per spatial axis of a 2D layer (Keras 3 writes two; one stands for both).
     private func pair(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> (Int, Int) {
         let list = try integers(layer, key, default: [value, value])
-        guard list.count == 1 || list.count == 2 else { throw fail(layer, "has \(key) \(list), not one or two integers") }
+        guard list.count == 1 || list.count == 2 else { throw fail(layer, "has \(key) \(list) of \(list.count) values; it takes two, or one for both") }
         return list.count == 1 ? (list[0], list[0]) : (list[0], list[1])
     }
 
@@ -301,7 +283,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
     private func single(_ layer: KerasLayerConfig, _ key: String, default value: Int? = nil, bare: Bool = false) throws -> Int {
         if bare, let given = layer.config[key], given.array != nil { throw fail(layer, "has \(key) a list, not an integer") }
         let list = try integers(layer, key, default: value.map { [$0] })
-        guard list.count == 1 else { throw fail(layer, "has \(key) \(list), not one integer") }
+        guard list.count == 1 else { throw fail(layer, "has \(key) \(list) of \(list.count) values; it takes one") }
         return list[0]
     }
 

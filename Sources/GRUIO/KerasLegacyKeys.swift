@@ -170,8 +170,7 @@ struct KerasLegacyKeys {
     private func conv1DKernel(_ layer: KerasLayerConfig, _ arrays: [HDF5FloatArray]) throws -> [HDF5FloatArray] {
         guard let w = arrays.first, w.shape.count == 4 else { return arrays }
         let s = w.shape
-        // Whole numbers within Int only, so that no conversion traps.
-        func stated(_ key: String) -> Int? { layer.config[key]?.number.flatMap { $0 == $0.rounded() && abs($0) < 1e9 ? Int($0) : nil } }
+        func stated(_ key: String) -> Int? { layer.config[key]?.wholeNumber }
         let length = stated("filter_length") ?? s[0], filters = stated("nb_filter") ?? s[3]
         var kernel = w
         if s[0] == length, s[1] == 1, s[3] == filters {

@@ -52,14 +52,15 @@ extension KerasModel {
             calls.append(.init(name: call.layer.name, className: builder.className(call.layer), layer: layer,
                                inputs: try call.inputs.map { try order.source($0, S.self, inputs: connectivity.inputs, path: path) }))
         }
-        var outputs = try connectivity.outputs.map { try order.source($0, S.self, inputs: connectivity.inputs, path: path) }
+        let outputs = try connectivity.outputs.map { try order.source($0, S.self, inputs: connectivity.inputs, path: path) }
+        var graph = ModelGraph(inputs: inputs, calls: calls, outputs: outputs)
         if let throughInput {
-            outputs = [.input(throughInput)]
+            graph.outputs = [.input(throughInput)]
         } else if through != nil, let last = calls.indices.last {
-            let count = (calls[last].layer as? any RecurrentOutputs)?.outputCount ?? 1
-            outputs = (0..<count).map { .node(last, output: $0) }
+            // Every tensor the layer gives (a recurrent layer with return_state gives its states too).
+            graph.outputs = (0..<graph.outputsOfCall(last)).map { .node(last, output: $0) }
         }
-        return ModelGraph(inputs: inputs, calls: calls, outputs: outputs)
+        return graph
     }
 
     /// What a user can run instead of a model gru-run refuses at `call`: the model up to the layer that feeds
@@ -73,7 +74,7 @@ extension KerasModel {
         }
         let byName = Dictionary(connectivity.calls.map { ($0.layer.name, $0) }, uniquingKeysWith: { first, _ in first })
         let direct = connectivity.calls.first { candidate in
-            guard ["GRU", "CuDNNGRU", "Bidirectional"].contains(candidate.layer.className), candidate.layer.name != call.layer.name, let source = candidate.inputs.first?.layer else { return false }
+            guard candidate.layer.isRecurrent, candidate.layer.name != call.layer.name, let source = candidate.inputs.first?.layer else { return false }
             if inputNames.contains(source) { return true }
             // A Masking layer over the input: --layer applies the file's mask value.
             return byName[source].map { $0.layer.className == "Masking" && $0.inputs.allSatisfy { inputNames.contains($0.layer) } } ?? false

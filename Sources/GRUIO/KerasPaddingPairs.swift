@@ -3,13 +3,9 @@
 /// (before, after); for two, `[a, b]` is (a, a), (b, b) and `[[t, b], [l, r]]` gives each side.
 /// Returns nil for anything else, or for numbers that are not integers well inside `Int`.
 func kerasPaddingPairs(_ value: JSONValue?, axes: Int, default fallback: Int) -> [(before: Int, after: Int)]? {
-    func integer(_ value: JSONValue) -> Int? {
-        guard let n = value.number, n == n.rounded(), abs(n) < 1e9 else { return nil }
-        return Int(n)
-    }
     func pair(_ value: JSONValue) -> (Int, Int)? {
-        if let n = integer(value) { return (n, n) }
-        guard let list = value.array, list.count == 2, let a = integer(list[0]), let b = integer(list[1]) else { return nil }
+        if let n = value.wholeNumber { return (n, n) }
+        guard let list = value.array, list.count == 2, let a = list[0].wholeNumber, let b = list[1].wholeNumber else { return nil }
         return (a, b)
     }
     switch value {

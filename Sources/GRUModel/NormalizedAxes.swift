@@ -18,14 +18,9 @@ struct NormalizedAxes {
     /// `listed` as the config gives it; throws a sentence naming the layer when an axis is outside the
     /// input's rank, is the batch axis, or is listed twice.
     init(_ listed: [Int], shape: [Int], layer: String) throws {
-        let rank = shape.count
         var resolved: [Int] = []
         for axis in listed {
-            let positive = axis < 0 ? axis + rank : axis
-            guard positive >= 1, positive < rank else {
-                let why = positive == 0 ? "the batch axis" : "outside an input of shape \(describe(shape))"
-                throw GRUModelError.shape(layer: layer, "its axis \(axis) is \(why)")
-            }
+            let positive = try resolvedAxis(axis, shape: shape, layer: layer)
             guard !resolved.contains(positive) else {
                 throw GRUModelError.config(layer: layer, "its axis list \(listed) names axis \(positive) twice")
             }
@@ -51,22 +46,12 @@ struct NormalizedAxes {
             if axes.contains(axis) { parameterStride[axis] = p; p *= shape[axis] } else { groupStride[axis] = g; g *= shape[axis] }
         }
         var coordinate = [Int](repeating: 0, count: shape.count)
-        var pIndex = 0, gIndex = 0
         for i in 0..<count {
-            parameter[i] = pIndex
-            group[i] = gIndex
-            // Advance the row-major coordinate, keeping both indices in step.
-            var axis = shape.count - 1
-            while axis >= 0 {
-                coordinate[axis] += 1
-                pIndex += parameterStride[axis]
-                gIndex += groupStride[axis]
-                if coordinate[axis] < shape[axis] { break }
-                pIndex -= parameterStride[axis] * shape[axis]
-                gIndex -= groupStride[axis] * shape[axis]
-                coordinate[axis] = 0
-                axis -= 1
+            for (axis, c) in coordinate.enumerated() {
+                parameter[i] += c * parameterStride[axis]
+                group[i] += c * groupStride[axis]
             }
+            advance(&coordinate, through: shape)
         }
         return (parameter, group, g)
     }

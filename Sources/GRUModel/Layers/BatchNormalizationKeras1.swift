@@ -81,11 +81,7 @@ public struct BatchNormalizationKeras1<Scalar: GRUScalar>: UnaryLayer, BatchDepe
     }
 
     private func batchStatistics(_ x: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        let rank = x.shape.count
-        let position = axis < 0 ? axis + rank : axis
-        guard position >= 1, position < rank else {
-            throw GRUModelError.shape(layer: name, "its axis \(axis) is \(position == 0 ? "the batch axis" : "outside an input of shape \(describe(x.shape))")")
-        }
+        let position = try resolvedAxis(axis, shape: x.shape, layer: name)
         let size = x.shape[position]
         guard size == gamma.count else {
             throw GRUModelError.shape(layer: name, "it holds \(gamma.count) values per parameter, but axis \(axis) of an input of shape \(describe(x.shape)) has \(size)")

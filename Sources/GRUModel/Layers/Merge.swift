@@ -75,19 +75,11 @@ extension Merge {
                 strides[axis] = own[axis] == 1 ? 0 : step
                 step *= own[axis]
             }
-            var values = [Scalar](), coordinate = [Int](repeating: 0, count: rank), at = 0
+            var values = [Scalar](), coordinate = [Int](repeating: 0, count: rank)
             values.reserveCapacity(count)
             for _ in 0..<count {
-                values.append(x.values[at])
-                var axis = rank - 1
-                while axis >= 0 {
-                    coordinate[axis] += 1
-                    at += strides[axis]
-                    if coordinate[axis] < shape[axis] { break }
-                    at -= strides[axis] * shape[axis]
-                    coordinate[axis] = 0
-                    axis -= 1
-                }
+                values.append(x.values[zip(coordinate, strides).reduce(0) { $0 + $1.0 * $1.1 }])
+                advance(&coordinate, through: shape)
             }
             return Tensor(values: values, shape: shape)
         }

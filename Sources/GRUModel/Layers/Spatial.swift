@@ -3,13 +3,8 @@ import GRUCore
 /// Sizes from a config multiplied with an input's: a config may hold numbers up to 1e9, so a product can
 /// overflow `Int` (a trap even in release builds); this refuses it with a sentence instead.
 func checkedProduct(_ factors: [Int], layer: String) throws -> Int {
-    var product = 1
-    for factor in factors {
-        let (next, overflow) = product.multipliedReportingOverflow(by: factor)
-        guard !overflow, factor >= 0 else {
-            throw GRUModelError.shape(layer: layer, "its output of \(factors.map(String.init).joined(separator: " x ")) values is too large")
-        }
-        product = next
+    guard factors.allSatisfy({ $0 >= 0 }), let product = checkedProduct(factors) else {
+        throw GRUModelError.shape(layer: layer, "its output of \(factors.map(String.init).joined(separator: " x ")) values is too large")
     }
     return product
 }

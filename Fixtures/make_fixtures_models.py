@@ -247,6 +247,50 @@ def b_initial_state_direct(k):
     return k.Model([x, h0], s)
 
 
+def b_nested_siamese(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x_in")
+    h = L.BatchNormalization(name="enc_bn")(k.gru(6, return_sequences=True, name="enc_gru")(x))
+    encoder = k.Model(x, L.Dense(3, activation="tanh", name="enc_dense")(h), name="encoder")
+    a = k.Input(shape=(T, D), dtype=k.floatx, name="a")
+    b = k.Input(shape=(T, D), dtype=k.floatx, name="b")
+    ea, eb = encoder(a), encoder(b)
+    d = L.Subtract(name="diff")([ea, eb])
+    return k.Model([a, b], [L.Dense(1, name="head")(k.gru(4, name="gru")(d)), ea])
+
+
+def b_nested_seq(k):
+    L = k.L
+    inner2 = k.Sequential([L.Dense(5, activation="relu", name="in2_dense")], name="inner2")
+    inner = k.Sequential([L.Bidirectional(k.gru(4, return_sequences=True), name="in_bidi"), inner2], name="inner")
+    return seq(k, (T, D), [L.Dense(6, name="dense"), inner, k.gru(3, name="gru"), L.Dense(2, name="head")])
+
+
+def b_nested_masked(k):
+    L = k.L
+    f = k.Input(shape=(T, 5), dtype=k.floatx, name="feat")
+    s = k.gru(6, return_sequences=True, name="in_gru")(f)
+    s = L.TimeDistributed(L.Dense(4), name="in_td")(s)
+    inner = k.Model(f, k.gru(3, name="in_gru_2")(s), name="inner")
+    ids = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(ids)
+    return k.Model(ids, L.Dense(2, name="head")(inner(e)))
+
+
+def b_nested_enc_dec(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s, h = k.gru(6, return_sequences=True, return_state=True, name="enc_gru")(x)
+    encoder = k.Model(x, [s, h], name="encoder")
+    s_in = k.Input(shape=(T, 6), dtype=k.floatx, name="s_in")
+    h_in = k.Input(shape=(6,), dtype=k.floatx, name="h_in")
+    g = k.gru(6, return_sequences=True, name="dec_gru")(s_in, initial_state=h_in)
+    decoder = k.Model([s_in, h_in], L.Dense(4, activation="tanh", name="dec_dense")(g), name="decoder")
+    head = k.Sequential([L.Dense(4, activation="relu", name="head_1"), L.Dense(2, name="head_2")], name="head_seq")
+    es, eh = encoder(x)
+    return k.Model(x, [decoder([es, eh]), head(eh)])
+
+
 def b_cnn_gru(k):
     L = k.L
     return seq(k, (4, 8, 8, 1), [L.TimeDistributed(L.Conv2D(4, 3, activation="relu"), name="conv"),
@@ -881,6 +925,17 @@ CASES = [
     Case("seq_shapes", b_seq_shapes, [("float", (T, D))],
          "ZeroPadding1D((1, 2)) -> Cropping1D((2, 0)) -> UpSampling1D(2) -> GRU(return_sequences) -> "
          "ZeroPadding1D(1) -> Cropping1D() -> UpSampling1D(3) -> GRU", float64=True),
+    Case("nested_siamese", b_nested_siamese, [("float", (T, D)), ("float", (T, D))],
+         "functional model 'encoder' (GRU -> BatchNormalization -> Dense) called on two inputs -> Subtract -> "
+         "GRU -> Dense; the encoder's first call is an output too", float64=True),
+    Case("nested_seq", b_nested_seq, [("float", (T, D))],
+         "Sequential: Dense -> Sequential(Bidirectional(GRU) -> Sequential(Dense relu)) -> GRU -> Dense"),
+    Case("nested_masked", b_nested_masked, [("ids", (T,))],
+         "Embedding(mask_zero) -> functional model (GRU -> TimeDistributed(Dense) -> GRU) -> Dense: "
+         "the mask goes into the nested model"),
+    Case("nested_enc_dec", b_nested_enc_dec, [("float", (T, D))],
+         "functional: model 'encoder' (GRU giving sequence and state) -> model 'decoder' (GRU with "
+         "initial_state -> Dense) and a Sequential head on the state"),
     Case("activation_objects", b_activation_objects, [("float", (T, D))],
          "Dense(activation=LeakyReLU(0.1) named 'relu'), Dense(activation=ReLU(max_value=0.8, threshold=0.1)), "
          "Dense(activation=ELU(0.5)): layer objects as activations", scales={"dense": 1.5, "dense_2": 1.5, "dense_3": 1.5}),
@@ -1011,6 +1066,9 @@ def part_main(part, names, staging):
         moving_variance in [0.5, 1.5)."""
         for layer in model.layers:
             if not layer.weights:
+                continue
+            if hasattr(layer, "layers"):  # a model used as a layer
+                randomize(layer, rng, scales, dtype)
                 continue
             scale = scales.get(layer.name, WSCALE)
             values = []

@@ -7,15 +7,48 @@ public struct KerasLayerConfig: Sendable {
     public var config: [String: JSONValue]
     /// A functional model's record of the layer's calls (Keras 2 lists, Keras 3 objects).
     public var inboundNodes: [JSONValue] = []
+    /// Where the file keeps the layer's weights; nil for a layer read from inside another layer's config.
+    var place: KerasWeightPlace? = nil
 
     /// A GRU, CuDNNGRU or Bidirectional(GRU): the layers read as `KerasLayer.gru` / `.bidirectional`.
     public var isRecurrent: Bool { ["GRU", "CuDNNGRU", "Bidirectional"].contains(className) }
+
+    /// A model used as a layer of another (`Functional`, `Model`, `Sequential` with a layer list).
+    var isNestedModel: Bool {
+        ["Functional", "Model", "Sequential"].contains(className) && config["layers"]?.array != nil
+    }
+
+    /// The layer's entry as a model config root: how a nested model's own layers are read.
+    var asRoot: JSONValue { .object(["class_name": .string(className), "config": .object(config)]) }
+}
+
+/// Where a layer's weights sit in a file, worked out from the layer's place in the model.
+struct KerasWeightPlace: Sendable {
+    /// tf-keras / Keras 2 HDF5: the group under the weights root (the layer's own name; inside a nested
+    /// model, the outermost nested model's name).
+    var group: String
+    /// Inside a nested model: the layer's own name, which starts its weights' names in `group`.
+    var prefix: String?
+    /// Keras 3: `/layers/<class>[_N]`, each name counted by class within its model, nested models' layers
+    /// under `/layers/<model class>[_N]/layers/...`.
+    var keras3: String
 }
 
 /// Reads the layer list out of a `model_config` JSON document.
 enum KerasModelConfig {
-    /// The layers of a Sequential or Functional model, in the order Keras lists them.
+    /// Nesting deeper than this is refused: real models nest a model or two.
+    static let deepestNesting = 16
+
+    /// The layers of a Sequential or Functional model, in the order Keras lists them. A model used as a layer
+    /// is replaced by its own layers (its InputLayers left out), named `model/layer`.
     static func layers(of root: JSONValue, path: String) throws -> [KerasLayerConfig] {
+        var layers: [KerasLayerConfig] = []
+        try flatten(root, prefix: "", group: nil, keras3: "/layers", depth: 0, path: path, into: &layers)
+        return layers
+    }
+
+    /// One model's own entries, names as the config states them.
+    static func entries(of root: JSONValue, path: String) throws -> [KerasLayerConfig] {
         guard let className = root["class_name"]?.string else {
             throw GRUIOError.keras(path: path, "model_config has no class_name")
         }
@@ -35,6 +68,30 @@ enum KerasModelConfig {
         }
         try checkDeclaredNumbers(root: root, layers: layers, path: path)
         return layers
+    }
+
+    private static func flatten(_ root: JSONValue, prefix: String, group: String?, keras3: String, depth: Int,
+                                path: String, into layers: inout [KerasLayerConfig]) throws {
+        guard depth <= deepestNesting else {
+            throw GRUIOError.keras(path: path, "nests models more than \(deepestNesting) deep (at \(Printable.quoted(String(prefix.dropLast()))))")
+        }
+        var counts: [String: Int] = [:]
+        for var layer in try entries(of: root, path: path) {
+            let snake = KerasReader.snakeCase(layer.className)
+            let occurrence = counts[snake, default: 0]
+            counts[snake] = occurrence + 1
+            let place = KerasWeightPlace(group: group ?? layer.name, prefix: group == nil ? nil : layer.name,
+                                         keras3: keras3 + "/" + snake + (occurrence == 0 ? "" : "_\(occurrence)"))
+            if layer.isNestedModel {
+                try flatten(layer.asRoot, prefix: prefix + layer.name + "/", group: place.group, keras3: place.keras3 + "/layers",
+                            depth: depth + 1, path: path, into: &layers)
+                continue
+            }
+            if depth > 0 && layer.className == "InputLayer" { continue }
+            layer.name = prefix + layer.name
+            layer.place = place
+            layers.append(layer)
+        }
     }
 
     /// The timesteps the model's input fixes: the middle of a `(batch, timesteps, features)` shape that the

@@ -280,11 +280,7 @@ public enum KerasReader {
     static func buildLayers(_ configs: [KerasLayerConfig], weights: LayerWeightSource, path: String,
                             kind: KerasFileKind, version: String?) throws -> [KerasLayer] {
         let keras3 = (kerasMajorVersion(version) ?? 2) >= 3 || kind == .kerasArchive
-        var seen: [String: Int] = [:]  // Keras 3 names weight groups by class, counted in model order
         return try configs.compactMap { layer -> KerasLayer? in
-            let snake = snakeCase(layer.className)
-            let occurrence = seen[snake, default: 0]
-            seen[snake] = occurrence + 1
             switch layer.className {
             case "InputLayer":
                 return .input(name: layer.name)
@@ -293,7 +289,7 @@ public enum KerasReader {
             case "NotEqual", "Any":
                 return nil  // the operations a Keras 3 functional model records for its Masking layer
             case "GRU", "CuDNNGRU":
-                let arrays = try weights.gruWeights(layer: layer, occurrence: occurrence, path: path)
+                let arrays = try weights.gruWeights(layer: layer, path: path)
                 var gru = try makeGRU(arrays, name: layer.name, className: layer.className, path: path, kind: kind, version: version)
                 var config = defaultConfig(units: gru.units, keras3: keras3)
                 if layer.className == "CuDNNGRU" {
@@ -307,7 +303,7 @@ public enum KerasReader {
                 gru.config = config
                 return .gru(gru)
             case "Bidirectional":
-                return .bidirectional(try makeBidirectional(layer, occurrence: occurrence, weights: weights, path: path,
+                return .bidirectional(try makeBidirectional(layer, weights: weights, path: path,
                                                             kind: kind, version: version, keras3: keras3))
             default:
                 return .other(name: layer.name, className: layer.className)
@@ -315,7 +311,7 @@ public enum KerasReader {
         }
     }
 
-    private static func makeBidirectional(_ layer: KerasLayerConfig, occurrence: Int, weights: LayerWeightSource,
+    private static func makeBidirectional(_ layer: KerasLayerConfig, weights: LayerWeightSource,
                                           path: String, kind: KerasFileKind, version: String?, keras3: Bool) throws -> KerasBidirectional {
         guard let inner = layer.config["layer"], let innerClass = inner["class_name"]?.string,
               let innerConfig = inner["config"]?.object else {
@@ -342,7 +338,7 @@ public enum KerasReader {
         } else {
             backwardLayer.config["go_backwards"] = .bool(!(innerConfig["go_backwards"]?.bool ?? false))
         }
-        let (forwardArrays, backwardArrays) = try weights.bidirectionalWeights(layer: layer, occurrence: occurrence, path: path)
+        let (forwardArrays, backwardArrays) = try weights.bidirectionalWeights(layer: layer, path: path)
         var pair: [KerasGRU] = []
         for (config, arrays) in [(forwardLayer, forwardArrays), (backwardLayer, backwardArrays)] {
             var gru = try makeGRU(arrays, name: config.name, className: innerClass, path: path, kind: kind, version: version)

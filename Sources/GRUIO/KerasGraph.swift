@@ -28,45 +28,141 @@ struct KerasConnectivity {
     var inputs: [(name: String, shape: [Int?]?)]
     var calls: [Call]
     var outputs: [Reference]
+    /// What the first call of each model used as a layer gives: `--through` a nested model.
+    var nestedOutputs: [String: [Reference]] = [:]
 
+    /// Most calls a model may make, nested models' calls counted in each call of the model.
+    static let mostCalls = 4_000_000
+
+    /// `layers`: the flattened list `KerasModelConfig.layers(of:)` reads from `root`, weights' places included.
     init(root: JSONValue, layers: [KerasLayerConfig], path: String) throws {
+        let byName = Dictionary(layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var remaining = Self.mostCalls
+        self = try Self(level: root, prefix: "", byName: byName, depth: 0, remaining: &remaining, path: path)
+    }
+
+    /// One model's calls, names prefixed with the nested models' names that hold it, and its own nested
+    /// models replaced by their calls.
+    private init(level root: JSONValue, prefix: String, byName: [String: KerasLayerConfig], depth: Int,
+                 remaining: inout Int, path: String) throws {
+        let entries = try KerasModelConfig.entries(of: root, path: path)
+        func leaf(_ entry: KerasLayerConfig) -> KerasLayerConfig {
+            if !entry.isNestedModel, let known = byName[prefix + entry.name] { return known }
+            var renamed = entry
+            renamed.name = prefix + entry.name
+            return renamed
+        }
+        func named(_ ref: Reference) -> Reference { Reference(layer: prefix + ref.layer, node: ref.node, tensor: ref.tensor) }
         let className = root["class_name"]?.string ?? ""
         let config = root["config"]
-        let isSequential = className == "Sequential" || config?.array != nil
-        if isSequential {
-            let first = layers.first
+        if className == "Sequential" || config?.array != nil {
+            let first = entries.first
             var shape: [Int?]?
             // A wrapper (TimeDistributed, Bidirectional) may carry the shape in its inner layer's config.
             if let first { shape = Self.declaredShape(first.config) ?? first.config["layer"]?["config"]?.object.flatMap(Self.declaredShape) }
-            let inputName = first?.className == "InputLayer" ? first!.name : "input"
+            let inputName = prefix + (first?.className == "InputLayer" ? first!.name : "input")
             inputs = [(inputName, shape)]
             var previous = Reference(layer: inputName, node: 0, tensor: 0)
             calls = []
-            for layer in layers where layer.className != "InputLayer" {
-                calls.append(Call(layer: layer, node: 0, inputs: [previous]))
-                previous = Reference(layer: layer.name, node: 0, tensor: 0)
+            for layer in entries where layer.className != "InputLayer" {
+                calls.append(Call(layer: leaf(layer), node: 0, inputs: [previous]))
+                previous = Reference(layer: prefix + layer.name, node: 0, tensor: 0)
             }
             outputs = [previous]
-            return
-        }
-        guard let inputList = config?["input_layers"], let outputList = config?["output_layers"] else {
-            throw GRUIOError.keras(path: path, "model_config of \(className) names no input_layers or output_layers")
-        }
-        let inputRefs = Self.references(inputList), outputRefs = Self.references(outputList)
-        guard !inputRefs.isEmpty, !outputRefs.isEmpty else {
-            throw GRUIOError.keras(path: path, "model_config of \(className) has unreadable input_layers or output_layers")
-        }
-        inputs = inputRefs.map { ref in
-            (ref.layer, layers.first { $0.name == ref.layer }.flatMap { Self.declaredShape($0.config) })
-        }
-        calls = []
-        for layer in layers where layer.className != "InputLayer" {
-            let first = Self.skipsFirstNode(layer) ? 1 : 0
-            for (node, entry) in layer.inboundNodes.enumerated() {
-                calls.append(Call(layer: layer, node: first + node, inputs: Self.nodeInputs(entry)))
+        } else {
+            guard let inputList = config?["input_layers"], let outputList = config?["output_layers"] else {
+                throw GRUIOError.keras(path: path, "model_config of \(className) names no input_layers or output_layers")
+            }
+            let inputRefs = Self.references(inputList), outputRefs = Self.references(outputList)
+            guard !inputRefs.isEmpty, !outputRefs.isEmpty else {
+                throw GRUIOError.keras(path: path, "model_config of \(className) has unreadable input_layers or output_layers")
+            }
+            inputs = inputRefs.map { ref in
+                (prefix + ref.layer, entries.first { $0.name == ref.layer }.flatMap { Self.declaredShape($0.config) })
+            }
+            calls = []
+            for layer in entries where layer.className != "InputLayer" {
+                let first = Self.skipsFirstNode(layer) ? 1 : 0
+                for (node, entry) in layer.inboundNodes.enumerated() {
+                    calls.append(Call(layer: leaf(layer), node: first + node, inputs: Self.nodeInputs(entry).map(named)))
+                }
+            }
+            // Keras 3 numbers a nested functional model's calls from 1 in output_layers, from 0 in inbound nodes.
+            let keras3Models = Set(entries.filter { $0.className == "Functional" && $0.inboundNodes.first?["args"] != nil }.map(\.name))
+            outputs = outputRefs.map { ref in
+                named(keras3Models.contains(ref.layer) ? Reference(layer: ref.layer, node: ref.node - 1, tensor: ref.tensor) : ref)
             }
         }
-        outputs = outputRefs
+        remaining -= calls.count
+        guard remaining >= 0 else {
+            throw GRUIOError.keras(path: path, "makes more than \(Self.mostCalls) layer calls, nested models' calls counted each time the model is called")
+        }
+        try expandNested(byName: byName, depth: depth, remaining: &remaining, path: path)
+    }
+
+    /// Replaces each call of a nested model by that model's calls on the call's inputs, numbered apart for
+    /// each call (the layers, and so their weights, stay shared), and every read of the nested model's
+    /// outputs by a read of the tensors that make them.
+    private mutating func expandNested(byName: [String: KerasLayerConfig], depth: Int, remaining: inout Int, path: String) throws {
+        guard calls.contains(where: { $0.layer.isNestedModel }) else { return }
+        var models: [String: KerasConnectivity] = [:], callsMade: [String: Int] = [:]
+        var aliases: [CallKey: [Reference]] = [:]
+        var expanded: [Call] = []
+        for call in calls {
+            guard call.layer.isNestedModel else {
+                expanded.append(call)
+                continue
+            }
+            let name = call.layer.name
+            guard depth < KerasModelConfig.deepestNesting else {
+                throw GRUIOError.keras(path: path, "nests models more than \(KerasModelConfig.deepestNesting) deep (at \(Printable.quoted(name)))")
+            }
+            let model = try models[name] ?? KerasConnectivity(level: call.layer.asRoot, prefix: name + "/", byName: byName,
+                                                              depth: depth + 1, remaining: &remaining, path: path)
+            models[name] = model
+            let k = callsMade[name, default: 0]
+            callsMade[name] = k + 1
+            guard call.inputs.count == model.inputs.count else {
+                throw GRUIOError.keras(path: path, "nested model \(Printable.quoted(name)) is called on \(call.inputs.count) tensor\(call.inputs.count == 1 ? "" : "s") but takes \(model.inputs.count)")
+            }
+            let stride = (model.calls.map(\.node).max() ?? 0) + 1
+            let (offset, overflow) = k.multipliedReportingOverflow(by: stride)
+            remaining -= k == 0 ? 0 : model.calls.count
+            guard !overflow, offset < Int(KerasModelConfig.largestCount), remaining >= 0 else {
+                throw GRUIOError.keras(path: path, "makes more than \(Self.mostCalls) layer calls, nested models' calls counted each time the model is called")
+            }
+            let inputNames = model.inputs.map(\.name)
+            func placed(_ ref: Reference) -> Reference {
+                if ref.node == 0, ref.tensor == 0, let i = inputNames.firstIndex(of: ref.layer) { return call.inputs[i] }
+                return Reference(layer: ref.layer, node: ref.node + offset, tensor: ref.tensor)
+            }
+            for inner in model.calls {
+                expanded.append(Call(layer: inner.layer, node: inner.node + offset, inputs: inner.inputs.map(placed)))
+            }
+            aliases[call.key] = model.outputs.map(placed)
+            if k == 0 { nestedOutputs[name] = aliases[call.key] }
+        }
+        func resolved(_ ref: Reference) throws -> Reference {
+            var ref = ref, hops = 0
+            while let made = aliases[CallKey(layer: ref.layer, node: ref.node)] {
+                guard ref.tensor < made.count else {
+                    throw GRUIOError.keras(path: path, "a layer reads output \(ref.tensor) of nested model \(Printable.quoted(ref.layer)), which gives \(made.count)")
+                }
+                ref = made[ref.tensor]
+                hops += 1
+                guard hops <= aliases.count else {
+                    throw GRUIOError.keras(path: path, "nested model \(Printable.quoted(ref.layer)) reads its own output")
+                }
+            }
+            return ref
+        }
+        calls = try expanded.map { call in
+            var call = call
+            call.inputs = try call.inputs.map(resolved)
+            return call
+        }
+        outputs = try outputs.map(resolved)
+        nestedOutputs = try nestedOutputs.mapValues { try $0.map(resolved) }
     }
 
     /// The calls the outputs' values depend on, in the config's order. A Keras 3 functional config also
@@ -149,15 +245,11 @@ extension KerasModel {
     mutating func attach(config root: JSONValue, layers: [KerasLayerConfig], weights: LayerWeightSource) throws {
         modelConfig = root
         layerConfigs = layers
-        var seen: [String: Int] = [:]
         for layer in layers {
-            let snake = KerasReader.snakeCase(layer.className)
-            let occurrence = seen[snake, default: 0]
-            seen[snake] = occurrence + 1
             switch layer.className {
             case "InputLayer", "GRU", "CuDNNGRU", "Bidirectional", "Masking": continue
             default:
-                otherWeights[layer.name] = try weights.layerWeights(layer: layer, occurrence: occurrence, path: path)
+                otherWeights[layer.name] = try weights.layerWeights(layer: layer, path: path)
             }
         }
     }

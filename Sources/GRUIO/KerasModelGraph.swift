@@ -23,7 +23,7 @@ extension KerasModel {
         }
         var connectivity = try KerasConnectivity(root: root, layers: layerConfigs, path: path)
         let inputs = connectivity.inputs.map { ModelGraph<S>.Input(name: $0.name, shape: $0.shape) }
-        var throughInput: Int?
+        var throughInput: Int?, throughNested = false
         if let through {
             if let k = connectivity.inputs.firstIndex(where: { $0.name == through }) {
                 throughInput = k
@@ -31,6 +31,10 @@ extension KerasModel {
             } else if let call = connectivity.calls.first(where: { $0.layer.name == through }) {
                 // Calls are listed in the order the layer was called: the first is Keras's `.output`.
                 connectivity.outputs = [.init(layer: call.layer.name, node: call.node, tensor: 0)]
+            } else if let made = connectivity.nestedOutputs[through] {
+                // A nested model: every output of its first call.
+                connectivity.outputs = made
+                throughNested = true
             } else {
                 var named = Set<String>()
                 let names = connectivity.inputs.map(\.name) + connectivity.calls.map(\.layer.name).filter { named.insert($0).inserted }
@@ -56,7 +60,7 @@ extension KerasModel {
         var graph = ModelGraph(inputs: inputs, calls: calls, outputs: outputs)
         if let throughInput {
             graph.outputs = [.input(throughInput)]
-        } else if through != nil, let last = calls.indices.last {
+        } else if through != nil, !throughNested, let last = calls.indices.last {
             // Every tensor the layer gives (a recurrent layer with return_state gives its states too).
             graph.outputs = (0..<graph.outputsOfCall(last)).map { .node(last, output: $0) }
         }

@@ -2,10 +2,10 @@ import GRUCore
 
 /// Where a model's layer weights live: the tf-keras HDF5 layout or Keras 3's /layers layout.
 protocol LayerWeightSource {
-    func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray]
-    func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray])
+    func gruWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray]
+    func bidirectionalWeights(layer: KerasLayerConfig, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray])
     /// Any other layer's weights in Keras's order (none for a layer without weights).
-    func layerWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray]
+    func layerWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray]
 }
 
 /// tf-keras / Keras 2 layout: a group per layer whose `weight_names` attribute lists its datasets in order
@@ -18,15 +18,23 @@ struct HDF5LayerWeights: LayerWeightSource {
         (root == "/" ? "" : root) + "/" + layerName
     }
 
+    /// The layer's weights in its group's order: a layer inside a nested model shares the outermost nested
+    /// model's group, its weights the ones whose names hold its own name as a scope
+    /// (`encoder` lists `gru/gru_cell/kernel:0`, `dense/kernel:0`, ...).
+    private func arrays(of layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
+        guard let place = layer.place, let prefix = place.prefix else { return try arrays(layer.name, path: path) }
+        return try arrays(place.group, path: path) { $0.split(separator: "/").dropLast().contains { $0 == prefix } }
+    }
+
     func weightNames(_ layerName: String) throws -> [String]? {
         try file.splitStringAttribute("weight_names", of: group(layerName))
     }
 
-    func arrays(_ layerName: String, path: String) throws -> [HDF5FloatArray] {
+    func arrays(_ layerName: String, path: String, keeping: (String) -> Bool = { _ in true }) throws -> [HDF5FloatArray] {
         guard let names = try weightNames(layerName) else {
             throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) has no weight_names attribute at \(Printable.name(group(layerName)))")
         }
-        return try names.map { name in
+        return try names.filter(keeping).map { name in
             let datasetPath = group(layerName) + "/" + name
             guard file.exists(datasetPath) else {
                 throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) lists weight \(Printable.name(name)) but the file has no dataset \(Printable.name(datasetPath))")
@@ -35,17 +43,18 @@ struct HDF5LayerWeights: LayerWeightSource {
         }
     }
 
-    func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
-        try arrays(layer.name, path: path)
+    func gruWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
+        try arrays(of: layer, path: path)
     }
 
-    func layerWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
-        guard file.isGroup(group(layer.name)), let names = try weightNames(layer.name), !names.isEmpty else { return [] }
-        return try arrays(layer.name, path: path)
+    func layerWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
+        let name = layer.place?.group ?? layer.name
+        guard file.isGroup(group(name)), let names = try weightNames(name), !names.isEmpty else { return [] }
+        return try arrays(of: layer, path: path)
     }
 
-    func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
-        let all = try arrays(layer.name, path: path)
+    func bidirectionalWeights(layer: KerasLayerConfig, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
+        let all = try arrays(of: layer, path: path)
         guard all.count == 4 || all.count == 6 || all.count == 18 else {
             throw GRUIOError.keras(path: path, "Bidirectional layer \(Printable.quoted(layer.name)) holds \(all.count) weights; two GRUs hold 4 or 6 (18 in Keras 1)")
         }
@@ -110,17 +119,17 @@ struct Keras3Weights: LayerWeightSource {
         return arrays
     }
 
-    private func groupName(_ className: String, _ occurrence: Int) -> String {
-        "/layers/" + KerasReader.snakeCase(className) + (occurrence == 0 ? "" : "_\(occurrence)")
+    private func groupName(_ layer: KerasLayerConfig) -> String {
+        layer.place?.keras3 ?? "/layers/" + KerasReader.snakeCase(layer.className)
     }
 
-    func gruWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
-        try vars(groupName(layer.className, occurrence))
+    func gruWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
+        try vars(groupName(layer))
     }
 
     /// `vars/0, 1, ...` of the layer's group; a wrapper (TimeDistributed) keeps its layer's under `layer/`.
-    func layerWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> [HDF5FloatArray] {
-        let group = groupName(layer.className, occurrence)
+    func layerWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
+        let group = groupName(layer)
         for base in [group + "/vars", group + "/layer/vars"] where file.exists(base + "/0") {
             var arrays: [HDF5FloatArray] = []
             while file.exists(base + "/" + String(arrays.count)) {
@@ -131,8 +140,8 @@ struct Keras3Weights: LayerWeightSource {
         return []
     }
 
-    func bidirectionalWeights(layer: KerasLayerConfig, occurrence: Int, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
-        let group = groupName("Bidirectional", occurrence)
+    func bidirectionalWeights(layer: KerasLayerConfig, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
+        let group = groupName(layer)
         return (try vars(group + "/forward_layer"), try vars(group + "/backward_layer"))
     }
 

@@ -61,13 +61,67 @@ final class GraphTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("has no layer named 'nothing' that the model runs; its layers are x0, x1, shared, add, gru"), unknown.stderr)
     }
 
-    /// tf-keras numbers a nested model's calls from 1; read so, the model is refused at its nested model, by
-    /// name and class, instead of as a graph that does not connect.
-    func testANestedModelIsNamed() throws {
-        let path = Fixtures.repositoryRoot.path + "/Tests/Corpus/models/nested.h5"
-        let run = try GRURunBinary.run(["--weights", path, "--input", Fixtures.path("through/k3_later_unsupported/x.npy")])
-        XCTAssertEqual(run.status, 65, run.stderr)
-        XCTAssertEqual(run.stderr, "gru-run: \(path): layer 'encoder' is a Functional, which gru-run does not run.\n")
+    /// A model used as a layer runs as its own layers: `--through` its name gives its first call's outputs,
+    /// as `m.get_layer("encoder").output` does (nested_siamese outputs that call as its second output).
+    func testThroughANestedModelGivesItsFirstCall() throws {
+        for name in ["tfk_nested_siamese/model.h5", "k3_nested_siamese/model.keras", "tfk_nested_siamese_f64/model.h5"] {
+            let folder = Fixtures.path("models/" + (name as NSString).deletingLastPathComponent)
+            let out = scratch + "/encoder.npy"
+            let run = try GRURunBinary.run(["--weights", Fixtures.path("models/" + name), "--input", folder + "/x0.npy", "--input", folder + "/x1.npy",
+                                            "--through", "encoder", "--output", out])
+            XCTAssertEqual(run.status, 0, "\(name): \(run.stderr)")
+            let (got, expected) = (try loadNPY(out), try loadNPY(folder + "/y1.npy"))
+            XCTAssertEqual(got.shape, expected.shape, name)
+            XCTAssertLessThan(maxAbsError(got.values, expected.values), name.contains("f64") ? 1e-9 : 1e-5, name)
+            // Swapped inputs: the first call now reads the other input, and the answer changes.
+            let swapped = try GRURunBinary.run(["--weights", Fixtures.path("models/" + name), "--input", folder + "/x1.npy", "--input", folder + "/x0.npy",
+                                                "--through", "encoder", "--output", out])
+            XCTAssertEqual(swapped.status, 0, swapped.stderr)
+            XCTAssertGreaterThan(maxAbsError(try loadNPY(out).values, expected.values), 1e-2, name)
+        }
+        // tf-keras numbers a nested model's calls from 1: the corpus model holding a functional model and a
+        // Sequential, as layers, runs.
+        let nested = Fixtures.repositoryRoot.path + "/Tests/Corpus/models/nested.h5"
+        let run = try GRURunBinary.shell("printf '1,2,3,4\\n5,6,7,8\\n9,1,2,3\\n4,5,6,7\\n8,9,1,2\\n' | \"$GRU_RUN\" --weights \(nested)",
+                                         environment: ["GRU_RUN": GRURunBinary.url.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        // GRU(3, return_sequences) -> Dense(2): one row of 2 per step.
+        XCTAssertEqual(run.stdout.split(separator: "\n").map { $0.split(separator: ",").count }, [2, 2, 2, 2, 2], run.stdout)
+    }
+
+    /// Nested models that cannot be flattened into one graph end in one sentence each.
+    func testBrokenNestedModelsAreRefused() throws {
+        let source = Fixtures.path("models/k3_nested_siamese/model.keras")
+        func refused(_ name: String, _ edit: (inout String) -> Void, _ expected: String) throws {
+            let path = scratch + "/\(name).keras"
+            try editedKerasArchive(source, to: path, edit)
+            let run = try GRURunBinary.run(["--weights", path, "--input", Fixtures.path("models/k3_nested_siamese/x0.npy"),
+                                            "--input", Fixtures.path("models/k3_nested_siamese/x1.npy")])
+            XCTAssertEqual(run.status, 65, "\(name): \(run.stderr)")
+            XCTAssertTrue(run.stderr.hasPrefix("gru-run: \(path): ") && run.stderr.contains(expected) && run.stderr.filter { $0 == "\n" }.count == 1,
+                          "\(name): \(run.stderr)")
+        }
+        let firstCall = #"{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 6, 4], "dtype": "float32", "keras_history": ["a", 0, 0]}}]"#
+        try refused("two-inputs", { replaceOnce(&$0, firstCall, firstCall.replacingOccurrences(of: #"{"args": ["#, with: #"{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 6, 4], "dtype": "float32", "keras_history": ["b", 0, 0]}}, "#)) },
+                    "nested model 'encoder' is called on 2 tensors but takes 1")
+        try refused("cycle", { replaceOnce(&$0, firstCall, firstCall.replacingOccurrences(of: #"["a", 0, 0]"#, with: #"["diff", 0, 0]"#)) },
+                    "the model's layers form a cycle: ")
+        try refused("own-output", { replaceOnce(&$0, firstCall, firstCall.replacingOccurrences(of: #"["a", 0, 0]"#, with: #"["encoder", 0, 0]"#)) },
+                    "the model's layers form a cycle: 'encoder/enc_gru' -> 'encoder/enc_bn' -> 'encoder/enc_dense' -> 'encoder/enc_gru'")
+        try refused("deep", { text in
+            // The encoder wrapped in 17 Sequentials, each holding the one before.
+            let root = try! JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+            var config = root["config"] as! [String: Any]
+            var layers = config["layers"] as! [[String: Any]]
+            var wrapped = layers[2]
+            for depth in 0..<17 {
+                wrapped = ["class_name": "Sequential", "config": ["name": "wrap\(depth)", "layers": [wrapped]], "name": "wrap\(depth)",
+                           "inbound_nodes": wrapped["inbound_nodes"]!]
+            }
+            layers[2] = wrapped
+            config["layers"] = layers
+            text = String(decoding: try! JSONSerialization.data(withJSONObject: ["class_name": "Functional", "config": config]), as: UTF8.self)
+        }, "nests models more than 16 deep")
     }
 
     /// A functional Keras 3 config of k3_gru_dense1's GRU and Dense with `chain` linear Activation layers

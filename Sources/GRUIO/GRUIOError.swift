@@ -15,6 +15,8 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
     case unsupportedLayer(path: String, String)
     /// A run that would need more memory than the process can have.
     case memory(String)
+    /// Arguments that contradict the file or each other.
+    case usage(String)
 
     public var description: String {
         switch self {
@@ -31,17 +33,19 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
             return sentence("\(name(path)): \(what)")
         case .read(let path, let what): return sentence("Could not read \(name(path)): \(what)")
         case .write(let path, let what): return sentence("Could not write \(path == "-" ? "standard output" : path): \(what)")
-        case .memory(let what): return sentence(what)
+        case .memory(let what), .usage(let what): return sentence(what)
         case .unsupportedLayer(let path, let what): return sentence("\(name(path)): \(what)")
         }
     }
 
-    /// The sysexits code for this error: 66 missing input, 74 I/O failure, 71 not enough memory, 65 bad data.
+    /// The sysexits code for this error: 64 usage, 66 missing input, 74 I/O failure, 71 not enough memory,
+    /// 65 bad data.
     public var exitCode: Int32 {
         switch self {
         case .missingFile, .unreadable: return 66
         case .read, .write: return 74
         case .memory: return 71
+        case .usage: return 64
         default: return 65
         }
     }

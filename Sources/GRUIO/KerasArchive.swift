@@ -27,11 +27,9 @@ enum KerasArchive {
         let root = try KerasReader.parseConfig(String(decoding: config, as: UTF8.self), path: path, what: "config.json")
         let layers = try KerasModelConfig.layers(of: root, path: path)
         let file = try HDF5File(path: path + ":model.weights.h5", image: weights)
-        let source = Keras3Weights(file: file, path: path, kind: .kerasArchive)
-        var model = KerasModel(path: path, kind: .kerasArchive, kerasVersion: version,
-                               layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"),
-                               inputTimesteps: KerasModelConfig.inputTimesteps(of: layers))
-        try model.attach(config: root, layers: layers, weights: source)
+        var model = try KerasReader.readModel(config: root, layers: layers, weights: Keras3Weights(file: file, path: path, kind: .kerasArchive),
+                                              path: path, kind: .kerasArchive, version: version ?? "3")
+        model.kerasVersion = version
         return model
     }
 

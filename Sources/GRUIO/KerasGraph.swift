@@ -239,18 +239,3 @@ struct KerasConnectivity {
         }
     }
 }
-
-extension KerasModel {
-    /// Keeps what a whole-model run needs: the config, every layer's config, the other layers' weights.
-    mutating func attach(config root: JSONValue, layers: [KerasLayerConfig], weights: LayerWeightSource) throws {
-        modelConfig = root
-        layerConfigs = layers
-        for layer in layers {
-            switch layer.className {
-            case "InputLayer", "GRU", "CuDNNGRU", "Bidirectional", "Masking": continue
-            default:
-                otherWeights[layer.name] = try weights.layerWeights(layer: layer, path: path)
-            }
-        }
-    }
-}

@@ -5,7 +5,8 @@ import GRUModel
 /// class is which layer, and in what order each stores its weights.
 struct KerasLayerBuilder<S: GRUScalar> {
     let model: KerasModel
-    let recurrent: (KerasLayer) throws -> RecurrentStage<S>
+    /// The user's arguments for the model's one GRU.
+    let overrides: GRUOverrides
 
     /// Layers that change nothing at inference.
     static var identities: Set<String> {
@@ -25,7 +26,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
             }
             let returnState = (try GRUConfigReader(path: model.path, layer: layer).bool("return_state")) ?? false
                 || (layer.config["layer"]?["config"]?["return_state"]?.bool ?? false)
-            return Recurrent(name: layer.name, stage: try recurrent(found), returnState: returnState)
+            return try found.recurrentLayer(S.self, overrides: overrides, returnState: returnState)
         case "Masking":
             return Masking(name: layer.name, maskValue: S((try reader(layer).double("mask_value")) ?? 0))
         default:

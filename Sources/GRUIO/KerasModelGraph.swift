@@ -12,12 +12,11 @@ extension KerasModel {
         hasGraph && (layers.contains(where: \.isOther) || layerConfigs.filter { $0.className == "InputLayer" }.count > 1)
     }
 
-    /// The model as a graph of layers computing in `S`. `recurrent` builds each GRU or Bidirectional layer
-    /// (the command line merges its flags there). `through`: the graph ends at that layer's output instead
+    /// The model as a graph of layers computing in `S`, `overrides` applied to its GRU or Bidirectional
+    /// layers (the caller allows them where the model has one). `through`: the graph ends at that layer's output instead
     /// (Keras's `Model(m.inputs, m.get_layer(NAME).output)`: its first call, or the input an InputLayer
     /// names), and only the layers that output depends on are built, so nothing after it is read or checked.
-    public func graph<S: GRUScalar>(_ type: S.Type, through: String? = nil,
-                                    recurrent: @escaping (KerasLayer) throws -> RecurrentStage<S>) throws -> ModelGraph<S> {
+    public func graph<S: GRUScalar>(_ type: S.Type, through: String? = nil, overrides: GRUOverrides = GRUOverrides()) throws -> ModelGraph<S> {
         guard let root = modelConfig else {
             throw GRUIOError.keras(path: path, "holds weights only: without a model config it defines no whole model; run one layer with --layer NAME")
         }
@@ -42,7 +41,7 @@ extension KerasModel {
             }
         }
         let order = try KerasCallOrder(connectivity, path: path)
-        let builder = KerasLayerBuilder<S>(model: self, recurrent: recurrent)
+        let builder = KerasLayerBuilder<S>(model: self, overrides: overrides)
         var calls: [ModelGraph<S>.Call] = []
         var built: [String: any ModelLayer<S>] = [:]
         for call in order.calls {

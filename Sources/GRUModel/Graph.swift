@@ -43,14 +43,14 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
 
     /// How many tensors call `index` gives (a recurrent layer with return_state gives its states too).
     public func outputsOfCall(_ index: Int) -> Int {
-        guard let recurrent = calls[index].layer as? any RecurrentOutputs else { return 1 }
-        return recurrent.outputCount
+        (calls[index].layer as? any MultipleOutputs)?.outputCount ?? 1
     }
 
     /// Runs the model on one tensor per input; returns one tensor per output.
     /// `observe` sees each call's output shapes as it runs (`inspect` reports them).
+    /// `masks`: the inputs' masks (Keras's `model(x, mask=...)`), none when empty.
     /// `keep`: tensors returned after the outputs as well (a layer's final states).
-    public func callAsFunction(_ values: [Tensor<Scalar>], threads: Int, keep: [Source] = [],
+    public func callAsFunction(_ values: [Tensor<Scalar>], masks: [Mask] = [], threads: Int, keep: [Source] = [],
                                observe: ((Int, [[Int]]) -> Void)? = nil) throws -> [Tensor<Scalar>] {
         guard values.count == inputs.count else {
             throw GRUModelError.shape(layer: inputs.first?.name ?? "input", "the model takes \(inputs.count) inputs, not \(values.count)")
@@ -64,7 +64,7 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
             }
         }
         var results: [Source: (Tensor<Scalar>, Mask)] = [:]
-        for (i, value) in values.enumerated() { results[.input(i)] = (value, nil) }
+        for (i, value) in values.enumerated() { results[.input(i)] = (value, i < masks.count ? masks[i] : nil) }
         // A tensor is dropped once its last reader has run.
         var readers: [Source: Int] = [:]
         for call in calls { for source in call.inputs { readers[source, default: 0] += 1 } }

@@ -12,6 +12,11 @@ extension ModelLayer {
     public var checksItsOutput: Bool { false }
 }
 
+/// A layer whose number of outputs depends on its config (a recurrent layer with return_state).
+public protocol MultipleOutputs {
+    var outputCount: Int { get }
+}
+
 /// A layer with one input and one output. `keepsMask`: whether Keras passes the input's mask on
 /// (`supports_masking` with the default `compute_mask`); otherwise the mask stops here.
 public protocol UnaryLayer: ModelLayer {

@@ -45,7 +45,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let gru = try HDF5Guard.reading(layer.weights) { try KerasReader.loadGRU(path: layer.weights, layer: layer.layer) }
-        let config = try layer.mergedConfig(with: gru)
+        let config = try layer.overrides.config(of: gru)
         switch layer.dtype ?? (gru.bits == 64 ? .float64 : .float32) {
         case .float32: try measure(Float.self, gru: gru, config: config)
         case .float64: try measure(Double.self, gru: gru, config: config)

@@ -1,6 +1,7 @@
 import Foundation
 import GRUCore
 import GRUIO
+import GRUModel
 
 /// The scalar types the command line computes in, with their file encodings.
 protocol CLIScalar: GRUScalar, LosslessStringConvertible {
@@ -132,6 +133,33 @@ struct InputData<S: CLIScalar> {
             return InputData(values: [], shape: array.shape, file: file)
         }
         return InputData(values: try S.values(of: array), shape: array.shape)
+    }
+}
+
+extension InputData {
+    /// A model input: floats, or integer token ids for an Embedding, from .npy (any numeric dtype, any rank
+    /// from 2) or CSV. `rank`: the rank the model declares, batch axis included, when it declares one.
+    static func modelInput(_ file: InputFile, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?) throws -> Tensor<S> {
+        let path = file.path
+        if try file.isNPY(format) {
+            let array = try NPYArray(input: file)
+            guard array.shape.allSatisfy({ $0 > 0 }), array.shape.count >= 2 else {
+                throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); a model input needs a batch axis and every dimension at least 1")
+            }
+            return Tensor(values: try S.values(of: array), shape: array.shape)
+        }
+        let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, timesteps: timesteps)
+        let values = csv.values.map { S($0) }
+        switch rank {
+        case 2 where csv.features == 1:
+            return Tensor(values: values, shape: [csv.batch, csv.timesteps])  // token ids: one per row
+        case 2:
+            return Tensor(values: values, shape: [csv.batch * csv.timesteps, csv.features])
+        case nil, 3:
+            return Tensor(values: values, shape: csv.shape)
+        default:
+            throw GRUIOError.csv(path: path, line: nil, "the model takes inputs of \(rank!) dimensions, which CSV cannot hold; give an .npy file")
+        }
     }
 }
 

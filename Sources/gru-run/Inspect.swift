@@ -67,10 +67,9 @@ struct Inspect: ParsableCommand {
         if let graph {
             order = graph.map(\.name)
             runs = "the whole model (model.predict): " + order.joined(separator: " -> ")
-        } else if let selection = try? Selection(model: model, requested: nil) {
-            order = selection.layers.map { Printable.name($0.name) }
-            let chain = order.joined(separator: " -> ")
-            runs = selection.maskValue.map { "masking (mask_value \($0)) -> " + chain } ?? chain
+        } else if let single = (try? model.singleLayer(requested: nil)) ?? nil {
+            order = [Printable.name(single.layer.name)]
+            runs = single.maskValue.map { "masking (mask_value \($0)) -> " + order[0] } ?? order[0]
         } else if let first = model.layers.first(where: \.isRecurrent) {
             runs = "one layer at a time: add --layer NAME (e.g. --layer \(Printable.name(first.name)))"
         } else {
@@ -86,7 +85,7 @@ struct Inspect: ParsableCommand {
     /// The model's calls and their output shapes, found by running it once on one sample of zeros; a note
     /// says why there is no graph, or what the shapes assume.
     private func wholeModel(_ model: KerasModel) -> ([CallReport]?, String?) {
-        guard model.hasGraph, model.layers.contains(where: \.isOther) else { return (nil, nil) }
+        guard model.hasGraph, ((try? model.singleLayer(requested: nil)) ?? nil) == nil, model.layers.contains(where: { $0.className != "InputLayer" }) else { return (nil, nil) }
         // The one sample and every layer's output are asked of the memory check, as in a run, and held to
         // `inspectionBytes` besides: shapes are all inspect wants, so a declared (None, 100000000, 3) is
         // described in a sentence, not allocated and run for minutes.
@@ -97,16 +96,7 @@ struct Inspect: ParsableCommand {
             try MemoryBudget.reserve(bytes, for: what.hasPrefix("layer") ? "the output of \(what)" : what)
         }
         do {
-            let graph = try model.graph(Float.self) { layer in
-                switch layer {
-                case .gru(let gru): return .gru(try GRULayer(config: gru.config, weights: try gru.weights(Float.self)))
-                case .bidirectional(let pair):
-                    return .bidirectional(try BidirectionalGRU(forward: try GRULayer(config: pair.forward.config, weights: try pair.forward.weights(Float.self)),
-                                                               backward: try GRULayer(config: pair.backward.config, weights: try pair.backward.weights(Float.self)),
-                                                               mergeMode: pair.mergeMode))
-                default: throw CLIError.usage("layer \(Printable.quoted(layer.name)) is not recurrent")
-                }
-            }
+            let graph = try model.graph(Float.self)
             func name(_ source: ModelGraph<Float>.Source) -> String {
                 switch source {
                 case .input(let k): return Printable.name(graph.inputs[k].name)

@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import GRUCore
+import GRUIO
 
 extension Activation: ExpressibleByArgument {
     public init?(argument: String) {
@@ -100,13 +101,18 @@ struct LayerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Bidirectional merge_mode (concat, sum, mul, ave, none); a weights-only file defaults to concat.", valueName: "mode"))
     var mergeMode: MergeMode?
 
-    /// Whether any flag changes a layer's config (those apply to one layer only).
-    var changesLayerConfig: Bool {
-        units != nil || activation != nil || recurrentActivation != nil || useBias != nil || resetAfter != nil
-            || returnSequences != nil || returnState != nil || goBackwards != nil || timeMajor != nil || stateful != nil
-            || zeroOutputForMask != nil
-            || unroll != nil || implementation != nil || dropout != nil || recurrentDropout != nil || mergeMode != nil
+    /// The flags that change a layer's config, as the library takes them (they apply to one layer only).
+    var overrides: GRUOverrides {
+        var o = GRUOverrides()
+        (o.units, o.activation, o.recurrentActivation, o.hardSigmoid) = (units, activation, recurrentActivation, hardSigmoid)
+        (o.useBias, o.resetAfter, o.returnSequences, o.returnState) = (useBias, resetAfter, returnSequences, returnState)
+        (o.goBackwards, o.zeroOutputForMask, o.timeMajor, o.stateful) = (goBackwards, zeroOutputForMask, timeMajor, stateful)
+        (o.unroll, o.implementation, o.dropout, o.recurrentDropout, o.mergeMode) = (unroll, implementation, dropout, recurrentDropout, mergeMode)
+        return o
     }
+
+    /// Whether any flag changes a layer's config (those apply to one layer only).
+    var changesLayerConfig: Bool { overrides.changesConfig }
 
     func validate() throws {
         if let units, units <= 0 { throw ValidationError("--units must be a positive integer, not \(units).") }

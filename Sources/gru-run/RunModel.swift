@@ -13,7 +13,8 @@ extension Run {
         if !call.initialState.isEmpty || call.state != nil || call.training || call.mask != nil || call.maskValue != nil {
             throw CLIError.usage("--initial-state, --state, --training, --mask and --mask-value apply to one layer; \(model.path) runs a whole model, so choose the layer with --layer NAME")
         }
-        if io.stateOutput != nil && recurrent.count != 1 {
+        // A stack of recurrent layers gives its last layer's final states, as its one output is that layer's.
+        if io.stateOutput != nil && recurrent.count != 1 && (recurrent.isEmpty || model.layers.contains(where: \.isOther)) {
             throw CLIError.usage("--state-output writes the final state of a model's one GRU, and \(model.path) holds \(recurrent.count); run one with --layer NAME")
         }
         try checkOutputsAreDistinct()
@@ -35,14 +36,15 @@ extension Run {
 
     private func runModel<S: CLIScalar>(_ model: KerasModel, _ type: S.Type, outputs: OutputSet) throws {
         modelAllocationCheck = { bytes, what in try MemoryBudget.reserve(bytes, for: "the output of \(what)") }
-        var graph = try model.graph(S.self, through: layer.through) { kerasLayer in try self.stage(kerasLayer, S.self) }
-        // --state-output: the model's one recurrent layer also gives its final states, read after the pass.
+        var graph = try model.graph(S.self, through: layer.through, overrides: layer.overrides)
+        // --state-output: the model's (last) recurrent layer also gives its final states, read after the pass.
         var stateSources: [ModelGraph<S>.Source] = []
-        if io.stateOutput != nil, let index = graph.calls.firstIndex(where: { $0.layer is Recurrent<S> }),
-           let recurrent = graph.calls[index].layer as? Recurrent<S> {
-            let first = recurrent.outputCount - (recurrent.returnState ? (recurrent.stage.directions) : 0)
-            graph.calls[index].layer = Recurrent(name: recurrent.name, stage: recurrent.stage, returnState: true)
-            stateSources = (0..<recurrent.stage.directions).map { .node(index, output: first + $0) }
+        if io.stateOutput != nil, let index = graph.calls.lastIndex(where: { $0.layer is any RecurrentModelLayer<S> }),
+           var recurrent = graph.calls[index].layer as? any RecurrentModelLayer<S> {
+            let first = recurrent.outputCount - (recurrent.returnState ? recurrent.directions : 0)
+            recurrent.returnState = true
+            graph.calls[index].layer = recurrent
+            stateSources = (0..<recurrent.directions).map { .node(index, output: first + $0) }
         }
         let produced = graph.outputs.count
         let inputPaths = io.inputs.isEmpty ? ["-"] : io.inputs
@@ -71,7 +73,7 @@ extension Run {
             return
         }
         let inputs = try zip(files, graph.inputs).map { file, input in
-            try ModelInput<S>.load(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
+            try InputData<S>.modelInput(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
         }
         var results = try graph(inputs, threads: io.threadCount, keep: stateSources)
         if !stateSources.isEmpty {
@@ -101,53 +103,6 @@ extension Run {
             return CSVTimesteps(count: timesteps, strict: true, source: "--timesteps \(timesteps)")
         }
         return fixed.map { CSVTimesteps(count: $0, strict: false, source: "the input length \(model.path) fixes") }
-    }
-
-    /// A GRU or Bidirectional layer of the model, with the layer flags when it is the model's only one.
-    private func stage<S: CLIScalar>(_ kerasLayer: KerasLayer, _ type: S.Type) throws -> RecurrentStage<S> {
-        switch kerasLayer {
-        case .gru(let gru):
-            return .gru(try GRULayer(config: try layer.mergedConfig(with: gru), weights: try gru.weights(S.self)))
-        case .bidirectional(let bidirectional):
-            var directions: [GRULayer<S>] = []
-            for var direction in [bidirectional.forward, bidirectional.backward] {
-                let backwards = direction.config.goBackwards
-                direction.config = try layer.mergedConfig(with: direction)
-                direction.config.goBackwards = backwards
-                directions.append(try GRULayer(config: direction.config, weights: try direction.weights(S.self)))
-            }
-            return .bidirectional(try BidirectionalGRU(forward: directions[0], backward: directions[1],
-                                                       mergeMode: layer.mergeMode ?? bidirectional.mergeMode))
-        default:
-            throw CLIError.usage("layer \(Printable.quoted(kerasLayer.name)) is not recurrent")
-        }
-    }
-}
-
-/// A model input: floats, or integer token ids for an Embedding, from .npy (any numeric dtype) or CSV.
-enum ModelInput<S: CLIScalar> {
-    /// `rank`: the rank the model declares, batch axis included, when it declares one.
-    static func load(_ file: InputFile, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?) throws -> Tensor<S> {
-        let path = file.path
-        if try file.isNPY(format) {
-            let array = try NPYArray(input: file)
-            guard array.shape.allSatisfy({ $0 > 0 }), array.shape.count >= 2 else {
-                throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); a model input needs a batch axis and every dimension at least 1")
-            }
-            return Tensor(values: try S.values(of: array), shape: array.shape)
-        }
-        let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, timesteps: timesteps)
-        let values = csv.values.map { S($0) }
-        switch rank {
-        case 2 where csv.features == 1:
-            return Tensor(values: values, shape: [csv.batch, csv.timesteps])  // token ids: one per row
-        case 2:
-            return Tensor(values: values, shape: [csv.batch * csv.timesteps, csv.features])
-        case nil, 3:
-            return Tensor(values: values, shape: csv.shape)
-        default:
-            throw GRUIOError.csv(path: path, line: nil, "the model takes inputs of \(rank!) dimensions, which CSV cannot hold; give an .npy file")
-        }
     }
 }
 

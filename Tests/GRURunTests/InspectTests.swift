@@ -28,8 +28,9 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(report["layers"]?.array?[2]["config"]?["return_sequences"]?.bool, true)
         XCTAssertEqual(report["layers"]?.array?[1]["config"]?["mask_value"]?.number, 0)
         XCTAssertEqual(report["layers"]?.array?[3]["features"]?.number, 7)
-        XCTAssertEqual(report["runs"]?.string, "masking (mask_value 0.0) -> gru -> gru_1")
-        XCTAssertEqual(report["run_order"]?.array?.compactMap(\.string), ["gru", "gru_1"])
+        // A stack runs as a graph like any other model: its Masking layer is one of its calls.
+        XCTAssertEqual(report["runs"]?.string, "the whole model (model.predict): masking -> gru -> gru_1")
+        XCTAssertEqual(report["run_order"]?.array?.compactMap(\.string), ["masking", "gru", "gru_1"])
         XCTAssertEqual(report["assumptions"]?.array?.count, 0)
 
         let weights = try GRURunBinary.run(["inspect", Fixtures.path("keras3/k3_bidi_concat_seq/model.weights.h5"), "--json"])

@@ -1,0 +1,81 @@
+import GRUCore
+
+/// What a recurrent call takes beyond Keras's config: `training=True` (dropout masks drawn from a seed, so
+/// that a run can be repeated) and a report of the timesteps done.
+public struct RecurrentCallOptions: Sendable {
+    /// Keras's `training=True`: dropout and recurrent_dropout act, their masks drawn from this seed.
+    public var trainingSeed: UInt64?
+    /// Called now and then from the computing thread with the number of timesteps done.
+    public var progress: (@Sendable (Int) -> Void)?
+
+    public init(trainingSeed: UInt64? = nil, progress: (@Sendable (Int) -> Void)? = nil) {
+        self.trainingSeed = trainingSeed
+        self.progress = progress
+    }
+}
+
+/// A GRU or a Bidirectional(GRU): a layer whose final states can be asked for and whose call takes options.
+public protocol RecurrentModelLayer<Scalar>: ModelLayer, MultipleOutputs {
+    /// 1, or 2 for a Bidirectional: the final states the layer gives with return_state.
+    var directions: Int { get }
+    /// Each direction's config.
+    var configs: [GRUConfig] { get }
+    var returnState: Bool { get set }
+    var options: RecurrentCallOptions { get set }
+}
+
+/// Keras's GRU layer, computed by GRUCore. Inputs: the sequence `(batch, timesteps, features)` (or
+/// `(timesteps, batch, features)` when time-major), then optionally the initial state `(batch, units)`
+/// (Keras's `initial_state`). Outputs: the output, then with return_state the final state. The mask goes
+/// on with a returned sequence.
+public struct GRU<Scalar: GRUScalar>: RecurrentModelLayer {
+    public var checksItsOutput: Bool { true }
+    public let name: String
+    public let layer: GRULayer<Scalar>
+    public var returnState: Bool
+    public var options = RecurrentCallOptions()
+    public var directions: Int { 1 }
+    public var configs: [GRUConfig] { [layer.config] }
+    public var outputCount: Int { returnState ? 2 : 1 }
+
+    public init(name: String, layer: GRULayer<Scalar>, returnState: Bool) {
+        self.name = name
+        self.layer = layer
+        self.returnState = returnState
+    }
+
+    public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
+        let x = try sequenceInput(inputs, layer: name, states: 1)
+        let config = layer.config
+        let (batch, steps) = config.timeMajor ? (x.shape[1], x.shape[0]) : (x.shape[0], x.shape[1])
+        try reserve(checkedOutputValues(batch: batch, steps: config.returnSequences ? steps : 1, units: config.units, layer: name),
+                    of: Scalar.self, layer: name)
+        let dropout = options.trainingSeed.map {
+            DropoutMasks<Scalar>(config: config, batch: batch, features: layer.weights.inputDim, seed: $0)
+        }
+        let result = try layer(x.values, shape: x.shape, mask: masks.first ?? nil, initialState: inputs.count > 1 ? inputs[1].values : nil,
+                               training: dropout, threads: threads, progress: options.progress)
+        var outputs = [(Tensor(values: result.output, shape: result.outputShape), config.returnSequences ? masks.first ?? nil : nil)]
+        if returnState { outputs.append((Tensor(values: result.state, shape: result.stateShape), nil)) }
+        return outputs
+    }
+}
+
+/// The sequence a recurrent layer reads, with at most `states` initial states after it.
+func sequenceInput<S>(_ inputs: [Tensor<S>], layer: String, states: Int) throws -> Tensor<S> {
+    guard let x = inputs.first, x.shape.count == 3 else {
+        throw GRUModelError.shape(layer: layer, "it takes a (batch, timesteps, features) input, not \(inputs.first.map { describe($0.shape) } ?? "none")")
+    }
+    guard inputs.count == 1 || inputs.count == 1 + states else {
+        throw GRUModelError.shape(layer: layer, "it takes its input and \(states) initial state\(states == 1 ? "" : "s"), not \(inputs.count - 1)")
+    }
+    return x
+}
+
+/// `batch * steps * units`, refused in a sentence where it cannot be counted.
+func checkedOutputValues(batch: Int, steps: Int, units: Int, layer: String) throws -> Int {
+    let (partial, first) = batch.multipliedReportingOverflow(by: steps)
+    let (values, second) = partial.multipliedReportingOverflow(by: units)
+    guard !first, !second else { throw GRUModelError.shape(layer: layer, "its output would hold more values than can be counted") }
+    return values
+}

@@ -52,10 +52,10 @@ public struct KerasGRU: Sendable {
         try MemoryBudget.reserve(MemoryBudget.bytes(kernel.count + recurrentKernel.count, MemoryLayout<S>.size, 3),
                                  for: "layer '\(layerName)' of \(path)")
         let cols = 3 * units
-        let inputBias = bias.map { $0.prefix(cols).map { S($0) } }
-        let recurrentBias = bias.flatMap { $0.count == 2 * cols ? $0.suffix(cols).map { S($0) } : nil }
-        return try GRUWeights(inputDim: inputDim, units: units, kernel: kernel.map { S($0) },
-                              recurrentKernel: recurrentKernel.map { S($0) },
+        let inputBias = bias.map { S.converting($0.prefix(cols)) }
+        let recurrentBias = bias.flatMap { $0.count == 2 * cols ? S.converting($0.suffix(cols)) : nil }
+        return try GRUWeights(inputDim: inputDim, units: units, kernel: S.converting(kernel),
+                              recurrentKernel: S.converting(recurrentKernel),
                               inputBias: inputBias, recurrentBias: recurrentBias)
     }
 }

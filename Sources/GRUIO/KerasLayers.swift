@@ -50,7 +50,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
             throw fail(layer, "holds \(arrays.count) weights; its config needs \(names.count) (\(names.joined(separator: ", ")))")
         }
         try MemoryBudget.reserve(MemoryBudget.bytes(arrays.reduce(0) { $0 + $1.values.count }, MemoryLayout<S>.size), for: "layer \(Printable.quoted(layer.name))")
-        return arrays.map { ($0.values.map { S($0) }, $0.shape) }
+        return arrays.map { (S.converting($0.values), $0.shape) }
     }
 
     /// An activation by name, softmax and the others over the last axis included (KerasActivations.swift).

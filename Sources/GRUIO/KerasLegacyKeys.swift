@@ -204,7 +204,7 @@ extension KerasLayerBuilder {
         }
         let epsilon = try GRUConfigReader(path: path, layer: layer).double("epsilon") ?? 1e-3
         try MemoryBudget.reserve(MemoryBudget.bytes(arrays[0].values.count, MemoryLayout<S>.size, 2), for: "layer \(name)")
-        return try BatchNormalizationKeras1(name: layer.name, mode: mode, axis: Int(a), gamma: arrays[0].values.map { S($0) },
-                                            beta: arrays[1].values.map { S($0) }, epsilon: epsilon)
+        return try BatchNormalizationKeras1(name: layer.name, mode: mode, axis: Int(a), gamma: S.converting(arrays[0].values),
+                                            beta: S.converting(arrays[1].values), epsilon: epsilon)
     }
 }

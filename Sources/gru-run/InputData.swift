@@ -93,7 +93,7 @@ struct InputData<S: CLIScalar> {
         // A value takes at least two bytes of text ("1,"), and is held as a Double, then in S.
         try MemoryBudget.reserve(MemoryBudget.bytes(bytes.count / 2, 8 + MemoryLayout<S>.size), for: "reading \(path == "-" ? "standard input" : path)")
         let csv = try CSVReader.parse(bytes, path: path, timesteps: timesteps)
-        let values = csv.values.map { S($0) }
+        let values = S.converting(csv.values)
         var data: InputData
         if rank == 2 {
             data = InputData(values: values, shape: [csv.batch * csv.timesteps, csv.features])
@@ -149,7 +149,7 @@ extension InputData {
             return Tensor(values: try S.values(of: array), shape: array.shape)
         }
         let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, timesteps: timesteps)
-        let values = csv.values.map { S($0) }
+        let values = S.converting(csv.values)
         switch rank {
         case 2 where csv.features == 1:
             return Tensor(values: values, shape: [csv.batch, csv.timesteps])  // token ids: one per row

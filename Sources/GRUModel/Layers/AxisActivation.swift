@@ -32,6 +32,7 @@ extension LayerActivation {
     /// softmax, log_softmax or sparsemax of the lane at `start`, in place; sums in Double.
     func overAxis<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, lanes: AxisLanes, start: Int) {
         let n = lanes.length
+        if case .softmax = self, lanes.inner == 1 { return Self.softmax(v + start, n) }
         let x = (0..<n).map { Double(v[start + $0 * lanes.inner]) }
         let y: [Double]
         switch self {
@@ -49,6 +50,22 @@ extension LayerActivation {
             y = Self.sparsemax(x)
         }
         for k in 0..<n { v[start + k * lanes.inner] = S(y[k]) }
+    }
+
+    /// Softmax over `n` contiguous values in place, the largest subtracted first as Keras does; exponentials
+    /// in the scalar type, their sum in Double.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    private static func softmax<S: GRUScalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
+        var largest = p[0]
+        for i in 1..<n where p[i] > largest || p[i].isNaN { largest = p[i] }
+        var sum = 0.0
+        for i in 0..<n {
+            let e = S.exp(p[i] - largest)
+            p[i] = e
+            sum += Double(e)
+        }
+        for i in 0..<n { p[i] = S(Double(p[i]) / sum) }
     }
 
     /// keras.activations.sparsemax as Keras 3.15 computes it (the same in each backend's nn.py): with s

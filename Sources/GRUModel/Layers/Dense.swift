@@ -7,9 +7,8 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
     public let name: String
     public let inputDim: Int
     public let units: Int
-    /// `(inputDim, units)` row-major.
-    public let kernel: [Scalar]
-    public let bias: [Scalar]?
+    /// The kernel `(inputDim, units)` and bias, packed for the product kernels when the layer is built.
+    public let product: MatrixProduct<Scalar>
     public let activation: LayerActivation
 
     public init(name: String, inputDim: Int, units: Int, kernel: [Scalar], bias: [Scalar]?, activation: LayerActivation) throws {
@@ -18,38 +17,16 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
         guard kernel.count == checkedProduct([inputDim, units]), bias.map({ $0.count == units }) ?? true else {
             throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values and its bias \(bias?.count ?? 0); (\(inputDim), \(units)) and (\(units),) were expected")
         }
-        (self.name, self.inputDim, self.units, self.kernel, self.bias, self.activation) = (name, inputDim, units, kernel, bias, activation)
+        (self.name, self.inputDim, self.units, self.activation) = (name, inputDim, units, activation)
+        product = MatrixProduct(matrix: kernel, k: inputDim, n: units, bias: bias)
     }
 
+    /// One product over every row of the leading axes (a TimeDistributed(Dense) over (batch, steps) too).
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         try expectWidth(x, inputDim)
         let rows = x.values.count / inputDim
-        let count = try reserveOutput(rows, units, of: Scalar.self, layer: name)
-        // The kernel widened to Double besides: two scalars' worth at most.
-        let (total, overflow) = count.addingReportingOverflow(kernel.count * 2)
-        try reserve(overflow ? .max : total, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: count)
-        // Sums in Double over the kernel's rows, each `units` values: the inner loop vectorizes.
-        let weights = kernel.map(Double.init), start = (0..<units).map { u in bias.map { Double($0[u]) } ?? 0 }
-        var sums = [Double](repeating: 0, count: units)
-        weights.withUnsafeBufferPointer { w in
-            x.values.withUnsafeBufferPointer { input in
-                sums.withUnsafeMutableBufferPointer { sum in
-                    out.withUnsafeMutableBufferPointer { output in
-                        for r in 0..<rows {
-                            for u in 0..<units { sum[u] = start[u] }
-                            for i in 0..<inputDim {
-                                let xi = Double(input[r * inputDim + i])
-                                let row = i * units
-                                for u in 0..<units { sum[u] += xi * w[row + u] }
-                            }
-                            for u in 0..<units { output[r * units + u] = Scalar(sum[u]) }
-                        }
-                    }
-                }
-            }
-        }
+        _ = try reserveOutput(rows, units, of: Scalar.self, layer: name)
         let shape = Array(x.shape.dropLast()) + [units]
-        return try activation.apply(Tensor(values: out, shape: shape), layer: name)
+        return try activation.apply(Tensor(values: product(x.values, rows: rows, threads: threads), shape: shape), layer: name)
     }
 }

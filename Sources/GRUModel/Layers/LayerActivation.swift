@@ -18,6 +18,8 @@ public enum LayerActivation: Sendable, Equatable {
     public static let linear = LayerActivation.elementwise(.linear, .keras2)
 
     /// The activation of `x`, computed in the layer `layer` (named in errors).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func apply<S: GRUScalar>(_ x: Tensor<S>, layer: String) throws -> Tensor<S> {
         var values = x.values
         switch self {

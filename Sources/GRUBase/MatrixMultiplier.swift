@@ -1,0 +1,7 @@
+/// `C = A · B + bias` with B fixed: a layer's kernel packed once for the product kernels of one build
+/// (GRUKernels), then multiplied by any number of row blocks.
+package protocol MatrixMultiplier<Scalar>: Sendable {
+    associatedtype Scalar: GRUScalar
+    /// `a`: `(rows, k)` row-major; `c`: `(rows, n)` row-major, overwritten with `a · B + bias`.
+    func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int)
+}

@@ -1,0 +1,53 @@
+import GRUBase
+import GRUKernels
+#if canImport(GRUKernelsAVX2)
+import GRUKernelsAVX2
+#endif
+#if canImport(GRUKernelsAVX512)
+import GRUKernelsAVX512
+#endif
+
+/// `x · W + b` for a fixed W `(k, n)`: the weights packed once, when the layer is built, for the kernels the
+/// processor runs (the GRU's gate kernels: fused multiply-adds over k in order, in the scalar type), then
+/// multiplied on the given number of threads. Dense, convolutions and every product of a model use it.
+public struct MatrixProduct<Scalar: GRUScalar>: Sendable {
+    public let k: Int
+    public let n: Int
+    private let kernel: any MatrixMultiplier<Scalar>
+
+    /// `matrix`: `(k, n)` row-major; `bias`: `(n,)`. The caller has checked the counts.
+    public init(matrix: [Scalar], k: Int, n: Int, bias: [Scalar]?) {
+        precondition(k > 0 && n > 0 && matrix.count == k * n && (bias?.count ?? n) == n)
+        (self.k, self.n) = (k, n)
+        kernel = matrix.withUnsafeBufferPointer { m in
+            guard let bias else { return Self.pack(m.baseAddress!, k: k, n: n, bias: nil) }
+            return bias.withUnsafeBufferPointer { Self.pack(m.baseAddress!, k: k, n: n, bias: $0.baseAddress) }
+        }
+    }
+
+    private static func pack(_ m: UnsafePointer<Scalar>, k: Int, n: Int, bias: UnsafePointer<Scalar>?) -> any MatrixMultiplier<Scalar> {
+        switch GRUKernelSet.active {
+        #if canImport(GRUKernelsAVX512)
+        case .avx512: return GRUKernelsAVX512.Kernels.product(m, k: k, n: n, bias: bias)
+        #endif
+        #if canImport(GRUKernelsAVX2)
+        case .avx2: return GRUKernelsAVX2.Kernels.product(m, k: k, n: n, bias: bias)
+        #endif
+        default: return GRUKernels.Kernels.product(m, k: k, n: n, bias: bias)
+        }
+    }
+
+    /// `a`: `(rows, k)` row-major; returns `(rows, n)`.
+    public func callAsFunction(_ a: [Scalar], rows: Int, threads: Int) -> [Scalar] {
+        precondition(a.count == rows * k)
+        return [Scalar](unsafeUninitializedCapacity: rows * n) { c, initialized in
+            a.withUnsafeBufferPointer { kernel.multiply($0.baseAddress!, rows: rows, into: c.baseAddress!, threads: threads) }
+            initialized = rows * n
+        }
+    }
+
+    /// The same product from and into raw storage (a row block of a larger tensor).
+    public func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
+        kernel.multiply(a, rows: rows, into: c, threads: threads)
+    }
+}

@@ -1,0 +1,128 @@
+import GRUBase
+
+/// B `(k, n)` packed into panels three vectors wide, the layout the GRU's gate kernels stream: panel p holds,
+/// for every row i of B, the vectors of columns `p*3L ..< (p+1)*3L` (L lanes), zero past n. The kernels sum
+/// over k in order, in the scalar type, with fused multiply-adds.
+final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
+    typealias Scalar = V.Scalar
+    let k: Int
+    let n: Int
+    let panels: Int
+    /// `(panels, k, 3)` vectors.
+    let packed: AlignedBuffer<V>
+    /// `(panels, 3)` vectors; zeros without a bias.
+    let bias: AlignedBuffer<V>
+
+    init(_ matrix: UnsafePointer<Scalar>, k: Int, n: Int, bias values: UnsafePointer<Scalar>?) {
+        let lanes = V.scalarCount, width = 3 * lanes
+        (self.k, self.n) = (k, n)
+        panels = (n + width - 1) / width
+        packed = AlignedBuffer(count: panels * k * 3)
+        bias = AlignedBuffer(count: panels * 3)
+        let out = packed.scalars
+        for p in 0..<panels {
+            let columns = min(width, n - p * width)
+            for i in 0..<k {
+                let source = matrix + i * n + p * width, target = out + (p * k + i) * width
+                for j in 0..<columns { target[j] = source[j] }
+            }
+            if let values {
+                for j in 0..<columns { bias.scalars[p * width + j] = values[p * width + j] }
+            }
+        }
+    }
+
+    func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
+        // Work is split by panels (each thread streams its own part of B once), or by rows when B is narrow.
+        let byPanels = panels >= 2 * threads || rows < 8
+        let team = max(1, min(threads, byPanels ? panels : rows / 4))
+        let (address, output) = (Int(bitPattern: a), Int(bitPattern: c))
+        runTeam(team) { index, count in
+            let a = UnsafePointer<Scalar>(bitPattern: address)!, c = UnsafeMutablePointer<Scalar>(bitPattern: output)!
+            if byPanels {
+                let share = self.share(self.panels, index, count)
+                self.compute(a, rows: 0..<rows, panels: share, into: c)
+            } else {
+                self.compute(a, rows: self.share(rows, index, count), panels: 0..<self.panels, into: c)
+            }
+        }
+    }
+
+    private func share(_ total: Int, _ index: Int, _ count: Int) -> Range<Int> {
+        (total * index / count)..<(total * (index + 1) / count)
+    }
+
+    /// Rows in blocks of four (three for doubles where registers are few), each block times each panel.
+    private func compute(_ a: UnsafePointer<Scalar>, rows: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
+        let block = Scalar.self == Double.self && doublesInThreeRowBlocks ? 3 : 4
+        for p in panels {
+            let panel = UnsafePointer(packed.pointer + p * k * 3)
+            var r = rows.lowerBound
+            while r < rows.upperBound {
+                let row = a + r * k
+                if block == 4 && r + 4 <= rows.upperBound {
+                    let (c0, c1, c2, c3) = multiply4x3(k, row, row + k, row + 2 * k, row + 3 * k, panel)
+                    store(c0, r, p, c); store(c1, r + 1, p, c); store(c2, r + 2, p, c); store(c3, r + 3, p, c)
+                    r += 4
+                } else if block == 3 && r + 3 <= rows.upperBound {
+                    let (c0, c1, c2) = multiply3x3(k, row, row + k, row + 2 * k, panel)
+                    store(c0, r, p, c); store(c1, r + 1, p, c); store(c2, r + 2, p, c)
+                    r += 3
+                } else {
+                    store(multiply1x3(k, row, panel), r, p, c)
+                    r += 1
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func store(_ block: SIMD3Block<V>, _ row: Int, _ p: Int, _ c: UnsafeMutablePointer<Scalar>) {
+        let lanes = V.scalarCount, width = 3 * lanes
+        let b = bias.pointer + p * 3
+        let sums = (block.z + b[0], block.r + b[1], block.h + b[2])
+        let target = c + row * n + p * width
+        if (p + 1) * width <= n {
+            UnsafeMutableRawPointer(target).storeBytes(of: sums.0, as: V.self)
+            UnsafeMutableRawPointer(target + lanes).storeBytes(of: sums.1, as: V.self)
+            UnsafeMutableRawPointer(target + 2 * lanes).storeBytes(of: sums.2, as: V.self)
+            return
+        }
+        let columns = n - p * width
+        for j in 0..<columns {
+            target[j] = j < lanes ? sums.0[j] : j < 2 * lanes ? sums.1[j - lanes] : sums.2[j - 2 * lanes]
+        }
+    }
+}
+
+/// The products of this build's two vector types, called by their concrete types so that the kernels are
+/// specialized (through the protocol alone they would run generic, a metadata lookup per element).
+final class FloatProduct: MatrixMultiplier, @unchecked Sendable {
+    let product: PanelProduct<FloatVector>
+    init(_ product: PanelProduct<FloatVector>) { self.product = product }
+    func multiply(_ a: UnsafePointer<Float>, rows: Int, into c: UnsafeMutablePointer<Float>, threads: Int) {
+        product.multiply(a, rows: rows, into: c, threads: threads)
+    }
+}
+
+final class DoubleProduct: MatrixMultiplier, @unchecked Sendable {
+    let product: PanelProduct<DoubleVector>
+    init(_ product: PanelProduct<DoubleVector>) { self.product = product }
+    func multiply(_ a: UnsafePointer<Double>, rows: Int, into c: UnsafeMutablePointer<Double>, threads: Int) {
+        product.multiply(a, rows: rows, into: c, threads: threads)
+    }
+}
+
+extension Kernels {
+    /// `matrix` `(k, n)` and `bias` `(n,)` packed for this build's products.
+    package static func product<S: GRUScalar>(_ matrix: UnsafePointer<S>, k: Int, n: Int, bias: UnsafePointer<S>?) -> any MatrixMultiplier<S> {
+        if S.self == Float.self {
+            let packed = PanelProduct<FloatVector>(UnsafeRawPointer(matrix).assumingMemoryBound(to: Float.self), k: k, n: n,
+                                                   bias: bias.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) })
+            return FloatProduct(packed) as! any MatrixMultiplier<S>
+        }
+        let packed = PanelProduct<DoubleVector>(UnsafeRawPointer(matrix).assumingMemoryBound(to: Double.self), k: k, n: n,
+                                                bias: bias.map { UnsafeRawPointer($0).assumingMemoryBound(to: Double.self) })
+        return DoubleProduct(packed) as! any MatrixMultiplier<S>
+    }
+}

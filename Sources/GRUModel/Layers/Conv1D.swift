@@ -8,8 +8,8 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
     public let kernelSize: Int, inChannels: Int, filters: Int
     public let stride: Int, dilation: Int
     public let padding: Padding
-    public let kernel: [Scalar]
-    public let bias: [Scalar]?
+    /// The kernel as a `(kernel_size * in_channels, filters)` matrix and the bias, packed for the products.
+    public let product: MatrixProduct<Scalar>
     public let activation: LayerActivation
     public var keepsMask: Bool { false }
 
@@ -23,7 +23,8 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
             throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values and its bias \(bias?.count ?? 0), not (\(kernelSize), \(inChannels), \(filters)) and (\(filters),)")
         }
         (self.name, self.kernelSize, self.inChannels, self.filters) = (name, kernelSize, inChannels, filters)
-        (self.stride, self.dilation, self.padding, self.kernel, self.bias, self.activation) = (stride, dilation, padding, kernel, bias, activation)
+        (self.stride, self.dilation, self.padding, self.activation) = (stride, dilation, padding, activation)
+        product = MatrixProduct(matrix: kernel, k: kernelSize * inChannels, n: filters, bias: bias)
     }
 
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
@@ -35,28 +36,32 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
             throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its kernel_size \(kernelSize) with dilation_rate \(dilation)")
         }
         let count = try reserveOutput(x.batch, length, filters, of: Scalar.self, layer: name)
+        // A product over patches: row (b, t) holds the kernel_size windows of in_channels values the output
+        // step reads, zeros where the window falls in the padding; made a block of rows at a time.
+        let width = kernelSize * inChannels, rows = x.batch * length
+        let blockRows = max(1, min(rows, (1 << 18) / width))
+        try reserve(blockRows * width, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: count)
-        let weights = kernel.map(Double.init), start = (0..<filters).map { f in bias.map { Double($0[f]) } ?? 0 }
-        var sums = [Double](repeating: 0, count: filters)
-        weights.withUnsafeBufferPointer { w in
-            x.values.withUnsafeBufferPointer { input in
-                sums.withUnsafeMutableBufferPointer { sum in
-                    out.withUnsafeMutableBufferPointer { output in
-                        for b in 0..<x.batch {
-                            for t in 0..<length {
-                                for f in 0..<filters { sum[f] = start[f] }
-                                for k in 0..<kernelSize {
-                                    let source = t * stride + k * dilation - before
-                                    guard source >= 0, source < steps else { continue }
-                                    for c in 0..<inChannels {
-                                        let xv = Double(input[(b * steps + source) * inChannels + c])
-                                        let row = (k * inChannels + c) * filters
-                                        for f in 0..<filters { sum[f] += xv * w[row + f] }
-                                    }
+        var patches = [Scalar](repeating: 0, count: blockRows * width)
+        x.values.withUnsafeBufferPointer { input in
+            patches.withUnsafeMutableBufferPointer { patch in
+                out.withUnsafeMutableBufferPointer { output in
+                    for first in Swift.stride(from: 0, to: rows, by: blockRows) {
+                        let count = min(blockRows, rows - first)
+                        for r in 0..<count {
+                            let b = (first + r) / length, t = (first + r) % length
+                            let row = patch.baseAddress! + r * width
+                            for k in 0..<kernelSize {
+                                let source = t * stride + k * dilation - before
+                                let target = row + k * inChannels
+                                if source >= 0 && source < steps {
+                                    target.update(from: input.baseAddress! + (b * steps + source) * inChannels, count: inChannels)
+                                } else {
+                                    target.update(repeating: 0, count: inChannels)
                                 }
-                                for f in 0..<filters { output[(b * length + t) * filters + f] = Scalar(sum[f]) }
                             }
                         }
+                        product.multiply(patch.baseAddress!, rows: count, into: output.baseAddress! + first * filters, threads: threads)
                     }
                 }
             }

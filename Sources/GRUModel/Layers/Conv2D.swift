@@ -8,8 +8,8 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
     public let kernelSize: (Int, Int), strides: (Int, Int), dilation: (Int, Int)
     public let inChannels: Int, filters: Int
     public let padding: Padding
-    public let kernel: [Scalar]
-    public let bias: [Scalar]?
+    /// The kernel as a `(kh * kw * in, filters)` matrix and the bias, packed for the products.
+    public let product: MatrixProduct<Scalar>
     public let activation: LayerActivation
     public var keepsMask: Bool { false }
 
@@ -25,7 +25,8 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
             throw GRUModelError.config(layer: name, "its kernel holds \(kernel.count) values and its bias \(bias?.count ?? 0), not (\(kernelSize.0), \(kernelSize.1), \(inChannels), \(filters)) and (\(filters),)")
         }
         (self.name, self.kernelSize, self.strides, self.dilation) = (name, kernelSize, strides, dilation)
-        (self.inChannels, self.filters, self.padding, self.kernel, self.bias, self.activation) = (inChannels, filters, padding, kernel, bias, activation)
+        (self.inChannels, self.filters, self.padding, self.activation) = (inChannels, filters, padding, activation)
+        product = MatrixProduct(matrix: kernel, k: kernelSize.0 * kernelSize.1 * inChannels, n: filters, bias: bias)
     }
 
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
@@ -38,37 +39,35 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
             throw GRUModelError.shape(layer: name, "its input of \(rows) x \(cols) is smaller than its kernel's extent")
         }
         let count = try reserveOutput(x.batch, outRows, outCols, filters, of: Scalar.self, layer: name)
+        // A product over patches: row (b, r, c) holds the kh x kw pixels the output pixel reads, zeros where
+        // the window falls in the padding; made a block of rows at a time.
+        let width = kernelSize.0 * kernelSize.1 * inChannels, pixels = x.batch * outRows * outCols
+        let blockRows = max(1, min(pixels, (1 << 18) / width))
+        try reserve(blockRows * width, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: count)
-        // Sums in Double over the kernel's rows, each row `filters` values apart: the inner loop vectorizes.
-        let weights = kernel.map(Double.init), start = (0..<filters).map { f in bias.map { Double($0[f]) } ?? 0 }
-        var sums = [Double](repeating: 0, count: filters)
-        weights.withUnsafeBufferPointer { w in
-            x.values.withUnsafeBufferPointer { input in
-                sums.withUnsafeMutableBufferPointer { sum in
-                    out.withUnsafeMutableBufferPointer { output in
-                        for b in 0..<x.batch {
-                            for r in 0..<outRows {
-                                for c in 0..<outCols {
-                                    for f in 0..<filters { sum[f] = start[f] }
-                                    for i in 0..<kernelSize.0 {
-                                        let sr = r * strides.0 + i * dilation.0 - top
-                                        guard sr >= 0, sr < rows else { continue }
-                                        for j in 0..<kernelSize.1 {
-                                            let sc = c * strides.1 + j * dilation.1 - left
-                                            guard sc >= 0, sc < cols else { continue }
-                                            let pixel = ((b * rows + sr) * cols + sc) * inChannels
-                                            for k in 0..<inChannels {
-                                                let xv = Double(input[pixel + k])
-                                                let row = ((i * kernelSize.1 + j) * inChannels + k) * filters
-                                                for f in 0..<filters { sum[f] += xv * w[row + f] }
-                                            }
-                                        }
+        var patches = [Scalar](repeating: 0, count: blockRows * width)
+        x.values.withUnsafeBufferPointer { input in
+            patches.withUnsafeMutableBufferPointer { patch in
+                out.withUnsafeMutableBufferPointer { output in
+                    for first in stride(from: 0, to: pixels, by: blockRows) {
+                        let count = min(blockRows, pixels - first)
+                        for p in 0..<count {
+                            let c = (first + p) % outCols, r = (first + p) / outCols % outRows, b = (first + p) / (outCols * outRows)
+                            var target = patch.baseAddress! + p * width
+                            for i in 0..<kernelSize.0 {
+                                let sr = r * strides.0 + i * dilation.0 - top
+                                for j in 0..<kernelSize.1 {
+                                    let sc = c * strides.1 + j * dilation.1 - left
+                                    if sr >= 0 && sr < rows && sc >= 0 && sc < cols {
+                                        target.update(from: input.baseAddress! + ((b * rows + sr) * cols + sc) * inChannels, count: inChannels)
+                                    } else {
+                                        target.update(repeating: 0, count: inChannels)
                                     }
-                                    let at = ((b * outRows + r) * outCols + c) * filters
-                                    for f in 0..<filters { output[at + f] = Scalar(sum[f]) }
+                                    target += inChannels
                                 }
                             }
                         }
+                        product.multiply(patch.baseAddress!, rows: count, into: output.baseAddress! + first * filters, threads: threads)
                     }
                 }
             }

@@ -12,6 +12,8 @@ public struct ActivationLayer<Scalar: GRUScalar>: UnaryLayer {
         self.activation = activation
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         if case .softmax(let axis) = activation {
             // Softmax may run over any axis, the batch's included (Keras computes it the same way).

@@ -30,6 +30,8 @@ public struct BatchNormalization<Scalar: GRUScalar>: UnaryLayer {
         offset = (0..<n).map { i in (beta.map { Double($0[i]) } ?? 0) - Double(movingMean[i]) * inv[i] }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let axes = try NormalizedAxes(axis, shape: x.shape, layer: name)
         guard axes.parameterCount == scale.count else {

@@ -51,6 +51,8 @@ public struct BatchNormalizationKeras1<Scalar: GRUScalar>: UnaryLayer, BatchDepe
         self.epsilon = epsilon
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         switch mode {
         case .sampleWise: return try sampleWise(x)

@@ -19,6 +19,8 @@ public struct Bidirectional<Scalar: GRUScalar>: RecurrentModelLayer {
         self.returnState = returnState
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         let x = try sequenceInput(inputs, layer: name, states: 2)
         guard options.trainingSeed == nil else {

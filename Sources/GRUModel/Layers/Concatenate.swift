@@ -13,6 +13,8 @@ public struct Concatenate<Scalar: GRUScalar>: ModelLayer {
         self.masking = masking
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard let first = inputs.first else { throw GRUModelError.shape(layer: name, "it has no inputs") }
         let rank = first.shape.count

@@ -27,6 +27,8 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         product = MatrixProduct(matrix: kernel, k: kernelSize * inChannels, n: filters, bias: bias)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         guard x.shape.count == 3 else { throw GRUModelError.shape(layer: name, "it takes a (batch, steps, channels) input, not \(describe(x.shape))") }
         try expectWidth(x, inChannels)

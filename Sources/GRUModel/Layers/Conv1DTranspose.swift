@@ -64,6 +64,8 @@ public struct Conv1DTranspose<Scalar: GRUScalar>: UnaryLayer {
         return (output, before)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let (batch, steps, _) = try sequenceShape(x, layer: name)
         try expectWidth(x, inChannels)

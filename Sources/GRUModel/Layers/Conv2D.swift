@@ -29,6 +29,8 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
         product = MatrixProduct(matrix: kernel, k: kernelSize.0 * kernelSize.1 * inChannels, n: filters, bias: bias)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         guard x.shape.count == 4 else { throw GRUModelError.shape(layer: name, "it takes a (batch, rows, cols, channels) input, not \(describe(x.shape))") }
         try expectWidth(x, inChannels)

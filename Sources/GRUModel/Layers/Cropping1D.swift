@@ -12,6 +12,8 @@ public struct Cropping1D<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.start, self.end) = (name, start, end)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let (batch, steps, channels) = try sequenceShape(x, layer: name)
         // Keras refuses a cropping that leaves no step.

@@ -16,6 +16,8 @@ public struct Cropping2D<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.top, self.bottom, self.left, self.right) = (name, top, bottom, left, right)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         if channelsFirst { return try throughPlanes(x, rank: 4, layer: name) { try applyChannelsLast($0) } }
         return try applyChannelsLast(x)

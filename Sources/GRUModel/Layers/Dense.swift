@@ -22,6 +22,8 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
     }
 
     /// One product over every row of the leading axes (a TimeDistributed(Dense) over (batch, steps) too).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         try expectWidth(x, inputDim)
         let rows = x.values.count / inputDim

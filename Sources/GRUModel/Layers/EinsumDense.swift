@@ -33,6 +33,8 @@ public struct EinsumDense<Scalar: GRUScalar>: UnaryLayer {
         self.bias = bias?.map(Double.init)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let plan = try equation.plan(input: x.shape, kernel: kernelShape, layer: name)
         let count = try checkedProduct(plan.outputShape, layer: name)

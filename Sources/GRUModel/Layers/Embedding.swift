@@ -24,6 +24,8 @@ public struct Embedding<Scalar: GRUScalar>: ModelLayer {
         (self.name, self.inputDim, self.outputDim, self.embeddings, self.maskZero) = (name, inputDim, outputDim, embeddings, maskZero)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard inputs.count == 1 else { throw GRUModelError.shape(layer: name, "it takes one input, not \(inputs.count)") }
         let ids = inputs[0]

@@ -7,6 +7,8 @@ public struct Flatten<Scalar: GRUScalar>: UnaryLayer {
 
     public init(name: String) { self.name = name }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         Tensor(values: x.values, shape: [x.batch, x.sampleSize])
     }

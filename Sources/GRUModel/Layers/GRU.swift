@@ -44,6 +44,8 @@ public struct GRU<Scalar: GRUScalar>: RecurrentModelLayer {
         self.returnState = returnState
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         let x = try sequenceInput(inputs, layer: name, states: 1)
         let config = layer.config

@@ -16,6 +16,8 @@ public struct GlobalPooling1D<Scalar: GRUScalar>: ModelLayer {
         (self.name, self.average, self.keepDims, self.channelsFirst) = (name, average, keepDims, channelsFirst)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard inputs.count == 1, inputs[0].shape.count == 3 else {
             throw GRUModelError.shape(layer: name, "it takes one (batch, steps, channels) input")

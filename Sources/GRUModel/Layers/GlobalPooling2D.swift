@@ -15,6 +15,8 @@ public struct GlobalPooling2D<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.average, self.keepDims, self.channelsFirst) = (name, average, keepDims, channelsFirst)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let (batch, first, rows, last) = try imageShape(x, layer: name)
         let (pixels, channels) = channelsFirst ? (rows * last, first) : (first * rows, last)

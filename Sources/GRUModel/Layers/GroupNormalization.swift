@@ -26,6 +26,8 @@ public struct GroupNormalization<Scalar: GRUScalar>: ModelLayer {
         (self.gamma, self.beta) = (gamma?.map(Double.init), beta?.map(Double.init))
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard inputs.count == 1 else { throw GRUModelError.shape(layer: name, "it takes one input, not \(inputs.count)") }
         let mask = masks.first ?? nil

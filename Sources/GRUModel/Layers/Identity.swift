@@ -7,5 +7,7 @@ public struct Identity<Scalar: GRUScalar>: UnaryLayer {
 
     public init(name: String) { self.name = name }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> { x }
 }

@@ -21,6 +21,8 @@ public struct LayerNormalization<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.axis, self.gamma, self.beta, self.epsilon) = (name, axis, gamma, beta, epsilon)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let axes = try NormalizedAxes(axis, shape: x.shape, layer: name)
         for (what, parameter) in [("gamma", gamma), ("beta", beta)] {

@@ -11,6 +11,8 @@ public struct Masking<Scalar: GRUScalar>: ModelLayer {
         self.maskValue = maskValue
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard inputs.count == 1, inputs[0].shape.count == 3 else {
             throw GRUModelError.shape(layer: name, "it takes one (batch, timesteps, features) input")

@@ -16,6 +16,8 @@ public struct Merge<Scalar: GRUScalar>: ModelLayer {
         self.masking = masking
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ given: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard !given.isEmpty else { throw GRUModelError.shape(layer: name, "it has no inputs") }
         let inputs = try broadcast(given)

@@ -14,6 +14,8 @@ public struct PReLU<Scalar: GRUScalar>: UnaryLayer {
         self.alpha = alpha
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let sample = Array(x.shape.dropFirst())
         guard sample.count == alphaShape.count, zip(sample, alphaShape).allSatisfy({ $1 == 1 || $0 == $1 }) else {

@@ -16,6 +16,8 @@ public struct Permute<Scalar: GRUScalar>: UnaryLayer {
         self.dims = dims
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let sample = Array(x.shape.dropFirst())
         guard dims.count == sample.count else {

@@ -18,6 +18,8 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.poolSize, self.stride, self.padding, self.average) = (name, poolSize, stride, padding, average)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         guard x.shape.count == 3 else { throw GRUModelError.shape(layer: name, "it takes a (batch, steps, channels) input, not \(describe(x.shape))") }
         let (steps, channels) = (x.shape[1], x.shape[2])
@@ -25,17 +27,30 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
         guard length >= 1 else { throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its pool_size \(poolSize)") }
         let count = try reserveOutput(x.batch, length, channels, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: count)
-        for b in 0..<x.batch {
-            for t in 0..<length {
-                let start = max(0, t * stride - before), end = min(steps, t * stride - before + poolSize)
-                for c in 0..<channels {
-                    var best = -Scalar.infinity, sum = 0.0
-                    for s in start..<end {
-                        let v = x.values[(b * steps + s) * channels + c]
-                        if v > best || v.isNaN { best = v }
-                        sum += Double(v)
+        // Window by window, the channels of a step contiguous: the inner loops run over channels.
+        var sums = [Double](repeating: 0, count: channels)
+        x.values.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                for b in 0..<x.batch {
+                    for t in 0..<length {
+                        let start = max(0, t * stride - before), end = min(steps, t * stride - before + poolSize)
+                        let target = output.baseAddress! + (b * length + t) * channels
+                        if average {
+                            for c in 0..<channels { sums[c] = 0 }
+                            for s in start..<end {
+                                let row = input.baseAddress! + (b * steps + s) * channels
+                                for c in 0..<channels { sums[c] += Double(row[c]) }
+                            }
+                            let n = Double(max(1, end - start))
+                            for c in 0..<channels { target[c] = Scalar(sums[c] / n) }
+                        } else {
+                            for c in 0..<channels { target[c] = -Scalar.infinity }
+                            for s in start..<end {
+                                let row = input.baseAddress! + (b * steps + s) * channels
+                                for c in 0..<channels where row[c] > target[c] || row[c].isNaN { target[c] = row[c] }
+                            }
+                        }
                     }
-                    out[(b * length + t) * channels + c] = average ? Scalar(sum / Double(max(1, end - start))) : best
                 }
             }
         }

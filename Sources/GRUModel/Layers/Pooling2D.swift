@@ -17,6 +17,8 @@ public struct Pooling2D<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.poolSize, self.strides, self.padding, self.average) = (name, poolSize, strides, padding, average)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         guard x.shape.count == 4 else { throw GRUModelError.shape(layer: name, "it takes a (batch, rows, cols, channels) input, not \(describe(x.shape))") }
         let (rows, cols, channels) = (x.shape[1], x.shape[2], x.shape[3])

@@ -46,6 +46,8 @@ public struct RMSNormalization<Scalar: GRUScalar>: UnaryLayer {
         return { i in strides.reduce(0) { $0 + (i / $1.inner) % $1.size * $1.scaleStride } }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let axes = try NormalizedAxes(axis, shape: x.shape, layer: name)
         let index = try scaleIndex(x.shape)

@@ -13,6 +13,8 @@ public struct RepeatVector<Scalar: GRUScalar>: UnaryLayer {
         self.count = count
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         guard x.shape.count == 2 else { throw GRUModelError.shape(layer: name, "it takes a (batch, features) input, not \(describe(x.shape))") }
         var values: [Scalar] = []

@@ -23,6 +23,8 @@ public struct Reshape<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.targetShape, knownSize) = (name, targetShape, known)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         var shape = targetShape
         if let unknown = shape.firstIndex(of: -1), x.sampleSize % knownSize == 0 { shape[unknown] = x.sampleSize / knownSize }

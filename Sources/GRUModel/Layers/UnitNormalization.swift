@@ -20,6 +20,8 @@ public struct UnitNormalization<Scalar: GRUScalar>: UnaryLayer {
         keras3 ? min(1 / squares.squareRoot(), 1e12) : 1 / max(squares, 1e-12).squareRoot()
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let axes = try NormalizedAxes(axis, shape: x.shape, layer: name)
         var values = x.values

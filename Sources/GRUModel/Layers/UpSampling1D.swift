@@ -14,6 +14,8 @@ public struct UpSampling1D<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.size) = (name, size)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         let (batch, steps, channels) = try sequenceShape(x, layer: name)
         let count = try checkedProduct([batch, steps, size, channels], layer: name)

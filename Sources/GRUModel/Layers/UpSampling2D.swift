@@ -23,6 +23,8 @@ public struct UpSampling2D<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.size, self.bilinear) = (name, size, bilinear)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         if channelsFirst { return try throughPlanes(x, rank: 4, layer: name) { try applyChannelsLast($0) } }
         return try applyChannelsLast(x)

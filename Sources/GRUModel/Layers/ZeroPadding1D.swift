@@ -17,6 +17,8 @@ public struct ZeroPadding1D<Scalar: GRUScalar>: UnaryLayer {
         (self.name, self.before, self.after) = (name, before, after)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Tensor<Scalar>, threads: Int) throws -> Tensor<Scalar> {
         if channelsFirst { return try throughPlanes(x, rank: 3, layer: name) { try applyChannelsLast($0) } }
         return try applyChannelsLast(x)

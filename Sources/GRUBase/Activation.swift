@@ -124,7 +124,7 @@ extension Activation {
         case .hardSigmoid:
             let (slope, offset): (S, S) = hardSigmoid == .keras2 ? (0.2, 0.5) : (1 / 6, 0.5)
             for i in 0..<count where !values[i].isNaN { values[i] = Swift.min(Swift.max(values[i] * slope + offset, 0), 1) }
-        case .relu: for i in 0..<count where values[i] < 0 { values[i] = 0 }
+        case .relu: for i in 0..<count { values[i] = Swift.max(values[i], 0) }  // branch-free; a NaN stays NaN
         case .linear: break
         case .elu: for i in 0..<count { values[i] = expLinear(values[i]) }
         case .selu:

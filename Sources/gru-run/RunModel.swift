@@ -152,7 +152,13 @@ final class SampleStream<S: CLIScalar> {
             switch try stream.next() {
             case .row(let row):
                 features = row.count
-                values += row.map { S($0) }
+                // The array doubles as it grows: the next doubling is asked of the memory check before it
+                // happens, so a sample too long for memory ends in a sentence, not in the allocator.
+                if values.count + row.count > values.capacity {
+                    try MemoryBudget.reserve(MemoryBudget.bytes(2, values.count + row.count, MemoryLayout<S>.size),
+                                             for: "reading \(path == "-" ? "standard input" : path) (a sample of \(rows + 1) rows so far)")
+                }
+                values += S.converting(row)
                 rows += 1
             case .endOfSample:
                 if let sampleRows, sampleRows != rows {

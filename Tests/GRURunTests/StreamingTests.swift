@@ -115,4 +115,21 @@ final class ModelStreamingTests: XCTestCase {
         XCTAssertEqual(got.count, 3)
         XCTAssertLessThan(maxAbsError(got, want.values), 1e-5)
     }
+
+    /// One endless sample piped to a model of any length: the memory check refuses it in a sentence (71)
+    /// before the allocator would end the process.
+    func testAnEndlessSampleIsRefusedUnderAMemoryLimit() throws {
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let model = scratch + "/any_length.keras"
+        try editedKerasArchive(Fixtures.path("keras3/k3_stack_masking_2gru/model.keras"), to: model) {
+            replaceOnce(&$0, #""batch_shape": [null, 6, 5]"#, #""batch_shape": [null, null, 5]"#)
+        }
+        let result = try GRURunBinary.shell("""
+            yes 0.1,0.2,0.3,0.4,0.5 | head -n 30000000 | (ulimit -v 400000; "$GRU_RUN" --weights '\(model)' > /dev/null); echo "status $?"
+            """)
+        XCTAssertEqual(result.stdout, "status 71\n", result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("gru-run: reading standard input (a sample of ") && result.stderr.hasSuffix("under the address-space limit (ulimit -v).\n")
+                      && result.stderr.filter { $0 == "\n" }.count == 1, result.stderr)
+    }
 }

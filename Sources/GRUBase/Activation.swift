@@ -181,12 +181,19 @@ package func expLinear<S: GRUScalar>(_ x: S) -> S {
 }
 
 extension GRUScalar {
-    /// `values` in this type, through the concrete conversion: a generic `S($0)` converts element by element
-    /// through the protocol, several times slower on a large kernel.
-    @inlinable
-    public static func converting<C: Collection>(_ values: C) -> [Self] where C.Element == Double {
-        if Self.self == Double.self { return unsafeBitCast(Array(values), to: [Self].self) }
+    /// `values` in this type, through a concrete loop: a generic `S($0)` (or a `map` in code that runs
+    /// unspecialized) converts element by element through the protocol, several times slower on a kernel.
+    public static func converting(_ values: [Double]) -> [Self] {
+        if Self.self == Double.self { return unsafeBitCast(values, to: [Self].self) }
         precondition(Self.self == Float.self, "GRUScalar is Float or Double")
-        return unsafeBitCast(values.map { Float($0) }, to: [Self].self)
+        let floats = [Float](unsafeUninitializedCapacity: values.count) { buffer, initialized in
+            values.withUnsafeBufferPointer { source in
+                for i in 0..<source.count { buffer[i] = Float(source[i]) }
+            }
+            initialized = values.count
+        }
+        return unsafeBitCast(floats, to: [Self].self)
     }
+
+    public static func converting(_ values: ArraySlice<Double>) -> [Self] { converting(Array(values)) }
 }

@@ -75,7 +75,7 @@ def sections(text):
 FULL = dict(gru=(7, 2), ort=(7, 2), rounds=7, tf=(7, 2), sgemm=(5, (2048, 4096)), py_proc=5, gru_proc=10,
             models=dict(rounds=5, warmup=2, repeat=5, gru_runs=3, ort_threads=(2, 1)), load=dict(rounds=5))
 QUICK = dict(gru=(5, 1), ort=(5, 1), rounds=2, tf=(3, 1), sgemm=(3, (2048,)), py_proc=3, gru_proc=5,
-             models=dict(rounds=2, warmup=1, repeat=3, gru_runs=2, ort_threads=(2, 1)), load=dict(rounds=2))
+             models=dict(rounds=2, warmup=1, repeat=3, gru_runs=1, ort_threads=(2, 1)), load=dict(rounds=2))
 
 
 def median_time(fn, repeat, warmup):

@@ -1,6 +1,6 @@
 """Benchmarks gru-run against ONNX Runtime and tf-keras on the same Keras GRU weights.
 
-Run through `make bench`, or: python Benchmarks/bench.py --gru-run PATH [--quick]
+Run through `make bench`, or: python Benchmarks/bench.py --gru-run PATH [--quick] [--only main,models,load]
 Models and inputs are written to Benchmarks/out/ and reused by later runs.
 """
 import argparse
@@ -605,12 +605,13 @@ def main():
         print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; "
               f"sgemm peak {peak[1]:.1f} GFLOPS (1 thread), {peak[2]:.1f} GFLOPS (2 threads); {main_note}.\n")
     if "models" in args.only:
-        headers, cells, notes = models_table
+        headers, cells, notes, models_note = models_table
         print("== Whole-model table as Markdown\n")
         print(format_table(headers, cells, markdown=True))
         for i, note in enumerate(notes, 1):
             print(f"\n[{i}] {note}")
-        print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores.\n")
+        print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; "
+              f"{models_note}.\n")
     print(f"bench.py took {time.perf_counter() - began[2]:.0f} s; {load_note(began, 'during the run')}")
 
 

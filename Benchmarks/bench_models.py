@@ -419,6 +419,10 @@ def table_headers(ort_threads):
             + ["gru-run process ms", "faster peer / gru-run", "GFLOP", "gru-run GFLOPS", "% sgemm peak 2t"])
 
 
+def count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def print_table_method(cfg):
     c, n = cfg["models"], cfg["sgemm"][1][0]
     print("== Whole-model table: four tf-keras models (.h5, weights N(0,1)*0.1), each run whole by each runtime")
@@ -430,11 +434,13 @@ def print_table_method(cfg):
           f"{', '.join(f'{t}t' for t in c['ort_threads'])}, gru-run); each figure is the median of its per-round "
           "medians")
     print(f"  gru-run: `gru-run --weights m.h5 --input x.npy --output y.npy`, wall time of the whole process "
-          f"(start, load, run, write), median of {c['gru_runs']} runs per round")
+          f"(start, load, run, write), median of {count(c['gru_runs'], 'run')} per round, after one untimed run "
+          "that checks the output")
     print(f"  TF: @tf.function f(x) = model(x, training=False) in a fresh process, traced and warmed up "
-          f"({c['warmup']} calls), default threads; per round the median of {c['repeat']} calls of f(x).numpy()")
+          f"({count(c['warmup'], 'call')}), default threads; per round the median of {c['repeat']} calls of "
+          "f(x).numpy()")
     print(f"  ORT: tf2onnx.convert.from_keras (opset {ONNX_OPSET}) in Benchmarks/out/models, intra_op 2|1, "
-          f"inter_op 1, sequential, in a fresh process, warmed up ({c['warmup']} runs); per round the median of "
+          f"inter_op 1, sequential, in a fresh process, warmed up ({count(c['warmup'], 'run')}); per round the median of "
           f"{c['repeat']} sess.run")
     print("  faster peer / gru-run: the faster of TF and ORT 2t over gru-run's process time (>1: gru-run faster, "
           "load included); GFLOP: the model's multiply-adds x2 (GRU 2*B*T*3U*(D+U), Dense 2*rows*in*out, "
@@ -456,7 +462,7 @@ def start_workers(rows, warmup, ort_threads):
 
 
 def whole_model_table(gru_run, cfg):
-    """Prints the whole-model table; returns its headers, cells and notes (for the Markdown at the end)."""
+    """Prints the whole-model table; returns its headers, cells, notes and load note (for the Markdown at the end)."""
     c = cfg["models"]
     print_table_method(cfg)
     start = cpu_clock()
@@ -488,7 +494,7 @@ def whole_model_table(gru_run, cfg):
     for i, note in enumerate(notes, 1):
         print(f"  [{i}] {note}")
     print(f"  {load_note(start, 'meanwhile')}\n")
-    return headers, cells, notes
+    return headers, cells, notes, load_note(start, "while the whole-model table was measured")
 
 
 def load_commands(gru_run, spec):

@@ -129,12 +129,15 @@ clean:
 	rm -rf .build .build-asan .build-fuzz
 
 # Times gru-run against ONNX Runtime and tf-keras on the same weights (Benchmarks/README.md).
-# Benchmarks/.venv is made on first use; BENCH_ARGS=--quick takes fewer repeats.
+# Benchmarks/.venv is made on first use (tf2onnx without its dependencies: requirements-nodeps.txt);
+# BENCH_ARGS=--quick takes fewer repeats, BENCH_ARGS='--only models,load' runs only those sections.
 bench: deps
 	@if [ ! -x Benchmarks/.venv/bin/python ]; then python3 -m venv Benchmarks/.venv; fi
-	@if [ ! -f Benchmarks/.venv/.installed ] || [ Benchmarks/requirements.txt -nt Benchmarks/.venv/.installed ]; then \
-		echo "Installing Benchmarks/requirements.txt into Benchmarks/.venv"; \
+	@if [ ! -f Benchmarks/.venv/.installed ] || [ Benchmarks/requirements.txt -nt Benchmarks/.venv/.installed ] || \
+		[ Benchmarks/requirements-nodeps.txt -nt Benchmarks/.venv/.installed ]; then \
+		echo "Installing Benchmarks/requirements.txt and requirements-nodeps.txt into Benchmarks/.venv"; \
 		Benchmarks/.venv/bin/pip install -q --disable-pip-version-check -r Benchmarks/requirements.txt && \
+		Benchmarks/.venv/bin/pip install -q --disable-pip-version-check --no-deps -r Benchmarks/requirements-nodeps.txt && \
 		touch Benchmarks/.venv/.installed; \
 	fi
 	$(SWIFT) build -c release --product gru-run

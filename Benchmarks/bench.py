@@ -1,6 +1,6 @@
 """Benchmarks gru-run against ONNX Runtime and tf-keras on the same Keras GRU weights.
 
-Run through `make bench`, or: python Benchmarks/bench.py --gru-run PATH [--quick]
+Run through `make bench`, or: python Benchmarks/bench.py --gru-run PATH [--quick] [--only main,models,load]
 Models and inputs are written to Benchmarks/out/ and reused by later runs.
 """
 import argparse
@@ -51,13 +51,31 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gru-run", required=True, help="path of the gru-run binary")
     p.add_argument("--quick", action="store_true", help="fewer repeats, no 4096 sgemm: a rough look")
+    p.add_argument("--only", type=sections, default=SECTIONS,
+                   help=f"comma-separated sections to run, of {','.join(SECTIONS)} (default: all); main is every "
+                        "section before the whole-model table")
     return p.parse_args()
+
+
+SECTIONS = ("main", "models", "load")
+
+
+def sections(text):
+    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"sections are {', '.join(SECTIONS)}; got {text!r}")
+    return chosen
 
 
 # (timed, warm-up) counts per runtime, sgemm (repeats, sizes), and runs of each whole-process timing.
 # The main table interleaves gru-run and ORT in `rounds`, each timing gru/ort (timed, warm-up) calls.
-FULL = dict(gru=(7, 2), ort=(7, 2), rounds=7, tf=(7, 2), sgemm=(5, (2048, 4096)), py_proc=5, gru_proc=10)
-QUICK = dict(gru=(5, 1), ort=(5, 1), rounds=2, tf=(3, 1), sgemm=(3, (2048,)), py_proc=3, gru_proc=5)
+# models: the whole-model table's rounds, TF/ORT warm-up and timed calls per round, gru-run processes per
+# round, ORT thread counts; load: the load row's rounds (bench_models.py).
+FULL = dict(gru=(7, 2), ort=(7, 2), rounds=7, tf=(7, 2), sgemm=(5, (2048, 4096)), py_proc=5, gru_proc=10,
+            models=dict(rounds=5, warmup=2, repeat=5, gru_runs=3, ort_threads=(2, 1)), load=dict(rounds=5))
+QUICK = dict(gru=(5, 1), ort=(5, 1), rounds=2, tf=(3, 1), sgemm=(3, (2048,)), py_proc=3, gru_proc=5,
+             models=dict(rounds=2, warmup=1, repeat=3, gru_runs=1, ort_threads=(2, 1)), load=dict(rounds=2))
 
 
 def median_time(fn, repeat, warmup):
@@ -142,7 +160,8 @@ def print_machine(binary):
           f"FMA={'fma' in flags} AVX-512F={'avx512f' in flags}, {mem_gib:.1f} GiB RAM, {os_name}, Linux {platform.release()}")
     print(f"Python {platform.python_version()}, numpy {np.__version__} (BLAS {blas.get('name', '?')} "
           f"{blas.get('version', '')}), tensorflow-cpu {version('tensorflow-cpu')}, tf-keras {version('tf-keras')}, "
-          f"onnx {version('onnx')}, onnxruntime {version('onnxruntime')}, h5py {version('h5py')}")
+          f"onnx {version('onnx')}, onnxruntime {version('onnxruntime')}, tf2onnx {version('tf2onnx')}, "
+          f"h5py {version('h5py')}")
     print(f"Swift: {command_output(['swift', '--version']).splitlines()[0]}")
     print(f"gru-run: {binary}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -526,14 +545,8 @@ def peak_memory(gru_run):
     print(f"  for scale: the same model on a (1,1,{d}) input peaks at {mb(tiny)} (runtime, libraries, weights)\n")
 
 
-def main():
-    args = parse_args()
-    for folder in ("bin", "models", "inputs", "outputs"):
-        os.makedirs(os.path.join(OUT, folder), exist_ok=True)
-    gru_run, binary = snapshot(os.path.abspath(args.gru_run))
-    cfg = QUICK if args.quick else FULL
-    began = cpu_clock()
-    print_machine(binary)
+def main_sections(gru_run, cfg):
+    """The sections before the whole-model table; returns what the Markdown at the end needs."""
     peak = sgemm_peak(*cfg["sgemm"])
 
     print("== Main table: float32, tf_keras.layers.GRU(reset_after=True, recurrent_activation='sigmoid'), "
@@ -566,11 +579,39 @@ def main():
     whole_process(gru_run, cfg)
     whole_model(gru_run, cfg)
     peak_memory(gru_run)
+    return table, main_note, peak
 
-    print("== Main table as Markdown\n")
-    print(format_table(MAIN_HEADERS, table, markdown=True))
-    print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; "
-          f"sgemm peak {peak[1]:.1f} GFLOPS (1 thread), {peak[2]:.1f} GFLOPS (2 threads); {main_note}.\n")
+
+def main():
+    import bench_models  # the new sections' module; it imports this file (as bench) for the helpers above
+
+    args = parse_args()
+    for folder in ("bin", "models", "inputs", "outputs"):
+        os.makedirs(os.path.join(OUT, folder), exist_ok=True)
+    gru_run, binary = snapshot(os.path.abspath(args.gru_run))
+    cfg = QUICK if args.quick else FULL
+    began = cpu_clock()
+    print_machine(binary)
+    if "main" in args.only:
+        table, main_note, peak = main_sections(gru_run, cfg)
+    if "models" in args.only:
+        models_table = bench_models.whole_model_table(gru_run, cfg)
+    if "load" in args.only:
+        bench_models.load_row(gru_run, cfg)
+
+    if "main" in args.only:
+        print("== Main table as Markdown\n")
+        print(format_table(MAIN_HEADERS, table, markdown=True))
+        print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; "
+              f"sgemm peak {peak[1]:.1f} GFLOPS (1 thread), {peak[2]:.1f} GFLOPS (2 threads); {main_note}.\n")
+    if "models" in args.only:
+        headers, cells, notes, models_note = models_table
+        print("== Whole-model table as Markdown\n")
+        print(format_table(headers, cells, markdown=True))
+        for i, note in enumerate(notes, 1):
+            print(f"\n[{i}] {note}")
+        print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; "
+              f"{models_note}.\n")
     print(f"bench.py took {time.perf_counter() - began[2]:.0f} s; {load_note(began, 'during the run')}")
 
 

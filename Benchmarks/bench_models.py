@@ -1,0 +1,572 @@
+"""bench.py's whole-model table and load row (Benchmarks/README.md, "Whole-model table" and "Load row").
+
+Whole-model table: four tf-keras models, each timed as gru-run's whole process (load included), TensorFlow's
+warm tf.function and ONNX Runtime's warm session on the tf2onnx conversion, the three alternating in rounds.
+Load row: one large model loaded and run once on 10 tokens by a fresh process of each runtime.
+
+Models, inputs, Keras's outputs and the ONNX conversions go to Benchmarks/out and are reused by later runs.
+TensorFlow and ONNX Runtime each live in a fresh process of their own (spawned, so that their thread pools
+never share one), kept for the whole table so that they stay warm from round to round.
+"""
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+# bench.py's helpers: timing, CPU-load notes, sgemm, tables. Importing it runs nothing: its main() runs only
+# when it is the script.
+import bench
+from bench import OUT, cpu_clock, format_table, load_note, matmul_gflops, median_time, mb, output_file, peak_rss
+
+MAX_GRU_RUN_ERROR = 1e-4  # gru-run's output against Keras's, per element
+MAX_ORT_DIFF = 1e-4       # ONNX Runtime's output against Keras's before it is timed
+ONNX_OPSET = 17
+LOAD_TARGETS = dict(run_s=0.4, inspect_s=0.1, rss_per_file_byte=1.3)
+
+ORT_ONCE_SCRIPT = """
+import sys, numpy as np, onnxruntime as ort
+opts = ort.SessionOptions()
+opts.intra_op_num_threads, opts.inter_op_num_threads = 2, 1
+sess = ort.InferenceSession(sys.argv[1], opts, providers=["CPUExecutionProvider"])
+x = np.load(sys.argv[2])
+np.save(sys.argv[3], sess.run(None, {sess.get_inputs()[0].name: x})[0])
+"""
+
+
+# Multiply-adds, 2 FLOPs each: the work the model's layers do on one input, padded steps included.
+def gru_flops(b, t, d, u):
+    return 2 * b * t * 3 * u * (d + u)
+
+
+def dense_flops(rows, n_in, n_out):
+    return 2 * rows * n_in * n_out
+
+
+def conv1d_flops(b, t_out, k, c_in, c_out):
+    return 2 * b * t_out * k * c_in * c_out
+
+
+@dataclass(frozen=True)
+class BenchModel:
+    key: str                       # file names in Benchmarks/out
+    title: str                     # the table's model column
+    shape: str                     # the table's shape column
+    build: Callable                # tf_keras -> an uncompiled model
+    make_input: Callable           # numpy Generator -> the input array
+    flops: int
+
+    @property
+    def h5(self):
+        return os.path.join(OUT, "models", f"{self.key}.h5")
+
+    @property
+    def onnx(self):
+        return os.path.join(OUT, "models", f"{self.key}.onnx")
+
+    @property
+    def onnx_error(self):
+        """Why tf2onnx could not convert the model, kept so that later runs do not try again."""
+        return os.path.join(OUT, "models", f"{self.key}.onnx-error.txt")
+
+    @property
+    def input(self):
+        return os.path.join(OUT, "inputs", f"{self.key}.npy")
+
+    @property
+    def reference(self):
+        return output_file(f"{self.key}_keras.npy")
+
+
+def ids(rng, vocabulary, b, t, low=0):
+    return rng.integers(low, vocabulary, (b, t)).astype(np.int32)
+
+
+def padded_ids(rng, vocabulary, b, t, padding):
+    """Ids from 1 with each sample's last `padding` steps 0, which mask_zero masks."""
+    x = ids(rng, vocabulary, b, t, low=1)
+    x[:, t - padding:] = 0
+    return x
+
+
+def normal(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def vocab_head(k):
+    return k.Sequential([k.Input((64,), dtype="int32"), k.layers.Embedding(8000, 128),
+                         k.layers.GRU(512, return_sequences=True), k.layers.Dense(8000, activation="softmax")])
+
+
+def text_classifier(k):
+    return k.Sequential([k.Input((200,), dtype="int32"), k.layers.Embedding(20000, 128, mask_zero=True),
+                         k.layers.Bidirectional(k.layers.GRU(128)), k.layers.Dense(64, activation="relu"),
+                         k.layers.Dense(1)])
+
+
+def cnn_gru(k):
+    return k.Sequential([k.Input((400, 8)), k.layers.Conv1D(64, 5, activation="relu"), k.layers.MaxPooling1D(2),
+                         k.layers.GRU(128), k.layers.Dense(1)])
+
+
+def stacked(k):
+    return k.Sequential([k.Input((200, 32)), k.layers.GRU(256, return_sequences=True),
+                         k.layers.TimeDistributed(k.layers.Dense(256, activation="relu")), k.layers.GRU(256),
+                         k.layers.Dense(10, activation="softmax")])
+
+
+def large_vocabulary(k):
+    """About 69M float32 weights, a 275 MB .h5: the load row's model."""
+    return k.Sequential([k.Input((None,), dtype="int32"), k.layers.Embedding(50000, 300),
+                         k.layers.Bidirectional(k.layers.GRU(512)), k.layers.Dense(50000, activation="softmax")])
+
+
+TABLE_MODELS = [
+    BenchModel("whole_vocab_head", "vocab head", "ids (16,64)", vocab_head, lambda rng: ids(rng, 8000, 16, 64),
+               gru_flops(16, 64, 128, 512) + dense_flops(16 * 64, 512, 8000)),
+    BenchModel("whole_text_classifier", "text classifier", "ids (256,200), 40 padded",
+               text_classifier, lambda rng: padded_ids(rng, 20000, 256, 200, 40),
+               2 * gru_flops(256, 200, 128, 128) + dense_flops(256, 256, 64) + dense_flops(256, 64, 1)),
+    BenchModel("whole_cnn_gru", "CNN-GRU", "(256,400,8)", cnn_gru, lambda rng: normal(rng, 256, 400, 8),
+               conv1d_flops(256, 396, 5, 8, 64) + gru_flops(256, 198, 64, 128) + dense_flops(256, 128, 1)),
+    BenchModel("whole_stacked", "stacked", "(64,200,32)", stacked, lambda rng: normal(rng, 64, 200, 32),
+               gru_flops(64, 200, 32, 256) + dense_flops(64 * 200, 256, 256) + gru_flops(64, 200, 256, 256)
+               + dense_flops(64, 256, 10)),
+]
+LOAD_MODEL = BenchModel("load_bigru_50k", "large vocabulary", "ids (1,10)", large_vocabulary,
+                        lambda rng: ids(rng, 50000, 1, 10, low=1),
+                        2 * gru_flops(1, 10, 300, 512) + dense_flops(1, 1024, 50000))
+MODELS = {m.key: m for m in TABLE_MODELS + [LOAD_MODEL]}
+
+
+def quiet_tensorflow():
+    """TensorFlow's start-up lines (no GPU, ...) go to Benchmarks/out/tensorflow.log, not the bench's output."""
+    with open(os.path.join(OUT, "tensorflow.log"), "a") as log:
+        os.dup2(log.fileno(), 2)
+
+
+def save_model(spec, keras):
+    """Builds the model with weights N(0,1)*0.1 and saves it as tf-keras .h5 (renamed once complete)."""
+    model = spec.build(keras)
+    rng = np.random.default_rng(sum(map(ord, spec.key)))
+    model.set_weights([(rng.standard_normal(w.shape) * 0.1).astype(np.float32) for w in model.get_weights()])
+    model.save(spec.h5[:-3] + ".partial.h5")
+    os.replace(spec.h5[:-3] + ".partial.h5", spec.h5)
+
+
+def convert_to_onnx(spec, model, x):
+    """tf2onnx's conversion of the model at the input's shape, batch left free; on failure the reason is kept."""
+    import tensorflow as tf
+    import tf2onnx
+
+    signature = [tf.TensorSpec((None,) + x.shape[1:], tf.as_dtype(x.dtype), name="x")]
+    try:
+        tf2onnx.convert.from_keras(model, input_signature=signature, opset=ONNX_OPSET,
+                                   output_path=spec.onnx + ".partial")
+        os.replace(spec.onnx + ".partial", spec.onnx)
+    except Exception as error:  # noqa: BLE001 - any converter failure is reported in the table, not raised
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        with open(spec.onnx_error, "w") as f:
+            f.write(f"tf2onnx {tf2onnx.__version__}: {reason}\n")
+
+
+def prepare_models(keys):
+    """Makes what is missing of each model: the .h5, the input, Keras's predict output and the ONNX file.
+
+    Runs in a fresh process: tf_keras as tf.keras (TF_USE_LEGACY_KERAS), which tf2onnx's Keras path expects."""
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    quiet_tensorflow()
+    import tensorflow as tf
+    import tf_keras
+
+    tf.get_logger().setLevel("ERROR")
+    made = []
+    for key in keys:
+        spec = MODELS[key]
+        if not os.path.exists(spec.h5):
+            save_model(spec, tf_keras)
+            made.append(f"{key}.h5")
+        if not os.path.exists(spec.input):
+            np.save(spec.input, spec.make_input(np.random.default_rng(sum(map(ord, spec.key)) + 1)))
+        x, model = np.load(spec.input), None
+        if not os.path.exists(spec.reference):
+            model = tf_keras.models.load_model(spec.h5, compile=False)
+            np.save(spec.reference, model.predict(x, batch_size=len(x), verbose=0))
+        if not os.path.exists(spec.onnx) and not os.path.exists(spec.onnx_error):
+            convert_to_onnx(spec, model or tf_keras.models.load_model(spec.h5, compile=False), x)
+            made.append(f"{key}.onnx" if os.path.exists(spec.onnx) else f"{key}.onnx (failed)")
+    return made
+
+
+def onnx_status(spec):
+    """None when the ONNX file is there, else why not (the converter's reason)."""
+    if os.path.exists(spec.onnx):
+        return None
+    if os.path.exists(spec.onnx_error):
+        with open(spec.onnx_error) as f:
+            return f.read().strip()
+    return "no ONNX file"
+
+
+def max_diff(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a.astype(np.float64) - b)))
+
+
+class TensorFlowRuntime:
+    """Each model as @tf.function f(x) = model(x, training=False), traced and warmed up; default threads."""
+
+    def __init__(self, keys, warmup):
+        quiet_tensorflow()
+        import tensorflow as tf
+        import tf_keras
+
+        tf.get_logger().setLevel("ERROR")
+        self.calls, self.info = {}, {"diff": {}}
+        for key in keys:
+            spec = MODELS[key]
+            model = tf_keras.models.load_model(spec.h5, compile=False)
+            x = tf.constant(np.load(spec.input))
+            f = tf.function(lambda inputs, model=model: model(inputs, training=False))
+            self.info["diff"][key] = max_diff(f(x).numpy(), np.load(spec.reference))
+            for _ in range(warmup):
+                f(x).numpy()
+            self.calls[key] = lambda f=f, x=x: f(x).numpy()
+        self.info["threads"] = (tf.config.threading.get_intra_op_parallelism_threads(),
+                                tf.config.threading.get_inter_op_parallelism_threads())
+        self.info["version"] = tf.__version__
+
+    def time(self, key, repeat):
+        return median_time(self.calls[key], repeat, 0)
+
+
+class OnnxRuntime:
+    """A session per model and thread count (intra-op 1|2, inter-op 1, sequential), checked against Keras's
+    output and warmed up; a model whose output differs is left out (with its difference)."""
+
+    def __init__(self, keys, threads, warmup):
+        import onnxruntime as ort
+
+        self.sessions, self.info = {}, {"diff": {}, "error": {}}
+        for key in keys:
+            spec = MODELS[key]
+            x = np.load(spec.input)
+            for n in threads:
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads, opts.inter_op_num_threads = n, 1
+                opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+                try:
+                    sess = ort.InferenceSession(spec.onnx, opts, providers=["CPUExecutionProvider"])
+                    feed = {sess.get_inputs()[0].name: x}
+                    diff = max_diff(sess.run(None, feed)[0], np.load(spec.reference))
+                except Exception as error:  # noqa: BLE001 - reported in the table
+                    self.info["error"][key] = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+                    break
+                self.info["diff"][(key, n)] = diff
+                if diff >= MAX_ORT_DIFF:
+                    self.info["error"][key] = f"output differs from Keras's by {diff:.3g}"
+                    break
+                for _ in range(warmup):
+                    sess.run(None, feed)
+                self.sessions[(key, n)] = lambda sess=sess, feed=feed: sess.run(None, feed)
+
+    def time(self, key, threads, repeat):
+        return median_time(self.sessions[(key, threads)], repeat, 0)
+
+
+def serve(conn, runtime_class, args):
+    """A spawned process's loop: builds the runtime, sends its info, then answers (method, args) requests
+    with results until it receives None. A failure is sent back as ("error", text)."""
+    try:
+        runtime = runtime_class(*args)
+        conn.send(("ok", runtime.info))
+        while (request := conn.recv()) is not None:
+            method, call_args = request
+            conn.send(("ok", getattr(runtime, method)(*call_args)))
+    except Exception as error:  # noqa: BLE001 - the parent reports it
+        conn.send(("error", f"{type(error).__name__}: {error}"))
+
+
+class Worker:
+    """A runtime in a fresh (spawned) Python process that stays alive between requests."""
+
+    def __init__(self, runtime_class, *args):
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(child, runtime_class, args), daemon=True)
+        self.process.start()
+        self.info = self.receive()
+
+    def receive(self):
+        status, value = self.conn.recv()
+        if status == "error":
+            raise RuntimeError(value)
+        return value
+
+    def call(self, method, *args):
+        self.conn.send((method, args))
+        return self.receive()
+
+    def close(self):
+        self.conn.send(None)
+        self.process.join()
+
+
+def run_process(cmd):
+    """Runs cmd; returns None, or its error (the last line it printed to stderr)."""
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+    return lines[-1][:300]
+
+
+def process_ms(cmd):
+    """Wall time of one run of cmd in ms (it must succeed)."""
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return (time.perf_counter() - start) * 1e3
+
+
+def gru_run_command(gru_run, spec, output):
+    return [gru_run, "--weights", spec.h5, "--input", spec.input, "--output", output]
+
+
+def check_gru_run(gru_run, spec):
+    """gru-run's error (None if it ran) and its output's max abs difference from Keras's predict."""
+    out = output_file(f"{spec.key}_gru_run.npy")
+    if os.path.exists(out):
+        os.remove(out)
+    error = run_process(gru_run_command(gru_run, spec, out))
+    return error, (None if error else max_diff(np.load(out), np.load(spec.reference)))
+
+
+@dataclass
+class Row:
+    spec: BenchModel
+    gru_error: str = None
+    gru_diff: float = None
+    ort_error: str = None
+    ort_diff: dict = None
+    tf_diff: float = None
+
+    def __post_init__(self):
+        self.times = {"tf": [], "ort2": [], "ort1": [], "gru": [], "share": []}
+
+    def median(self, key):
+        return float(np.median(self.times[key])) if self.times[key] else None
+
+
+def measure_round(row, tf, ort, gru_cmd, cfg):
+    """One round of one model: TF, ORT 2t and 1t (warm, in their processes), then gru-run's process."""
+    key = row.spec.key
+    row.times["tf"].append(tf.call("time", key, cfg["repeat"]))
+    time.sleep(0.05)  # TF's pool threads stop spinning before the next contender starts
+    if not row.ort_error:
+        for n in cfg["ort_threads"]:
+            row.times[f"ort{n}"].append(ort.call("time", key, n, cfg["repeat"]))
+        time.sleep(0.05)
+    if not row.gru_error:
+        row.times["gru"].append(median_time(lambda: process_ms(gru_cmd), cfg["gru_runs"], 0))
+
+
+def print_check(row, ort_threads):
+    spec = row.spec
+    if row.gru_error:
+        gru = f"gru-run failed: {row.gru_error}"
+    else:
+        ok = "OK" if row.gru_diff < MAX_GRU_RUN_ERROR else "OVER"
+        gru = f"gru-run vs Keras max abs error {row.gru_diff:.2e} (< {MAX_GRU_RUN_ERROR:g}: {ok})"
+    diffs = [f"{row.ort_diff[n]:.2e} ({n}t)" for n in ort_threads if n in row.ort_diff]
+    ort = f"ORT: {row.ort_error}" if row.ort_error else f"ORT vs Keras max abs diff {', '.join(diffs)}"
+    print(f"  {spec.title}: {gru}; {ort}; TF tf.function vs Keras predict {row.tf_diff:.2e}")
+
+
+def fmt_ms(ms):
+    return "-" if ms is None else f"{ms:.1f}"
+
+
+def table_rows(rows, ort_threads):
+    """The table's cells; a failure shows as a numbered note printed under the table."""
+    cells, notes = [], []
+
+    def failed(text):
+        notes.append(text)
+        return f"failed [{len(notes)}]"
+
+    for r in rows:
+        tf, gru = r.median("tf"), r.median("gru")
+        ort = {n: (failed(f"ORT {r.spec.title}: {r.ort_error}") if r.ort_error and n == ort_threads[0]
+                   else "-" if r.ort_error else fmt_ms(r.median(f"ort{n}"))) for n in ort_threads}
+        gru_cell = failed(f"gru-run {r.spec.title}: {r.gru_error}") if r.gru_error else fmt_ms(gru)
+        peers = [ms for ms in (tf, None if r.ort_error else r.median("ort2")) if ms is not None]
+        ratio = f"{min(peers) / gru:.2f}x" if gru and peers else "-"
+        gflops = f"{r.spec.flops / (gru * 1e6):.2f}" if gru else "-"
+        share = f"{100 * r.median('share'):.1f}%" if gru else "-"
+        cells.append([r.spec.title, r.spec.shape, fmt_ms(tf), *(ort[n] for n in ort_threads), gru_cell, ratio,
+                      f"{r.spec.flops / 1e9:.2f}", gflops, share])
+    return cells, notes
+
+
+def table_headers(ort_threads):
+    return (["model", "input", "TF warm ms"] + [f"ORT {n}t warm ms" for n in ort_threads]
+            + ["gru-run process ms", "faster peer / gru-run", "GFLOP", "gru-run GFLOPS", "% sgemm peak 2t"])
+
+
+def count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def print_table_method(cfg):
+    c, n = cfg["models"], cfg["sgemm"][1][0]
+    print("== Whole-model table: four tf-keras models (.h5, weights N(0,1)*0.1), each run whole by each runtime")
+    print("  vocab head: Embedding(8000,128) -> GRU(512, return_sequences) -> Dense(8000, softmax); "
+          "text classifier: Embedding(20000,128, mask_zero) -> Bidirectional(GRU(128)) -> Dense(64, relu) -> "
+          "Dense(1); CNN-GRU: Conv1D(64,5, relu) -> MaxPooling1D(2) -> GRU(128) -> Dense(1); stacked: "
+          "GRU(256, return_sequences) -> TimeDistributed(Dense(256, relu)) -> GRU(256) -> Dense(10, softmax)")
+    print(f"  the contenders alternate in {c['rounds']} rounds (per model: TF, ORT "
+          f"{', '.join(f'{t}t' for t in c['ort_threads'])}, gru-run); each figure is the median of its per-round "
+          "medians")
+    print(f"  gru-run: `gru-run --weights m.h5 --input x.npy --output y.npy`, wall time of the whole process "
+          f"(start, load, run, write), median of {count(c['gru_runs'], 'run')} per round, after one untimed run "
+          "that checks the output")
+    print(f"  TF: @tf.function f(x) = model(x, training=False) in a fresh process, traced and warmed up "
+          f"({count(c['warmup'], 'call')}), default threads; per round the median of {c['repeat']} calls of "
+          "f(x).numpy()")
+    print(f"  ORT: tf2onnx.convert.from_keras (opset {ONNX_OPSET}) in Benchmarks/out/models, intra_op 2|1, "
+          f"inter_op 1, sequential, in a fresh process, warmed up ({count(c['warmup'], 'run')}); per round the median of "
+          f"{c['repeat']} sess.run")
+    print("  faster peer / gru-run: the faster of TF and ORT 2t over gru-run's process time (>1: gru-run faster, "
+          "load included); GFLOP: the model's multiply-adds x2 (GRU 2*B*T*3U*(D+U), Dense 2*rows*in*out, "
+          "Conv1D 2*B*T_out*K*Cin*Cout, padded steps counted)")
+    print(f"  gru-run GFLOPS: GFLOP / gru-run's process time (load included); % sgemm peak 2t: each round also "
+          f"times numpy's sgemm on 2 threads (n={n}, median of 3, fresh process), the median over rounds of "
+          "gru-run's GFLOPS / that round's sgemm GFLOPS")
+
+
+def start_workers(rows, warmup, ort_threads):
+    """TF and ORT in their processes, their checks against Keras's output copied into the rows."""
+    tf = Worker(TensorFlowRuntime, [r.spec.key for r in rows], warmup)
+    ort = Worker(OnnxRuntime, [r.spec.key for r in rows if not r.ort_error], ort_threads, warmup)
+    for row in rows:
+        row.tf_diff = tf.info["diff"][row.spec.key]
+        row.ort_diff = {n: d for (key, n), d in ort.info["diff"].items() if key == row.spec.key}
+        row.ort_error = row.ort_error or ort.info["error"].get(row.spec.key)
+    return tf, ort
+
+
+def whole_model_table(gru_run, cfg):
+    """Prints the whole-model table; returns its headers, cells, notes and load note (for the Markdown at the end)."""
+    c = cfg["models"]
+    print_table_method(cfg)
+    start = cpu_clock()
+    made = bench.run_isolated(prepare_models, [m.key for m in TABLE_MODELS])
+    if made:
+        print(f"  made {', '.join(made)} in Benchmarks/out/models ({time.perf_counter() - start[2]:.0f} s)")
+    rows = [Row(spec, ort_error=onnx_status(spec)) for spec in TABLE_MODELS]
+    for row in rows:
+        row.gru_error, row.gru_diff = check_gru_run(gru_run, row.spec)
+    tf, ort = start_workers(rows, c["warmup"], c["ort_threads"])
+    print(f"  checks before timing (TF {tf.info['version']}, threads intra_op {tf.info['threads'][0]}, inter_op "
+          f"{tf.info['threads'][1]}; 0 = TF's choice, all {os.cpu_count()} cores):")
+    for row in rows:
+        print_check(row, c["ort_threads"])
+    for _ in range(c["rounds"]):
+        for row in rows:
+            command = gru_run_command(gru_run, row.spec, output_file(f"{row.spec.key}_gru_run.npy"))
+            measure_round(row, tf, ort, command, c)
+        # The machine's peak in the same round, so that a slow or fast spell falls on both.
+        sgemm = matmul_gflops(2, cfg["sgemm"][1][0], 3)
+        for row in rows:
+            if row.times["gru"]:
+                row.times["share"].append(row.spec.flops / (row.times["gru"][-1] * 1e6) / sgemm)
+    tf.close()
+    ort.close()
+    headers = table_headers(c["ort_threads"])
+    cells, notes = table_rows(rows, c["ort_threads"])
+    print("\n" + format_table(headers, cells))
+    for i, note in enumerate(notes, 1):
+        print(f"  [{i}] {note}")
+    print(f"  {load_note(start, 'meanwhile')}\n")
+    return headers, cells, notes, load_note(start, "while the whole-model table was measured")
+
+
+def load_commands(gru_run, spec):
+    out = {name: output_file(f"{spec.key}_{name}.npy") for name in ("gru_run", "keras", "ort")}
+    return {
+        "gru-run run": gru_run_command(gru_run, spec, out["gru_run"]),
+        "gru-run inspect": [gru_run, "inspect", spec.h5],
+        "Keras load_model + predict": [sys.executable, os.path.join(bench.HERE, "keras_predict.py"), spec.h5,
+                                       spec.input, out["keras"]],
+        "ORT session + run (2t)": [sys.executable, "-c", ORT_ONCE_SCRIPT, spec.onnx, spec.input, out["ort"]],
+    }, out
+
+
+def first_run(cmd):
+    """The untimed first run of a load-row process: (None, its max RSS) or (its error, None)."""
+    try:
+        return None, peak_rss(cmd)
+    except subprocess.CalledProcessError:
+        return run_process(cmd) or "failed once, then ran", None
+
+
+def load_targets(name, wall_ms, rss, size):
+    """The issue's targets for gru-run's rows: (text, met)."""
+    if name == "gru-run run":
+        limit = LOAD_TARGETS["rss_per_file_byte"] * size
+        return (f"wall <= {LOAD_TARGETS['run_s'] * 1e3:.0f} ms, RSS <= {LOAD_TARGETS['rss_per_file_byte']}x file "
+                f"= {mb(limit)}", wall_ms <= LOAD_TARGETS["run_s"] * 1e3 and rss <= limit)
+    if name == "gru-run inspect":
+        return f"wall <= {LOAD_TARGETS['inspect_s'] * 1e3:.0f} ms", wall_ms <= LOAD_TARGETS["inspect_s"] * 1e3
+    return "", None
+
+
+def load_row(gru_run, cfg):
+    """Prints the load row: one large model, a 10-token input, a fresh process of each runtime per run."""
+    spec, rounds = LOAD_MODEL, cfg["load"]["rounds"]
+    print("== Load row: Embedding(50000,300) -> Bidirectional(GRU(512)) -> Dense(50000, softmax), tf-keras .h5, "
+          "weights N(0,1)*0.1; input 10 token ids (B=1)")
+    print(f"  each process once untimed, which gives its max RSS (getrusage of the process, as in Peak memory) "
+          f"and output and puts the file in the page cache; then the four alternate in {rounds} rounds: wall time "
+          "of each process, median")
+    start = cpu_clock()
+    made = bench.run_isolated(prepare_models, [spec.key])
+    if made:
+        print(f"  made {', '.join(made)} in Benchmarks/out/models ({time.perf_counter() - start[2]:.0f} s)")
+    size = os.path.getsize(spec.h5)
+    onnx_size = f", ONNX file {mb(os.path.getsize(spec.onnx))}" if os.path.exists(spec.onnx) else ""
+    print(f"  {spec.h5}: {mb(size)} ({size} bytes){onnx_size}")
+    commands, outputs = load_commands(gru_run, spec)
+    for path in outputs.values():  # a previous run's output must not pass for this run's
+        if os.path.exists(path):
+            os.remove(path)
+    first = {name: first_run(cmd) for name, cmd in commands.items()}
+    if onnx_status(spec):
+        first["ORT session + run (2t)"] = (onnx_status(spec), None)
+    times = {name: [] for name, (error, _) in first.items() if not error}
+    for _ in range(rounds):
+        for name in times:
+            times[name].append(process_ms(commands[name]))
+    cells = []
+    for name in commands:
+        error, rss = first[name]
+        if error:
+            cells.append([name, "failed", "-", "", error[:160]])
+            continue
+        wall = float(np.median(times[name]))
+        target, met = load_targets(name, wall, rss, size)
+        cells.append([name, f"{wall:.0f}", f"{mb(rss)} ({rss / size:.2f}x file)", target,
+                      "" if met is None else "met" if met else "NOT met"])
+    print("\n" + format_table(["process", "wall ms", "max RSS", "target", ""], cells))
+    reference = np.load(spec.reference)
+    diffs = [f"{name} {max_diff(np.load(outputs[key]), reference):.2e}" for name, key in
+             (("gru-run", "gru_run"), ("ORT", "ort"), ("keras_predict.py", "keras"))
+             if os.path.exists(outputs[key])]
+    print(f"  outputs vs Keras predict, max abs diff: {', '.join(diffs)}")
+    print(f"  {load_note(start, 'meanwhile')}\n")

@@ -18,9 +18,57 @@ final class HDF5Handle {
 /// A floating-point dataset read from HDF5, converted by HDF5 into native doubles.
 public struct HDF5FloatArray: Sendable {
     public var shape: [Int]
-    public var values: [Double]
     /// 32 or 64: the stored precision, which decides the computation dtype.
     public var bits: Int
+    /// float32 data as it is stored, without a Double copy; float64 data as Doubles.
+    private var storage: Storage
+
+    private enum Storage: Sendable {
+        case floats([Float])
+        case doubles([Double])
+    }
+
+    public init(shape: [Int], values: [Double], bits: Int) {
+        (self.shape, self.storage, self.bits) = (shape, .doubles(values), bits)
+    }
+
+    init(shape: [Int], floats: [Float]) {
+        (self.shape, self.storage, self.bits) = (shape, .floats(floats), 32)
+    }
+
+    /// The values as Doubles (a converted copy of float32 data).
+    public var values: [Double] {
+        get {
+            switch storage {
+            case .doubles(let values): return values
+            case .floats(let floats): return floats.map(Double.init)
+            }
+        }
+        set { storage = .doubles(newValue) }
+    }
+
+    public var count: Int {
+        switch storage {
+        case .doubles(let values): return values.count
+        case .floats(let floats): return floats.count
+        }
+    }
+
+    /// The values in the computation's type: float32 data given to a float32 computation as stored, shared
+    /// rather than copied.
+    public func converted<S: GRUScalar>(_ type: S.Type) -> [S] {
+        switch storage {
+        case .floats(let floats) where S.self == Float.self: return unsafeBitCast(floats, to: [S].self)
+        case .floats(let floats):
+            return unsafeBitCast(floats.withUnsafeBufferPointer { source in
+                [Double](unsafeUninitializedCapacity: source.count) { buffer, n in
+                    for i in 0..<source.count { buffer[i] = Double(source[i]) }
+                    n = source.count
+                }
+            }, to: [S].self)
+        case .doubles(let values): return S.converting(values)
+        }
+    }
 }
 
 /// A read-only HDF5 file opened through libhdf5. All raw HDF5 calls of the project live in this file.
@@ -188,7 +236,18 @@ final class HDF5File {
         if count > 0 && (overflow || claimed > stored.saturatingMultiply(1024) + (1 << 16)) {
             throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) claims shape \(describe(shape)) but stores only \(stored) bytes; the file is damaged")
         }
-        // Doubles, and libhdf5's conversion buffer beside them.
+        // float32 data is read as it is stored (half the memory of Doubles, no conversion); anything wider as
+        // Doubles, with libhdf5's conversion buffer beside them.
+        if bits == 32 && typeSize == 4 {
+            try MemoryBudget.reserve(MemoryBudget.bytes(count, 4), for: "reading dataset \(datasetPath) of \(path)")
+            var floats = [Float](repeating: 0, count: count)
+            if count > 0 {
+                guard H5Dread(dataset.id, chdf5_native_float(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &floats) >= 0 else {
+                    throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) could not be read; the file may be truncated or damaged")
+                }
+            }
+            return HDF5FloatArray(shape: shape, floats: floats)
+        }
         try MemoryBudget.reserve(MemoryBudget.bytes(count, 16), for: "reading dataset \(datasetPath) of \(path)")
         var values = [Double](repeating: 0, count: count)
         if count > 0 {

@@ -4,7 +4,9 @@ import GRUModel
 /// Builds GRUModel layers from Keras layer configs and weights: the one place that knows which Keras
 /// class is which layer, and in what order each stores its weights.
 struct KerasLayerBuilder<S: GRUScalar> {
+    /// The model without its arrays, which `weights` holds.
     let model: KerasModel
+    let weights: LayerWeightStore
     /// The user's arguments for the model's one GRU.
     let overrides: GRUOverrides
 
@@ -30,7 +32,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "Masking":
             return Masking(name: layer.name, maskValue: S((try reader(layer).double("mask_value")) ?? 0))
         default:
-            let (translated, arrays) = try KerasLegacyKeys(path: model.path).translate(layer, model.otherWeights[layer.name] ?? [])
+            let (translated, arrays) = try KerasLegacyKeys(path: model.path).translate(layer, weights.take(layer.name))
             return try keras1Layer(translated, arrays: arrays) ?? make(translated, arrays: arrays)
         }
     }
@@ -49,8 +51,8 @@ struct KerasLayerBuilder<S: GRUScalar> {
         guard arrays.count == names.count else {
             throw fail(layer, "holds \(arrays.count) weights; its config needs \(names.count) (\(names.joined(separator: ", ")))")
         }
-        try MemoryBudget.reserve(MemoryBudget.bytes(arrays.reduce(0) { $0 + $1.values.count }, MemoryLayout<S>.size), for: "layer \(Printable.quoted(layer.name))")
-        return arrays.map { (S.converting($0.values), $0.shape) }
+        try MemoryBudget.reserve(MemoryBudget.bytes(arrays.reduce(0) { $0 + $1.count }, MemoryLayout<S>.size), for: "layer \(Printable.quoted(layer.name))")
+        return arrays.map { ($0.converted(S.self), $0.shape) }
     }
 
     /// An activation by name, softmax and the others over the last axis included (KerasActivations.swift).

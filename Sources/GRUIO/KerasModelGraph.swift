@@ -17,6 +17,18 @@ extension KerasModel {
     /// (Keras's `Model(m.inputs, m.get_layer(NAME).output)`: its first call, or the input an InputLayer
     /// names), and only the layers that output depends on are built, so nothing after it is read or checked.
     public func graph<S: GRUScalar>(_ type: S.Type, through: String? = nil, overrides: GRUOverrides = GRUOverrides()) throws -> ModelGraph<S> {
+        try graph(S.self, through: through, overrides: overrides, weights: LayerWeightStore(otherWeights))
+    }
+
+    /// The graph, the model's arrays handed over to it: each layer's arrays are let go once the layer holds
+    /// its own copy (packed panels), so a run's memory peaks near the weights' size, not twice that.
+    public mutating func takeGraph<S: GRUScalar>(_ type: S.Type, through: String? = nil, overrides: GRUOverrides = GRUOverrides()) throws -> ModelGraph<S> {
+        let weights = LayerWeightStore(otherWeights)
+        otherWeights = [:]
+        return try graph(S.self, through: through, overrides: overrides, weights: weights)
+    }
+
+    private func graph<S: GRUScalar>(_ type: S.Type, through: String?, overrides: GRUOverrides, weights: LayerWeightStore) throws -> ModelGraph<S> {
         guard let root = modelConfig else {
             throw GRUIOError.keras(path: path, "holds weights only: without a model config it defines no whole model; run one layer with --layer NAME")
         }
@@ -41,7 +53,9 @@ extension KerasModel {
             }
         }
         let order = try KerasCallOrder(connectivity, path: path)
-        let builder = KerasLayerBuilder<S>(model: self, overrides: overrides)
+        var bare = self
+        bare.otherWeights = [:]
+        let builder = KerasLayerBuilder<S>(model: bare, weights: weights, overrides: overrides)
         var calls: [ModelGraph<S>.Call] = []
         var built: [String: any ModelLayer<S>] = [:]
         for call in order.calls {
@@ -197,5 +211,16 @@ private struct MinHeap {
             }
         }
         return top
+    }
+}
+
+/// The arrays of the layers not yet built, each given up to the builder once.
+final class LayerWeightStore: @unchecked Sendable {
+    private var arrays: [String: [HDF5FloatArray]]
+
+    init(_ arrays: [String: [HDF5FloatArray]]) { self.arrays = arrays }
+
+    func take(_ layer: String) -> [HDF5FloatArray] {
+        arrays.removeValue(forKey: layer) ?? []
     }
 }

@@ -33,10 +33,12 @@ struct Run: ParsableCommand {
         let several = io.inputs.count > 1 || io.outputs.count > 1
         let single = layer.through != nil || (layer.layer == nil && several && model!.hasGraph) ? nil
             : try model!.singleLayer(requested: layer.layer)
-        let whole = model!
-        model = nil
-        if let single { return try runLayer(single, path: whole.path) }
-        try runModel(whole)
+        if let single {
+            let path = model!.path
+            model = nil
+            return try runLayer(single, path: path)
+        }
+        try runModel(&model)
     }
 
     /// One output as is; merge_mode None's two outputs stacked on a new first axis. Written from the arrays

@@ -5,7 +5,28 @@ import GRUModel
 
 /// `gru-run --weights model.h5 --input x.npy`: the whole model, as `model.predict` computes it.
 extension Run {
-    func runModel(_ model: KerasModel) throws {
+    /// `model` is released once the graph is built: the file's arrays go, the graph keeps what it computes with.
+    func runModel(_ file: inout KerasModel?) throws {
+        try checkRunsWhole(file!)
+        try checkOutputsAreDistinct()
+        let paths = io.outputs.isEmpty ? ["-"] : io.outputs
+        for path in paths + [io.stateOutput].compactMap({ $0 }) { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
+        let outputs = try OutputSet(paths + [io.stateOutput].compactMap { $0 })
+        let wide = file!.layers.contains { kerasLayer in
+            switch kerasLayer {
+            case .gru(let gru): return gru.bits == 64
+            case .bidirectional(let pair): return pair.forward.bits == 64
+            default: return false
+            }
+        } || file!.otherWeights.values.contains { $0.contains { $0.bits == 64 } }
+        switch layer.dtype ?? (wide ? .float64 : .float32) {
+        case .float32: try runModel(&file, Float.self, outputs: outputs)
+        case .float64: try runModel(&file, Double.self, outputs: outputs)
+        }
+    }
+
+    /// The flags a whole model takes.
+    private func checkRunsWhole(_ model: KerasModel) throws {
         let recurrent = model.layers.filter(\.isRecurrent)
         if (layer.changesLayerConfig || layer.hardSigmoid != nil) && recurrent.count != 1 {
             throw CLIError.usage("layer flags apply to one GRU, and \(model.path) holds \(recurrent.count); choose one with --layer NAME")
@@ -17,26 +38,13 @@ extension Run {
         if io.stateOutput != nil && recurrent.count != 1 && (recurrent.isEmpty || model.layers.contains(where: \.isOther)) {
             throw CLIError.usage("--state-output writes the final state of a model's one GRU, and \(model.path) holds \(recurrent.count); run one with --layer NAME")
         }
-        try checkOutputsAreDistinct()
-        let paths = io.outputs.isEmpty ? ["-"] : io.outputs
-        for path in paths + [io.stateOutput].compactMap({ $0 }) { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
-        let outputs = try OutputSet(paths + [io.stateOutput].compactMap { $0 })
-        let wide = model.layers.contains { kerasLayer in
-            switch kerasLayer {
-            case .gru(let gru): return gru.bits == 64
-            case .bidirectional(let pair): return pair.forward.bits == 64
-            default: return false
-            }
-        } || model.otherWeights.values.contains { $0.contains { $0.bits == 64 } }
-        switch layer.dtype ?? (wide ? .float64 : .float32) {
-        case .float32: try runModel(model, Float.self, outputs: outputs)
-        case .float64: try runModel(model, Double.self, outputs: outputs)
-        }
     }
 
-    private func runModel<S: CLIScalar>(_ model: KerasModel, _ type: S.Type, outputs: OutputSet) throws {
+    private func runModel<S: CLIScalar>(_ file: inout KerasModel?, _ type: S.Type, outputs: OutputSet) throws {
         modelAllocationCheck = { bytes, what in try MemoryBudget.reserve(bytes, for: "the output of \(what)") }
-        var graph = try model.graph(S.self, through: layer.through, overrides: layer.overrides)
+        var graph = try file!.takeGraph(S.self, through: layer.through, overrides: layer.overrides)
+        let path = file!.path
+        file = nil
         // --state-output: the model's (last) recurrent layer also gives its final states, read after the pass.
         var stateSources: [ModelGraph<S>.Source] = []
         if io.stateOutput != nil, let index = graph.calls.lastIndex(where: { $0.layer is any RecurrentModelLayer<S> }),
@@ -50,13 +58,13 @@ extension Run {
         let inputPaths = io.inputs.isEmpty ? ["-"] : io.inputs
         guard inputPaths.count == graph.inputs.count else {
             let names = graph.inputs.map(\.name).joined(separator: ", ")
-            throw CLIError.usage("\(model.path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)) but --input was given \(inputPaths.count) times")
+            throw CLIError.usage("\(path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)) but --input was given \(inputPaths.count) times")
         }
         guard outputs.writers.count - stateSources.count == produced else {
-            let what = layer.through.map { "layer \(Printable.quoted($0)) of \(model.path)" } ?? model.path
+            let what = layer.through.map { "layer \(Printable.quoted($0)) of \(path)" } ?? path
             throw CLIError.usage("\(what) gives \(produced) output\(produced == 1 ? "" : "s"); name one file for each, in the model's order (--output, or --expect for check)")
         }
-        let sampling = try csvSampling(graph.inputs[0], model: model)
+        let sampling = try csvSampling(graph.inputs[0], path: path)
         io.sayWhenReadingATerminal()
         // Each input is opened once: the bytes read to tell .npy from CSV stay with it (a pipe, /dev/stdin).
         let files = try inputPaths.map { try InputFile(path: $0) }
@@ -94,15 +102,15 @@ extension Run {
     private func paths(_ outputs: OutputSet) -> [String] { outputs.writers.map(\.path) }
 
     /// How CSV rows become samples: `--timesteps`, else the length the model's first input fixes.
-    private func csvSampling<T>(_ input: ModelGraph<T>.Input, model: KerasModel) throws -> CSVTimesteps? {
+    private func csvSampling<T>(_ input: ModelGraph<T>.Input, path: String) throws -> CSVTimesteps? {
         let fixed = input.shape?.first ?? nil
         if let timesteps = io.timesteps {
             if let fixed, fixed != timesteps {
-                throw CLIError.usage("--timesteps \(timesteps) contradicts \(model.path), whose input has a fixed length of \(fixed) timesteps")
+                throw CLIError.usage("--timesteps \(timesteps) contradicts \(path), whose input has a fixed length of \(fixed) timesteps")
             }
             return CSVTimesteps(count: timesteps, strict: true, source: "--timesteps \(timesteps)")
         }
-        return fixed.map { CSVTimesteps(count: $0, strict: false, source: "the input length \(model.path) fixes") }
+        return fixed.map { CSVTimesteps(count: $0, strict: false, source: "the input length \(path) fixes") }
     }
 }
 

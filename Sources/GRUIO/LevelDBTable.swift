@@ -9,19 +9,19 @@
 ///     entry:              shared key bytes, unshared key bytes, value size (varint32 each), key tail, value
 ///
 /// The index block's values are the handles of the data blocks, in key order.
-struct LevelDBTable {
-    struct Failure: Error, Equatable {
-        var what: String
+public struct LevelDBTable {
+    public struct Failure: Error, Equatable {
+        public var what: String
     }
 
-    static let magic: UInt64 = 0xDB47_7524_8B80_FB57
+    public static let magic: UInt64 = 0xDB47_7524_8B80_FB57
     static let footerSize = 48
     static let trailerSize = 5
 
     /// Every key and value of the table, in the table's order.
-    private(set) var entries: [(key: [UInt8], value: ArraySlice<UInt8>)] = []
+    public private(set) var entries: [(key: [UInt8], value: ArraySlice<UInt8>)] = []
 
-    init(_ file: [UInt8]) throws {
+    public init(_ file: [UInt8]) throws {
         guard file.count >= Self.footerSize else {
             throw Failure(what: "is \(file.count) bytes long, shorter than a table's 48-byte footer")
         }

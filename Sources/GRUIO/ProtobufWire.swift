@@ -5,43 +5,43 @@
 // that are left before it is used; a damaged message ends in `ProtobufWire.Failure`, never a trap.
 
 /// One field of a message as read off the wire.
-struct ProtobufField {
-    enum Value {
+public struct ProtobufField {
+    public enum Value {
         case varint(UInt64)
         case fixed64(UInt64)
         case bytes(ArraySlice<UInt8>)
         case fixed32(UInt32)
     }
-    var number: Int
-    var value: Value
+    public var number: Int
+    public var value: Value
 
-    var varint: UInt64? { if case .varint(let v) = value { return v } else { return nil } }
-    var bytes: ArraySlice<UInt8>? { if case .bytes(let b) = value { return b } else { return nil } }
-    var fixed32: UInt32? { if case .fixed32(let v) = value { return v } else { return nil } }
-    var string: String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
+    public var varint: UInt64? { if case .varint(let v) = value { return v } else { return nil } }
+    public var bytes: ArraySlice<UInt8>? { if case .bytes(let b) = value { return b } else { return nil } }
+    public var fixed32: UInt32? { if case .fixed32(let v) = value { return v } else { return nil } }
+    public var string: String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// Reads the fields of one message (or any byte run) in order.
-struct ProtobufWire {
-    struct Failure: Error, Equatable {
-        var what: String
+public struct ProtobufWire {
+    public struct Failure: Error, Equatable {
+        public var what: String
     }
 
     private let bytes: ArraySlice<UInt8>
     private var at: Int
 
-    init(_ bytes: ArraySlice<UInt8>) {
+    public init(_ bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
         at = bytes.startIndex
     }
 
-    init(_ bytes: [UInt8]) { self.init(bytes[...]) }
+    public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
 
-    var isAtEnd: Bool { at >= bytes.endIndex }
-    var offset: Int { at - bytes.startIndex }
+    public var isAtEnd: Bool { at >= bytes.endIndex }
+    public var offset: Int { at - bytes.startIndex }
 
     /// A base-128 varint of at most 10 bytes.
-    mutating func varint() throws -> UInt64 {
+    public mutating func varint() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -56,34 +56,34 @@ struct ProtobufWire {
     }
 
     /// A varint that must fit `limit` (a length, an offset, a count).
-    mutating func length(limit: Int = Int(Int32.max)) throws -> Int {
+    public mutating func length(limit: Int = Int(Int32.max)) throws -> Int {
         let value = try varint()
         guard value <= UInt64(limit) else { throw Failure(what: "a length of \(value) is out of range") }
         return Int(value)
     }
 
-    mutating func fixed32() throws -> UInt32 {
+    public mutating func fixed32() throws -> UInt32 {
         guard bytes.endIndex - at >= 4 else { throw Failure(what: "a fixed32 runs past the end") }
         let value = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) }
         at += 4
         return value
     }
 
-    mutating func fixed64() throws -> UInt64 {
+    public mutating func fixed64() throws -> UInt64 {
         guard bytes.endIndex - at >= 8 else { throw Failure(what: "a fixed64 runs past the end") }
         let value = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
         at += 8
         return value
     }
 
-    mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+    public mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
         guard count >= 0, bytes.endIndex - at >= count else { throw Failure(what: "a field of \(count) bytes runs past the end") }
         defer { at += count }
         return bytes[at..<(at + count)]
     }
 
     /// The next field, or nil at the end of the message. Groups (wire types 3 and 4, retired) are refused.
-    mutating func field() throws -> ProtobufField? {
+    public mutating func field() throws -> ProtobufField? {
         guard !isAtEnd else { return nil }
         let key = try varint()
         let number = key >> 3
@@ -98,7 +98,7 @@ struct ProtobufWire {
     }
 
     /// Every field of `bytes`, in order.
-    static func fields(_ bytes: ArraySlice<UInt8>) throws -> [ProtobufField] {
+    public static func fields(_ bytes: ArraySlice<UInt8>) throws -> [ProtobufField] {
         var wire = ProtobufWire(bytes)
         var fields: [ProtobufField] = []
         while let field = try wire.field() { fields.append(field) }
@@ -106,7 +106,7 @@ struct ProtobufWire {
     }
 
     /// Calls `body` with each field of `bytes`, without collecting them (large messages).
-    static func forEachField(_ bytes: ArraySlice<UInt8>, _ body: (ProtobufField) throws -> Void) throws {
+    public static func forEachField(_ bytes: ArraySlice<UInt8>, _ body: (ProtobufField) throws -> Void) throws {
         var wire = ProtobufWire(bytes)
         while let field = try wire.field() { try body(field) }
     }

@@ -5,15 +5,15 @@ import GRUCore
 /// `<prefix>.index` table maps each tensor's key to a BundleEntryProto (dtype, shape, shard, offset, size,
 /// masked CRC-32C of the bytes); the empty key holds the BundleHeaderProto (shard count, endianness). The
 /// bytes sit in `<prefix>.data-NNNNN-of-NNNNN`.
-struct TensorBundle {
-    struct Entry {
-        var dtype: Int
-        var shape: [Int]
-        var shard: Int
-        var offset: Int
-        var size: Int
-        var maskedCRC: UInt32
-        var sliced: Bool
+public struct TensorBundle {
+    public struct Entry: Sendable {
+        public var dtype: Int
+        public var shape: [Int]
+        public var shard: Int
+        public var offset: Int
+        public var size: Int
+        public var maskedCRC: UInt32
+        public var sliced: Bool
     }
 
     /// TensorFlow's DataType numbers (`types.proto`) that gru-run reads.
@@ -26,17 +26,17 @@ struct TensorBundle {
     /// Shapes deeper than this are no Keras weight's.
     static let deepestShape = 32
 
-    let prefix: String
-    let shardCount: Int
-    let entries: [String: Entry]
+    public let prefix: String
+    public let shardCount: Int
+    public let entries: [String: Entry]
 
-    var indexPath: String { prefix + ".index" }
+    public var indexPath: String { prefix + ".index" }
 
-    func shardPath(_ shard: Int) -> String {
+    public func shardPath(_ shard: Int) -> String {
         prefix + String(format: ".data-%05d-of-%05d", shard, shardCount)
     }
 
-    init(prefix: String) throws {
+    public init(prefix: String) throws {
         self.prefix = prefix
         let indexPath = prefix + ".index"
         let file = try Self.read(indexPath, limit: Self.maximumIndexBytes, what: "checkpoint index")
@@ -157,7 +157,7 @@ struct TensorBundle {
     }
 
     /// A DT_FLOAT or DT_DOUBLE tensor, little-endian.
-    func floatArray(_ key: String, path: String) throws -> HDF5FloatArray {
+    public func floatArray(_ key: String, path: String) throws -> HDF5FloatArray {
         guard let entry = entries[key] else {
             throw GRUIOError.keras(path: indexPath, "has no tensor \(Printable.quoted(key))")
         }
@@ -184,7 +184,7 @@ struct TensorBundle {
 
     /// A scalar DT_STRING tensor: `[varint64 length][masked CRC-32C of the length][bytes]`, the entry's
     /// checksum over the length (as 4 bytes), the length's checksum and the bytes.
-    func scalarString(_ key: String) throws -> [UInt8] {
+    public func scalarString(_ key: String) throws -> [UInt8] {
         guard let entry = entries[key], entry.dtype == DataType.string, entry.shape.isEmpty else {
             throw GRUIOError.keras(path: indexPath, "has no scalar string tensor \(Printable.quoted(key))")
         }

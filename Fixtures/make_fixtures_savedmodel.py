@@ -19,8 +19,11 @@ reader is seen to skip a real graph. Two special folders:
   sm_legacy_metadata  keras_metadata.pb removed and its metadata moved into the SavedUserObject.metadata
                       fields of saved_model.pb, which is how TF 2.0-2.4 wrote it (tf-keras reloads it)
   sm_no_keras         a tf.Module with a tf.function saved by tf.saved_model.save: no Keras model at all
+  sm_keras3_export    Keras 3.15.1 `model.export(dir)` of a Sequential GRU: a TensorFlow graph, no Keras metadata
+  sm_subclassed       a subclassed tf-keras Model holding a GRU: Keras metadata, but no layer config
 
-Usage: python Fixtures/make_fixtures_savedmodel.py [--force]   (pins: requirements-keras3.txt)
+Usage: python Fixtures/make_fixtures_savedmodel.py [--force] [--refusals]   (pins: requirements-keras3.txt)
+--refusals remakes only the last three folders (the folders gru-run refuses).
 """
 import importlib.util
 import json
@@ -29,7 +32,8 @@ import shutil
 import sys
 from pathlib import Path
 
-os.environ["TF_USE_LEGACY_KERAS"] = "1"
+if "--keras3-export" not in sys.argv:
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["PYTHONHASHSEED"] = "0"
 
@@ -143,11 +147,52 @@ def legacy_metadata(folder):
     (folder / "keras_metadata.pb").unlink()
 
 
+def keras3_export(folder):
+    """Child process: Keras 3 without TF_USE_LEGACY_KERAS."""
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import keras
+    model = keras.Sequential([keras.Input((T, D), name="x"), keras.layers.GRU(3, name="gru")])
+    model.export(folder)
+
+
+def refusals():
+    """The SavedModel folders that hold no Keras model gru-run can run."""
+    import subprocess
+    import tensorflow as tf
+    import tf_keras as keras
+    for name in ["sm_no_keras", "sm_keras3_export", "sm_subclassed"]:
+        if (OUT / name).exists():
+            shutil.rmtree(OUT / name)
+    module = tf.Module()
+    module.w = tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3))
+    module.f = tf.function(lambda x: tf.matmul(x, module.w), input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+    tf.saved_model.save(module, str(OUT / "sm_no_keras" / "model"))
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    subprocess.run([sys.executable, __file__, "--keras3-export", str(OUT / "sm_keras3_export" / "model")], env=env, check=True)
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.gru = keras.layers.GRU(3)
+
+        def call(self, x):
+            return self.gru(x)
+    model = Subclassed()
+    model(np.zeros((1, T, D), "float32"))
+    model.save(OUT / "sm_subclassed" / "model", save_format="tf", save_traces=False)
+
+
 def main():
+    if sys.argv[1:2] == ["--keras3-export"]:
+        keras3_export(sys.argv[2])
+        return
     import tensorflow as tf
     import tf_keras as keras
     from tf_keras.src.layers.rnn import gru_v1
     tf.get_logger().setLevel("ERROR")
+    if "--refusals" in sys.argv[1:]:
+        refusals()
+        return
     force = "--force" in sys.argv[1:]
     if OUT.exists():
         if not force:
@@ -224,11 +269,7 @@ def main():
         })
         print(f"{name}: {', '.join(str(tuple(y.shape)) for y in ys)}", flush=True)
 
-    # A SavedModel with no Keras model in it.
-    module = tf.Module()
-    module.w = tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3))
-    module.f = tf.function(lambda x: tf.matmul(x, module.w), input_signature=[tf.TensorSpec([None, 2], tf.float32)])
-    tf.saved_model.save(module, str(OUT / "sm_no_keras" / "model"))
+    refusals()
     generator = {"tensorflow": tf.__version__, "tf_keras": keras.__version__, "numpy": np.__version__}
     (OUT / "manifest.json").write_text(json.dumps({"generator": generator, "cases": entries}, indent=1) + "\n")
     print(f"savedmodel: {len(entries)} cases")

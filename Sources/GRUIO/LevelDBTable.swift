@@ -17,6 +17,8 @@ public struct LevelDBTable {
     public static let magic: UInt64 = 0xDB47_7524_8B80_FB57
     static let footerSize = 48
     static let trailerSize = 5
+    /// Checkpoint keys are variable paths; a longer one is damage (and would make rebuilding keys quadratic).
+    static let longestKey = 1 << 16
 
     /// Every key and value of the table, in the table's order.
     public private(set) var entries: [(key: [UInt8], value: ArraySlice<UInt8>)] = []
@@ -87,8 +89,8 @@ public struct LevelDBTable {
                 let shared = try wire.length()
                 let unshared = try wire.length()
                 let valueSize = try wire.length()
-                guard shared <= previous.count else {
-                    throw Failure(what: "is damaged: an entry of \(what) shares \(shared) bytes of a \(previous.count)-byte key")
+                guard shared <= previous.count, shared + unshared <= Self.longestKey else {
+                    throw Failure(what: "is damaged: an entry of \(what) shares \(shared) bytes of a \(previous.count)-byte key or is longer than \(Self.longestKey) bytes")
                 }
                 let key = Array(previous[0..<shared]) + (try wire.take(unshared))
                 entries.append((key, try wire.take(valueSize)))

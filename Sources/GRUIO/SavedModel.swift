@@ -22,7 +22,10 @@ enum SavedModelReader {
         guard path != "-", FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return nil }
         let url = URL(fileURLWithPath: path)
         if isFolder.boolValue {
-            return FileManager.default.fileExists(atPath: url.appendingPathComponent("saved_model.pb").path) ? path : nil
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("saved_model.pb").path) else { return nil }
+            var folder = path
+            while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+            return folder
         }
         guard url.lastPathComponent == "saved_model.pb" else { return nil }
         let folder = (path as NSString).deletingLastPathComponent
@@ -83,12 +86,14 @@ enum SavedModelReader {
     /// The root's `model_config` (tf.keras writes it for every functional and Sequential model), its
     /// `__tuple__` objects turned into the lists an .h5 model_config holds.
     private static func config(of root: JSONValue, path: String) throws -> JSONValue {
-        if let config = root["model_config"], config["class_name"] != nil { return untupled(config) }
-        if let className = root["class_name"]?.string, let config = root["config"], config["layers"] != nil {
+        if let config = root["model_config"], config["class_name"] != nil, config["config"]?["layers"]?.array != nil {
+            return untupled(config)
+        }
+        if let className = root["class_name"]?.string, let config = root["config"], config["layers"]?.array != nil {
             return untupled(.object(["class_name": .string(className), "config": config]))
         }
-        let className = root["class_name"]?.string ?? "a subclassed model"
-        throw GRUIOError.keras(path: path, "holds a Keras \(Printable.name(className)) without a model config (a subclassed model); gru-run needs a functional or Sequential model")
+        let className = root["class_name"]?.string ?? "model"
+        throw GRUIOError.keras(path: path, "holds a subclassed Keras model (class \(Printable.quoted(className))), whose layers and their connections no config records; gru-run runs functional and Sequential models: rebuild it as one and save that")
     }
 
     /// `{"class_name": "__tuple__", "items": [...]}` -> `[...]`, everywhere.
@@ -109,8 +114,9 @@ enum SavedModelReader {
     /// own metadata, never from shapes or positions.
     private static func routes(_ nodes: [ObjectGraphNode], path: String) throws -> [String: [String]] {
         var routes: [String: [String]] = [:]
+        var walked: Set<Int> = []  // each model once: a damaged graph may loop or share
         func walk(_ id: Int, route: [String], prefix: String, depth: Int) throws {
-            guard depth <= KerasModelConfig.deepestNesting else { return }
+            guard depth <= KerasModelConfig.deepestNesting, walked.insert(id).inserted else { return }
             for child in nodes[id].children where isLayerReference(child.name) {
                 guard let text = nodes[child.id].metadata, !text.isEmpty,
                       let name = try KerasReader.parseConfig(text, path: path, what: "a layer's Keras metadata")["name"]?.string else { continue }

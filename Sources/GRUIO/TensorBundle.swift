@@ -133,13 +133,13 @@ public struct TensorBundle {
         guard FileManager.default.fileExists(atPath: path) else {
             throw GRUIOError.keras(path: path, "is missing: the checkpoint \(indexPath) stores tensor \(Printable.quoted(key)) in it")
         }
-        try MemoryBudget.reserve(entry.size, for: "tensor \(Printable.quoted(key)) of \(path)")
         guard let handle = FileHandle(forReadingAtPath: path) else { throw GRUIOError.unreadable(path: path) }
         defer { try? handle.close() }
         let fileSize = (try? handle.seekToEnd()).map { Int(clamping: $0) } ?? 0
         guard entry.offset <= fileSize, entry.size <= fileSize - entry.offset else {
             throw GRUIOError.keras(path: path, "is truncated or damaged: tensor \(Printable.quoted(key)) lies at \(entry.offset) for \(entry.size) bytes but the shard holds \(fileSize)")
         }
+        try MemoryBudget.reserve(entry.size, for: "tensor \(Printable.quoted(key)) of \(path)")
         var bytes: [UInt8]
         do {
             try handle.seek(toOffset: UInt64(entry.offset))
@@ -172,8 +172,8 @@ public struct TensorBundle {
               count.multipliedReportingOverflow(by: width).overflow == false, count * width == entry.size else {
             throw GRUIOError.keras(path: indexPath, "is damaged: tensor \(Printable.quoted(key)) of shape \(describe(entry.shape)) has \(entry.size) bytes")
         }
-        try MemoryBudget.reserve(MemoryBudget.bytes(count, 8 + width), for: "tensor \(Printable.quoted(key)) of \(path)")
-        let raw = try bytes(key)
+        let raw = try bytes(key)  // checked against the shard's size before anything is allocated
+        try MemoryBudget.reserve(MemoryBudget.bytes(count, 8), for: "tensor \(Printable.quoted(key)) of \(path)")
         let values: [Double] = raw.withUnsafeBytes { buffer in
             width == 4
                 ? (0..<count).map { Double(Float(bitPattern: UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))) }

@@ -131,6 +131,18 @@ final class SavedModelTests: XCTestCase {
         XCTAssertEqual(run.status, 65)
         XCTAssertEqual(run.stderr, "gru-run: \(path) is a TensorFlow SavedModel that holds a TensorFlow graph and no Keras model; gru-run runs Keras models: save the model with model.save(\"m.keras\"), model.save(\"m.h5\") or tf-keras's model.save(\"dir\").\n")
         XCTAssertEqual(try GRURunBinary.run(["inspect", path]).status, 65)
+        // Keras 3's model.export(): a serving graph without Keras metadata.
+        let exported = Fixtures.path("savedmodel/sm_keras3_export/model")
+        let export = try GRURunBinary.run(["inspect", exported + "/"])
+        XCTAssertEqual(export.status, 65)
+        XCTAssertEqual(export.stderr, "gru-run: \(exported) is a TensorFlow SavedModel that holds a TensorFlow graph and no Keras model; gru-run runs Keras models: save the model with model.save(\"m.keras\"), model.save(\"m.h5\") or tf-keras's model.save(\"dir\").\n")
+    }
+
+    func testASubclassedModelIsRefusedInOneSentence() throws {
+        let path = Fixtures.path("savedmodel/sm_subclassed/model")
+        let run = try GRURunBinary.run(["--weights", path, "--input", Fixtures.path("savedmodel/sm_gru_dense1/x.npy")])
+        XCTAssertEqual(run.status, 65)
+        XCTAssertEqual(run.stderr, "gru-run: \(path)/keras_metadata.pb: holds a subclassed Keras model (class 'Subclassed'), whose layers and their connections no config records; gru-run runs functional and Sequential models: rebuild it as one and save that.\n")
     }
 
     /// A copy of sm_batchnorm damaged one way; its refusal is one line naming the file and the damage.

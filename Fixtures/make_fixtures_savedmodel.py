@@ -16,6 +16,7 @@ Conv1D + pooling, BatchNormalization, LayerNormalization, merges, nested models,
 Most folders are saved with save_traces=False: the config and checkpoint are the same, and saved_model.pb
 holds no traced functions (40 KB instead of 2 MB). `sm_traced_gru` keeps the default traces, so that the
 reader is seen to skip a real graph. Two special folders:
+  sm_sharded          the checkpoint written in three shards (SaveOptions' MaxShardSizePolicy, 300 bytes)
   sm_legacy_metadata  keras_metadata.pb removed and its metadata moved into the SavedUserObject.metadata
                       fields of saved_model.pb, which is how TF 2.0-2.4 wrote it (tf-keras reloads it)
   sm_no_keras         a tf.Module with a tf.function saved by tf.saved_model.save: no Keras model at all
@@ -23,7 +24,8 @@ reader is seen to skip a real graph. Two special folders:
   sm_subclassed       a subclassed tf-keras Model holding a GRU: Keras metadata, but no layer config
 
 Usage: python Fixtures/make_fixtures_savedmodel.py [--force] [--refusals]   (pins: requirements-keras3.txt)
---refusals remakes only the last three folders (the folders gru-run refuses).
+--refusals remakes only the last three folders (the folders gru-run refuses); --only NAME (repeatable)
+remakes only the named cases and updates their manifest entries.
 """
 import importlib.util
 import json
@@ -194,11 +196,12 @@ def main():
         refusals()
         return
     force = "--force" in sys.argv[1:]
-    if OUT.exists():
+    only = [sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--only"]
+    if OUT.exists() and not only:
         if not force:
             sys.exit(f"refusing to overwrite {OUT} (use --force)")
         shutil.rmtree(OUT)
-    OUT.mkdir()
+    OUT.mkdir(exist_ok=True)
     by_base = {c.base: c for c in models.CASES}
     jobs = []
     for name, (build, what, dtype) in grid().items():
@@ -215,6 +218,18 @@ def main():
                                                                k.L.Dense(2, name="head")]),
                  [("float", (T, D))], "Bidirectional -> GRU -> Dense, Keras metadata in saved_model.pb (TF 2.0-2.4)",
                  "float32", {}, models.B))
+    jobs.append(("sm_sharded", lambda k: k.Sequential([k.Input((T, D), name="x"), k.L.GRU(5, name="gru"),
+                                                       k.L.Dense(2, name="head")]),
+                 [("float", (T, D))], "GRU -> Dense, the checkpoint in three data shards", "float32", {}, models.B))
+    save_options = {"sm_sharded": tf.saved_model.SaveOptions(
+        experimental_sharding_callback=tf.train.experimental.MaxShardSizePolicy(max_shard_size=300))}
+    if only:
+        jobs = [j for j in jobs if j[0] in only]
+        if len(jobs) != len(set(only)):
+            sys.exit("--only: no such case among " + ", ".join(sorted(set(only) - {j[0] for j in jobs})))
+        for name in only:
+            if (OUT / name).exists():
+                shutil.rmtree(OUT / name)
     entries = []
     for name, build, inputs, what, dtype, scales, batch in jobs:
         keras.backend.clear_session()
@@ -236,7 +251,8 @@ def main():
             ys = as_list(model.predict(feed, batch_size=batch, verbose=0))
             folder = OUT / name
             folder.mkdir()
-            model.save(folder / "model", save_format="tf", save_traces=(name == "sm_traced_gru"))
+            model.save(folder / "model", save_format="tf", save_traces=(name == "sm_traced_gru"),
+                       options=save_options.get(name))
             if name in H5:
                 model.save(folder / "model.h5")
             throughs = []
@@ -269,8 +285,13 @@ def main():
         })
         print(f"{name}: {', '.join(str(tuple(y.shape)) for y in ys)}", flush=True)
 
-    refusals()
     generator = {"tensorflow": tf.__version__, "tf_keras": keras.__version__, "numpy": np.__version__}
+    if only:
+        old = json.loads((OUT / "manifest.json").read_text())["cases"]
+        made = {e["name"]: e for e in entries}
+        entries = [made.pop(e["name"], e) for e in old] + list(made.values())
+    else:
+        refusals()
     (OUT / "manifest.json").write_text(json.dumps({"generator": generator, "cases": entries}, indent=1) + "\n")
     print(f"savedmodel: {len(entries)} cases")
 

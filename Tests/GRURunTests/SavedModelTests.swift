@@ -202,6 +202,21 @@ final class SavedModelTests: XCTestCase {
         }
     }
 
+    /// A checkpoint written in three shards reads whole; without its last shard it is refused by name.
+    func testACheckpointInSeveralShards() throws {
+        let sharded = try fixture("sm_sharded")
+        let variables = sharded.folder + "/model/variables"
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: variables).filter { $0.contains(".data-") }.sorted(),
+                       (0..<3).map { "variables.data-0000\($0)-of-00003" })
+        let copy = scratch + "/sharded"
+        try FileManager.default.copyItem(atPath: sharded.folder + "/model", toPath: copy)
+        try FileManager.default.removeItem(atPath: copy + "/variables/variables.data-00002-of-00003")
+        let run = try GRURunBinary.run(["--weights", copy] + sharded.inputArguments)
+        XCTAssertEqual(run.status, 65)
+        XCTAssertTrue(run.stderr.hasPrefix("gru-run: \(copy)/variables/variables.data-00002-of-00003: is missing: the checkpoint \(copy)/variables/variables.index stores tensor '"), run.stderr)
+        XCTAssertEqual(run.stderr.filter { $0 == "\n" }.count, 1)
+    }
+
     /// Every byte of keras_metadata.pb and of the checkpoint index changed in turn (a stride of them):
     /// each run ends with the outputs or one sentence and exit 65, never a crash.
     func testEveryDamageIsASentenceNotACrash() throws {

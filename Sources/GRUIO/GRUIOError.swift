@@ -3,7 +3,7 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String)
     case unreadable(path: String)
     case notHDF5(path: String)
-    /// A TensorFlow SavedModel folder (`model.save("dir")` in TensorFlow 2, `model.export`) given for a Keras file.
+    /// A TensorFlow SavedModel folder with no Keras model in it (Keras 3 `model.export`, a `tf.function`).
     case savedModel(path: String)
     case hdf5(path: String, String)
     case keras(path: String, String)
@@ -24,7 +24,7 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
         case .unreadable(let path): return "\(name(path)) cannot be read: permission denied."
         case .notHDF5(let path): return "\(name(path)) is not an HDF5 file (Keras .h5 files are HDF5)."
         case .savedModel(let path):
-            return "\(name(path)) is a TensorFlow SavedModel folder; gru-run reads Keras files: save the model with model.save(\"m.keras\") or model.save(\"m.h5\")."
+            return "\(name(path)) is a TensorFlow SavedModel that holds a TensorFlow graph and no Keras model; gru-run runs Keras models: save the model with model.save(\"m.keras\"), model.save(\"m.h5\") or tf-keras's model.save(\"dir\")."
         case .hdf5(let path, let what): return sentence("\(name(path)) \(what)")
         case .keras(let path, let what): return sentence("\(name(path)): \(what)")
         case .npy(let path, let what): return sentence("\(name(path)) is not a usable .npy array: \(what)")

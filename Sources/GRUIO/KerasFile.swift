@@ -11,9 +11,11 @@ public enum KerasFileKind: String, Sendable {
     case kerasArchive = "Keras 3 .keras archive"
     /// Keras 3 `model.save_weights("x.weights.h5")`: weights under /layers, no config.
     case keras3Weights = "Keras 3 .weights.h5"
+    /// tf.keras 2.x / tf-keras `model.save("dir")`: a TensorFlow SavedModel folder with Keras metadata.
+    case savedModel = "TensorFlow SavedModel"
 
     /// Whether the file states the layer configs.
-    public var hasConfig: Bool { self == .fullModel || self == .kerasArchive }
+    public var hasConfig: Bool { self == .fullModel || self == .kerasArchive || self == .savedModel }
 }
 
 /// A GRU layer found in a Keras file: its weights, and its config as far as the file states it.

@@ -5,7 +5,7 @@ import GRUCore
 public enum KerasReader {
     /// Reads every layer of the file at `path`.
     public static func load(path: String) throws -> KerasModel {
-        try refuseSavedModel(path)
+        if let folder = SavedModelReader.folder(of: path) { return try SavedModelReader.load(folder: folder) }
         // A pipe or device (<(cat m.h5), /dev/stdin) is read into memory once; libhdf5 and the zip
         // reader need to seek.
         let input = try InputFile(path: path)
@@ -34,21 +34,6 @@ public enum KerasReader {
         let members = file.members(of: "/")
         let what = members.isEmpty ? "nothing" : members.prefix(10).map { Printable.name($0) }.joined(separator: ", ")
         throw GRUIOError.keras(path: path, "is not a Keras model or weights file: it has no model_config, layer_names or /layers (it holds \(what))")
-    }
-
-    /// A SavedModel folder, or its saved_model.pb, is TensorFlow's format, not Keras's: said before the
-    /// folder is refused as a folder or the .pb as not HDF5.
-    private static func refuseSavedModel(_ path: String) throws {
-        var isFolder: ObjCBool = false
-        guard path != "-", FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return }
-        let url = URL(fileURLWithPath: path)
-        if isFolder.boolValue && FileManager.default.fileExists(atPath: url.appendingPathComponent("saved_model.pb").path) {
-            throw GRUIOError.savedModel(path: path)
-        }
-        if !isFolder.boolValue && url.lastPathComponent == "saved_model.pb" {
-            let folder = (path as NSString).deletingLastPathComponent
-            throw GRUIOError.savedModel(path: folder.isEmpty ? "." : folder)
-        }
     }
 
     /// Finds the one GRU in `path` (the one named `layer` if given) and reads its weights and config.

@@ -37,7 +37,7 @@ extension CompletionKind {
 
 /// The GRU's constructor arguments. A full model file supplies each; a flag overrides it.
 struct LayerOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The Keras file: .keras (Keras 3 model.save), .h5 or .hdf5 (model.save: a full model; save_weights: weights only) or .weights.h5 (Keras 3 save_weights: weights only).", valueName: "file"),
+    @Option(help: ArgumentHelp("The Keras file: .keras (Keras 3 model.save), .h5 or .hdf5 (model.save: a full model; save_weights: weights only), .weights.h5 (Keras 3 save_weights: weights only), or a SavedModel folder (tf.keras 2.x / tf-keras model.save(\"dir\")).", valueName: "file"),
             completion: .kerasFile)
     var weights: String
 

@@ -33,10 +33,11 @@ final class UsageHintTests: XCTestCase {
         try writeFileAtomically(bytes, to: path)
     }
 
+    /// A SavedModel with no Keras model in it (here an empty saved_model.pb) is named with the way to save one.
     func testASavedModelFolderIsNamedWithTheWayToSaveAKerasFile() throws {
         try FileManager.default.createDirectory(atPath: scratch + "/exported", withIntermediateDirectories: true)
         try writeFileAtomically([], to: scratch + "/exported/saved_model.pb")
-        let sentence = "is a TensorFlow SavedModel folder; gru-run reads Keras files: save the model with model.save(\"m.keras\") or model.save(\"m.h5\")."
+        let sentence = "is a TensorFlow SavedModel that holds a TensorFlow graph and no Keras model; gru-run runs Keras models: save the model with model.save(\"m.keras\"), model.save(\"m.h5\") or tf-keras's model.save(\"dir\")."
         try assertRefusal(["--weights", "exported", "--input", layerCase + "/x1.npy"], 65, "exported " + sentence)
         try assertRefusal(["--weights", "exported/saved_model.pb", "--input", layerCase + "/x1.npy"], 65, "exported " + sentence)
         try assertRefusal(["inspect", "exported"], 65, "exported " + sentence)

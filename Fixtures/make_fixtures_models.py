@@ -662,6 +662,88 @@ def b_activation_objects(k):
 
 
 
+# ---------------------------------------------------------------- issue 20: attention, Dot, preprocessing
+def b_attention_dot(k):
+    """Attention(use_scale) on a query Dense and a GRU sequence, with the attention scores as an output."""
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    q = L.Dense(6, name="query")(s)
+    a, w = L.Attention(use_scale=True, name="att")([q, s], return_attention_scores=True)
+    return k.Model(x, [L.Dense(3, name="head")(L.GlobalAveragePooling1D(name="gap")(a)), w])
+
+
+def b_attention_concat_causal(k):
+    """Embedding(mask_zero) -> GRU -> Attention(concat, use_scale) on [query, value, key], causal: the
+    masks of query and value, the causal mask, a key of its own."""
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(6, return_sequences=True, name="gru")(e)
+    key = L.Dense(6, name="key")(s)
+    a = L.Attention(score_mode="concat", use_scale=True, name="att")([s, s, key], use_causal_mask=True)
+    return k.Model(x, k.gru(4, name="gru_2")(a))
+
+
+def b_attention_plain_masked(k):
+    """Masking -> GRU -> Attention() with no scale: the value mask and the query mask into a GRU."""
+    L = k.L
+    return_seq = k.gru(5, return_sequences=True, name="gru")
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = return_seq(L.Masking(name="masking")(x))
+    a = L.Attention(name="att")([s, s])
+    return k.Model(x, L.Dense(2, name="head")(k.gru(4, name="gru_2")(a)))
+
+
+def b_additive_attention(k):
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(6, return_sequences=True, name="gru")(e)
+    q = L.Dense(6, name="query")(s)
+    a = L.AdditiveAttention(use_scale=True, name="add_att")([q, s])
+    b = L.AdditiveAttention(use_scale=False, name="add_att_2")([s, q, s])
+    return k.Model(x, [k.gru(4, name="gru_2")(a), L.GlobalMaxPooling1D(name="gmp")(b)])
+
+
+def b_mha(k):
+    """Embedding(mask_zero) -> GRU -> MultiHeadAttention self-attention (masks of query and value)."""
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(8, return_sequences=True, name="gru")(e)
+    a = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, name="mha")(s, s)
+    return k.Model(x, L.Dense(3, name="head")(L.GlobalAveragePooling1D(name="gap")(a)))
+
+
+def b_mha_cross(k):
+    """MultiHeadAttention on query, value and key from different layers, output_shape, no bias,
+    use_causal_mask and the attention scores as an output; a second one with key_dim only."""
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    v = L.Dense(5, name="value")(s)
+    key = L.Dense(7, name="key")(x)
+    a, w = L.MultiHeadAttention(num_heads=3, key_dim=2, output_shape=4, use_bias=False, name="mha")(
+        s, v, key=key, use_causal_mask=True, return_attention_scores=True)
+    b = L.MultiHeadAttention(num_heads=1, key_dim=4, name="mha_2")(a, s)
+    return k.Model(x, [k.gru(3, name="gru_2")(b), w])
+
+
+def b_dot(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    a = k.gru(5, return_sequences=True, name="gru_a")(x)
+    b = k.gru(5, return_sequences=True, name="gru_b")(x)
+    steps = L.Dot(axes=2, name="dot_steps")([a, b])                   # (B, T, T)
+    units = L.Dot(axes=(1, 1), normalize=True, name="dot_units")([a, b])  # (B, 5, 5)
+    la = k.gru(4, name="gru_c")(a)
+    lb = L.Dense(4, name="dense")(k.gru(3, name="gru_d")(x))
+    cos = L.Dot(axes=-1, normalize=True, name="cos")([la, lb])         # (B, 1)
+    return k.Model(x, [k.gru(3, name="gru_e")(steps), L.Flatten(name="flat")(units), cos])
+
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -940,6 +1022,28 @@ CASES = [
          "Dense(activation=LeakyReLU(0.1) named 'relu'), Dense(activation=ReLU(max_value=0.8, threshold=0.1)), "
          "Dense(activation=ELU(0.5)): layer objects as activations", scales={"dense": 1.5, "dense_2": 1.5, "dense_3": 1.5}),
 ]
+CASES += [
+    Case("attention_dot", b_attention_dot, [("float", (T, D))],
+         "Attention(use_scale) on a Dense query and a GRU sequence, return_attention_scores", float64=True),
+    Case("attention_concat_causal", b_attention_concat_causal, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU -> Attention(score_mode='concat', use_scale)([q, v, k], "
+         "use_causal_mask) -> GRU", float64=True),
+    Case("attention_masked", b_attention_plain_masked, [("masked", (T, D))],
+         "Masking -> GRU -> Attention() -> GRU: the value and the query mask"),
+    Case("additive_attention", b_additive_attention, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU -> AdditiveAttention(use_scale True / False) on [q, v] and [q, v, k]",
+         float64=True),
+    Case("mha", b_mha, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU -> MultiHeadAttention(2 heads, key_dim 3, value_dim 4) self-attention",
+         float64=True),
+    Case("mha_cross", b_mha_cross, [("float", (T, D))],
+         "MultiHeadAttention(query, value, key=...) with output_shape, use_bias=False, use_causal_mask, "
+         "return_attention_scores; then one with key_dim only", float64=True),
+    Case("dot", b_dot, [("float", (T, D))],
+         "Dot(axes=2), Dot(axes=(1, 1), normalize) of two GRU sequences; Dot(normalize) of two vectors",
+         float64=True),
+]
+
 for _c in CASES:
     if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):
         _c.float64 = True

@@ -127,17 +127,26 @@ struct Keras3Weights: LayerWeightSource {
         try vars(groupName(layer))
     }
 
-    /// `vars/0, 1, ...` of the layer's group; a wrapper (TimeDistributed) keeps its layer's under `layer/`.
+    /// Layers that keep their weights in sublayer groups, in the order Keras's tf-keras twin lists them.
+    static let sublayers = ["MultiHeadAttention": ["query_dense", "key_dense", "value_dense", "output_dense"]]
+
+    /// `vars/0, 1, ...` of the layer's group; a wrapper (TimeDistributed) keeps its layer's under `layer/`;
+    /// MultiHeadAttention its four projections' under `query_dense/vars`, `key_dense/vars`, ...
     func layerWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
         let group = groupName(layer)
         for base in [group + "/vars", group + "/layer/vars"] where file.exists(base + "/0") {
-            var arrays: [HDF5FloatArray] = []
-            while file.exists(base + "/" + String(arrays.count)) {
-                arrays.append(try file.floatDataset(base + "/" + String(arrays.count)))
-            }
-            return arrays
+            return try vars(at: base)
         }
-        return []
+        guard let parts = Self.sublayers[layer.className] else { return [] }
+        return try parts.flatMap { try vars(at: group + "/" + $0 + "/vars") }
+    }
+
+    private func vars(at base: String) throws -> [HDF5FloatArray] {
+        var arrays: [HDF5FloatArray] = []
+        while file.exists(base + "/" + String(arrays.count)) {
+            arrays.append(try file.floatDataset(base + "/" + String(arrays.count)))
+        }
+        return arrays
     }
 
     func bidirectionalWeights(layer: KerasLayerConfig, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {

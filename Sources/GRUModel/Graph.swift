@@ -41,10 +41,11 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
         (self.inputs, self.calls, self.outputs) = (inputs, calls, outputs)
     }
 
-    /// How many tensors call `index` gives (a recurrent layer with return_state gives its states too).
+    /// How many tensors call `index` gives (a recurrent layer with return_state gives its states too, an
+    /// attention layer with return_attention_scores its scores).
     public func outputsOfCall(_ index: Int) -> Int {
-        guard let recurrent = calls[index].layer as? any RecurrentOutputs else { return 1 }
-        return recurrent.outputCount
+        if let recurrent = calls[index].layer as? any RecurrentOutputs { return recurrent.outputCount }
+        return (calls[index].layer as? any MultipleOutputs)?.outputCount ?? 1
     }
 
     /// Runs the model on one tensor per input; returns one tensor per output.

@@ -38,3 +38,24 @@ extension UnaryLayer {
         }
     }
 }
+
+/// A layer that gives more than one tensor per call (Attention with return_attention_scores).
+public protocol MultipleOutputs {
+    var outputCount: Int { get }
+}
+
+/// A layer whose Keras call takes arguments besides its inputs (`use_causal_mask`,
+/// `return_attention_scores`): the graph holds one copy per call, the weights shared.
+public protocol AttentionCall {
+    func called(with options: AttentionOptions) -> Self
+}
+
+/// The call arguments of Keras's attention layers.
+public struct AttentionOptions: Sendable, Equatable {
+    public var useCausalMask: Bool
+    public var returnAttentionScores: Bool
+
+    public init(useCausalMask: Bool = false, returnAttentionScores: Bool = false) {
+        (self.useCausalMask, self.returnAttentionScores) = (useCausalMask, returnAttentionScores)
+    }
+}

@@ -744,6 +744,65 @@ def b_dot(k):
 
 
 
+def b_normalization(k):
+    """Normalization adapted over the features (axis -1) and over (steps, features), one given its mean and
+    variance with invert; Rescaling with a number and with a list per feature."""
+    L = k.L
+    data = np.random.default_rng(7).standard_normal((40, T, D)) * 2.0 + 1.5
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    per_feature = L.Normalization(axis=-1, name="norm")
+    per_feature.adapt(data.astype(k.floatx))
+    per_step = L.Normalization(axis=(1, 2), name="norm_2")
+    per_step.adapt(data.astype(k.floatx))
+    inverted = L.Normalization(mean=[0.5, -1.0, 2.0, 0.0], variance=[4.0, 0.25, 1.0, 2.0], invert=True, name="norm_inv")
+    a = k.gru(5, return_sequences=True, name="gru")(per_feature(x))
+    b = L.Rescaling(0.5, offset=-0.25, name="rescale")(per_step(x))
+    c = L.Rescaling([1.0, -2.0, 0.5, 3.0], name="rescale_list")(inverted(x))
+    return k.Model(x, [k.gru(3, name="gru_2")(a), L.GlobalAveragePooling1D(name="gap")(b), c])
+
+
+def b_lookup_encoding(k):
+    """IntegerLookup with its vocabulary in the config (mask_token 0, and plain) -> Embedding(mask_zero) ->
+    GRU; CategoryEncoding count and multi_hot of looked-up ids, one_hot of a (B, 1) id."""
+    L = k.L
+    ids = k.Input(shape=(T,), dtype="int64", name="ids")
+    one = k.Input(shape=(1,), dtype="int64", name="one")
+    looked = L.IntegerLookup(vocabulary=[3, 5, 7, 1, 9, 11], mask_token=0, name="lookup")(ids)
+    e = L.Embedding(8, 4, mask_zero=True, name="embed")(looked)
+    g = k.gru(5, name="gru")(e)
+    plain = L.IntegerLookup(vocabulary=[2, 4, 6, 8], name="lookup_2")(ids)
+    counts = L.CategoryEncoding(num_tokens=5, output_mode="count", name="count")(plain)
+    hot = L.CategoryEncoding(num_tokens=5, output_mode="multi_hot", name="multi_hot")(plain)
+    onehot = L.CategoryEncoding(num_tokens=VOCAB, output_mode="one_hot", name="one_hot")(one)
+    head = L.Dense(3, name="head")(L.Concatenate(name="concat")([g, counts, hot]))
+    return k.Model([ids, one], [head, onehot])
+
+
+def b_separable(k):
+    L = k.L
+    return seq(k, (T + 4, 3), [L.SeparableConv1D(4, 3, depth_multiplier=2, padding="same", name="sep_same"),
+                               L.SeparableConv1D(5, 2, strides=2, use_bias=False, activation="tanh", name="sep_stride"),
+                               L.DepthwiseConv1D(2, depth_multiplier=3, activation="relu", name="dw_valid"),
+                               L.DepthwiseConv1D(3, padding="same", dilation_rate=2, use_bias=False, name="dw_same"),
+                               k.gru(4, return_sequences=True, name="gru")])
+
+
+def b_separable_causal(k):
+    L = k.L
+    return seq(k, (T, 3), [L.SeparableConv1D(4, 3, padding="causal", dilation_rate=2, name="sep_causal"),
+                           k.gru(4, name="gru")])
+
+
+def b_td_avgpool(k):
+    L = k.L
+    td = L.TimeDistributed
+    return seq(k, (4, 6, 6, 2), [td(L.Conv2D(3, 3, padding="same"), name="conv"),
+                                 td(L.AveragePooling2D(2), name="avg"), td(L.SpatialDropout2D(0.3), name="drop"),
+                                 td(L.AveragePooling2D((1, 3), strides=1, padding="same"), name="avg_same"),
+                                 td(L.Flatten(), name="flatten"), k.gru(5, name="gru")])
+
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -1044,6 +1103,22 @@ CASES += [
          float64=True),
 ]
 
+CASES += [
+    Case("normalization", b_normalization, [("float", (T, D), 2.0)],
+         "Normalization adapted (axis -1; axis (1, 2)), given mean/variance with invert; Rescaling(0.5, "
+         "offset=-0.25) and Rescaling(list per feature)", float64=True),
+    Case("lookup_encoding", b_lookup_encoding, [("ids", (T,)), ("ids", (1,))],
+         "IntegerLookup(vocabulary, mask_token=0) -> Embedding(mask_zero) -> GRU; IntegerLookup -> "
+         "CategoryEncoding count and multi_hot; CategoryEncoding one_hot of a (B, 1) id", float64=True),
+    Case("separable_conv", b_separable, [("float", (T + 4, 3))],
+         "SeparableConv1D same (depth_multiplier 2) and strided (no bias, tanh); DepthwiseConv1D valid "
+         "(depth_multiplier 3, relu) and same (dilation 2, no bias) -> GRU", float64=True),
+    Case("separable_causal", b_separable_causal, [("float", (T, 3))],
+         "SeparableConv1D(padding='causal', dilation 2) -> GRU; tf-keras only", parts=("tfkeras",)),
+    Case("td_avgpool", b_td_avgpool, [("float", (4, 6, 6, 2))],
+         "TimeDistributed(Conv2D, AveragePooling2D, SpatialDropout2D, AveragePooling2D same) -> GRU"),
+]
+
 for _c in CASES:
     if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):
         _c.float64 = True
@@ -1173,6 +1248,8 @@ def part_main(part, names, staging):
                 continue
             if hasattr(layer, "layers"):  # a model used as a layer
                 randomize(layer, rng, scales, dtype)
+                continue
+            if layer.__class__.__name__ == "Normalization":  # keeps its adapted mean, variance and count
                 continue
             scale = scales.get(layer.name, WSCALE)
             values = []

@@ -19,7 +19,8 @@ final class HDF5Handle {
 public struct HDF5FloatArray: Sendable {
     public var shape: [Int]
     public var values: [Double]
-    /// 32 or 64: the stored precision, which decides the computation dtype.
+    /// 32 or 64: the stored precision, which decides the computation dtype; 0 for integers a layer keeps
+    /// beside its weights (Normalization's `count`), which decide nothing.
     public var bits: Int
 }
 
@@ -161,14 +162,16 @@ final class HDF5File {
     }
 
     /// A floating-point dataset, converted by HDF5 to native doubles.
-    func floatDataset(_ datasetPath: String, limit: Int = 1 << 30) throws -> HDF5FloatArray {
+    /// `integers`: an integer dataset is read too (as doubles, `bits` 0).
+    func floatDataset(_ datasetPath: String, limit: Int = 1 << 30, integers: Bool = false) throws -> HDF5FloatArray {
         guard exists(datasetPath) else { throw GRUIOError.hdf5(path: path, "has no dataset \(Printable.name(datasetPath))") }
         let datasetID = H5Dopen2(file.id, datasetPath, chdf5_p_default())
         guard datasetID >= 0 else { throw GRUIOError.hdf5(path: path, "\(Printable.name(datasetPath)) is not a dataset") }
         let dataset = HDF5Handle(datasetID, close: H5Dclose)
         let type = HDF5Handle(H5Dget_type(dataset.id), close: H5Tclose)
         let space = HDF5Handle(H5Dget_space(dataset.id), close: H5Sclose)
-        guard H5Tget_class(type.id) == H5T_FLOAT else {
+        let integer = integers && H5Tget_class(type.id) == H5T_INTEGER
+        guard H5Tget_class(type.id) == H5T_FLOAT || integer else {
             throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) holds \(typeClassName(type.id)), not floating-point numbers")
         }
         let rank = Int(H5Sget_simple_extent_ndims(space.id))
@@ -196,7 +199,7 @@ final class HDF5File {
                 throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) could not be read; the file may be truncated or damaged")
             }
         }
-        return HDF5FloatArray(shape: shape, values: values, bits: bits)
+        return HDF5FloatArray(shape: shape, values: values, bits: integer ? 0 : bits)
     }
 
     private func typeClassName(_ type: hid_t) -> String {

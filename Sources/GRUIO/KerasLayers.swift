@@ -260,6 +260,12 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "AdditiveAttention": return try additiveAttention(layer, arrays: arrays)
         case "MultiHeadAttention": return try multiHeadAttention(layer, arrays: arrays)
         case "Dot": return try dot(layer)
+        case "Normalization": return try normalization(layer, arrays: arrays)
+        case "Rescaling": return try rescaling(layer)
+        case "CategoryEncoding": return try categoryEncoding(layer)
+        case "IntegerLookup": return try integerLookup(layer)
+        case "SeparableConv1D", "SeparableConvolution1D": return try depthwiseConv1D(layer, arrays: arrays, separable: true)
+        case "DepthwiseConv1D": return try depthwiseConv1D(layer, arrays: arrays, separable: false)
         case "TimeDistributed":
             guard let inner = layer.config["layer"], let innerClass = inner["class_name"]?.string, let innerConfig = inner["config"]?.object else {
                 throw fail(layer, "has no inner layer config")

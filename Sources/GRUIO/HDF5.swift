@@ -28,6 +28,13 @@ public struct HDF5FloatArray: Sendable {
 final class HDF5File {
     let path: String
     private let file: HDF5Handle
+    /// Group names written with backslashes (Keras saving on Windows made `layers\\gru\\cell` one group
+    /// name where Linux makes nested groups): each such object's path read with "/" -> its real path.
+    private var backslashAliases: [String: String] = [:]
+    /// The groups those paths imply without existing ("/layers", "/layers/gru"), with their members.
+    private var impliedGroups: [String: [String]] = [:]
+    /// Whether the file names groups with backslashes (they are read as if written with "/").
+    var usesBackslashNames: Bool { !backslashAliases.isEmpty }
 
     /// Opens `path`, or an in-memory image of a file when `image` is given (`path` then names it in errors).
     init(path: String, image: [UInt8]? = nil) throws {
@@ -43,6 +50,7 @@ final class HDF5File {
             let id = H5Fopen("in-memory", chdf5_acc_rdonly(), fapl)
             guard id >= 0 else { throw GRUIOError.notHDF5(path: path) }
             file = HDF5Handle(id, close: H5Fclose)
+            findBackslashNames()
             return
         }
         guard FileManager.default.fileExists(atPath: path) else { throw GRUIOError.missingFile(path: path) }
@@ -51,10 +59,48 @@ final class HDF5File {
         let id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
         guard id >= 0 else { throw GRUIOError.hdf5(path: path, "is damaged or truncated: libhdf5 could not open it") }
         file = HDF5Handle(id, close: H5Fclose)
+        findBackslashNames()
+    }
+
+    /// Walks the groups (a bounded number, a few levels deep) for names holding a backslash.
+    private func findBackslashNames() {
+        var pending: [(real: String, read: String, depth: Int)] = [("/", "/", 0)], visited = 0
+        while let (real, read, depth) = pending.popLast(), visited < 20_000 {
+            visited += 1
+            for name in rawMembers(of: real) {
+                let realChild = (real == "/" ? "" : real) + "/" + name
+                let readChild = (read == "/" ? "" : read) + "/" + name.split(separator: "\\", omittingEmptySubsequences: true).joined(separator: "/")
+                if name.contains("\\") { backslashAliases[readChild] = realChild }
+                if depth < 6, rawIsGroup(realChild) { pending.append((realChild, readChild, depth + 1)) }
+            }
+        }
+        for read in backslashAliases.keys {
+            var parts = read.split(separator: "/").map(String.init)
+            while parts.count > 1 {
+                let child = parts.removeLast(), parent = "/" + parts.joined(separator: "/")
+                guard backslashAliases[parent] == nil else { break }
+                if !(impliedGroups[parent]?.contains(child) ?? false) { impliedGroups[parent, default: []].append(child) }
+            }
+            if let top = parts.first, !(impliedGroups["/"]?.contains(top) ?? false) { impliedGroups["/", default: []].append(top) }
+        }
+    }
+
+    /// `objectPath` as the file stores it: the longest prefix that names a backslash group replaced.
+    private func resolved(_ objectPath: String) -> String {
+        guard !backslashAliases.isEmpty else { return objectPath }
+        let parts = objectPath.split(separator: "/")
+        for k in stride(from: parts.count, through: 1, by: -1) {
+            if let real = backslashAliases["/" + parts[..<k].joined(separator: "/")] {
+                return real + parts[k...].map { "/" + $0 }.joined()
+            }
+        }
+        return objectPath
     }
 
     /// True when every component of `path` (absolute, "/"-separated) exists.
     func exists(_ objectPath: String) -> Bool {
+        if impliedGroups[objectPath] != nil { return true }
+        let objectPath = resolved(objectPath)
         var prefix = ""
         for component in objectPath.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += "/" + component
@@ -64,6 +110,11 @@ final class HDF5File {
     }
 
     func isGroup(_ objectPath: String) -> Bool {
+        if impliedGroups[objectPath] != nil { return true }
+        return rawIsGroup(resolved(objectPath))
+    }
+
+    private func rawIsGroup(_ objectPath: String) -> Bool {
         guard exists(objectPath) || objectPath == "/" else { return false }
         var info = H5O_info_t()
         guard H5Oget_info_by_name1(file.id, objectPath, &info, chdf5_p_default()) >= 0 else { return false }
@@ -72,7 +123,12 @@ final class HDF5File {
 
     /// Names of the members of a group, in HDF5's name order.
     func members(of groupPath: String) -> [String] {
-        guard isGroup(groupPath) else { return [] }
+        let own = impliedGroups[groupPath] == nil || groupPath == "/" ? rawMembers(of: resolved(groupPath)) : []
+        return own.filter { !$0.contains("\\") } + (impliedGroups[groupPath] ?? [])
+    }
+
+    private func rawMembers(of groupPath: String) -> [String] {
+        guard rawIsGroup(groupPath) else { return [] }
         var names: [String] = []
         var index: hsize_t = 0
         var numberOfLinks: hsize_t = 0
@@ -96,6 +152,7 @@ final class HDF5File {
 
     private func openObject(_ objectPath: String) -> HDF5Handle? {
         guard objectPath == "/" || exists(objectPath) else { return nil }
+        let objectPath = resolved(objectPath)
         let id = H5Oopen(file.id, objectPath, chdf5_p_default())
         return id >= 0 ? HDF5Handle(id, close: H5Oclose) : nil
     }
@@ -165,7 +222,7 @@ final class HDF5File {
     /// `integers`: an integer dataset is read too (as doubles, `bits` 0).
     func floatDataset(_ datasetPath: String, limit: Int = 1 << 30, integers: Bool = false) throws -> HDF5FloatArray {
         guard exists(datasetPath) else { throw GRUIOError.hdf5(path: path, "has no dataset \(Printable.name(datasetPath))") }
-        let datasetID = H5Dopen2(file.id, datasetPath, chdf5_p_default())
+        let datasetID = H5Dopen2(file.id, resolved(datasetPath), chdf5_p_default())
         guard datasetID >= 0 else { throw GRUIOError.hdf5(path: path, "\(Printable.name(datasetPath)) is not a dataset") }
         let dataset = HDF5Handle(datasetID, close: H5Dclose)
         let type = HDF5Handle(H5Dget_type(dataset.id), close: H5Tclose)

@@ -32,6 +32,7 @@ enum KerasArchive {
                                layers: try KerasReader.buildLayers(layers, weights: source, path: path, kind: .kerasArchive, version: version ?? "3"),
                                inputTimesteps: KerasModelConfig.inputTimesteps(of: layers))
         try model.attach(config: root, layers: layers, weights: source)
+        if file.usesBackslashNames { model.notes.append(KerasReader.backslashNote) }
         return model
     }
 

@@ -53,6 +53,9 @@ extension KerasLayerBuilder {
         let oovIndices = try r.int("num_oov_indices") ?? 1
         let maskToken = try r.double("mask_token"), oovToken = try r.double("oov_token") ?? -1
         guard oovIndices >= 0 else { throw fail(layer, "has num_oov_indices \(oovIndices), below 0") }
+        if oovIndices > 1, let method = layer.config["oov_method"], method != .null, method.string != "floormod" {
+            throw fail(layer, "has oov_method \(method.brief); gru-run runs floormod")
+        }
         // A vocabulary may start with the special tokens in Keras's order; they are not tokens then.
         let special = (maskToken.map { [$0] } ?? []) + Array(repeating: oovToken, count: min(oovIndices, vocabulary.count))
         let tokens = vocabulary.starts(with: special) ? Array(vocabulary.dropFirst(special.count)) : vocabulary

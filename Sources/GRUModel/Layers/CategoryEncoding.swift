@@ -35,11 +35,16 @@ public struct CategoryEncoding<Scalar: GRUScalar>: UnaryLayer {
         for (i, value) in x.values.enumerated() {
             let id = Double(value)
             guard id >= 0, id < Double(tokens), id == id.rounded() else {
-                throw GRUModelError.value(layer: name, "its input holds \(id) at position \(i), not an id in [0, \(tokens)) (num_tokens \(tokens))")
+                throw GRUModelError.value(layer: name, "its input holds \(shownID(id)) at position \(i), not an id in [0, \(tokens)) (num_tokens \(tokens))")
             }
             let at = (i / perRow) * tokens + Int(id)
             out[at] = mode == .count ? out[at] + 1 : 1
         }
         return Tensor(values: out, shape: shape)
     }
+}
+
+/// An id as a message shows it: whole numbers without a fraction.
+func shownID(_ x: Double) -> String {
+    x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
 }

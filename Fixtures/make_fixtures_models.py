@@ -803,6 +803,23 @@ def b_td_avgpool(k):
 
 
 
+def b_mha_then_attention(k):
+    """Keras 3's MultiHeadAttention takes the masks off its inputs while the model is built, so the
+    Attention built after it sees the GRU sequence unmasked; tf-keras keeps them. Then Dot and an adapted
+    Normalization."""
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(8, return_sequences=True, name="gru")(e)
+    a = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(s, s, use_causal_mask=True)
+    b = L.Attention(use_scale=True, name="att")([a, s])
+    d = L.Dot(axes=2, name="dot")([b, s])
+    n = L.Normalization(axis=-1, name="norm")
+    n.adapt(np.random.default_rng(1).standard_normal((20, T, T)).astype(k.floatx))
+    return k.Model(x, k.gru(3, name="gru_2")(n(d)))
+
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -1115,6 +1132,10 @@ CASES += [
          "(depth_multiplier 3, relu) and same (dilation 2, no bias) -> GRU", float64=True),
     Case("separable_causal", b_separable_causal, [("float", (T, 3))],
          "SeparableConv1D(padding='causal', dilation 2) -> GRU; tf-keras only", parts=("tfkeras",)),
+    Case("mha_then_attention", b_mha_then_attention, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU -> MultiHeadAttention(use_causal_mask) -> Attention([mha, gru]) -> "
+         "Dot -> Normalization -> GRU: Keras 3 takes the GRU's mask off at the MultiHeadAttention",
+         float64=True),
     Case("td_avgpool", b_td_avgpool, [("float", (4, 6, 6, 2))],
          "TimeDistributed(Conv2D, AveragePooling2D, SpatialDropout2D, AveragePooling2D same) -> GRU"),
 ]

@@ -59,3 +59,9 @@ public struct AttentionOptions: Sendable, Equatable {
         (self.useCausalMask, self.returnAttentionScores) = (useCausalMask, returnAttentionScores)
     }
 }
+
+/// A layer whose call takes the masks off its input tensors for every later reader (Keras 3's
+/// MultiHeadAttention calls `set_keras_mask(query / value / key, None)` while the model is built).
+public protocol InputMaskClearing {
+    var clearsInputMasks: Bool { get }
+}

@@ -18,7 +18,7 @@ import GRUCore
 /// set, as its Softmax layer then runs). The output carries the query's mask; the scores come second with
 /// return_attention_scores. Keras 3 casts the scale 1/sqrt(key_dim), a Python float, through TensorFlow's
 /// float32 (`float32Scale`), also when the layer computes in float64; tf-keras multiplies by it as it is.
-public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs, AttentionCall {
+public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs, AttentionCall, InputMaskClearing {
     /// Whose softmax runs: tf-keras's (subtracts 1e9; with softmax_robust_masking it replaces the score by
     /// -1e9, a row hidden throughout then giving equal weights), or Keras 3's.
     public enum Softmax: Sendable { case tfKeras, tfKerasRobust, keras3 }
@@ -53,6 +53,9 @@ public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs
     let softmax: Softmax, dropout: Bool, float32Scale: Bool
     public private(set) var options = AttentionOptions()
     public var outputCount: Int { options.returnAttentionScores ? 2 : 1 }
+    /// Keras 3's layer takes the masks off its inputs: a layer built after it that reads the same tensors
+    /// sees them unmasked.
+    public var clearsInputMasks: Bool { softmax == .keras3 }
 
     /// `query`, `key`, `value`, `output`: (inputs, N * key_dim), (inputs, N * key_dim), (inputs, N * value_dim),
     /// (N * value_dim, Dout), as the builder checked them against the config.

@@ -11,7 +11,8 @@ public struct Normalization<Scalar: GRUScalar>: UnaryLayer {
     public let name: String
     /// The kept axes as the config lists them; empty for one mean and variance.
     public let axis: [Int]
-    let mean: [Double], scale: [Double]
+    /// In the layer's precision, each step rounded as Keras's float ops round it.
+    let mean: [Scalar], scale: [Scalar]
     public let invert: Bool
 
     public init(name: String, axis: [Int], mean: [Scalar], variance: [Scalar], invert: Bool) throws {
@@ -19,11 +20,11 @@ public struct Normalization<Scalar: GRUScalar>: UnaryLayer {
             throw GRUModelError.config(layer: name, "its mean holds \(mean.count) values and its variance \(variance.count)")
         }
         (self.name, self.axis, self.invert) = (name, axis, invert)
-        self.mean = mean.map(Double.init)
+        self.mean = mean
         // NaN stays NaN (a negative variance gives it, as in Keras); max() would drop it.
         self.scale = variance.map { v in
-            let root = Double(v).squareRoot()
-            return root.isNaN ? root : max(root, 1e-7)
+            let root = v.squareRoot()
+            return root.isNaN ? root : max(root, Scalar(1e-7))
         }
     }
 
@@ -51,7 +52,7 @@ public struct Normalization<Scalar: GRUScalar>: UnaryLayer {
         var values = x.values
         for i in values.indices {
             let p = parameter(i)
-            values[i] = Scalar(invert ? mean[p] + Double(values[i]) * scale[p] : (Double(values[i]) - mean[p]) / scale[p])
+            values[i] = invert ? mean[p] + values[i] * scale[p] : (values[i] - mean[p]) / scale[p]
         }
         return Tensor(values: values, shape: x.shape)
     }

@@ -820,6 +820,24 @@ def b_mha_then_attention(k):
 
 
 
+def b_attention_shared(k):
+    """One Attention layer (one scale weight) called twice: causal and returning its scores, then plain;
+    one MultiHeadAttention called twice, causal and not."""
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    q = L.Dense(6, name="query")(s)
+    att = L.Attention(use_scale=True, name="att")
+    a, w = att([s, s], use_causal_mask=True, return_attention_scores=True)
+    b = att([q, s])
+    mha = L.MultiHeadAttention(num_heads=2, key_dim=2, name="mha")
+    c = mha(q, s, use_causal_mask=True)
+    d = mha(s, q)
+    merged = L.Concatenate(name="concat")([a, b, c, d])
+    return k.Model(x, [k.gru(3, name="gru_2")(merged), w])
+
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -1135,6 +1153,10 @@ CASES += [
     Case("mha_then_attention", b_mha_then_attention, [("ids", (T,))],
          "Embedding(mask_zero) -> GRU -> MultiHeadAttention(use_causal_mask) -> Attention([mha, gru]) -> "
          "Dot -> Normalization -> GRU: Keras 3 takes the GRU's mask off at the MultiHeadAttention",
+         float64=True),
+    Case("attention_shared", b_attention_shared, [("float", (T, D))],
+         "one Attention called twice (use_causal_mask and return_attention_scores, then plain) and one "
+         "MultiHeadAttention called twice (causal, then not): call arguments per call, weights shared",
          float64=True),
     Case("td_avgpool", b_td_avgpool, [("float", (4, 6, 6, 2))],
          "TimeDistributed(Conv2D, AveragePooling2D, SpatialDropout2D, AveragePooling2D same) -> GRU"),

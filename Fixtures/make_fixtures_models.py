@@ -662,6 +662,182 @@ def b_activation_objects(k):
 
 
 
+# ---------------------------------------------------------------- issue 20: attention, Dot, preprocessing
+def b_attention_dot(k):
+    """Attention(use_scale) on a query Dense and a GRU sequence, with the attention scores as an output."""
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    q = L.Dense(6, name="query")(s)
+    a, w = L.Attention(use_scale=True, name="att")([q, s], return_attention_scores=True)
+    return k.Model(x, [L.Dense(3, name="head")(L.GlobalAveragePooling1D(name="gap")(a)), w])
+
+
+def b_attention_concat_causal(k):
+    """Embedding(mask_zero) -> GRU -> Attention(concat, use_scale) on [query, value, key], causal: the
+    masks of query and value, the causal mask, a key of its own."""
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(6, return_sequences=True, name="gru")(e)
+    key = L.Dense(6, name="key")(s)
+    a = L.Attention(score_mode="concat", use_scale=True, name="att")([s, s, key], use_causal_mask=True)
+    return k.Model(x, k.gru(4, name="gru_2")(a))
+
+
+def b_attention_plain_masked(k):
+    """Masking -> GRU -> Attention() with no scale: the value mask and the query mask into a GRU."""
+    L = k.L
+    return_seq = k.gru(5, return_sequences=True, name="gru")
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = return_seq(L.Masking(name="masking")(x))
+    a = L.Attention(name="att")([s, s])
+    return k.Model(x, L.Dense(2, name="head")(k.gru(4, name="gru_2")(a)))
+
+
+def b_additive_attention(k):
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(6, return_sequences=True, name="gru")(e)
+    q = L.Dense(6, name="query")(s)
+    a = L.AdditiveAttention(use_scale=True, name="add_att")([q, s])
+    b = L.AdditiveAttention(use_scale=False, name="add_att_2")([s, q, s])
+    return k.Model(x, [k.gru(4, name="gru_2")(a), L.GlobalMaxPooling1D(name="gmp")(b)])
+
+
+def b_mha(k):
+    """Embedding(mask_zero) -> GRU -> MultiHeadAttention self-attention (masks of query and value)."""
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(8, return_sequences=True, name="gru")(e)
+    a = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, name="mha")(s, s)
+    return k.Model(x, L.Dense(3, name="head")(L.GlobalAveragePooling1D(name="gap")(a)))
+
+
+def b_mha_cross(k):
+    """MultiHeadAttention on query, value and key from different layers, output_shape, no bias,
+    use_causal_mask and the attention scores as an output; a second one with key_dim only."""
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    v = L.Dense(5, name="value")(s)
+    key = L.Dense(7, name="key")(x)
+    a, w = L.MultiHeadAttention(num_heads=3, key_dim=2, output_shape=4, use_bias=False, name="mha")(
+        s, v, key=key, use_causal_mask=True, return_attention_scores=True)
+    b = L.MultiHeadAttention(num_heads=1, key_dim=4, name="mha_2")(a, s)
+    return k.Model(x, [k.gru(3, name="gru_2")(b), w])
+
+
+def b_dot(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    a = k.gru(5, return_sequences=True, name="gru_a")(x)
+    b = k.gru(5, return_sequences=True, name="gru_b")(x)
+    steps = L.Dot(axes=2, name="dot_steps")([a, b])                   # (B, T, T)
+    units = L.Dot(axes=(1, 1), normalize=True, name="dot_units")([a, b])  # (B, 5, 5)
+    la = k.gru(4, name="gru_c")(a)
+    lb = L.Dense(4, name="dense")(k.gru(3, name="gru_d")(x))
+    cos = L.Dot(axes=-1, normalize=True, name="cos")([la, lb])         # (B, 1)
+    return k.Model(x, [k.gru(3, name="gru_e")(steps), L.Flatten(name="flat")(units), cos])
+
+
+
+def b_normalization(k):
+    """Normalization adapted over the features (axis -1) and over (steps, features), one given its mean and
+    variance with invert; Rescaling with a number and with a list per feature."""
+    L = k.L
+    data = np.random.default_rng(7).standard_normal((40, T, D)) * 2.0 + 1.5
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    per_feature = L.Normalization(axis=-1, name="norm")
+    per_feature.adapt(data.astype(k.floatx))
+    per_step = L.Normalization(axis=(1, 2), name="norm_2")
+    per_step.adapt(data.astype(k.floatx))
+    inverted = L.Normalization(mean=[0.5, -1.0, 2.0, 0.0], variance=[4.0, 0.25, 1.0, 2.0], invert=True, name="norm_inv")
+    a = k.gru(5, return_sequences=True, name="gru")(per_feature(x))
+    b = L.Rescaling(0.5, offset=-0.25, name="rescale")(per_step(x))
+    c = L.Rescaling([1.0, -2.0, 0.5, 3.0], name="rescale_list")(inverted(x))
+    return k.Model(x, [k.gru(3, name="gru_2")(a), L.GlobalAveragePooling1D(name="gap")(b), c])
+
+
+def b_lookup_encoding(k):
+    """IntegerLookup with its vocabulary in the config (mask_token 0, and plain) -> Embedding(mask_zero) ->
+    GRU; CategoryEncoding count and multi_hot of looked-up ids, one_hot of a (B, 1) id."""
+    L = k.L
+    ids = k.Input(shape=(T,), dtype="int64", name="ids")
+    one = k.Input(shape=(1,), dtype="int64", name="one")
+    looked = L.IntegerLookup(vocabulary=[3, 5, 7, 1, 9, 11], mask_token=0, name="lookup")(ids)
+    e = L.Embedding(8, 4, mask_zero=True, name="embed")(looked)
+    g = k.gru(5, name="gru")(e)
+    plain = L.IntegerLookup(vocabulary=[2, 4, 6, 8], name="lookup_2")(ids)
+    counts = L.CategoryEncoding(num_tokens=5, output_mode="count", name="count")(plain)
+    hot = L.CategoryEncoding(num_tokens=5, output_mode="multi_hot", name="multi_hot")(plain)
+    onehot = L.CategoryEncoding(num_tokens=VOCAB, output_mode="one_hot", name="one_hot")(one)
+    head = L.Dense(3, name="head")(L.Concatenate(name="concat")([g, counts, hot]))
+    return k.Model([ids, one], [head, onehot])
+
+
+def b_separable(k):
+    L = k.L
+    return seq(k, (T + 4, 3), [L.SeparableConv1D(4, 3, depth_multiplier=2, padding="same", name="sep_same"),
+                               L.SeparableConv1D(5, 2, strides=2, use_bias=False, activation="tanh", name="sep_stride"),
+                               L.DepthwiseConv1D(2, depth_multiplier=3, activation="relu", name="dw_valid"),
+                               L.DepthwiseConv1D(3, padding="same", dilation_rate=2, use_bias=False, name="dw_same"),
+                               k.gru(4, return_sequences=True, name="gru")])
+
+
+def b_separable_causal(k):
+    L = k.L
+    return seq(k, (T, 3), [L.SeparableConv1D(4, 3, padding="causal", dilation_rate=2, name="sep_causal"),
+                           k.gru(4, name="gru")])
+
+
+def b_td_avgpool(k):
+    L = k.L
+    td = L.TimeDistributed
+    return seq(k, (4, 6, 6, 2), [td(L.Conv2D(3, 3, padding="same"), name="conv"),
+                                 td(L.AveragePooling2D(2), name="avg"), td(L.SpatialDropout2D(0.3), name="drop"),
+                                 td(L.AveragePooling2D((1, 3), strides=1, padding="same"), name="avg_same"),
+                                 td(L.Flatten(), name="flatten"), k.gru(5, name="gru")])
+
+
+
+def b_mha_then_attention(k):
+    """Keras 3's MultiHeadAttention takes the masks off its inputs while the model is built, so the
+    Attention built after it sees the GRU sequence unmasked; tf-keras keeps them. Then Dot and an adapted
+    Normalization."""
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(8, return_sequences=True, name="gru")(e)
+    a = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(s, s, use_causal_mask=True)
+    b = L.Attention(use_scale=True, name="att")([a, s])
+    d = L.Dot(axes=2, name="dot")([b, s])
+    n = L.Normalization(axis=-1, name="norm")
+    n.adapt(np.random.default_rng(1).standard_normal((20, T, T)).astype(k.floatx))
+    return k.Model(x, k.gru(3, name="gru_2")(n(d)))
+
+
+
+def b_attention_shared(k):
+    """One Attention layer (one scale weight) called twice: causal and returning its scores, then plain;
+    one MultiHeadAttention called twice, causal and not."""
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s = k.gru(6, return_sequences=True, name="gru")(x)
+    q = L.Dense(6, name="query")(s)
+    att = L.Attention(use_scale=True, name="att")
+    a, w = att([s, s], use_causal_mask=True, return_attention_scores=True)
+    b = att([q, s])
+    mha = L.MultiHeadAttention(num_heads=2, key_dim=2, name="mha")
+    c = mha(q, s, use_causal_mask=True)
+    d = mha(s, q)
+    merged = L.Concatenate(name="concat")([a, b, c, d])
+    return k.Model(x, [k.gru(3, name="gru_2")(merged), w])
+
+
+
 CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
@@ -940,6 +1116,52 @@ CASES = [
          "Dense(activation=LeakyReLU(0.1) named 'relu'), Dense(activation=ReLU(max_value=0.8, threshold=0.1)), "
          "Dense(activation=ELU(0.5)): layer objects as activations", scales={"dense": 1.5, "dense_2": 1.5, "dense_3": 1.5}),
 ]
+CASES += [
+    Case("attention_dot", b_attention_dot, [("float", (T, D))],
+         "Attention(use_scale) on a Dense query and a GRU sequence, return_attention_scores", float64=True),
+    Case("attention_concat_causal", b_attention_concat_causal, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU -> Attention(score_mode='concat', use_scale)([q, v, k], "
+         "use_causal_mask) -> GRU", float64=True),
+    Case("attention_masked", b_attention_plain_masked, [("masked", (T, D))],
+         "Masking -> GRU -> Attention() -> GRU: the value and the query mask"),
+    Case("additive_attention", b_additive_attention, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU -> AdditiveAttention(use_scale True / False) on [q, v] and [q, v, k]",
+         float64=True),
+    Case("mha", b_mha, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU -> MultiHeadAttention(2 heads, key_dim 3, value_dim 4) self-attention",
+         float64=True),
+    Case("mha_cross", b_mha_cross, [("float", (T, D))],
+         "MultiHeadAttention(query, value, key=...) with output_shape, use_bias=False, use_causal_mask, "
+         "return_attention_scores; then one with key_dim only", float64=True),
+    Case("dot", b_dot, [("float", (T, D))],
+         "Dot(axes=2), Dot(axes=(1, 1), normalize) of two GRU sequences; Dot(normalize) of two vectors",
+         float64=True),
+]
+
+CASES += [
+    Case("normalization", b_normalization, [("float", (T, D), 2.0)],
+         "Normalization adapted (axis -1; axis (1, 2)), given mean/variance with invert; Rescaling(0.5, "
+         "offset=-0.25) and Rescaling(list per feature)", float64=True),
+    Case("lookup_encoding", b_lookup_encoding, [("ids", (T,)), ("ids", (1,))],
+         "IntegerLookup(vocabulary, mask_token=0) -> Embedding(mask_zero) -> GRU; IntegerLookup -> "
+         "CategoryEncoding count and multi_hot; CategoryEncoding one_hot of a (B, 1) id", float64=True),
+    Case("separable_conv", b_separable, [("float", (T + 4, 3))],
+         "SeparableConv1D same (depth_multiplier 2) and strided (no bias, tanh); DepthwiseConv1D valid "
+         "(depth_multiplier 3, relu) and same (dilation 2, no bias) -> GRU", float64=True),
+    Case("separable_causal", b_separable_causal, [("float", (T, 3))],
+         "SeparableConv1D(padding='causal', dilation 2) -> GRU; tf-keras only", parts=("tfkeras",)),
+    Case("mha_then_attention", b_mha_then_attention, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRU -> MultiHeadAttention(use_causal_mask) -> Attention([mha, gru]) -> "
+         "Dot -> Normalization -> GRU: Keras 3 takes the GRU's mask off at the MultiHeadAttention",
+         float64=True),
+    Case("attention_shared", b_attention_shared, [("float", (T, D))],
+         "one Attention called twice (use_causal_mask and return_attention_scores, then plain) and one "
+         "MultiHeadAttention called twice (causal, then not): call arguments per call, weights shared",
+         float64=True),
+    Case("td_avgpool", b_td_avgpool, [("float", (4, 6, 6, 2))],
+         "TimeDistributed(Conv2D, AveragePooling2D, SpatialDropout2D, AveragePooling2D same) -> GRU"),
+]
+
 for _c in CASES:
     if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):
         _c.float64 = True
@@ -1069,6 +1291,8 @@ def part_main(part, names, staging):
                 continue
             if hasattr(layer, "layers"):  # a model used as a layer
                 randomize(layer, rng, scales, dtype)
+                continue
+            if layer.__class__.__name__ == "Normalization":  # keeps its adapted mean, variance and count
                 continue
             scale = scales.get(layer.name, WSCALE)
             values = []

@@ -18,7 +18,8 @@ final class HDF5Handle {
 /// A floating-point dataset read from HDF5, converted by HDF5 into native doubles.
 public struct HDF5FloatArray: Sendable {
     public var shape: [Int]
-    /// 32 or 64: the stored precision, which decides the computation dtype.
+    /// 32 or 64: the stored precision, which decides the computation dtype; 0 for integers a layer keeps
+    /// beside its weights (Normalization's `count`), which decide nothing.
     public var bits: Int
     /// float32 data as it is stored, without a Double copy; float64 data as Doubles.
     private var storage: Storage
@@ -75,6 +76,13 @@ public struct HDF5FloatArray: Sendable {
 final class HDF5File {
     let path: String
     private let file: HDF5Handle
+    /// Group names written with backslashes (Keras saving on Windows made `layers\\gru\\cell` one group
+    /// name where Linux makes nested groups): each such object's path read with "/" -> its real path.
+    private var backslashAliases: [String: String] = [:]
+    /// The groups those paths imply without existing ("/layers", "/layers/gru"), with their members.
+    private var impliedGroups: [String: [String]] = [:]
+    /// Whether the file names groups with backslashes (they are read as if written with "/").
+    var usesBackslashNames: Bool { !backslashAliases.isEmpty }
 
     /// Opens `path`, or an in-memory image of a file when `image` is given (`path` then names it in errors).
     init(path: String, image: [UInt8]? = nil) throws {
@@ -90,6 +98,7 @@ final class HDF5File {
             let id = H5Fopen("in-memory", chdf5_acc_rdonly(), fapl)
             guard id >= 0 else { throw GRUIOError.notHDF5(path: path) }
             file = HDF5Handle(id, close: H5Fclose)
+            findBackslashNames()
             return
         }
         guard FileManager.default.fileExists(atPath: path) else { throw GRUIOError.missingFile(path: path) }
@@ -98,10 +107,48 @@ final class HDF5File {
         let id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
         guard id >= 0 else { throw GRUIOError.hdf5(path: path, "is damaged or truncated: libhdf5 could not open it") }
         file = HDF5Handle(id, close: H5Fclose)
+        findBackslashNames()
+    }
+
+    /// Walks the groups (a bounded number, a few levels deep) for names holding a backslash.
+    private func findBackslashNames() {
+        var pending: [(real: String, read: String, depth: Int)] = [("/", "/", 0)], visited = 0
+        while let (real, read, depth) = pending.popLast(), visited < 20_000 {
+            visited += 1
+            for name in rawMembers(of: real) {
+                let realChild = (real == "/" ? "" : real) + "/" + name
+                let readChild = (read == "/" ? "" : read) + "/" + name.split(separator: "\\", omittingEmptySubsequences: true).joined(separator: "/")
+                if name.contains("\\") { backslashAliases[readChild] = realChild }
+                if depth < 6, rawIsGroup(realChild) { pending.append((realChild, readChild, depth + 1)) }
+            }
+        }
+        for read in backslashAliases.keys {
+            var parts = read.split(separator: "/").map(String.init)
+            while parts.count > 1 {
+                let child = parts.removeLast(), parent = "/" + parts.joined(separator: "/")
+                guard backslashAliases[parent] == nil else { break }
+                if !(impliedGroups[parent]?.contains(child) ?? false) { impliedGroups[parent, default: []].append(child) }
+            }
+            if let top = parts.first, !(impliedGroups["/"]?.contains(top) ?? false) { impliedGroups["/", default: []].append(top) }
+        }
+    }
+
+    /// `objectPath` as the file stores it: the longest prefix that names a backslash group replaced.
+    private func resolved(_ objectPath: String) -> String {
+        guard !backslashAliases.isEmpty else { return objectPath }
+        let parts = objectPath.split(separator: "/")
+        for k in stride(from: parts.count, through: 1, by: -1) {
+            if let real = backslashAliases["/" + parts[..<k].joined(separator: "/")] {
+                return real + parts[k...].map { "/" + $0 }.joined()
+            }
+        }
+        return objectPath
     }
 
     /// True when every component of `path` (absolute, "/"-separated) exists.
     func exists(_ objectPath: String) -> Bool {
+        if impliedGroups[objectPath] != nil { return true }
+        let objectPath = resolved(objectPath)
         var prefix = ""
         for component in objectPath.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += "/" + component
@@ -111,6 +158,11 @@ final class HDF5File {
     }
 
     func isGroup(_ objectPath: String) -> Bool {
+        if impliedGroups[objectPath] != nil { return true }
+        return rawIsGroup(resolved(objectPath))
+    }
+
+    private func rawIsGroup(_ objectPath: String) -> Bool {
         guard exists(objectPath) || objectPath == "/" else { return false }
         var info = H5O_info_t()
         guard H5Oget_info_by_name1(file.id, objectPath, &info, chdf5_p_default()) >= 0 else { return false }
@@ -119,7 +171,12 @@ final class HDF5File {
 
     /// Names of the members of a group, in HDF5's name order.
     func members(of groupPath: String) -> [String] {
-        guard isGroup(groupPath) else { return [] }
+        let own = impliedGroups[groupPath] == nil || groupPath == "/" ? rawMembers(of: resolved(groupPath)) : []
+        return own.filter { !$0.contains("\\") } + (impliedGroups[groupPath] ?? [])
+    }
+
+    private func rawMembers(of groupPath: String) -> [String] {
+        guard rawIsGroup(groupPath) else { return [] }
         var names: [String] = []
         var index: hsize_t = 0
         var numberOfLinks: hsize_t = 0
@@ -143,6 +200,7 @@ final class HDF5File {
 
     private func openObject(_ objectPath: String) -> HDF5Handle? {
         guard objectPath == "/" || exists(objectPath) else { return nil }
+        let objectPath = resolved(objectPath)
         let id = H5Oopen(file.id, objectPath, chdf5_p_default())
         return id >= 0 ? HDF5Handle(id, close: H5Oclose) : nil
     }
@@ -209,14 +267,16 @@ final class HDF5File {
     }
 
     /// A floating-point dataset, converted by HDF5 to native doubles.
-    func floatDataset(_ datasetPath: String, limit: Int = 1 << 30) throws -> HDF5FloatArray {
+    /// `integers`: an integer dataset is read too (as doubles, `bits` 0).
+    func floatDataset(_ datasetPath: String, limit: Int = 1 << 30, integers: Bool = false) throws -> HDF5FloatArray {
         guard exists(datasetPath) else { throw GRUIOError.hdf5(path: path, "has no dataset \(Printable.name(datasetPath))") }
-        let datasetID = H5Dopen2(file.id, datasetPath, chdf5_p_default())
+        let datasetID = H5Dopen2(file.id, resolved(datasetPath), chdf5_p_default())
         guard datasetID >= 0 else { throw GRUIOError.hdf5(path: path, "\(Printable.name(datasetPath)) is not a dataset") }
         let dataset = HDF5Handle(datasetID, close: H5Dclose)
         let type = HDF5Handle(H5Dget_type(dataset.id), close: H5Tclose)
         let space = HDF5Handle(H5Dget_space(dataset.id), close: H5Sclose)
-        guard H5Tget_class(type.id) == H5T_FLOAT else {
+        let integer = integers && H5Tget_class(type.id) == H5T_INTEGER
+        guard H5Tget_class(type.id) == H5T_FLOAT || integer else {
             throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) holds \(typeClassName(type.id)), not floating-point numbers")
         }
         let rank = Int(H5Sget_simple_extent_ndims(space.id))
@@ -238,7 +298,7 @@ final class HDF5File {
         }
         // float32 data is read as it is stored (half the memory of Doubles, no conversion); anything wider as
         // Doubles, with libhdf5's conversion buffer beside them.
-        if bits == 32 && typeSize == 4 {
+        if !integer && bits == 32 && typeSize == 4 {
             try MemoryBudget.reserve(MemoryBudget.bytes(count, 4), for: "reading dataset \(datasetPath) of \(path)")
             var floats = [Float](repeating: 0, count: count)
             if count > 0 {
@@ -255,7 +315,7 @@ final class HDF5File {
                 throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) could not be read; the file may be truncated or damaged")
             }
         }
-        return HDF5FloatArray(shape: shape, values: values, bits: bits)
+        return HDF5FloatArray(shape: shape, values: values, bits: integer ? 0 : bits)
     }
 
     private func typeClassName(_ type: hid_t) -> String {

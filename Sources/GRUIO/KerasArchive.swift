@@ -30,6 +30,7 @@ enum KerasArchive {
         var model = try KerasReader.readModel(config: root, layers: layers, weights: Keras3Weights(file: file, path: path, kind: .kerasArchive),
                                               path: path, kind: .kerasArchive, version: version ?? "3")
         model.kerasVersion = version
+        if file.usesBackslashNames { model.notes.append(KerasReader.backslashNote) }
         return model
     }
 

@@ -125,6 +125,8 @@ public struct KerasModel: Sendable {
     public var layerConfigs: [KerasLayerConfig] = []
     /// The weights of the layers that are not recurrent, by layer name, in Keras's order.
     public var otherWeights: [String: [HDF5FloatArray]] = [:]
+    /// What reading the file noticed that a user may want to know (group names written on Windows).
+    public var notes: [String] = []
 
     public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }
 

@@ -15,6 +15,8 @@ struct KerasConnectivity {
         var layer: KerasLayerConfig
         var node: Int
         var inputs: [Reference]
+        /// The call's other arguments (`use_causal_mask`, `return_attention_scores`, ...).
+        var kwargs: [String: JSONValue] = [:]
 
         var key: CallKey { CallKey(layer: layer.name, node: node) }
     }
@@ -84,7 +86,8 @@ struct KerasConnectivity {
             for layer in entries where layer.className != "InputLayer" {
                 let first = Self.skipsFirstNode(layer) ? 1 : 0
                 for (node, entry) in layer.inboundNodes.enumerated() {
-                    calls.append(Call(layer: leaf(layer), node: first + node, inputs: Self.nodeInputs(entry).map(named)))
+                    calls.append(Call(layer: leaf(layer), node: first + node, inputs: Self.nodeInputs(entry).map(named),
+                                      kwargs: Self.nodeArguments(entry)))
                 }
             }
             // Keras 3 numbers a nested functional model's calls from 1 in output_layers, from 0 in inbound nodes.
@@ -137,7 +140,7 @@ struct KerasConnectivity {
                 return Reference(layer: ref.layer, node: ref.node + offset, tensor: ref.tensor)
             }
             for inner in model.calls {
-                expanded.append(Call(layer: inner.layer, node: inner.node + offset, inputs: inner.inputs.map(placed)))
+                expanded.append(Call(layer: inner.layer, node: inner.node + offset, inputs: inner.inputs.map(placed), kwargs: inner.kwargs))
             }
             aliases[call.key] = model.outputs.map(placed)
             if k == 0 { nestedOutputs[name] = aliases[call.key] }
@@ -211,22 +214,35 @@ struct KerasConnectivity {
         return Reference(layer: name, node: Int(node), tensor: Int(tensor))
     }
 
-    /// The tensors one call reads, in order: Keras 2 `[[name, node, tensor, kwargs], ...]` (an
-    /// `initial_state` among the kwargs follows), or Keras 3 `{"args": [...], "kwargs": {...}}` with each
-    /// tensor's `keras_history`.
+    /// Tensors a call may take as keyword arguments, in the order its layer takes them: MultiHeadAttention's
+    /// `query`, `value` and `key`, a recurrent layer's `initial_state`.
+    static let tensorArguments = ["query", "value", "key", "initial_state"]
+
+    /// The tensors one call reads, in order: Keras 2 `[[name, node, tensor, kwargs], ...]` (tensors among the
+    /// kwargs follow), or Keras 3 `{"args": [...], "kwargs": {...}}` with each tensor's `keras_history`.
     static func nodeInputs(_ entry: JSONValue) -> [Reference] {
         if let args = entry["args"] {
             var found: [Reference] = []
             collectHistories(args, into: &found)
-            if let state = entry["kwargs"]?["initial_state"] { collectHistories(state, into: &found) }
+            for key in tensorArguments { if let value = entry["kwargs"]?[key] { collectHistories(value, into: &found) } }
             return found
         }
         var found: [Reference] = []
         for item in entry.array ?? [] {
             if let ref = reference(item) { found.append(ref) }
-            if let kwargs = item.array?.last, let state = kwargs["initial_state"] {
-                found += references(state)
+            if let kwargs = item.array?.last, kwargs.object != nil {
+                for key in tensorArguments { if let value = kwargs[key] { found += references(value) } }
             }
+        }
+        return found
+    }
+
+    /// The call's keyword arguments: Keras 3's `kwargs`; Keras 2's dict after each tensor (the same for all).
+    static func nodeArguments(_ entry: JSONValue) -> [String: JSONValue] {
+        if entry["args"] != nil { return entry["kwargs"]?.object ?? [:] }
+        var found: [String: JSONValue] = [:]
+        for item in entry.array ?? [] {
+            if let list = item.array, list.count >= 4, let kwargs = list.last?.object { found.merge(kwargs) { first, _ in first } }
         }
         return found
     }

@@ -38,16 +38,16 @@ struct KerasLayerBuilder<S: GRUScalar> {
     }
 
     /// Merge layers combine masks by AND up to Keras 2 and by OR in Keras 3.
-    private var maskMerging: MaskMerging { model.hardSigmoid == .keras3 ? .or : .and }
+    var maskMerging: MaskMerging { model.hardSigmoid == .keras3 ? .or : .and }
 
-    private func reader(_ layer: KerasLayerConfig) -> GRUConfigReader { GRUConfigReader(path: model.path, layer: layer) }
+    func reader(_ layer: KerasLayerConfig) -> GRUConfigReader { GRUConfigReader(path: model.path, layer: layer) }
 
-    private func fail(_ layer: KerasLayerConfig, _ what: String) -> GRUIOError {
+    func fail(_ layer: KerasLayerConfig, _ what: String) -> GRUIOError {
         .keras(path: model.path, "layer \(Printable.quoted(layer.name)) (\(layer.className)) \(what)")
     }
 
     /// The weights a layer must hold, in order, converted to `S`; `shapes` checks each one's rank.
-    private func weights(_ layer: KerasLayerConfig, _ arrays: [HDF5FloatArray], _ names: [String]) throws -> [(values: [S], shape: [Int])] {
+    func weights(_ layer: KerasLayerConfig, _ arrays: [HDF5FloatArray], _ names: [String]) throws -> [(values: [S], shape: [Int])] {
         guard arrays.count == names.count else {
             throw fail(layer, "holds \(arrays.count) weights; its config needs \(names.count) (\(names.joined(separator: ", ")))")
         }
@@ -56,12 +56,12 @@ struct KerasLayerBuilder<S: GRUScalar> {
     }
 
     /// An activation by name, softmax and the others over the last axis included (KerasActivations.swift).
-    private func activation(_ layer: KerasLayerConfig, _ key: String = "activation") throws -> LayerActivation {
+    func activation(_ layer: KerasLayerConfig, _ key: String = "activation") throws -> LayerActivation {
         try reader(layer).layerActivation(key, hardSigmoid: model.hardSigmoid)
     }
 
     /// An integer or a list of them (`kernel_size: 3` or `[3]`).
-    private func integers(_ layer: KerasLayerConfig, _ key: String, default value: [Int]? = nil) throws -> [Int] {
+    func integers(_ layer: KerasLayerConfig, _ key: String, default value: [Int]? = nil) throws -> [Int] {
         // Whole and well inside Int, so that no conversion traps; each layer checks its own range.
         switch layer.config[key] {
         case .some(.number):
@@ -79,13 +79,13 @@ struct KerasLayerBuilder<S: GRUScalar> {
         }
     }
 
-    private func padding(_ layer: KerasLayerConfig) throws -> Padding {
+    func padding(_ layer: KerasLayerConfig) throws -> Padding {
         let name = layer.config["padding"]?.string ?? "valid"
         guard let padding = Padding(rawValue: name.lowercased()) else { throw fail(layer, "has padding '\(name)'; gru-run knows valid, same and causal") }
         return padding
     }
 
-    private func channelsLast(_ layer: KerasLayerConfig) throws {
+    func channelsLast(_ layer: KerasLayerConfig) throws {
         if let format = layer.config["data_format"]?.string, format != "channels_last" {
             throw fail(layer, "uses data_format '\(format)'; gru-run runs channels_last")
         }
@@ -259,6 +259,16 @@ struct KerasLayerBuilder<S: GRUScalar> {
             if layer.config["rms_scaling"]?.bool == true { throw fail(layer, "uses rms_scaling, which gru-run does not run") }
             return try LayerNormalization(name: name, axis: try integers(layer, "axis", default: [-1]), gamma: scale ? w[0].values : nil,
                                           beta: center ? w[scale ? 1 : 0].values : nil, epsilon: try reader(layer).double("epsilon") ?? 1e-3)
+        case "Attention": return try attention(layer, arrays: arrays)
+        case "AdditiveAttention": return try additiveAttention(layer, arrays: arrays)
+        case "MultiHeadAttention": return try multiHeadAttention(layer, arrays: arrays)
+        case "Dot": return try dot(layer)
+        case "Normalization": return try normalization(layer, arrays: arrays)
+        case "Rescaling": return try rescaling(layer)
+        case "CategoryEncoding": return try categoryEncoding(layer)
+        case "IntegerLookup": return try integerLookup(layer)
+        case "SeparableConv1D", "SeparableConvolution1D": return try depthwiseConv1D(layer, arrays: arrays, separable: true)
+        case "DepthwiseConv1D": return try depthwiseConv1D(layer, arrays: arrays, separable: false)
         case "TimeDistributed":
             guard let inner = layer.config["layer"], let innerClass = inner["class_name"]?.string, let innerConfig = inner["config"]?.object else {
                 throw fail(layer, "has no inner layer config")
@@ -275,7 +285,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
     }
 
     /// One integer per spatial axis of a 2D layer (Keras 3 writes two; one stands for both).
-    private func pair(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> (Int, Int) {
+    func pair(_ layer: KerasLayerConfig, _ key: String, default value: Int) throws -> (Int, Int) {
         let list = try integers(layer, key, default: [value, value])
         guard list.count == 1 || list.count == 2 else { throw fail(layer, "has \(key) \(list) of \(list.count) values; it takes two, or one for both") }
         return list.count == 1 ? (list[0], list[0]) : (list[0], list[1])
@@ -283,7 +293,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
 
     /// One integer, written bare or as a list of one (`strides: 2` or `[2]`); `bare`: Keras takes only a
     /// number there (`n`, `units`, `filters`), so a list is refused.
-    private func single(_ layer: KerasLayerConfig, _ key: String, default value: Int? = nil, bare: Bool = false) throws -> Int {
+    func single(_ layer: KerasLayerConfig, _ key: String, default value: Int? = nil, bare: Bool = false) throws -> Int {
         if bare, let given = layer.config[key], given.array != nil { throw fail(layer, "has \(key) a list, not an integer") }
         let list = try integers(layer, key, default: value.map { [$0] })
         guard list.count == 1 else { throw fail(layer, "has \(key) \(list) of \(list.count) values; it takes one") }
@@ -292,7 +302,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
 
     /// A size the config states besides the weights (Dense units, Conv filters, Embedding input_dim): when
     /// present it must be the weights' own, so a damaged config cannot disagree with what runs.
-    private func stated(_ layer: KerasLayerConfig, _ keys: [String], equal size: Int, _ weight: String, _ shape: [Int],
+    func stated(_ layer: KerasLayerConfig, _ keys: [String], equal size: Int, _ weight: String, _ shape: [Int],
                         bare: Bool = true) throws {
         guard let key = keys.first(where: { layer.config[$0] != nil && layer.config[$0] != .null }) else { return }
         let value = try single(layer, key, bare: bare)

@@ -66,7 +66,8 @@ extension KerasModel {
                 throw GRUIOError.unsupportedLayer(path: file, what + advice(before: call, connectivity))
             }
             built[call.layer.name] = layer
-            calls.append(.init(name: call.layer.name, className: builder.className(call.layer), layer: layer,
+            calls.append(.init(name: call.layer.name, className: builder.className(call.layer),
+                               layer: try builder.called(layer, call.layer, kwargs: call.kwargs),
                                inputs: try call.inputs.map { try order.source($0, S.self, inputs: connectivity.inputs, path: path) }))
         }
         let outputs = try connectivity.outputs.map { try order.source($0, S.self, inputs: connectivity.inputs, path: path) }

@@ -15,6 +15,15 @@ public enum KerasReader {
             return try KerasArchive.load(path: path, image: image)
         }
         let file = try HDF5File(path: path, image: image)
+        var model = try load(file, path: path)
+        if file.usesBackslashNames { model.notes.append(backslashNote) }
+        return model
+    }
+
+    /// Group names with backslashes: Keras saving on Windows wrote paths with its separator.
+    static let backslashNote = "the file names its groups with backslashes (saved on Windows); gru-run reads them as '/'"
+
+    private static func load(_ file: HDF5File, path: String) throws -> KerasModel {
         let version = try file.stringAttribute("keras_version", of: "/")?.first
         if let configText = try file.stringAttribute("model_config", of: "/")?.first {
             let root = try parseConfig(configText, path: path, what: "model_config")

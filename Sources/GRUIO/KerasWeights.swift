@@ -21,16 +21,17 @@ struct HDF5LayerWeights: LayerWeightSource {
     /// The layer's weights in its group's order: a layer inside a nested model shares the outermost nested
     /// model's group, its weights the ones whose names hold its own name as a scope
     /// (`encoder` lists `gru/gru_cell/kernel:0`, `dense/kernel:0`, ...).
-    private func arrays(of layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
-        guard let place = layer.place, let prefix = place.prefix else { return try arrays(layer.name, path: path) }
-        return try arrays(place.group, path: path) { $0.split(separator: "/").dropLast().contains { $0 == prefix } }
+    private func arrays(of layer: KerasLayerConfig, path: String, integers: Bool = false) throws -> [HDF5FloatArray] {
+        guard let place = layer.place, let prefix = place.prefix else { return try arrays(layer.name, path: path, integers: integers) }
+        return try arrays(place.group, path: path, integers: integers) { $0.split(separator: "/").dropLast().contains { $0 == prefix } }
     }
 
     func weightNames(_ layerName: String) throws -> [String]? {
         try file.splitStringAttribute("weight_names", of: group(layerName))
     }
 
-    func arrays(_ layerName: String, path: String, keeping: (String) -> Bool = { _ in true }) throws -> [HDF5FloatArray] {
+    /// `integers`: integer datasets are read too (a layer other than a GRU may keep a count).
+    func arrays(_ layerName: String, path: String, integers: Bool = false, keeping: (String) -> Bool = { _ in true }) throws -> [HDF5FloatArray] {
         guard let names = try weightNames(layerName) else {
             throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) has no weight_names attribute at \(Printable.name(group(layerName)))")
         }
@@ -39,7 +40,7 @@ struct HDF5LayerWeights: LayerWeightSource {
             guard file.exists(datasetPath) else {
                 throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) lists weight \(Printable.name(name)) but the file has no dataset \(Printable.name(datasetPath))")
             }
-            return try file.floatDataset(datasetPath)
+            return try file.floatDataset(datasetPath, integers: integers)
         }
     }
 
@@ -50,7 +51,7 @@ struct HDF5LayerWeights: LayerWeightSource {
     func layerWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
         let name = layer.place?.group ?? layer.name
         guard file.isGroup(group(name)), let names = try weightNames(name), !names.isEmpty else { return [] }
-        return try arrays(of: layer, path: path)
+        return try arrays(of: layer, path: path, integers: true)
     }
 
     func bidirectionalWeights(layer: KerasLayerConfig, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
@@ -127,17 +128,26 @@ struct Keras3Weights: LayerWeightSource {
         try vars(groupName(layer))
     }
 
-    /// `vars/0, 1, ...` of the layer's group; a wrapper (TimeDistributed) keeps its layer's under `layer/`.
+    /// Layers that keep their weights in sublayer groups, in the order Keras's tf-keras twin lists them.
+    static let sublayers = ["MultiHeadAttention": ["query_dense", "key_dense", "value_dense", "output_dense"]]
+
+    /// `vars/0, 1, ...` of the layer's group; a wrapper (TimeDistributed) keeps its layer's under `layer/`;
+    /// MultiHeadAttention its four projections' under `query_dense/vars`, `key_dense/vars`, ...
     func layerWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
         let group = groupName(layer)
         for base in [group + "/vars", group + "/layer/vars"] where file.exists(base + "/0") {
-            var arrays: [HDF5FloatArray] = []
-            while file.exists(base + "/" + String(arrays.count)) {
-                arrays.append(try file.floatDataset(base + "/" + String(arrays.count)))
-            }
-            return arrays
+            return try vars(at: base)
         }
-        return []
+        guard let parts = Self.sublayers[layer.className] else { return [] }
+        return try parts.flatMap { try vars(at: group + "/" + $0 + "/vars") }
+    }
+
+    private func vars(at base: String) throws -> [HDF5FloatArray] {
+        var arrays: [HDF5FloatArray] = []
+        while file.exists(base + "/" + String(arrays.count)) {
+            arrays.append(try file.floatDataset(base + "/" + String(arrays.count), integers: true))
+        }
+        return arrays
     }
 
     func bidirectionalWeights(layer: KerasLayerConfig, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {

@@ -41,7 +41,8 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
         (self.inputs, self.calls, self.outputs) = (inputs, calls, outputs)
     }
 
-    /// How many tensors call `index` gives (a recurrent layer with return_state gives its states too).
+    /// How many tensors call `index` gives (a recurrent layer with return_state gives its states too, an
+    /// attention layer with return_attention_scores its scores).
     public func outputsOfCall(_ index: Int) -> Int {
         (calls[index].layer as? any MultipleOutputs)?.outputCount ?? 1
     }
@@ -87,6 +88,9 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
             }
             // Closures, not key paths: a key path into a generic tuple is built anew at run time on every call.
             let produced = try call.layer.call(given.map { $0.0 }, masks: given.map { $0.1 }, threads: threads)
+            if (call.layer as? any InputMaskClearing)?.clearsInputMasks == true {
+                for source in call.inputs { results[source]?.1 = nil }
+            }
             observe?(index, produced.map { $0.0.shape })
             for (k, output) in produced.enumerated() { results[.node(index, output: k)] = output }
         }

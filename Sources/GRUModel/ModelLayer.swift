@@ -12,7 +12,8 @@ extension ModelLayer {
     public var checksItsOutput: Bool { false }
 }
 
-/// A layer whose number of outputs depends on its config (a recurrent layer with return_state).
+/// A layer whose number of outputs depends on its config (a recurrent layer with return_state, an attention
+/// layer with return_attention_scores).
 public protocol MultipleOutputs {
     var outputCount: Int { get }
 }
@@ -42,4 +43,26 @@ extension UnaryLayer {
             throw GRUModelError.shape(layer: name, "its input has shape \(describe(x.shape)) but it expects \(width) values on the last axis")
         }
     }
+}
+
+/// A layer whose Keras call takes arguments besides its inputs (`use_causal_mask`,
+/// `return_attention_scores`): the graph holds one copy per call, the weights shared.
+public protocol AttentionCall {
+    func called(with options: AttentionOptions) -> Self
+}
+
+/// The call arguments of Keras's attention layers.
+public struct AttentionOptions: Sendable, Equatable {
+    public var useCausalMask: Bool
+    public var returnAttentionScores: Bool
+
+    public init(useCausalMask: Bool = false, returnAttentionScores: Bool = false) {
+        (self.useCausalMask, self.returnAttentionScores) = (useCausalMask, returnAttentionScores)
+    }
+}
+
+/// A layer whose call takes the masks off its input tensors for every later reader (Keras 3's
+/// MultiHeadAttention calls `set_keras_mask(query / value / key, None)` while the model is built).
+public protocol InputMaskClearing {
+    var clearsInputMasks: Bool { get }
 }

@@ -27,6 +27,7 @@ struct Run: ParsableCommand {
         // Optional so that it goes once the graph holds the weights: the file's float64 copies of a large
         // model would otherwise stay resident through the pass.
         var model: KerasModel? = try HDF5Guard.reading(layer.weights) { try KerasReader.load(path: layer.weights) }
+        if !io.quiet { model!.notes.forEach(GRURun.note) }
         if layer.layer != nil && layer.through != nil {
             throw CLIError.usage("--layer runs one layer on the input given and --through runs the model up to a layer; give one of them")
         }

@@ -126,7 +126,7 @@ final class ModelStreamingTests: XCTestCase {
             replaceOnce(&$0, #""batch_shape": [null, 6, 5]"#, #""batch_shape": [null, null, 5]"#)
         }
         let result = try GRURunBinary.shell("""
-            yes 0.1,0.2,0.3,0.4,0.5 | head -n 30000000 | (ulimit -v 400000; "$GRU_RUN" --weights '\(model)' > /dev/null); echo "status $?"
+            yes 0.1,0.2,0.3,0.4,0.5 2>/dev/null | head -n 30000000 2>/dev/null | (ulimit -v 400000; "$GRU_RUN" --weights '\(model)' > /dev/null); echo "status $?"
             """)
         XCTAssertEqual(result.stdout, "status 71\n", result.stderr)
         XCTAssertTrue(result.stderr.hasPrefix("gru-run: reading standard input (a sample of ") && result.stderr.hasSuffix("under the address-space limit (ulimit -v).\n")

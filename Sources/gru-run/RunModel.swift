@@ -10,8 +10,9 @@ extension Run {
         try checkRunsWhole(file!)
         try checkOutputsAreDistinct()
         let paths = io.outputs.isEmpty ? ["-"] : io.outputs
-        for path in paths + [io.stateOutput].compactMap({ $0 }) { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
-        let outputs = try OutputSet(paths + [io.stateOutput].compactMap { $0 })
+        let statePaths = [io.stateOutput, call.state].compactMap { $0 }
+        for path in paths + statePaths { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
+        let outputs = try OutputSet(paths + statePaths)
         let wide = file!.layers.contains { kerasLayer in
             switch kerasLayer {
             case .gru(let gru): return gru.bits == 64
@@ -31,8 +32,12 @@ extension Run {
         if (layer.changesLayerConfig || layer.hardSigmoid != nil) && recurrent.count != 1 {
             throw CLIError.usage("layer flags apply to one GRU, and \(model.path) holds \(recurrent.count); choose one with --layer NAME")
         }
-        if !call.initialState.isEmpty || call.state != nil || call.training || call.mask != nil || call.maskValue != nil {
-            throw CLIError.usage("--initial-state, --state, --training, --mask and --mask-value apply to one layer; \(model.path) runs a whole model, so choose the layer with --layer NAME")
+        if !call.initialState.isEmpty || call.training || call.mask != nil || call.maskValue != nil {
+            throw CLIError.usage("--initial-state, --training, --mask and --mask-value apply to one layer; \(model.path) runs a whole model, so choose the layer with --layer NAME")
+        }
+        // A stateful model streamed chunk by chunk: its one GRU's state carried from call to call.
+        if call.state != nil && !(recurrent.count == 1 && { if case .gru = recurrent[0] { return true } else { return false } }()) {
+            throw CLIError.usage("--state carries the state of a model's one GRU between calls, and \(model.path) holds \(recurrent.count) recurrent layer\(recurrent.count == 1 ? " (a Bidirectional)" : "s"); run one with --layer NAME")
         }
         // A stack of recurrent layers gives its last layer's final states, as its one output is that layer's.
         if io.stateOutput != nil && recurrent.count != 1 && (recurrent.isEmpty || model.layers.contains(where: \.isOther)) {
@@ -45,22 +50,30 @@ extension Run {
         var graph = try file!.takeGraph(S.self, through: layer.through, overrides: layer.overrides)
         let path = file!.path
         file = nil
-        // --state-output: the model's (last) recurrent layer also gives its final states, read after the pass.
+        // --state-output and --state: the model's (last) recurrent layer also gives its final states, read
+        // after the pass; with --state, the state saved by the call before is its initial state.
         var stateSources: [ModelGraph<S>.Source] = []
-        if io.stateOutput != nil, let index = graph.calls.lastIndex(where: { $0.layer is any RecurrentModelLayer<S> }),
+        let stateWriters = (io.stateOutput != nil ? 1 : 0) + (call.state != nil ? 1 : 0)
+        var carried: Int?
+        if stateWriters > 0, let index = graph.calls.lastIndex(where: { $0.layer is any RecurrentModelLayer<S> }),
            var recurrent = graph.calls[index].layer as? any RecurrentModelLayer<S> {
             let first = recurrent.outputCount - (recurrent.returnState ? recurrent.directions : 0)
             recurrent.returnState = true
             graph.calls[index].layer = recurrent
             stateSources = (0..<recurrent.directions).map { .node(index, output: first + $0) }
+            if let state = call.state, !call.resetState, FileManager.default.fileExists(atPath: state) {
+                carried = graph.inputs.count
+                graph.inputs.append(.init(name: "state", shape: nil))
+                graph.calls[index].inputs.append(.input(carried!))
+            }
         }
         let produced = graph.outputs.count
         let inputPaths = io.inputs.isEmpty ? ["-"] : io.inputs
-        guard inputPaths.count == graph.inputs.count else {
+        guard inputPaths.count == graph.inputs.count - (carried == nil ? 0 : 1) else {
             let names = graph.inputs.map(\.name).joined(separator: ", ")
             throw CLIError.usage("\(path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)) but --input was given \(inputPaths.count) times")
         }
-        guard outputs.writers.count - stateSources.count == produced else {
+        guard outputs.writers.count - stateWriters == produced else {
             let what = layer.through.map { "layer \(Printable.quoted($0)) of \(path)" } ?? path
             throw CLIError.usage("\(what) gives \(produced) output\(produced == 1 ? "" : "s"); name one file for each, in the model's order (--output, or --expect for check)")
         }
@@ -80,16 +93,24 @@ extension Run {
             if !io.quiet { stream.notes.forEach(GRURun.note) }
             return
         }
-        let inputs = try zip(files, graph.inputs).map { file, input in
+        var inputs = try zip(files, graph.inputs).map { file, input in
             try InputData<S>.modelInput(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
         }
+        if carried != nil, let state = call.state {
+            let data = try InputData<S>.load(path: state, format: nil, timeMajor: false, rank: 2)
+            inputs.append(Tensor(values: data.values, shape: data.shape))
+        }
+        let progress = ProgressLine(total: nil, quiet: io.quiet)
+        showProgress(in: &graph, progress)
         var results = try graph(inputs, threads: io.threadCount, keep: stateSources)
+        progress.finish()
         if !stateSources.isEmpty {
             // One state (batch, units), or a Bidirectional's two stacked as (2, batch, units), forward first.
             let states = results.suffix(stateSources.count)
             results.removeLast(stateSources.count)
             let first = states.first!
-            results.append(Tensor(values: states.flatMap(\.values), shape: states.count == 1 ? first.shape : [states.count] + first.shape))
+            let stacked = Tensor(values: states.flatMap(\.values), shape: states.count == 1 ? first.shape : [states.count] + first.shape)
+            results += Array(repeating: stacked, count: stateWriters)
         }
         try outputs.write(zip(results, paths(outputs)).map { result, path in
             { writer in
@@ -100,6 +121,16 @@ extension Run {
     }
 
     private func paths(_ outputs: OutputSet) -> [String] { outputs.writers.map(\.path) }
+
+    /// Every recurrent call reports its timesteps to one progress line (shown on a terminal for long runs).
+    private func showProgress<S>(in graph: inout ModelGraph<S>, _ progress: ProgressLine) {
+        let counter = ProgressCounter()
+        for index in graph.calls.indices {
+            guard var recurrent = graph.calls[index].layer as? any RecurrentModelLayer<S> else { continue }
+            recurrent.options.progress = { done in progress.update(counter.report(call: index, done: done)) }
+            graph.calls[index].layer = recurrent
+        }
+    }
 
     /// How CSV rows become samples: `--timesteps`, else the length the model's first input fixes.
     private func csvSampling<T>(_ input: ModelGraph<T>.Input, path: String) throws -> CSVTimesteps? {
@@ -180,5 +211,20 @@ final class SampleStream<S: CLIScalar> {
                 break loop
             }
         }
+    }
+}
+
+/// Timesteps done, summed over the recurrent calls of a model (each call reports its own running count).
+final class ProgressCounter: @unchecked Sendable {
+    private var done: [Int: Int] = [:]
+    private var total = 0
+    private let lock = NSLock()
+
+    func report(call: Int, done count: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        total += max(0, count - done[call, default: 0])
+        done[call] = count
+        return total
     }
 }

@@ -132,4 +132,36 @@ final class ModelStreamingTests: XCTestCase {
         XCTAssertTrue(result.stderr.hasPrefix("gru-run: reading standard input (a sample of ") && result.stderr.hasSuffix("under the address-space limit (ulimit -v).\n")
                       && result.stderr.filter { $0 == "\n" }.count == 1, result.stderr)
     }
+
+    /// A model with a Dense head streamed in three chunks with --state: each call starts from the GRU state
+    /// the one before saved, and the last chunk's output is Keras's output for the whole sequence.
+    func testAWholeModelStreamsInChunksWithState() throws {
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let folder = Fixtures.path("models/k3_gru_dense1")
+        let model = scratch + "/any_length.keras"
+        try editedKerasArchive(folder + "/model.keras", to: model) {
+            replaceOnce(&$0, #""batch_shape": [null, 6, 4]"#, #""batch_shape": [null, null, 4]"#)
+        }
+        let x = try loadNPY(folder + "/x.npy"), want = try loadNPY(folder + "/y.npy")
+        XCTAssertEqual(x.shape, [3, 6, 4])
+        let state = scratch + "/state.npy"
+        var last: [Double] = []
+        for (index, steps) in [0..<2, 2..<5, 5..<6].enumerated() {
+            var chunk: [Float] = []
+            for b in 0..<3 { for t in steps { for f in 0..<4 { chunk.append(Float(x.values[(b * 6 + t) * 4 + f])) } } }
+            let input = scratch + "/x\(index).npy", out = scratch + "/y\(index).npy"
+            try Data(NPYWriter.encode(chunk, shape: [3, steps.count, 4])).write(to: URL(fileURLWithPath: input))
+            let run = try GRURunBinary.run(["--weights", model, "--input", input, "--output", out, "--state", state])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            last = try loadNPY(out).values
+            XCTAssertEqual(try loadNPY(state).shape.count, 2, "the state file holds (batch, units)")
+        }
+        XCTAssertLessThan(maxAbsError(last, want.values), 1e-5)
+        // Without the carried state the last chunk alone is another answer.
+        let alone = try GRURunBinary.run(["--weights", model, "--input", scratch + "/x2.npy", "--output", scratch + "/alone.npy",
+                                          "--state", state, "--reset-state"])
+        XCTAssertEqual(alone.status, 0, alone.stderr)
+        XCTAssertGreaterThan(maxAbsError(try loadNPY(scratch + "/alone.npy").values, want.values), 1e-3)
+    }
 }

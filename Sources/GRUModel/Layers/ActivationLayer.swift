@@ -19,7 +19,7 @@ public struct ActivationLayer<Scalar: GRUScalar>: UnaryLayer {
             // Softmax may run over any axis, the batch's included (Keras computes it the same way).
             _ = try resolvedAxis(axis, shape: x.shape, lowest: 0, layer: name)
         }
-        return try activation.apply(x, layer: name)
+        return try activation.apply(x, layer: name, threads: threads)
     }
 }
 

@@ -69,6 +69,6 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
             }
         }
         let shape = [x.batch, length, filters]
-        return try activation.apply(Tensor(values: out, shape: shape), layer: name)
+        return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
     }
 }

@@ -75,6 +75,6 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
             }
         }
         let shape = [x.batch, outRows, outCols, filters]
-        return try activation.apply(Tensor(values: out, shape: shape), layer: name)
+        return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
     }
 }

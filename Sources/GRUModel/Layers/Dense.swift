@@ -29,6 +29,6 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
         let rows = x.values.count / inputDim
         _ = try reserveOutput(rows, units, of: Scalar.self, layer: name)
         let shape = Array(x.shape.dropLast()) + [units]
-        return try activation.apply(Tensor(values: product(x.values, rows: rows, threads: threads), shape: shape), layer: name)
+        return try activation.apply(Tensor(values: product(x.values, rows: rows, threads: threads), shape: shape), layer: name, threads: threads)
     }
 }

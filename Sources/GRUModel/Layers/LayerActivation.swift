@@ -20,24 +20,38 @@ public enum LayerActivation: Sendable, Equatable {
     /// The activation of `x`, computed in the layer `layer` (named in errors).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func apply<S: GRUScalar>(_ x: Tensor<S>, layer: String) throws -> Tensor<S> {
+    /// `x` is taken over, so that its values change in place; rows of the element-wise activations and the
+    /// lanes of softmax and its kin are shared among `threads`.
+    public func apply<S: GRUScalar>(_ input: consuming Tensor<S>, layer: String, threads: Int = 1) throws -> Tensor<S> {
+        var x = consume input
         var values = x.values
+        x.values = []
         switch self {
         case .elementwise(.linear, _):
-            return x
+            return Tensor(values: values, shape: x.shape)
         case .elementwise(let activation, let hardSigmoid):
             values.withUnsafeMutableBufferPointer {
                 guard let base = $0.baseAddress else { return }
-                activation.apply(base, count: $0.count, hardSigmoid: hardSigmoid)
+                let address = Int(bitPattern: base), count = $0.count, block = 1 << 14
+                parallelRows((count + block - 1) / block, threads: threads, minimumPerThread: 8) { blocks in
+                    let start = blocks.lowerBound * block, end = min(count, blocks.upperBound * block)
+                    activation.apply(UnsafeMutablePointer<S>(bitPattern: address)! + start, count: end - start, hardSigmoid: hardSigmoid)
+                }
             }
         case .softmax(let axis), .logSoftmax(let axis), .sparsemax(let axis):
             let lanes = try AxisLanes(shape: x.shape, axis: axis, layer: layer)
             values.withUnsafeMutableBufferPointer { v in
                 guard let base = v.baseAddress else { return }
-                lanes.forEach { overAxis(base, lanes: lanes, start: $0) }
+                let address = Int(bitPattern: base)
+                parallelRows(lanes.outer * lanes.inner, threads: threads, minimumPerThread: 16) { range in
+                    let base = UnsafeMutablePointer<S>(bitPattern: address)!
+                    for lane in range {
+                        overAxis(base, lanes: lanes, start: (lane / lanes.inner) * lanes.length * lanes.inner + lane % lanes.inner)
+                    }
+                }
             }
         case .glu(let axis):
-            return try gatedLinear(x, axis: axis, layer: layer)
+            return try gatedLinear(Tensor(values: values, shape: x.shape), axis: axis, layer: layer)
         case .leakyRelu(let alpha):
             for i in values.indices where values[i] < 0 { values[i] = values[i] * S(alpha) }
         case .elu(let alpha):
@@ -45,9 +59,9 @@ public enum LayerActivation: Sendable, Equatable {
         case .relu(let maxValue, let slope, let threshold):
             // Keras backend.relu: x >= max_value -> max_value; x >= threshold -> x; else slope * (x - threshold).
             for i in values.indices {
-                let x = values[i]
-                if x.isNaN { continue }
-                var y = x >= S(threshold) ? x : S(slope) * (x - S(threshold))
+                let v = values[i]
+                if v.isNaN { continue }
+                var y = v >= S(threshold) ? v : S(slope) * (v - S(threshold))
                 if let maxValue, y > S(maxValue) { y = S(maxValue) }
                 values[i] = y
             }

@@ -27,27 +27,34 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
         guard length >= 1 else { throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its pool_size \(poolSize)") }
         let count = try reserveOutput(x.batch, length, channels, of: Scalar.self, layer: name)
         var out = [Scalar](repeating: 0, count: count)
-        // Window by window, the channels of a step contiguous: the inner loops run over channels.
-        var sums = [Double](repeating: 0, count: channels)
+        // Window by window, the channels of a step contiguous (the inner loops run over channels, branch-free);
+        // the samples shared among the threads.
+        let (poolSize, stride, average) = (poolSize, stride, average)
         x.values.withUnsafeBufferPointer { input in
             out.withUnsafeMutableBufferPointer { output in
-                for b in 0..<x.batch {
-                    for t in 0..<length {
-                        let start = max(0, t * stride - before), end = min(steps, t * stride - before + poolSize)
-                        let target = output.baseAddress! + (b * length + t) * channels
-                        if average {
-                            for c in 0..<channels { sums[c] = 0 }
-                            for s in start..<end {
-                                let row = input.baseAddress! + (b * steps + s) * channels
-                                for c in 0..<channels { sums[c] += Double(row[c]) }
-                            }
-                            let n = Double(max(1, end - start))
-                            for c in 0..<channels { target[c] = Scalar(sums[c] / n) }
-                        } else {
-                            for c in 0..<channels { target[c] = -Scalar.infinity }
-                            for s in start..<end {
-                                let row = input.baseAddress! + (b * steps + s) * channels
-                                for c in 0..<channels where row[c] > target[c] || row[c].isNaN { target[c] = row[c] }
+                let (source, target) = (Int(bitPattern: input.baseAddress!), Int(bitPattern: output.baseAddress!))
+                parallelRows(x.batch, threads: threads, minimumPerThread: 1) { samples in
+                    let input = UnsafePointer<Scalar>(bitPattern: source)!, output = UnsafeMutablePointer<Scalar>(bitPattern: target)!
+                    var sums = [Double](repeating: 0, count: channels)
+                    for b in samples {
+                        for t in 0..<length {
+                            let start = max(0, t * stride - before), end = min(steps, t * stride - before + poolSize)
+                            let cell = output + (b * length + t) * channels
+                            if average {
+                                for c in 0..<channels { sums[c] = 0 }
+                                for s in start..<end {
+                                    let row = input + (b * steps + s) * channels
+                                    for c in 0..<channels { sums[c] += Double(row[c]) }
+                                }
+                                let n = Double(max(1, end - start))
+                                for c in 0..<channels { cell[c] = Scalar(sums[c] / n) }
+                            } else {
+                                for c in 0..<channels { cell[c] = -Scalar.infinity }
+                                for s in start..<end {
+                                    let row = input + (b * steps + s) * channels
+                                    // A NaN wins, as in tf.nn.max_pool.
+                                    for c in 0..<channels { cell[c] = row[c] > cell[c] || row[c] != row[c] ? row[c] : cell[c] }
+                                }
                             }
                         }
                     }

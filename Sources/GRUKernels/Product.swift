@@ -52,8 +52,17 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
         (total * index / count)..<(total * (index + 1) / count)
     }
 
-    /// Rows in blocks of four (three for doubles where registers are few), each block times each panel.
-    private func compute(_ a: UnsafePointer<Scalar>, rows: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
+    /// Rows in blocks of four (three for doubles where registers are few), each block times each panel. The
+    /// rows go in groups of about 256 KB of A, each group times every panel: the group stays in L2 while the
+    /// panels stream, instead of all of A streaming once per panel.
+    private func compute(_ a: UnsafePointer<Scalar>, rows all: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
+        let group = max(12, (1 << 18) / (k * MemoryLayout<Scalar>.stride) / 12 * 12)
+        for first in stride(from: all.lowerBound, to: all.upperBound, by: group) {
+            compute(a, group: first..<min(all.upperBound, first + group), panels: panels, into: c)
+        }
+    }
+
+    private func compute(_ a: UnsafePointer<Scalar>, group rows: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
         let block = Scalar.self == Double.self && doublesInThreeRowBlocks ? 3 : 4
         for p in panels {
             let panel = UnsafePointer(packed.pointer + p * k * 3)

@@ -135,3 +135,17 @@ extension Kernels {
         return DoubleProduct(packed) as! any MatrixMultiplier<S>
     }
 }
+
+extension Kernels {
+    /// `v[i] = exp(v[i])` in place with the GRU's polynomial exponential (a few ulps; arguments clamped to the
+    /// normal range), in a loop the compiler vectorizes; a NaN stays NaN.
+    package static func exponentials<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, count: Int) {
+        if S.self == Float.self {
+            let f = UnsafeMutableRawPointer(v).assumingMemoryBound(to: Float.self)
+            for i in 0..<count { let x = f[i]; f[i] = x != x ? x : Float.polynomialExp(x) }
+        } else {
+            let d = UnsafeMutableRawPointer(v).assumingMemoryBound(to: Double.self)
+            for i in 0..<count { let x = d[i]; d[i] = x != x ? x : Double.polynomialExp(x) }
+        }
+    }
+}

@@ -59,12 +59,10 @@ extension LayerActivation {
     private static func softmax<S: GRUScalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
         var largest = p[0]
         for i in 1..<n where p[i] > largest || p[i].isNaN { largest = p[i] }
+        for i in 0..<n { p[i] -= largest }
+        exponentials(p, count: n)
         var sum = 0.0
-        for i in 0..<n {
-            let e = S.exp(p[i] - largest)
-            p[i] = e
-            sum += Double(e)
-        }
+        for i in 0..<n { sum += Double(p[i]) }
         for i in 0..<n { p[i] = S(Double(p[i]) / sum) }
     }
 

@@ -4,7 +4,7 @@ import TestSupport
 import XCTest
 
 /// Outputs that would replace an input or another output, and inputs that would share standard input, are
-/// refused (usage, exit 64) before anything is written.
+/// refused (usage, exit 64) before anything is written: runs with several inputs and outputs, join, split.
 final class OutputSafetyOverlapTests: XCTestCase {
     private var scratch = ""
     private let concat = Fixtures.path("models/k3_concat_inputs")
@@ -55,5 +55,25 @@ final class OutputSafetyOverlapTests: XCTestCase {
         XCTAssertEqual(result.stderr, "gru-run: --input - is given twice, and standard input can feed only one input.\n"
             + "gru-run: --input /dev/stdin and --input - both read standard input, which can feed only one of them.\n"
             + "gru-run: --input - is given twice, and standard input can feed only one input.\n")
+    }
+
+    func testJoinIntoAPieceIsRefused() throws {
+        let result = try bash("""
+            cp "$C/x0.npy" a.npy; cp "$C/x1.npy" a2.npy
+            "$GRU_RUN" join --output a2.npy a2.npy a.npy; echo "join $?"
+            cmp a2.npy "$C/x1.npy" && echo "a2 kept"; ls
+            """)
+        XCTAssertEqual(result.stdout, "join 64\na2 kept\na.npy\na2.npy\n")
+        XCTAssertEqual(result.stderr, "gru-run: --output a2.npy is the same file as a piece; writing it would destroy an input.\n")
+    }
+
+    func testSplittingAShardWithItsOwnPrefixIsRefused() throws {
+        let result = try bash("""
+            cp "$C/x0.npy" shard-00001.npy
+            "$GRU_RUN" split --input shard-00001.npy --samples 1 --prefix shard-; echo "split $?"
+            cmp shard-00001.npy "$C/x0.npy" && echo "kept"; ls
+            """)
+        XCTAssertEqual(result.stdout, "split 64\nkept\nshard-00001.npy\n")
+        XCTAssertEqual(result.stderr, "gru-run: --input shard-00001.npy is named as a shard of --prefix shard- (shard-00001.npy); splitting it would replace it, so give another --prefix.\n")
     }
 }

@@ -59,12 +59,20 @@ public final class AtomicFileWriter {
     private var finished = false
     /// The bytes go to an O_TMPFILE file (`temporary` then holds the prefix of the name it is linked to).
     private var isUnnamed = false
+    /// The bytes of an output kept in memory (`init(inMemory:)`).
+    public private(set) var memory: [UInt8]?
 
     /// Whether the bytes go straight to their destination (standard output, a device, a FIFO).
     public var isDirect: Bool { temporary == nil }
 
     /// Whether this is the process's standard output, which a reader can close under it.
     public var isStandardOutput: Bool { descriptor == 1 && !ownsDescriptor }
+
+    /// An output kept in memory, `name` naming it in messages: nothing touches the file system.
+    public init(inMemory name: String) {
+        (path, descriptor, ownsDescriptor, temporary, target, mode, owner) = (name, -1, false, nil, name, 0, nil)
+        memory = []
+    }
 
     public init(path: String) throws {
         self.path = path
@@ -192,6 +200,7 @@ public final class AtomicFileWriter {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if memory != nil { return memory!.append(contentsOf: bytes) }
         do {
             try writeAll(bytes, to: descriptor, path: path)
         } catch {
@@ -244,9 +253,12 @@ public final class AtomicFileWriter {
 public final class OutputSet {
     public let writers: [AtomicFileWriter]
 
-    public init(_ paths: [String]) throws {
+    /// The first `inMemory` outputs are kept in memory (`AtomicFileWriter(inMemory:)`), the others written.
+    public init(_ paths: [String], inMemory: Int = 0) throws {
         var writers: [AtomicFileWriter] = []
-        for path in paths { writers.append(try AtomicFileWriter(path: path)) }
+        for (index, path) in paths.enumerated() {
+            writers.append(index < inMemory ? AtomicFileWriter(inMemory: path) : try AtomicFileWriter(path: path))
+        }
         self.writers = writers
     }
 

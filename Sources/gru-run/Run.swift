@@ -12,6 +12,11 @@ struct Run: ParsableCommand {
     @OptionGroup var call: CallOptions
     @OptionGroup var io: IOOptions
 
+    /// For `check`: the run's first outputs are kept in memory here instead of written (not a flag).
+    var capture: OutputCapture?
+
+    enum CodingKeys: String, CodingKey { case layer, call, io }
+
     func validate() throws {
         if let threads = io.threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
         if let timesteps = io.timesteps, timesteps < 1 { throw ValidationError("--timesteps must be at least 1.") }
@@ -72,7 +77,14 @@ struct Run: ParsableCommand {
             + [call.mask].compactMap { $0 }.map { ("--mask", $0) } + call.initialState.map { ("--initial-state", $0) }
         let outputs = io.outputs.map { ("--output", $0) }
             + [("--state-output", io.stateOutput), ("--state", call.state)].compactMap { name, path in path.map { (name, $0) } }
-        try checkDistinct(inputs: inputs, outputs: outputs)
+        try checkDistinct(inputs: inputs, outputs: Array(outputs.dropFirst(capture?.count ?? 0)))
+    }
+
+    /// The run's outputs, opened (or kept in memory for `check`) before anything is read or computed.
+    func openOutputs(_ paths: [String]) throws -> OutputSet {
+        let outputs = try OutputSet(paths, inMemory: capture?.count ?? 0)
+        capture?.writers = Array(outputs.writers.prefix(capture?.count ?? 0))
+        return outputs
     }
 }
 
@@ -94,6 +106,13 @@ func checkDistinct(inputs: [(String, String)], outputs: [(String, String)]) thro
                 : "\(outName) and \(otherName) name the same file \(outPath)")
         }
     }
+}
+
+/// The outputs `check` compares: the first `count` of a run's, in the order the run opens them.
+final class OutputCapture {
+    let count: Int
+    var writers: [AtomicFileWriter] = []
+    init(count: Int) { self.count = count }
 }
 
 func isStandardInput(_ path: String) -> Bool { path == "-" || path == "/dev/stdin" }

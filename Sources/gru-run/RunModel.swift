@@ -20,7 +20,7 @@ extension Run {
         try checkOutputsAreDistinct()
         let paths = io.outputs.isEmpty ? ["-"] : io.outputs
         for path in paths + [io.stateOutput].compactMap({ $0 }) { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
-        let outputs = try OutputSet(paths + [io.stateOutput].compactMap { $0 })
+        let outputs = try openOutputs(paths + [io.stateOutput].compactMap { $0 })
         let wide = model.layers.contains { kerasLayer in
             switch kerasLayer {
             case .gru(let gru): return gru.bits == 64

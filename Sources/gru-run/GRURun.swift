@@ -61,12 +61,13 @@ struct GRURun: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         StandardStreams.secure()
         Cleanup.installSignalHandlers()
-        if let problem = GRUKernelSet.environmentProblem {
-            fail(problem + ".", code: 69)
-        }
         if CompletionRoot.isRequested { CompletionRoot.printScript() }
         do {
             var command = try parseAsRoot()
+            // Only the commands that compute pick kernels: help, split, join and inspect work whatever it says.
+            if command is Run || command is Check || command is Bench, let problem = GRUKernelSet.environmentProblem {
+                fail(problem + ".", code: 69)
+            }
             try command.run()
             // Reports printed with print() are buffered: a closed or full standard output shows here.
             if fflush(stdout) != 0 || ferror(stdout) != 0 {

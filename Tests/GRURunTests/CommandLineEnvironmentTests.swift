@@ -19,6 +19,24 @@ final class CommandLineEnvironmentTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: scratch)
     }
 
+    func testAnUnknownKernelNameStopsOnlyTheCommandsThatCompute() throws {
+        let result = try GRURunBinary.shell("""
+            cd '\(scratch)'; export GRU_RUN_KERNELS=AVX2; F='\(folder)'
+            "$GRU_RUN" --help > /dev/null; echo "help $?"
+            "$GRU_RUN" --version > /dev/null; echo "version $?"
+            "$GRU_RUN" inspect "$F/model.h5" > /dev/null; echo "inspect $?"
+            "$GRU_RUN" split --input "$F/x1.npy" --samples 100 > /dev/null; echo "split $?"
+            "$GRU_RUN" join --output y.npy shard-00001.npy; echo "join $?"
+            "$GRU_RUN" --weights "$F/model.h5" --input "$F/x1.npy" --output z.npy; echo "run $?"
+            "$GRU_RUN" check --weights "$F/model.h5" --input "$F/x1.npy" --expect "$F/y1.npy"; echo "check $?"
+            "$GRU_RUN" bench --weights "$F/model.h5" --repeat 1 --warmup 0; echo "bench $?"
+            ls
+            """)
+        XCTAssertEqual(result.stdout, "help 0\nversion 0\ninspect 0\nsplit 0\njoin 0\nrun 69\ncheck 69\nbench 69\nshard-00001.npy\ny.npy\n")
+        let supported = GRUKernelSet.supported.map(\.rawValue).joined(separator: ", ")
+        XCTAssertEqual(result.stderr, String(repeating: "gru-run: GRU_RUN_KERNELS is 'AVX2', which names no kernels (avx512, avx2, portable do); this processor runs \(supported).\n", count: 3))
+    }
+
     func testKerasArchivesWithRepeatedMembersOrNoneAreRefused() throws {
         let model = Fixtures.path("models/k3_concat_inputs/model.keras")
         for member in ["model.weights.h5", "config.json"] {

@@ -52,4 +52,16 @@ final class CommandLineEnvironmentTests: XCTestCase {
         XCTAssertEqual(result.status, 65)
         XCTAssertEqual(result.stderr, "gru-run: \(empty): the archive is empty, so it is no .keras model (one holds metadata.json, config.json and model.weights.h5).\n")
     }
+
+    /// A synthetic input too large to hold, or whose size overflows, is refused as memory (71) before any
+    /// allocation.
+    func testBenchRefusesSyntheticInputsTooLargeToHold() throws {
+        for (batch, timesteps) in [("100000", "100000"), ("1", "4611686018427387904")] {
+            let result = try GRURunBinary.run(["bench", "--weights", folder + "/model.h5", "--batch", batch, "--timesteps", timesteps,
+                                               "--repeat", "1", "--warmup", "0"])
+            XCTAssertEqual(result.status, 71, result.stderr)
+            XCTAssertTrue(result.stderr.hasPrefix("gru-run: a synthetic input of \(batch) samples of \(timesteps) timesteps needs "), result.stderr)
+            XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr)
+        }
+    }
 }

@@ -64,4 +64,17 @@ final class CommandLineEnvironmentTests: XCTestCase {
             XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr)
         }
     }
+
+    /// CSV whose lines end with a CR alone reads as with LF, whole or streamed.
+    func testCSVWithCarriageReturnLineEndings() throws {
+        let example = Fixtures.repositoryRoot.path + "/example"
+        let result = try GRURunBinary.shell("""
+            cd '\(scratch)'; E='\(example)'
+            "$GRU_RUN" --weights "$E/model.h5" --input "$E/input.csv" --output lf.csv
+            tr '\\n' '\\r' < "$E/input.csv" > cr.csv; grep -c . cr.csv
+            "$GRU_RUN" --weights "$E/model.h5" --input cr.csv --output cr-out.csv && cmp lf.csv cr-out.csv && echo "file equal"
+            "$GRU_RUN" --weights "$E/model.h5" < cr.csv > piped.csv && cmp lf.csv piped.csv && echo "stream equal"
+            """)
+        XCTAssertEqual(result.stdout, "1\nfile equal\nstream equal\n", result.stderr)
+    }
 }

@@ -77,4 +77,21 @@ final class CommandLineEnvironmentTests: XCTestCase {
             """)
         XCTAssertEqual(result.stdout, "1\nfile equal\nstream equal\n", result.stderr)
     }
+
+    /// An int64 token id is named as it is, not as the float32 it would round to.
+    func testTokenIdsAreNamedExactly() throws {
+        let model = Fixtures.path("models/k3_embed_int64")
+        let x = try NPYArray(path: model + "/x.npy")
+        var ids = try x.doubles().map { Int64($0) }
+        for (id, status, message) in [(Int64(16_777_217), Int32(65), "ids.npy is not a usable .npy array: value 1 is the integer 16777217, which float32 cannot hold exactly; run with --dtype float64."),
+                                      (16_777_218, 65, "is 16777218, not a token id in 0..<")] {
+            ids[1] = id
+            let bytes = ids.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }
+            try writeFileAtomically(NPYWriter.header(descr: "<i8", shape: x.shape) + bytes, to: scratch + "/ids.npy")
+            let result = try GRURunBinary.run(["--weights", model + "/model.keras", "--input", scratch + "/ids.npy"], directory: scratch)
+            XCTAssertEqual(result.status, status, result.stderr)
+            XCTAssertTrue(result.stderr.contains(message), result.stderr)
+            XCTAssertFalse(result.stderr.contains("1677721"  + "6"), result.stderr)
+        }
+    }
 }

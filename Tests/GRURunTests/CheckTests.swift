@@ -33,6 +33,18 @@ final class CheckTests: XCTestCase {
         XCTAssertEqual(result.stderr, "")
     }
 
+    /// make example ends with check's verdict on the shipped example: Keras's own output must pass.
+    func testMakeExampleChecksTheExampleAgainstKeras() throws {
+        let root = Fixtures.repositoryRoot.path
+        let makefile = String(decoding: try readWholeFile(root + "/Makefile"), as: UTF8.self)
+        XCTAssertTrue(makefile.contains("/gru-run check --weights example/model.h5 --input example/input.csv \\\n\t\t--expect example/expected.csv\n"))
+        let result = try GRURunBinary.run(["check", "--weights", "example/model.h5", "--input", "example/input.csv",
+                                           "--expect", "example/expected.csv"], directory: root)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdoutText.hasPrefix("output: 40 values compared with example/expected.csv, 0 differ"), result.stdoutText)
+        XCTAssertTrue(result.stdoutText.hasSuffix("\nPASS\n"), result.stdoutText)
+    }
+
     func testOneMovedValueFailsNamingItsPosition() throws {
         let scratch = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -28,10 +28,14 @@ test-deps: deps
 build: deps
 	$(SWIFT) build -c release --product gru-run
 
-# Runs gru-run on the shipped example: a tf-keras GRU behind a Masking layer, two samples of CSV.
+# Runs gru-run on the shipped example: a tf-keras GRU behind a Masking layer, two samples of CSV; then
+# compares its numbers with those Keras gave (example/expected.csv) and says PASS or FAIL.
 example: build
 	@echo "$$ gru-run --weights example/model.h5 --input example/input.csv"
 	@$$($(SWIFT) build -c release --show-bin-path)/gru-run --weights example/model.h5 --input example/input.csv
+	@echo "$$ gru-run check --weights example/model.h5 --input example/input.csv --expect example/expected.csv"
+	@$$($(SWIFT) build -c release --show-bin-path)/gru-run check --weights example/model.h5 --input example/input.csv \
+		--expect example/expected.csv
 
 # Release mode: the fixture and end-to-end tests run the optimized kernels that users run.
 test: test-deps

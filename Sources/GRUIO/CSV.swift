@@ -28,14 +28,13 @@ public enum CSVReader {
         let end = bytes.count
         while lineStart < end {
             var lineEnd = lineStart
-            while lineEnd < end && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            // Lines end with LF, CR LF or a CR alone (classic Mac OS, some spreadsheet exports).
+            while lineEnd < end && bytes[lineEnd] != 0x0A && bytes[lineEnd] != 0x0D { lineEnd += 1 }
             lineNumber += 1
-            var contentEnd = lineEnd
-            if contentEnd > lineStart && bytes[contentEnd - 1] == 0x0D { contentEnd -= 1 }
-            if case .row(let fields, _) = try rows.take(bytes[lineStart..<contentEnd], number: lineNumber) {
+            if case .row(let fields, _) = try rows.take(bytes[lineStart..<lineEnd], number: lineNumber) {
                 values.append(contentsOf: fields)
             }
-            lineStart = lineEnd + 1
+            lineStart = lineEnd + (lineEnd + 1 < end && bytes[lineEnd] == 0x0D && bytes[lineEnd + 1] == 0x0A ? 2 : 1)
         }
         _ = try rows.finish()
         guard let features = rows.features, let timesteps = rows.sampleRows else {

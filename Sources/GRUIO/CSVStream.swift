@@ -69,29 +69,33 @@ public final class CSVStream {
     /// Whether `next()` can answer without waiting for the producer: a whole line is buffered, the input
     /// has ended, or bytes are ready to be read.
     public func hasInputReady() -> Bool {
-        if atEOF || buffer[max(start, scanned)...].contains(0x0A) { return true }
+        let unread = buffer[max(start, scanned)...]
+        if atEOF || unread.contains(0x0A) || unread.dropLast().contains(0x0D) { return true }
         var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         return poll(&request, 1, 0) != 0
     }
 
-    /// The next line without its line ending, or nil at the end of the input.
+    /// The next line without its line ending (LF, CR LF or a CR alone), or nil at the end of the input.
     private func nextLine() throws -> ArraySlice<UInt8>? {
         while true {
-            if let newline = buffer[max(start, scanned)...].firstIndex(of: 0x0A) {
-                var end = newline
-                if end > start && buffer[end - 1] == 0x0D { end -= 1 }
-                let content = buffer[start..<end]
-                start = newline + 1
-                scanned = start
-                line += 1
-                return content
+            if let lineBreak = buffer[max(start, scanned)...].firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) {
+                // A CR last in the buffer may be the first half of CR LF: wait for the next byte.
+                if buffer[lineBreak] == 0x0D && lineBreak + 1 == buffer.count && !atEOF {
+                    scanned = lineBreak
+                } else {
+                    let content = buffer[start..<lineBreak]
+                    let crlf = buffer[lineBreak] == 0x0D && lineBreak + 1 < buffer.count && buffer[lineBreak + 1] == 0x0A
+                    start = lineBreak + (crlf ? 2 : 1)
+                    scanned = start
+                    line += 1
+                    return content
+                }
+            } else {
+                scanned = buffer.count
             }
-            scanned = buffer.count
             if atEOF {
                 guard start < buffer.count else { return nil }
-                var end = buffer.count
-                if buffer[end - 1] == 0x0D { end -= 1 }
-                let content = buffer[start..<end]
+                let content = buffer[start..<buffer.count]
                 start = buffer.count
                 line += 1
                 return content

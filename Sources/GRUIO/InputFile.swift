@@ -110,13 +110,13 @@ public final class InputFile: @unchecked Sendable {
             return bytes
         }
         var bytes = takeBuffered()
-        var sawNewline = bytes.contains(0x0A)
+        var sawNewline = bytes.contains { $0 == 0x0A || $0 == 0x0D }
         var nextCheck = 64 << 20
         while true {
             let chunk = try readChunk(max: 1 << 20)
             if chunk.isEmpty { return bytes }
             bytes += chunk
-            if !sawNewline { sawNewline = chunk.contains(0x0A) }
+            if !sawNewline { sawNewline = chunk.contains { $0 == 0x0A || $0 == 0x0D } }
             if let lineLimit, !sawNewline, bytes.count > lineLimit, !bytes.starts(with: NPYArray.magic) {
                 throw GRUIOError.csv(path: path, line: 1, "the line is longer than \(MemoryBudget.megabytes(lineLimit)) without a line break; is this CSV?")
             }
@@ -131,7 +131,7 @@ public final class InputFile: @unchecked Sendable {
     private func checkLines(_ bytes: [UInt8], limit: Int) throws {
         var start = 0, line = 1
         while start < bytes.count {
-            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            let end = bytes[start...].firstIndex { $0 == 0x0A || $0 == 0x0D } ?? bytes.count
             if end - start > limit {
                 throw GRUIOError.csv(path: path, line: line, "the line is longer than \(MemoryBudget.megabytes(limit)) without a line break; is this CSV?")
             }

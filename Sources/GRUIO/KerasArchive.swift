@@ -17,6 +17,9 @@ enum KerasArchive {
         } catch {
             throw GRUIOError.keras(path: path, "is not a readable zip archive (a .keras file is a zip)")
         }
+        if archive.makeIterator().next() == nil {
+            throw GRUIOError.keras(path: path, "the archive is empty, so it is no .keras model (one holds metadata.json, config.json and model.weights.h5)")
+        }
         // Inflating is gru-run's own work: the guard's clocks are for libhdf5.
         let (metadata, config, weights) = try HDF5Guard.paused {
             (try member("metadata.json", of: archive, path: path, limit: maximumConfigBytes),
@@ -38,6 +41,11 @@ enum KerasArchive {
         guard let entry = archive[name] else {
             let names = archive.map(\.path).prefix(8).map { Printable.name($0) }.joined(separator: ", ")
             throw GRUIOError.keras(path: path, "the archive has no \(name) (it holds \(names.isEmpty ? "nothing" : names)); a .keras file holds metadata.json, config.json and model.weights.h5")
+        }
+        // Keras reads the last of two members of one name and a zip reader the first: neither is sure to be meant.
+        let copies = archive.reduce(0) { $0 + ($1.path == name ? 1 : 0) }
+        guard copies == 1 else {
+            throw GRUIOError.keras(path: path, "the archive holds \(copies) members named \(name), and Keras would read the last; a .keras file holds one")
         }
         guard entry.uncompressedSize <= UInt64(limit) else {
             throw GRUIOError.keras(path: path, "\(name) claims \(entry.uncompressedSize) bytes, more than gru-run accepts")

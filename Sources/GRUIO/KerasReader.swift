@@ -11,7 +11,8 @@ public enum KerasReader {
         let input = try InputFile(path: path)
         let image = input.isRegular ? nil : try input.readAll()
         let head = try image.map { Array($0.prefix(8)) } ?? input.prefix(8)
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+        // A zip: members first (PK 3 4), or none at all, only the end record (PK 5 6).
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             return try KerasArchive.load(path: path, image: image)
         }
         let file = try HDF5File(path: path, image: image)

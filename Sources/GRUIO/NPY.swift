@@ -7,7 +7,7 @@ public enum NPYElement: Equatable, Sendable {
     case integer(bytes: Int, signed: Bool, bigEndian: Bool)
     case bool
 
-    var size: Int {
+    public var size: Int {
         switch self {
         case .float(let bits, _): return bits / 8
         case .integer(let bytes, _, _): return bytes

@@ -40,8 +40,10 @@ private func newFileMode() -> mode_t {
 }
 
 /// Writes an output so that it appears whole or not at all. A regular file (new or existing) is written to a
-/// temporary file in the same folder and renamed over the target by `commit()`; until then (and after
-/// `abort()`, a refusal or a signal) an existing file is untouched and no temporary file stays behind. The
+/// file in the same folder that has no name (Linux's O_TMPFILE; where the file system has none, a temporary
+/// `.NAME.tmp-*`) and renamed over the target by `commit()`; until then (and after `abort()`, a refusal, a
+/// signal, or a crash or SIGKILL when the file has no name) an existing file is untouched and no temporary
+/// file stays behind. The
 /// replaced file keeps its permission bits. A symbolic link is written through: the link stays and its
 /// target is replaced. Standard output ("-", /dev/stdout, /dev/fd/N), character devices and FIFOs are
 /// written in place, as they are (`isDirect`).
@@ -55,12 +57,22 @@ public final class AtomicFileWriter {
     private let owner: (uid_t, gid_t)?
     private var cleanupSlot: Int?
     private var finished = false
+    /// The bytes go to an O_TMPFILE file (`temporary` then holds the prefix of the name it is linked to).
+    private var isUnnamed = false
+    /// The bytes of an output kept in memory (`init(inMemory:)`).
+    public private(set) var memory: [UInt8]?
 
     /// Whether the bytes go straight to their destination (standard output, a device, a FIFO).
     public var isDirect: Bool { temporary == nil }
 
     /// Whether this is the process's standard output, which a reader can close under it.
     public var isStandardOutput: Bool { descriptor == 1 && !ownsDescriptor }
+
+    /// An output kept in memory, `name` naming it in messages: nothing touches the file system.
+    public init(inMemory name: String) {
+        (path, descriptor, ownsDescriptor, temporary, target, mode, owner) = (name, -1, false, nil, name, 0, nil)
+        memory = []
+    }
 
     public init(path: String) throws {
         self.path = path
@@ -90,7 +102,14 @@ public final class AtomicFileWriter {
         // The temporary name stays within the 255-byte limit however long the output's name is.
         var stem = Array(url.lastPathComponent.utf8.prefix(200))
         while let last = stem.last, last & 0xC0 == 0x80 || last >= 0xC0 { stem.removeLast() }
-        var template = Array((directory + "/." + String(decoding: stem, as: UTF8.self) + ".tmp-XXXXXX").utf8CString)
+        let base = directory + "/." + String(decoding: stem, as: UTF8.self) + ".tmp-"
+        // Linux: a file with no name until `commit()`, so that no crash or SIGKILL can leave one behind.
+        if let unnamed = Self.openUnnamed(in: directory) {
+            (descriptor, ownsDescriptor, temporary) = (unnamed, true, base)
+            isUnnamed = true
+            return
+        }
+        var template = Array((base + "XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard made >= 0 else {
             throw GRUIOError.write(path: path, "its folder \(directory) is not writable (\(String(cString: strerror(errno))))")
@@ -100,6 +119,42 @@ public final class AtomicFileWriter {
         let name = String(cString: template)
         temporary = name
         cleanupSlot = Cleanup.remember(name)
+    }
+
+    /// An O_TMPFILE file in `directory`, or nil where the kernel or the file system has none (the named
+    /// temporary is used then), or /proc, which `commit()` links it through, is not mounted.
+    private static func openUnnamed(in directory: String) -> Int32? {
+        #if os(Linux)
+        guard access("/proc/self/fd", X_OK) == 0 else { return nil }
+        let tmpfile: Int32 = 0o20000000 | O_DIRECTORY  // O_TMPFILE, a macro Swift does not import
+        let made = open(directory, tmpfile | O_WRONLY | O_CLOEXEC, 0o600)
+        return made >= 0 ? made : nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// Gives the unnamed file a name: linked to a fresh temporary name (linkat cannot replace a file), which
+    /// is renamed over the target at once; the name exists only between the two calls.
+    private func linkUnnamed(prefix: String) -> Bool {
+        for _ in 0..<100 {
+            let name = prefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            let slot = Cleanup.remember(name)
+            defer { Cleanup.forget(slot) }
+            if linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, name, AT_SYMLINK_FOLLOW) != 0 {
+                if errno == EEXIST { continue }
+                return false
+            }
+            guard rename(name, target) == 0 else {
+                let saved = errno
+                unlink(name)
+                errno = saved
+                return false
+            }
+            return true
+        }
+        errno = EEXIST
+        return false
     }
 
     /// Standard output and `/dev/fd/N`-style names of descriptors this process already holds.
@@ -145,6 +200,7 @@ public final class AtomicFileWriter {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if memory != nil { return memory!.append(contentsOf: bytes) }
         do {
             try writeAll(bytes, to: descriptor, path: path)
         } catch {
@@ -165,11 +221,12 @@ public final class AtomicFileWriter {
             close(descriptor)
             Cleanup.forget(cleanupSlot)
         }
-        fchmod(descriptor, mode)  // mkstemp makes 0600
+        fchmod(descriptor, mode)  // mkstemp and O_TMPFILE make 0600
         if let owner, geteuid() == 0 { _ = fchown(descriptor, owner.0, owner.1) }
-        guard fsync(descriptor) == 0 || errno == EINVAL, rename(temporary, target) == 0 else {
+        let synced = fsync(descriptor) == 0 || errno == EINVAL
+        guard synced, isUnnamed ? linkUnnamed(prefix: temporary) : rename(temporary, target) == 0 else {
             let reason = String(cString: strerror(errno))
-            unlink(temporary)
+            if !isUnnamed { unlink(temporary) }
             throw GRUIOError.write(path: path, reason)
         }
     }
@@ -180,7 +237,7 @@ public final class AtomicFileWriter {
         finished = true
         if let temporary {
             close(descriptor)
-            unlink(temporary)
+            if !isUnnamed { unlink(temporary) }
             Cleanup.forget(cleanupSlot)
         } else if ownsDescriptor {
             close(descriptor)
@@ -196,9 +253,12 @@ public final class AtomicFileWriter {
 public final class OutputSet {
     public let writers: [AtomicFileWriter]
 
-    public init(_ paths: [String]) throws {
+    /// The first `inMemory` outputs are kept in memory (`AtomicFileWriter(inMemory:)`), the others written.
+    public init(_ paths: [String], inMemory: Int = 0) throws {
         var writers: [AtomicFileWriter] = []
-        for path in paths { writers.append(try AtomicFileWriter(path: path)) }
+        for (index, path) in paths.enumerated() {
+            writers.append(index < inMemory ? AtomicFileWriter(inMemory: path) : try AtomicFileWriter(path: path))
+        }
         self.writers = writers
     }
 

@@ -29,3 +29,23 @@ public func replaceOnce(_ text: inout String, _ old: String, _ new: String) {
     precondition(parts.count == 2, "expected one '\(old)' in the config, found \(parts.count - 1)")
     text = parts.joined(separator: new)
 }
+
+/// A copy of a `.keras` archive with member `name` stored twice (one copy after the other), as a hand-made or
+/// appended-to zip can hold it.
+public func kerasArchiveWithDuplicate(_ source: String, to destination: String, member name: String) throws {
+    let input = try Archive(url: URL(fileURLWithPath: source), accessMode: .read)
+    try? FileManager.default.removeItem(atPath: destination)
+    let output = try Archive(url: URL(fileURLWithPath: destination), accessMode: .create)
+    var copies: [(String, Data)] = []
+    for entry in input {
+        var data = Data()
+        _ = try input.extract(entry) { data.append($0) }
+        copies.append((entry.path, data))
+        if entry.path == name { copies.append((name, data)) }
+    }
+    for (path, bytes) in copies {
+        try output.addEntry(with: path, type: .file, uncompressedSize: Int64(bytes.count), compressionMethod: .none) { position, size in
+            bytes.subdata(in: Data.Index(position)..<Data.Index(position) + size)
+        }
+    }
+}

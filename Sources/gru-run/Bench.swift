@@ -58,6 +58,10 @@ struct Bench: ParsableCommand {
         if let input {
             data = try InputData<S>.load(path: input, format: nil, timeMajor: config.timeMajor)
         } else {
+            // The input and a pass's output, sized before any product can overflow or any allocation fail.
+            let elements = MemoryBudget.bytes(batch, timesteps, gru.inputDim + config.units)
+            try MemoryBudget.reserve(MemoryBudget.bytes(elements, MemoryLayout<S>.size),
+                                     for: "a synthetic input of \(batch) samples of \(timesteps) timesteps")
             var generator = SplitMix64(seed: 1)
             let count = batch * timesteps * gru.inputDim
             let values = (0..<count).map { _ in S(normalSample(&generator)) }
@@ -75,7 +79,7 @@ struct Bench: ParsableCommand {
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let (b, t) = config.timeMajor ? (data.shape[1], data.shape[0]) : (data.shape[0], data.shape[1])
-        let flops = 2.0 * Double(b * t * 3 * config.units * (gru.inputDim + config.units))
+        let flops = 2.0 * Double(b) * Double(t) * Double(3 * config.units * (gru.inputDim + config.units))
         let gflops = flops / (median / 1e3) / 1e9
         let dtype = S.self == Float.self ? "float32" : "float64"
         let kernels = GRUKernelSet.active.rawValue

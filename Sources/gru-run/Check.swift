@@ -48,31 +48,27 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gru-run-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        // Removed on a refusal or a signal too: the files first, then the folder.
-        let produced = expect.indices.map { scratch.appendingPathComponent("output\($0).npy").path }
-        let slots = (produced + ["state.npy", ""].map { scratch.appendingPathComponent($0).path }).map(Cleanup.remember)
-        defer {
-            try? FileManager.default.removeItem(at: scratch)
-            slots.forEach(Cleanup.forget)
-        }
+        // The run's outputs stay in memory: no scratch file, so nothing to leave behind or to clean up.
         var run = Run()
         run.layer = layer
         run.call = call
         run.io = io
-        run.io.outputs = produced
-        if expectState != nil { run.io.stateOutput = scratch.appendingPathComponent("state.npy").path }
+        run.io.outputFormat = nil
+        run.io.outputs = expect.indices.map { expect.count == 1 ? "the output.npy" : "output \($0).npy" }
+        if expectState != nil { run.io.stateOutput = "the final state.npy" }
+        let capture = OutputCapture(count: run.io.outputs.count + (expectState != nil ? 1 : 0))
+        run.capture = capture
         try run.run()
 
-        let outputs = try produced.map { try NPYArray(path: $0) }
+        let arrays = try capture.writers.map { try NPYArray(bytes: $0.memory ?? [], path: $0.path) }
+        let outputs = Array(arrays.prefix(expect.count))
         let isFloat64 = outputs[0].element == .float(bits: 64, bigEndian: false)
         let tolerance = atol ?? (isFloat64 ? 1e-9 : 1e-5)
         var reports = try zip(outputs, expect).enumerated().map { index, pair in
             try compare(pair.0, expectedPath: pair.1, what: expect.count == 1 ? "output" : "output \(index)", tolerance: tolerance)
         }
-        if let expectState, let statePath = run.io.stateOutput {
-            reports.append(try compare(try NPYArray(path: statePath), expectedPath: expectState, what: "state", tolerance: tolerance))
+        if let expectState, let state = arrays.dropFirst(expect.count).first {
+            reports.append(try compare(state, expectedPath: expectState, what: "state", tolerance: tolerance))
         }
         let passed = reports.allSatisfy(\.passed)
         if json {

@@ -17,7 +17,6 @@ struct GRURun: ParsableCommand {
           gru-run check --weights model.h5 --input x.npy --expect y.npy
                                            (CI: exit 1 on a mismatch)
           gru-run inspect model.h5         (what the file holds)
-
         Files (--weights): model.save's .keras (Keras 3) and .h5 (tf.keras,
         tf-keras, Keras 1 to 3) state their config. save_weights's .h5 and
         Keras 3's .weights.h5 hold weights only: gru-run takes the defaults of
@@ -34,14 +33,11 @@ struct GRURun: ParsableCommand {
           2.2.4-tf or no version: bias (2, 3U): sigmoid; (3U,) or none:
             hard_sigmoid; reset_after False
           CuDNNGRU, bias (6U,): as tf-keras converts it (sigmoid, True)
-
         A run of a weights-only file names what it assumed on one stderr line
         and the flags that state otherwise (--activation,
         --recurrent-activation, --reset-after, --return-sequences, ...);
         gru-run inspect FILE lists them.
-
         gru-run run --help lists the flags of a run, the default command.
-
         CSV holds one row per timestep, one column per feature, and a blank
         line between samples.
         The GRU runs on the widest kernels the processor has (avx512, avx2,
@@ -61,12 +57,13 @@ struct GRURun: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         StandardStreams.secure()
         Cleanup.installSignalHandlers()
-        if let problem = GRUKernelSet.environmentProblem {
-            fail(problem + ".", code: 69)
-        }
         if CompletionRoot.isRequested { CompletionRoot.printScript() }
         do {
             var command = try parseAsRoot()
+            // Only the commands that compute pick kernels: help, split, join and inspect work whatever it says.
+            if command is Run || command is Check || command is Bench, let problem = GRUKernelSet.environmentProblem {
+                fail(problem + ".", code: 69)
+            }
             try command.run()
             // Reports printed with print() are buffered: a closed or full standard output shows here.
             if fflush(stdout) != 0 || ferror(stdout) != 0 {

@@ -146,6 +146,15 @@ extension InputData {
             guard array.shape.allSatisfy({ $0 > 0 }), array.shape.count >= 2 else {
                 throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); a model input needs a batch axis and every dimension at least 1")
             }
+            if S.self == Float.self, case .integer(let bytes, _, _) = array.element, bytes >= 4 {
+                // Token ids past 2^24 that float32 would round to a neighbour are refused, naming the id itself.
+                let ids = try array.doubles()
+                if let index = ids.firstIndex(where: { Double(Float($0)) != $0 }) {
+                    let id = ids[index].magnitude < 9e18 ? String(Int64(ids[index])) : "\(ids[index])"
+                    throw GRUIOError.npy(path: path, "value \(index) is the integer \(id), which float32 cannot hold exactly; run with --dtype float64")
+                }
+                return Tensor(values: S.converting(ids), shape: array.shape)
+            }
             return Tensor(values: try S.values(of: array), shape: array.shape)
         }
         let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, timesteps: timesteps)

@@ -12,6 +12,11 @@ struct Run: ParsableCommand {
     @OptionGroup var call: CallOptions
     @OptionGroup var io: IOOptions
 
+    /// For `check`: the run's first outputs are kept in memory here instead of written (not a flag).
+    var capture: OutputCapture?
+
+    enum CodingKeys: String, CodingKey { case layer, call, io }
+
     func validate() throws {
         if let threads = io.threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
         if let timesteps = io.timesteps, timesteps < 1 { throw ValidationError("--timesteps must be at least 1.") }
@@ -68,19 +73,49 @@ struct Run: ParsableCommand {
         return S.encodeCSV(values, columns: states[0].shape.last ?? 1, rowsPerBlock: states.count > 1 ? states[0].shape[0] : nil)
     }
 
-    /// Outputs must not overwrite the inputs they are computed from, nor each other.
+    /// Outputs must not overwrite the inputs they are computed from, nor each other; standard input feeds
+    /// one input only.
     func checkOutputsAreDistinct() throws {
-        let inputs = ([("--weights", layer.weights), ("--input", io.input), ("--mask", call.mask)]
-            + call.initialState.map { ("--initial-state", Optional($0)) }).compactMap { name, path in path.map { (name, $0) } }
-        let outputs = [("--output", io.output), ("--state-output", io.stateOutput), ("--state", call.state)]
-            .compactMap { name, path in path.map { (name, $0) } }
-        for (index, (outName, outPath)) in outputs.enumerated() where outPath != "-" {
-            for (inName, inPath) in inputs where inPath != "-" && sameFile(outPath, inPath) {
-                throw CLIError.usage("\(outName) \(outPath) is the same file as \(inName); writing it would destroy an input")
-            }
-            for (otherName, otherPath) in outputs.prefix(index) where otherPath != "-" && sameFile(outPath, otherPath) {
-                throw CLIError.usage("\(outName) and \(otherName) name the same file \(outPath)")
-            }
+        let inputs = [("--weights", layer.weights)] + (io.inputs.isEmpty ? ["-"] : io.inputs).map { ("--input", $0) }
+            + [call.mask].compactMap { $0 }.map { ("--mask", $0) } + call.initialState.map { ("--initial-state", $0) }
+        let outputs = io.outputs.map { ("--output", $0) }
+            + [("--state-output", io.stateOutput), ("--state", call.state)].compactMap { name, path in path.map { (name, $0) } }
+        try checkDistinct(inputs: inputs, outputs: Array(outputs.dropFirst(capture?.count ?? 0)))
+    }
+
+    /// The run's outputs, opened (or kept in memory for `check`) before anything is read or computed.
+    func openOutputs(_ paths: [String]) throws -> OutputSet {
+        let outputs = try OutputSet(paths, inMemory: capture?.count ?? 0)
+        capture?.writers = Array(outputs.writers.prefix(capture?.count ?? 0))
+        return outputs
+    }
+}
+
+/// Refuses a run whose outputs (flag, path) would replace one of its inputs or each other, or whose inputs
+/// read standard input more than once (it can feed only one of them).
+func checkDistinct(inputs: [(String, String)], outputs: [(String, String)]) throws {
+    let standard = inputs.filter { isStandardInput($0.1) }
+    if standard.count > 1 {
+        let (first, second) = (standard[0], standard[1])
+        throw CLIError.usage(first == second ? "\(first.0) \(first.1) is given twice, and standard input can feed only one input"
+            : "\(first.0) \(first.1) and \(second.0) \(second.1) both read standard input, which can feed only one of them")
+    }
+    for (index, (outName, outPath)) in outputs.enumerated() where outPath != "-" {
+        for (inName, inPath) in inputs where !isStandardInput(inPath) && sameFile(outPath, inPath) {
+            throw CLIError.usage("\(outName) \(outPath) is the same file as \(inName); writing it would destroy an input")
+        }
+        for (otherName, otherPath) in outputs.prefix(index) where otherPath != "-" && sameFile(outPath, otherPath) {
+            throw CLIError.usage(outName == otherName ? "\(outName) \(outPath) is given twice; the second output would replace the first"
+                : "\(outName) and \(otherName) name the same file \(outPath)")
         }
     }
 }
+
+/// The outputs `check` compares: the first `count` of a run's, in the order the run opens them.
+final class OutputCapture {
+    let count: Int
+    var writers: [AtomicFileWriter] = []
+    init(count: Int) { self.count = count }
+}
+
+func isStandardInput(_ path: String) -> Bool { path == "-" || path == "/dev/stdin" }

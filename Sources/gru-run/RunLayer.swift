@@ -21,7 +21,7 @@ extension Run {
         // Every output is checked and opened before the input is read or anything is computed.
         _ = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
         for path in [io.stateOutput, call.state].compactMap({ $0 }) { _ = try outputFormat(for: path, override: nil, standardDefault: .csv) }
-        let outputs = try OutputSet([io.output] + [io.stateOutput, call.state].compactMap { $0 })
+        let outputs = try openOutputs([io.output] + [io.stateOutput, call.state].compactMap { $0 })
         // Said once the run has succeeded, so that a failure stays one line.
         let note = io.quiet ? nil : layer.assumptionNote(for: single.layer)
         switch layer.dtype ?? (single.bits == 64 ? .float64 : .float32) {

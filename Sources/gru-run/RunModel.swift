@@ -12,7 +12,7 @@ extension Run {
         let paths = io.outputs.isEmpty ? ["-"] : io.outputs
         let statePaths = [io.stateOutput, call.state].compactMap { $0 }
         for path in paths + statePaths { _ = try outputFormat(for: path, override: io.outputFormat, standardDefault: .csv) }
-        let outputs = try OutputSet(paths + statePaths)
+        let outputs = try openOutputs(paths + statePaths)
         let wide = file!.layers.contains { kerasLayer in
             switch kerasLayer {
             case .gru(let gru): return gru.bits == 64

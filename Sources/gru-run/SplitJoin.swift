@@ -3,12 +3,14 @@ import Foundation
 import GRUCore
 import GRUIO
 
-/// `gru-run split`: an input cut into shards of whole samples, to run anywhere; `gru-run join` puts the
-/// shards' outputs back together. Samples are independent, so the joined outputs equal one run's.
+/// `gru-run split`: an input cut into shards of whole samples, to run anywhere; `gru-run join` (Join.swift)
+/// puts the shards' outputs back together. Samples are independent, so the joined outputs equal one run's.
 struct Split: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cut an input (.npy or CSV) into shards of N samples each; prints the shard names.",
         discussion: """
+        Refuses when files named as shards of the prefix are already there (an earlier split's shards or \
+        their outputs would be mixed with the new ones).
         Example (see README, "Beyond one machine"):
           gru-run split --input x.npy --samples 1000 --prefix shard-     (shard-00001.npy, shard-00002.npy, ...)
         """)
@@ -16,7 +18,7 @@ struct Split: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("The input to cut: .npy, or CSV with a blank line between samples.", valueName: "file"))
     var input: String = "-"
 
-    @Option(help: ArgumentHelp("Samples per shard (the last may hold fewer).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Samples per shard (the last may hold fewer).", valueName: "n"))
     var samples: Int
 
     @Option(help: ArgumentHelp("Shard names start with this (a folder may come first); a number and the input's extension follow.", valueName: "prefix"))
@@ -25,123 +27,118 @@ struct Split: ParsableCommand {
     @Option(help: ArgumentHelp("Input format, when the extension does not tell.", valueName: "npy|csv"))
     var inputFormat: FileFormat?
 
-    @Option(help: ArgumentHelp("Cut CSV written without blank lines between samples into samples of this many rows.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cut CSV written without blank lines between samples into samples of this many rows.", valueName: "n"))
     var timesteps: Int?
 
+    /// CSV shards are named as they fill, before their count is known: five digits at most.
+    static let csvShardLimit = 99_999
+
     func validate() throws {
-        if samples < 1 { throw ValidationError("--samples must be at least 1.") }
-        if let timesteps, timesteps < 1 { throw ValidationError("--timesteps must be at least 1.") }
+        if samples < 1 { throw ValidationError("--samples must be at least 1, not \(samples).") }
+        if let timesteps, timesteps < 1 { throw ValidationError("--timesteps must be at least 1, not \(timesteps).") }
     }
 
     func run() throws {
+        try checkNoShardsExist()
         let file = try InputFile(path: input)
-        let names = try file.isNPY(inputFormat) ? try splitNPY(try NPYArray(input: file)) : try splitCSV(file)
-        print(names.joined(separator: "\n"))
+        var written: [String] = []
+        do {
+            if try file.isNPY(inputFormat) { try splitNPY(try NPYArray(input: file), written: &written) }
+            else { try splitCSV(file, written: &written) }
+        } catch {
+            // The shards of a failed split are all new (none existed before): none stays.
+            for path in written { unlink(path) }
+            throw error
+        }
+        print(written.joined(separator: "\n"))
     }
 
-    private func name(_ index: Int, of count: Int, ext: String) -> String {
-        let width = max(5, String(count).count)
+    /// The folder the shards go to and the start of their names.
+    private var folderAndStem: (folder: String, stem: String) {
+        guard let slash = prefix.lastIndex(of: "/") else { return (".", prefix) }
+        let folder = String(prefix[...slash])
+        return (folder, String(prefix[prefix.index(after: slash)...]))
+    }
+
+    /// Whether `name` is one a split with this prefix makes, or an output named after one: the stem, at
+    /// least five digits, then a dot (shard-00001.npy, shard-00001.out.npy).
+    private func isShardName(_ name: String, stem: String) -> Bool {
+        guard name.hasPrefix(stem) else { return false }
+        let rest = name.dropFirst(stem.count)
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        return digits.count >= 5 && rest.dropFirst(digits.count).first == "."
+    }
+
+    /// Shards of an earlier split would be counted and joined with the new ones (`ls shard-*.npy`), and the
+    /// input itself may be one: both refused before anything is written.
+    private func checkNoShardsExist() throws {
+        let (folder, stem) = folderAndStem
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        let shards = names.filter { isShardName($0, stem: stem) }.sorted()
+        let paths = shards.map { folder == "." ? $0 : folder + $0 }
+        if input != "-", let same = paths.first(where: { sameFile($0, input) }) {
+            throw CLIError.usage("--input \(input) is named as a shard of --prefix \(prefix) (\(same)); splitting it would replace it, so give another --prefix")
+        }
+        if let first = paths.first {
+            throw CLIError.usage("\(first) is already there (\(paths.count) file\(paths.count == 1 ? "" : "s") named as shards of --prefix \(prefix)); remove them or give another --prefix, so that old shards are not mixed with new ones")
+        }
+    }
+
+    private func name(_ index: Int, width: Int, ext: String) -> String {
         let number = String(index + 1)
         return prefix + String(repeating: "0", count: max(0, width - number.count)) + number + "." + ext
     }
 
-    private func splitNPY(_ array: NPYArray) throws -> [String] {
+    private func splitNPY(_ array: NPYArray, written: inout [String]) throws {
         guard let batch = array.shape.first, batch > 0 else {
             throw GRUIOError.npy(path: input, "it has shape \(describe(array.shape)); a batch axis with samples is needed")
         }
         let perSample = array.shape.dropFirst().reduce(1, *)
-        let count = (batch + samples - 1) / samples
-        return try (0..<count).map { k in
+        // Not (batch + samples - 1) / samples: that overflows for --samples near Int.max.
+        let count = batch / samples + (batch % samples == 0 ? 0 : 1)
+        let width = max(5, String(count).count)
+        for k in 0..<count {
             let first = k * samples, n = min(samples, batch - first)
-            let path = name(k, of: count, ext: "npy")
+            let path = name(k, width: width, ext: "npy")
             try writeFileAtomically(NPYWriter.header(descr: array.element.descr, shape: [n] + array.shape.dropFirst())
                                     + array.rawBytes(elements: (first * perSample)..<((first + n) * perSample)), to: path)
-            return path
+            written.append(path)
         }
     }
 
-    /// CSV samples copied shard by shard as they are read, a blank line between samples.
-    private func splitCSV(_ file: InputFile) throws -> [String] {
+    /// CSV samples copied as they are read, a blank line between samples; each shard is put in place as soon
+    /// as it holds its samples, so memory holds one sample.
+    private func splitCSV(_ file: InputFile, written: inout [String]) throws {
         let stream = CSVStream(descriptor: file.descriptor, path: input, prefix: file.isRegular ? [] : file.takeBuffered(),
                                timesteps: timesteps.map { CSVTimesteps(count: $0, strict: true, source: "--timesteps \($0)") })
-        var shards: [[UInt8]] = [], current: [UInt8] = [], inShard = 0
+        var shard: AtomicFileWriter?, inShard = 0
         var rows: [[Double]] = []
-        func endSample() {
-            if inShard > 0 { current.append(0x0A) }
-            current += CSVWriter.encode(rows.flatMap { $0 }, columns: rows.first?.count ?? 1, rowsPerBlock: nil)
+        func endSample() throws {
+            if shard == nil {
+                guard written.count < Self.csvShardLimit else {
+                    throw CLIError.usage("CSV input makes at most \(Self.csvShardLimit) shards; give a larger --samples")
+                }
+                shard = try AtomicFileWriter(path: name(written.count, width: 5, ext: "csv"))
+            }
+            if inShard > 0 { try shard!.write([0x0A]) }
+            try shard!.write(CSVWriter.encode(rows.flatMap { $0 }, columns: rows.first?.count ?? 1, rowsPerBlock: nil))
             rows = []
             inShard += 1
-            if inShard == samples { shards.append(current); current = []; inShard = 0 }
+            if inShard == samples { try finishShard() }
+        }
+        func finishShard() throws {
+            guard let current = shard else { return }
+            try current.commit()
+            written.append(current.path)
+            (shard, inShard) = (nil, 0)
         }
         loop: while true {
             switch try stream.next() {
             case .row(let values): rows.append(values)
-            case .endOfSample: endSample()
+            case .endOfSample: try endSample()
             case .end: break loop
             }
         }
-        if inShard > 0 { shards.append(current) }
-        return try shards.enumerated().map { k, bytes in
-            let path = name(k, of: shards.count, ext: "csv")
-            try writeFileAtomically(bytes, to: path)
-            return path
-        }
-    }
-}
-
-struct Join: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Join outputs of shards (.npy along the batch axis, or CSV) into one file, in the order given.",
-        discussion: """
-        Example:
-          gru-run join --output y.npy shard-*.out.npy
-        """)
-
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The joined output (.npy or .csv); - for standard output (CSV).", valueName: "file"))
-    var output: String = "-"
-
-    @Flag(help: "CSV pieces hold sequences (--return-sequences): a blank line goes between pieces. Pieces with blank lines in them are taken as sequences anyway.")
-    var sequences = false
-
-    @Flag(help: "CSV pieces hold one row per sample (no --return-sequences): rows are joined as they are.")
-    var rows = false
-
-    @Argument(help: ArgumentHelp("The pieces, in order.", valueName: "file"))
-    var pieces: [String]
-
-    func validate() throws {
-        if pieces.isEmpty { throw ValidationError("name the pieces to join.") }
-        if sequences && rows { throw ValidationError("give --sequences or --rows, not both.") }
-    }
-
-    func run() throws {
-        let format = try outputFormat(for: output, override: nil, standardDefault: .csv)
-        let writer = try AtomicFileWriter(path: output)
-        if format == .npy {
-            let arrays = try pieces.map { try NPYArray(path: $0) }
-            let first = arrays[0]
-            for (path, array) in zip(pieces, arrays) where array.element != first.element || array.shape.count != first.shape.count
-                || array.shape.dropFirst() != first.shape.dropFirst() || array.shape.isEmpty {
-                throw CLIError.data("\(path) holds \(array.element.descr) of shape \(describe(array.shape)), which does not join \(pieces[0]) (\(first.element.descr), \(describe(first.shape))) along the batch axis")
-            }
-            try writer.write(NPYWriter.header(descr: first.element.descr, shape: [arrays.reduce(0) { $0 + $1.shape[0] }] + first.shape.dropFirst()))
-            for array in arrays { try writer.write(try array.rawBytes(elements: 0..<array.count)) }
-        } else {
-            let texts = try pieces.map { try readWholeFile($0) }
-            let lines = texts.map { String(decoding: $0, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast() }
-            let blocks = sequences || lines.contains { $0.contains { $0.allSatisfy(\.isWhitespace) } }
-            // Rows without blank lines are one sample's sequence or one row per sample: the files cannot say.
-            if blocks && rows {
-                throw CLIError.usage("the pieces hold blank lines between samples, so they are sequences; drop --rows")
-            }
-            if !blocks && !rows && lines.contains(where: { $0.count > 1 }) {
-                throw CLIError.usage("the pieces hold several rows and no blank line: give --sequences if each piece is one sample's sequence (--return-sequences), --rows if each row is a sample")
-            }
-            for (k, text) in texts.enumerated() {
-                if blocks && k > 0 { try writer.write([0x0A]) }
-                try writer.write(text.last == 0x0A || text.isEmpty ? text : text + [0x0A])
-            }
-        }
-        try writer.commit()
+        try finishShard()
     }
 }

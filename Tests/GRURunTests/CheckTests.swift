@@ -16,6 +16,35 @@ final class CheckTests: XCTestCase {
         XCTAssertTrue(result.stdoutText.hasSuffix("PASS\n"))
     }
 
+    /// check compares in memory: a TMPDIR that is a file, or missing, changes nothing and nothing is made;
+    /// SIGTERM leaves nothing behind either.
+    func testCheckNeedsNoScratchFiles() throws {
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let run = "\"$GRU_RUN\" check --weights '\(f)/model.h5' --input '\(f)/x1.npy' --expect '\(f)/y1.npy' --expect-state '\(f)/h1.npy'"
+        let result = try GRURunBinary.shell("""
+            cd '\(scratch)'; touch afile; mkdir tmp
+            TMPDIR="$PWD/afile" \(run) | tail -1
+            TMPDIR="$PWD/missing" \(run) | tail -1
+            TMPDIR="$PWD/tmp" \(run) --json | grep -c '"passed": true'
+            ls; ls -A tmp
+            """)
+        XCTAssertEqual(result.stdout, "PASS\nPASS\n1\nafile\ntmp\n")
+        XCTAssertEqual(result.stderr, "")
+    }
+
+    /// make example ends with check's verdict on the shipped example: Keras's own output must pass.
+    func testMakeExampleChecksTheExampleAgainstKeras() throws {
+        let root = Fixtures.repositoryRoot.path
+        let makefile = String(decoding: try readWholeFile(root + "/Makefile"), as: UTF8.self)
+        XCTAssertTrue(makefile.contains("/gru-run check --weights example/model.h5 --input example/input.csv \\\n\t\t--expect example/expected.csv\n"))
+        let result = try GRURunBinary.run(["check", "--weights", "example/model.h5", "--input", "example/input.csv",
+                                           "--expect", "example/expected.csv"], directory: root)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdoutText.hasPrefix("output: 40 values compared with example/expected.csv, 0 differ"), result.stdoutText)
+        XCTAssertTrue(result.stdoutText.hasSuffix("\nPASS\n"), result.stdoutText)
+    }
+
     func testOneMovedValueFailsNamingItsPosition() throws {
         let scratch = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }

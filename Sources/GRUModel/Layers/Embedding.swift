@@ -33,7 +33,9 @@ public struct Embedding<Scalar: GRUScalar>: ModelLayer {
         var out = [Scalar](repeating: 0, count: count)
         for (position, id) in ids.values.enumerated() {
             guard id == id.rounded(), id >= 0, id < Scalar(inputDim) else {
-                throw GRUModelError.value(layer: name, "input \(position) is \(id), not a token id in 0..<\(inputDim)")
+                // A whole number is shown as one (16777218, not 16777218.0): ids come from integer arrays.
+                let shown = id == id.rounded() && id.magnitude < 9e18 ? String(Int64(id)) : "\(id)"
+                throw GRUModelError.value(layer: name, "input \(position) is \(shown), not a token id in 0..<\(inputDim)")
             }
             let row = Int(id) * outputDim
             for k in 0..<outputDim { out[position * outputDim + k] = embeddings[row + k] }

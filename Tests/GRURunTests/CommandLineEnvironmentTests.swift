@@ -1,0 +1,97 @@
+import Foundation
+import GRUCore
+import GRUIO
+import TestSupport
+import XCTest
+
+/// The environment and odd inputs: GRU_RUN_KERNELS matters only to the commands that compute; .keras
+/// archives with repeated members or none, synthetic bench inputs too large to hold, CSV with CR line endings
+/// and int64 token ids each get one sentence (or are read as they should be).
+final class CommandLineEnvironmentTests: XCTestCase {
+    private var scratch = ""
+    private let folder = Fixtures.path("tfkeras/grid_ra1_sigmoid_fwd_seq")
+
+    override func setUpWithError() throws {
+        scratch = try makeTemporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+
+    func testAnUnknownKernelNameStopsOnlyTheCommandsThatCompute() throws {
+        let result = try GRURunBinary.shell("""
+            cd '\(scratch)'; export GRU_RUN_KERNELS=AVX2; F='\(folder)'
+            "$GRU_RUN" --help > /dev/null; echo "help $?"
+            "$GRU_RUN" --version > /dev/null; echo "version $?"
+            "$GRU_RUN" inspect "$F/model.h5" > /dev/null; echo "inspect $?"
+            "$GRU_RUN" split --input "$F/x1.npy" --samples 100 > /dev/null; echo "split $?"
+            "$GRU_RUN" join --output y.npy shard-00001.npy; echo "join $?"
+            "$GRU_RUN" --weights "$F/model.h5" --input "$F/x1.npy" --output z.npy; echo "run $?"
+            "$GRU_RUN" check --weights "$F/model.h5" --input "$F/x1.npy" --expect "$F/y1.npy"; echo "check $?"
+            "$GRU_RUN" bench --weights "$F/model.h5" --repeat 1 --warmup 0; echo "bench $?"
+            ls
+            """)
+        XCTAssertEqual(result.stdout, "help 0\nversion 0\ninspect 0\nsplit 0\njoin 0\nrun 69\ncheck 69\nbench 69\nshard-00001.npy\ny.npy\n")
+        let supported = GRUKernelSet.supported.map(\.rawValue).joined(separator: ", ")
+        XCTAssertEqual(result.stderr, String(repeating: "gru-run: GRU_RUN_KERNELS is 'AVX2', which names no kernels (avx512, avx2, portable do); this processor runs \(supported).\n", count: 3))
+    }
+
+    func testKerasArchivesWithRepeatedMembersOrNoneAreRefused() throws {
+        let model = Fixtures.path("models/k3_concat_inputs/model.keras")
+        for member in ["model.weights.h5", "config.json"] {
+            let path = scratch + "/twice.keras"
+            try kerasArchiveWithDuplicate(model, to: path, member: member)
+            let result = try GRURunBinary.run(["inspect", path])
+            XCTAssertEqual(result.status, 65, member)
+            XCTAssertEqual(result.stderr, "gru-run: \(path): the archive holds 2 members named \(member), and Keras would read the last; a .keras file holds one.\n")
+        }
+        let empty = scratch + "/empty.keras"
+        try writeFileAtomically([0x50, 0x4B, 0x05, 0x06] + [UInt8](repeating: 0, count: 18), to: empty)
+        let result = try GRURunBinary.run(["inspect", empty])
+        XCTAssertEqual(result.status, 65)
+        XCTAssertEqual(result.stderr, "gru-run: \(empty): the archive is empty, so it is no .keras model (one holds metadata.json, config.json and model.weights.h5).\n")
+    }
+
+    /// A synthetic input too large to hold, or whose size overflows, is refused as memory (71) before any
+    /// allocation.
+    func testBenchRefusesSyntheticInputsTooLargeToHold() throws {
+        for (batch, timesteps) in [("100000", "100000"), ("1", "4611686018427387904")] {
+            let result = try GRURunBinary.run(["bench", "--weights", folder + "/model.h5", "--batch", batch, "--timesteps", timesteps,
+                                               "--repeat", "1", "--warmup", "0"])
+            XCTAssertEqual(result.status, 71, result.stderr)
+            XCTAssertTrue(result.stderr.hasPrefix("gru-run: a synthetic input of \(batch) samples of \(timesteps) timesteps needs "), result.stderr)
+            XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr)
+        }
+    }
+
+    /// CSV whose lines end with a CR alone reads as with LF, whole or streamed.
+    func testCSVWithCarriageReturnLineEndings() throws {
+        let example = Fixtures.repositoryRoot.path + "/example"
+        let result = try GRURunBinary.shell("""
+            cd '\(scratch)'; E='\(example)'
+            "$GRU_RUN" --weights "$E/model.h5" --input "$E/input.csv" --output lf.csv
+            tr '\\n' '\\r' < "$E/input.csv" > cr.csv; grep -c . cr.csv
+            "$GRU_RUN" --weights "$E/model.h5" --input cr.csv --output cr-out.csv && cmp lf.csv cr-out.csv && echo "file equal"
+            "$GRU_RUN" --weights "$E/model.h5" < cr.csv > piped.csv && cmp lf.csv piped.csv && echo "stream equal"
+            """)
+        XCTAssertEqual(result.stdout, "1\nfile equal\nstream equal\n", result.stderr)
+    }
+
+    /// An int64 token id is named as it is, not as the float32 it would round to.
+    func testTokenIdsAreNamedExactly() throws {
+        let model = Fixtures.path("models/k3_embed_int64")
+        let x = try NPYArray(path: model + "/x.npy")
+        var ids = try x.doubles().map { Int64($0) }
+        for (id, status, message) in [(Int64(16_777_217), Int32(65), "ids.npy is not a usable .npy array: value 1 is the integer 16777217, which float32 cannot hold exactly; run with --dtype float64."),
+                                      (16_777_218, 65, "is 16777218, not a token id in 0..<")] {
+            ids[1] = id
+            let bytes = ids.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }
+            try writeFileAtomically(NPYWriter.header(descr: "<i8", shape: x.shape) + bytes, to: scratch + "/ids.npy")
+            let result = try GRURunBinary.run(["--weights", model + "/model.keras", "--input", scratch + "/ids.npy"], directory: scratch)
+            XCTAssertEqual(result.status, status, result.stderr)
+            XCTAssertTrue(result.stderr.contains(message), result.stderr)
+            XCTAssertFalse(result.stderr.contains("1677721"  + "6"), result.stderr)
+        }
+    }
+}

@@ -159,6 +159,10 @@ struct CSVRows {
         if let timesteps, !timesteps.strict, splitSamples > 0 {
             notes.append("\(name): \(splitRows) rows without blank lines between samples were read as \(splitSamples) samples of \(timesteps.count) timesteps, \(timesteps.source).")
         }
+        // np.savetxt writes no blank lines: to a model of any length its rows are one long sample.
+        if timesteps == nil, samples == 1, let sampleRows, sampleRows > 1 {
+            notes.append("\(name): its \(sampleRows) rows have no blank line between them and were read as one sample of \(sampleRows) timesteps; if they hold several samples, give --timesteps T or put a blank line after each sample.")
+        }
         return notes
     }
 }

@@ -139,7 +139,8 @@ struct InputData<S: CLIScalar> {
 extension InputData {
     /// A model input: floats, or integer token ids for an Embedding, from .npy (any numeric dtype, any rank
     /// from 2) or CSV. `rank`: the rank the model declares, batch axis included, when it declares one.
-    static func modelInput(_ file: InputFile, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?) throws -> Tensor<S> {
+    /// `notes`: what the CSV reader read differently from one sample per block, for stderr.
+    static func modelInput(_ file: InputFile, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?, notes: inout [String]) throws -> Tensor<S> {
         let path = file.path
         if try file.isNPY(format) {
             let array = try NPYArray(input: file)
@@ -158,6 +159,7 @@ extension InputData {
             return Tensor(values: try S.values(of: array), shape: array.shape)
         }
         let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, timesteps: timesteps)
+        notes += csv.notes
         let values = S.converting(csv.values)
         switch rank {
         case 2 where csv.features == 1:

@@ -93,9 +93,11 @@ extension Run {
             if !io.quiet { stream.notes.forEach(GRURun.note) }
             return
         }
+        var notes: [String] = []
         var inputs = try zip(files, graph.inputs).map { file, input in
-            try InputData<S>.modelInput(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling)
+            try InputData<S>.modelInput(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling, notes: &notes)
         }
+        if !io.quiet { notes.forEach(GRURun.note) }
         if carried != nil, let state = call.state {
             let data = try InputData<S>.load(path: state, format: nil, timeMajor: false, rank: 2)
             inputs.append(Tensor(values: data.values, shape: data.shape))

@@ -145,11 +145,22 @@ final class CSVRulesTests: XCTestCase {
                "x.csv, line 1: the block of 2 rows starting here is not a whole number of samples of 3 timesteps (--timesteps 3); put a blank line between samples.")
     }
 
+    /// np.savetxt's rows (no blank lines) to a model of any length are one long sample: said, naming
+    /// --timesteps; blank lines between samples, one row, or a known length say nothing.
+    func testOneLongSampleIsSaid() throws {
+        XCTAssertEqual(try read("1\n2\n3\n4\n").notes,
+                       ["x.csv: its 4 rows have no blank line between them and were read as one sample of 4 timesteps; if they hold several samples, give --timesteps T or put a blank line after each sample."])
+        XCTAssertEqual(try read("1\n2\n\n3\n4\n").notes, [])
+        XCTAssertEqual(try read("1,2,3\n").notes, [])
+        XCTAssertEqual(try read("1\n2\n3\n4\n5\n6\n", flagLength).notes, [])
+    }
+
     func testPandasIndexColumnIsSkippedWhileItCounts() throws {
         let batch = try read(",a,b\n0,0.5,1.5\n1,2.5,3.5\n2,4.5,5.5\n")
         XCTAssertEqual(batch.shape, [1, 3, 2])
         XCTAssertEqual(batch.values, [0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
-        XCTAssertEqual(batch.notes, ["x.csv: column 1 was skipped as pandas' index (its header field is empty and it counts 0, 1, 2, ...)."])
+        XCTAssertEqual(batch.notes, ["x.csv: column 1 was skipped as pandas' index (its header field is empty and it counts 0, 1, 2, ...).",
+                                     "x.csv: its 3 rows have no blank line between them and were read as one sample of 3 timesteps; if they hold several samples, give --timesteps T or put a blank line after each sample."])
         refuse(",a,b\n0,0.5,1.5\n2,2.5,3.5\n",
                "x.csv, line 3: column 1 holds 2 where pandas' index would be 1 (the header's empty first field marks it as an index); write the CSV with index=False or remove that column.")
         refuse(",a,b\n5,0.5,1.5\n",

@@ -85,7 +85,7 @@ final class StreamingMemoryTests: XCTestCase {
         let script = """
         awk 'BEGIN { srand(1); for (i = 0; i < 2000000; i++) printf "%.4f,%.4f,%.4f,%.4f,%.4f\\n", rand()-0.5, rand()-0.5, rand()-0.5, rand()-0.5, rand()-0.5 }' \
           | python3 -c 'import resource, subprocess, sys; subprocess.run(sys.argv[1:]); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)' \
-            "$GRU_RUN" --weights \(model) --return-sequences | wc -l
+            "$GRU_RUN" --weights \(model) --return-sequences --quiet | wc -l
         """
         let result = try GRURunBinary.shell(script)
         XCTAssertEqual(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "2000000")

@@ -33,7 +33,7 @@ extension KerasModel {
             throw GRUIOError.keras(path: path, "holds weights only: without a model config it defines no whole model; run one layer with --layer NAME")
         }
         var connectivity = try KerasConnectivity(root: root, layers: layerConfigs, path: path)
-        let inputs = connectivity.inputs.map { ModelGraph<S>.Input(name: $0.name, shape: $0.shape) }
+        let inputs = connectivity.inputs.map { ModelGraph<S>.Input(name: $0.name, shape: $0.shape, batch: declaredBatch(of: $0.name)) }
         var throughInput: Int?, throughNested = false
         if let through {
             if let k = connectivity.inputs.firstIndex(where: { $0.name == through }) {
@@ -79,6 +79,15 @@ extension KerasModel {
             graph.outputs = (0..<graph.outputsOfCall(last)).map { .node(last, output: $0) }
         }
         return graph
+    }
+
+    /// The batch size an input declares: its InputLayer's (or a Sequential's first layer's) first dimension.
+    private func declaredBatch(of input: String) -> Int? {
+        let config = layerConfigs.first { $0.className == "InputLayer" && $0.name == input }?.config
+            ?? (layerConfigs.first?.className == "InputLayer" ? nil : layerConfigs.first?.config)
+        guard let shape = (config?["batch_input_shape"] ?? config?["batch_shape"])?.array, let first = shape.first,
+              let batch = first.wholeNumber, batch >= 1 else { return nil }
+        return batch
     }
 
     /// What a user can run instead of a model gru-run refuses at `call`: the model up to the layer that feeds

@@ -26,10 +26,13 @@ public struct ModelGraph<Scalar: GRUScalar>: Sendable {
         /// The shape Keras declares without the batch axis (nil where any size goes); nil when the model
         /// declares none.
         public var shape: [Int?]?
+        /// The batch size the model declares (`batch_input_shape`, as a stateful model must), if any.
+        public var batch: Int?
 
-        public init(name: String, shape: [Int?]?) {
+        public init(name: String, shape: [Int?]?, batch: Int? = nil) {
             self.name = name
             self.shape = shape
+            self.batch = batch
         }
     }
 

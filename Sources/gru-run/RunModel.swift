@@ -97,6 +97,11 @@ extension Run {
         var inputs = try zip(files, graph.inputs).map { file, input in
             try InputData<S>.modelInput(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling, notes: &notes)
         }
+        for (input, tensor) in zip(graph.inputs, inputs) {
+            if let batch = input.batch, batch != tensor.shape[0] {
+                notes.append("input \(Printable.quoted(input.name)) of \(path) declares a batch of \(batch) (batch_input_shape, as a stateful model must) and was given \(tensor.shape[0]) samples; they were run as one batch of \(tensor.shape[0]).")
+            }
+        }
         if !io.quiet { notes.forEach(GRURun.note) }
         if carried != nil, let state = call.state {
             let data = try InputData<S>.load(path: state, format: nil, timeMajor: false, rank: 2)

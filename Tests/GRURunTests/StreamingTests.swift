@@ -164,4 +164,28 @@ final class ModelStreamingTests: XCTestCase {
         XCTAssertEqual(alone.status, 0, alone.stderr)
         XCTAssertGreaterThan(maxAbsError(try loadNPY(scratch + "/alone.npy").values, want.values), 1e-3)
     }
+
+    /// A model that declares its batch size (batch_input_shape, as stateful models do) given another: run as
+    /// given, and said on stderr; given its own batch, nothing is said.
+    func testADeclaredBatchSizeOtherThanTheInputsIsSaid() throws {
+        let scratch = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let folder = Fixtures.path("models/k3_gru_dense1")
+        let want = try loadNPY(folder + "/y.npy")
+        for batch in [7, 3] {
+            let model = scratch + "/batch\(batch).keras"
+            try editedKerasArchive(folder + "/model.keras", to: model) {
+                replaceOnce(&$0, #""batch_shape": [null, 6, 4]"#, #""batch_shape": [\#(batch), 6, 4]"#)
+            }
+            let out = scratch + "/y\(batch).npy"
+            let run = try GRURunBinary.run(["--weights", model, "--input", folder + "/x.npy", "--output", out])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertLessThan(maxAbsError(try loadNPY(out).values, want.values), 1e-5)
+            if batch == 7 {
+                XCTAssertEqual(run.stderr, "gru-run: note: input 'x' of \(model) declares a batch of 7 (batch_input_shape, as a stateful model must) and was given 3 samples; they were run as one batch of 3.\n")
+            } else {
+                XCTAssertEqual(run.stderr, "")
+            }
+        }
+    }
 }

@@ -30,8 +30,7 @@ public struct Bidirectional<Scalar: GRUScalar>: RecurrentModelLayer {
         let (batch, steps) = config.timeMajor ? (x.shape[1], x.shape[0]) : (x.shape[0], x.shape[1])
         // Both directions' outputs, then the merged one.
         let units = layer.forward.config.units + layer.backward.config.units
-        try reserve(2 * (try checkedOutputValues(batch: batch, steps: config.returnSequences ? steps : 1, units: units, layer: name)),
-                    of: Scalar.self, layer: name)
+        _ = try reserveOutput(2, batch, config.returnSequences ? steps : 1, units, of: Scalar.self, layer: name)
         let states = inputs.count > 1 ? inputs.dropFirst().map(\.values) : nil
         let result = try layer(x.values, shape: x.shape, mask: masks.first ?? nil, initialStates: states, threads: threads)
         let mask = config.returnSequences ? masks.first ?? nil : nil

@@ -37,33 +37,16 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         guard length >= 1 else {
             throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its kernel_size \(kernelSize) with dilation_rate \(dilation)")
         }
-        let count = try reserveOutput(x.batch, length, filters, of: Scalar.self, layer: name)
-        // A product over patches: row (b, t) holds the kernel_size windows of in_channels values the output
-        // step reads, zeros where the window falls in the padding; made a block of rows at a time.
-        let width = kernelSize * inChannels, rows = x.batch * length
-        let blockRows = max(1, min(rows, (1 << 18) / width))
-        try reserve(blockRows * width, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: count)
-        var patches = [Scalar](repeating: 0, count: blockRows * width)
-        x.values.withUnsafeBufferPointer { input in
-            patches.withUnsafeMutableBufferPointer { patch in
-                out.withUnsafeMutableBufferPointer { output in
-                    for first in Swift.stride(from: 0, to: rows, by: blockRows) {
-                        let count = min(blockRows, rows - first)
-                        for r in 0..<count {
-                            let b = (first + r) / length, t = (first + r) % length
-                            let row = patch.baseAddress! + r * width
-                            for k in 0..<kernelSize {
-                                let source = t * stride + k * dilation - before
-                                let target = row + k * inChannels
-                                if source >= 0 && source < steps {
-                                    target.update(from: input.baseAddress! + (b * steps + source) * inChannels, count: inChannels)
-                                } else {
-                                    target.update(repeating: 0, count: inChannels)
-                                }
-                            }
-                        }
-                        product.multiply(patch.baseAddress!, rows: count, into: output.baseAddress! + first * filters, threads: threads)
+        // Row (b, t) of the patches: the kernel_size windows of in_channels values output step t reads.
+        let out = try x.values.withUnsafeBufferPointer { input in
+            try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name) { row, target in
+                let b = row / length, t = row % length
+                for k in 0..<kernelSize {
+                    let source = t * stride + k * dilation - before
+                    if source >= 0 && source < steps {
+                        (target + k * inChannels).update(from: input.baseAddress! + (b * steps + source) * inChannels, count: inChannels)
+                    } else {
+                        (target + k * inChannels).update(repeating: 0, count: inChannels)
                     }
                 }
             }

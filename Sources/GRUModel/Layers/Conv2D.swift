@@ -40,36 +40,21 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
         guard outRows >= 1, outCols >= 1 else {
             throw GRUModelError.shape(layer: name, "its input of \(rows) x \(cols) is smaller than its kernel's extent")
         }
-        let count = try reserveOutput(x.batch, outRows, outCols, filters, of: Scalar.self, layer: name)
-        // A product over patches: row (b, r, c) holds the kh x kw pixels the output pixel reads, zeros where
-        // the window falls in the padding; made a block of rows at a time.
-        let width = kernelSize.0 * kernelSize.1 * inChannels, pixels = x.batch * outRows * outCols
-        let blockRows = max(1, min(pixels, (1 << 18) / width))
-        try reserve(blockRows * width, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: count)
-        var patches = [Scalar](repeating: 0, count: blockRows * width)
-        x.values.withUnsafeBufferPointer { input in
-            patches.withUnsafeMutableBufferPointer { patch in
-                out.withUnsafeMutableBufferPointer { output in
-                    for first in stride(from: 0, to: pixels, by: blockRows) {
-                        let count = min(blockRows, pixels - first)
-                        for p in 0..<count {
-                            let c = (first + p) % outCols, r = (first + p) / outCols % outRows, b = (first + p) / (outCols * outRows)
-                            var target = patch.baseAddress! + p * width
-                            for i in 0..<kernelSize.0 {
-                                let sr = r * strides.0 + i * dilation.0 - top
-                                for j in 0..<kernelSize.1 {
-                                    let sc = c * strides.1 + j * dilation.1 - left
-                                    if sr >= 0 && sr < rows && sc >= 0 && sc < cols {
-                                        target.update(from: input.baseAddress! + ((b * rows + sr) * cols + sc) * inChannels, count: inChannels)
-                                    } else {
-                                        target.update(repeating: 0, count: inChannels)
-                                    }
-                                    target += inChannels
-                                }
-                            }
+        // Row (b, r, c) of the patches: the kh x kw pixels of in_channels values output pixel (r, c) reads.
+        let out = try x.values.withUnsafeBufferPointer { input in
+            try productOverPatches(product, rows: x.batch * outRows * outCols, threads: threads, layer: name) { pixel, patch in
+                let c = pixel % outCols, r = pixel / outCols % outRows, b = pixel / (outCols * outRows)
+                var target = patch
+                for i in 0..<kernelSize.0 {
+                    let sr = r * strides.0 + i * dilation.0 - top
+                    for j in 0..<kernelSize.1 {
+                        let sc = c * strides.1 + j * dilation.1 - left
+                        if sr >= 0 && sr < rows && sc >= 0 && sc < cols {
+                            target.update(from: input.baseAddress! + ((b * rows + sr) * cols + sc) * inChannels, count: inChannels)
+                        } else {
+                            target.update(repeating: 0, count: inChannels)
                         }
-                        product.multiply(patch.baseAddress!, rows: count, into: output.baseAddress! + first * filters, threads: threads)
+                        target += inChannels
                     }
                 }
             }

@@ -50,8 +50,7 @@ public struct GRU<Scalar: GRUScalar>: RecurrentModelLayer {
         let x = try sequenceInput(inputs, layer: name, states: 1)
         let config = layer.config
         let (batch, steps) = config.timeMajor ? (x.shape[1], x.shape[0]) : (x.shape[0], x.shape[1])
-        try reserve(checkedOutputValues(batch: batch, steps: config.returnSequences ? steps : 1, units: config.units, layer: name),
-                    of: Scalar.self, layer: name)
+        _ = try reserveOutput(batch, config.returnSequences ? steps : 1, config.units, of: Scalar.self, layer: name)
         let dropout = options.trainingSeed.map {
             DropoutMasks<Scalar>(config: config, batch: batch, features: layer.weights.inputDim, seed: $0)
         }
@@ -72,12 +71,4 @@ func sequenceInput<S>(_ inputs: [Tensor<S>], layer: String, states: Int) throws 
         throw GRUModelError.shape(layer: layer, "it takes its input and \(states) initial state\(states == 1 ? "" : "s"), not \(inputs.count - 1)")
     }
     return x
-}
-
-/// `batch * steps * units`, refused in a sentence where it cannot be counted.
-func checkedOutputValues(batch: Int, steps: Int, units: Int, layer: String) throws -> Int {
-    let (partial, first) = batch.multipliedReportingOverflow(by: steps)
-    let (values, second) = partial.multipliedReportingOverflow(by: units)
-    guard !first, !second else { throw GRUModelError.shape(layer: layer, "its output would hold more values than can be counted") }
-    return values
 }

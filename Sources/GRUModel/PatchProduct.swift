@@ -1,0 +1,25 @@
+import GRUCore
+
+/// A convolution as a product over patches: `gather(row, target)` writes output row `row`'s patch (the
+/// `product.k` input values it reads, zeros in the padding) at `target`; the patches are made a block of
+/// rows at a time and multiplied by the packed kernel, so memory beyond the output stays about 1 MB.
+/// Returns the `(rows, product.n)` output.
+func productOverPatches<S: GRUScalar>(_ product: MatrixProduct<S>, rows: Int, threads: Int, layer: String,
+                                      gather: (Int, UnsafeMutablePointer<S>) -> Void) throws -> [S] {
+    let count = try reserveOutput(rows, product.n, of: S.self, layer: layer)
+    let width = product.k
+    let blockRows = max(1, min(rows, (1 << 18) / width))
+    try reserve(blockRows * width, of: S.self, layer: layer)
+    var out = [S](repeating: 0, count: count)
+    var patches = [S](repeating: 0, count: blockRows * width)
+    patches.withUnsafeMutableBufferPointer { patch in
+        out.withUnsafeMutableBufferPointer { output in
+            for first in stride(from: 0, to: rows, by: blockRows) {
+                let block = min(blockRows, rows - first)
+                for r in 0..<block { gather(first + r, patch.baseAddress! + r * width) }
+                product.multiply(patch.baseAddress!, rows: block, into: output.baseAddress! + first * product.n, threads: threads)
+            }
+        }
+    }
+    return out
+}

@@ -72,37 +72,50 @@ public struct BidirectionalGRU<Scalar: GRUScalar>: Sendable {
             b.output = reverseTime(b.output, shape: b.outputShape, timeMajor: forward.config.timeMajor)
         }
         let states = [ShapedArray(values: f.state, shape: f.stateShape), ShapedArray(values: b.state, shape: b.stateShape)]
-        let fwOut = ShapedArray(values: f.output, shape: f.outputShape)
-        let bwOut = ShapedArray(values: b.output, shape: b.outputShape)
-        switch mergeMode {
-        case .none:
-            return RecurrentOutput(outputs: [fwOut, bwOut], states: states)
-        case .concat:
-            let fu = forward.config.units, bu = backward.config.units
-            let rows = f.output.count / fu
-            var merged = [Scalar](repeating: 0, count: rows * (fu + bu))
-            for r in 0..<rows {
-                for j in 0..<fu { merged[r * (fu + bu) + j] = f.output[r * fu + j] }
-                for j in 0..<bu { merged[r * (fu + bu) + fu + j] = b.output[r * bu + j] }
-            }
-            var mergedShape = f.outputShape
-            mergedShape[mergedShape.count - 1] = fu + bu
-            return RecurrentOutput(outputs: [ShapedArray(values: merged, shape: mergedShape)], states: states)
-        case .sum, .mul, .ave:
-            let merged: [Scalar] = zip(f.output, b.output).map { x, y in
-                switch mergeMode {
-                case .sum: return x + y
-                case .mul: return x * y
-                default: return (x + y) / 2
+        let outputs = mergeDirections(ShapedArray(values: f.output, shape: f.outputShape),
+                                      ShapedArray(values: b.output, shape: b.outputShape), mode: mergeMode)
+        return RecurrentOutput(outputs: outputs, states: states)
+    }
+}
+
+/// Keras's Bidirectional merge of the forward and (already flipped back) backward outputs: one output, or
+/// both with merge_mode None. concat joins the last axes; sum, mul and ave need equal shapes.
+public func mergeDirections<Scalar: GRUScalar>(_ f: ShapedArray<Scalar>, _ b: ShapedArray<Scalar>, mode: MergeMode) -> [ShapedArray<Scalar>] {
+    switch mode {
+    case .none:
+        return [f, b]
+    case .concat:
+        let fu = f.shape.last!, bu = b.shape.last!
+        let rows = f.values.count / fu
+        var merged = [Scalar](repeating: 0, count: rows * (fu + bu))
+        merged.withUnsafeMutableBufferPointer { m in
+            f.values.withUnsafeBufferPointer { x in
+                b.values.withUnsafeBufferPointer { y in
+                    for r in 0..<rows {
+                        for j in 0..<fu { m[r * (fu + bu) + j] = x[r * fu + j] }
+                        for j in 0..<bu { m[r * (fu + bu) + fu + j] = y[r * bu + j] }
+                    }
                 }
             }
-            return RecurrentOutput(outputs: [ShapedArray(values: merged, shape: f.outputShape)], states: states)
         }
+        var shape = f.shape
+        shape[shape.count - 1] = fu + bu
+        return [ShapedArray(values: merged, shape: shape)]
+    case .sum, .mul, .ave:
+        precondition(f.shape == b.shape)
+        let merged: [Scalar] = zip(f.values, b.values).map { x, y in
+            switch mode {
+            case .sum: return x + y
+            case .mul: return x * y
+            default: return (x + y) / 2
+            }
+        }
+        return [ShapedArray(values: merged, shape: f.shape)]
     }
 }
 
 /// Reverses the time axis of a `(batch, steps, units)` array, or `(steps, batch, units)` when time-major.
-func reverseTime<S>(_ values: [S], shape: [Int], timeMajor: Bool) -> [S] {
+public func reverseTime<S>(_ values: [S], shape: [Int], timeMajor: Bool) -> [S] {
     guard shape.count == 3 else { return values }
     var result = values
     let (outer, steps, inner) = timeMajor ? (1, shape[0], shape[1] * shape[2]) : (shape[0], shape[1], shape[2])

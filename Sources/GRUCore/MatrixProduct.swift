@@ -51,16 +51,3 @@ public struct MatrixProduct<Scalar: GRUScalar>: Sendable {
         kernel.multiply(a, rows: rows, into: c, threads: threads)
     }
 }
-
-/// `v[i] = exp(v[i])` in place, vectorized on the kernels the processor runs (softmax's exponentials).
-public func exponentials<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, count: Int) {
-    switch GRUKernelSet.active {
-    #if canImport(GRUKernelsAVX512)
-    case .avx512: GRUKernelsAVX512.Kernels.exponentials(v, count: count)
-    #endif
-    #if canImport(GRUKernelsAVX2)
-    case .avx2: GRUKernelsAVX2.Kernels.exponentials(v, count: count)
-    #endif
-    default: GRUKernels.Kernels.exponentials(v, count: count)
-    }
-}

@@ -76,7 +76,7 @@ extension KerasLayer {
     /// Bidirectional's directions keep their own go_backwards). `returnState`: the layer also gives its
     /// final states.
     public func recurrentLayer<S: GRUScalar>(_ type: S.Type, overrides: GRUOverrides = GRUOverrides(),
-                                             returnState: Bool) throws -> any RecurrentModelLayer<S> {
+                                             returnState: Bool) throws -> any GRUModelLayer<S> {
         switch self {
         case .gru(let gru):
             var layer = GRU(name: gru.layerName, layer: try GRULayer(config: try overrides.config(of: gru), weights: try gru.weights(S.self)),

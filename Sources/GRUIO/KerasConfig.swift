@@ -11,7 +11,10 @@ public struct KerasLayerConfig: Sendable {
     var place: KerasWeightPlace? = nil
 
     /// A GRU, CuDNNGRU or Bidirectional(GRU): the layers read as `KerasLayer.gru` / `.bidirectional`.
-    public var isRecurrent: Bool { ["GRU", "CuDNNGRU", "Bidirectional"].contains(className) }
+    public var isRecurrent: Bool {
+        if className == "Bidirectional" { return ["GRU", "CuDNNGRU"].contains(config["layer"]?["class_name"]?.string ?? "GRU") }
+        return ["GRU", "CuDNNGRU"].contains(className)
+    }
 
     /// A model used as a layer of another (`Functional`, `Model`, `Sequential` with a layer list).
     var isNestedModel: Bool {

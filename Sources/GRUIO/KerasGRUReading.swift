@@ -34,7 +34,7 @@ extension KerasReader {
                 config.hardSigmoid = gru.hardSigmoid
                 gru.config = config
                 model.layers.append(.gru(gru))
-            case "Bidirectional":
+            case "Bidirectional" where layer.isRecurrent:
                 model.layers.append(.bidirectional(try makeBidirectional(layer, weights: weights, path: path, kind: kind,
                                                                          version: version, keras3: keras3)))
             default:

@@ -202,10 +202,12 @@ struct KerasConnectivity {
     }
 
     /// `[name, node, tensor]` triples, one or a list of them.
+    /// A reference, or a list of them nested as the model's outputs are (`[out, h, [h2, c2]]` for a stack of
+    /// cells' states): flattened in order, as Keras's `model.outputs` is.
     static func references(_ value: JSONValue) -> [Reference] {
-        guard let list = value.array else { return [] }
         if let single = reference(value) { return [single] }
-        return list.compactMap(reference)
+        guard let list = value.array else { return [] }
+        return list.flatMap(references)
     }
 
     static func reference(_ value: JSONValue) -> Reference? {

@@ -98,6 +98,10 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case let kind where Self.identities.contains(kind):
             try checkNoiseParameters(layer)
             return Identity<S>(name: name)
+        case let kind where KerasLayerConfig.cellLayers.contains(kind):
+            return try recurrent(layer, arrays: arrays)
+        case "Bidirectional":
+            return try bidirectionalRecurrent(layer, arrays: arrays)
         case "Dense":
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 2 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }

@@ -135,11 +135,39 @@ struct Keras3Weights: LayerWeightSource {
     /// MultiHeadAttention its four projections' under `query_dense/vars`, `key_dense/vars`, ...
     func layerWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
         let group = groupName(layer)
+        if KerasLayerConfig.cellLayers.contains(layer.className) {
+            return try cellVars(group, layer.config)
+        }
+        if layer.className == "Bidirectional", let inner = layer.config["layer"]?["config"] {
+            let backward = layer.config["backward_layer"]?["config"] ?? inner
+            return try cellVars(group + "/forward_layer", inner.object ?? [:]) + cellVars(group + "/backward_layer", backward.object ?? [:])
+        }
         for base in [group + "/vars", group + "/layer/vars"] where file.exists(base + "/0") {
             return try vars(at: base)
         }
         guard let parts = Self.sublayers[layer.className] else { return [] }
         return try parts.flatMap { try vars(at: group + "/" + $0 + "/vars") }
+    }
+
+    /// A recurrent layer's cell variables: `cell/vars`, or for stacked cells each cell's
+    /// `cell/cells/<class>[_N]/vars` in the config's order (Keras 3 names a list's items by class, counted).
+    private func cellVars(_ group: String, _ config: [String: JSONValue]) throws -> [HDF5FloatArray] {
+        let cell = config["cell"]
+        guard cell?["class_name"]?.string == "StackedRNNCells" || cell?.array != nil else {
+            return try vars(at: group + "/cell/vars")
+        }
+        let cells = cell?.array ?? cell?["config"]?["cells"]?.array ?? []
+        var used: [String: Int] = [:]
+        return try cells.flatMap { entry -> [HDF5FloatArray] in
+            var name = KerasReader.snakeCase(entry["class_name"]?.string ?? "")
+            if let n = used[name] {
+                used[name] = n + 1
+                name += "_\(n + 1)"
+            } else {
+                used[name] = 0
+            }
+            return try vars(at: group + "/cell/cells/" + name + "/vars")
+        }
     }
 
     private func vars(at base: String) throws -> [HDF5FloatArray] {

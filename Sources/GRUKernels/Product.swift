@@ -64,23 +64,47 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
 
     private func compute(_ a: UnsafePointer<Scalar>, group rows: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
         let block = Scalar.self == Double.self && doublesInThreeRowBlocks ? 3 : 4
+        let whole = rows.lowerBound + rows.count / block * block
         for p in panels {
             let panel = UnsafePointer(packed.pointer + p * k * 3)
-            var r = rows.lowerBound
-            while r < rows.upperBound {
+            for r in stride(from: rows.lowerBound, to: whole, by: block) {
                 let row = a + r * k
-                if block == 4 && r + 4 <= rows.upperBound {
+                if block == 4 {
                     let (c0, c1, c2, c3) = multiply4x3(k, row, row + k, row + 2 * k, row + 3 * k, panel)
                     store(c0, r, p, c); store(c1, r + 1, p, c); store(c2, r + 2, p, c); store(c3, r + 3, p, c)
-                    r += 4
-                } else if block == 3 && r + 3 <= rows.upperBound {
+                } else {
                     let (c0, c1, c2) = multiply3x3(k, row, row + k, row + 2 * k, panel)
                     store(c0, r, p, c); store(c1, r + 1, p, c); store(c2, r + 2, p, c)
-                    r += 3
-                } else {
-                    store(multiply1x3(k, row, panel), r, p, c)
-                    r += 1
                 }
+            }
+        }
+        for r in whole..<rows.upperBound {
+            computeRow(a + r * k, r, panels: panels, into: c)
+        }
+    }
+
+    /// One row times several panels a pass through k (twelve or nine accumulators, where one panel's three
+    /// would wait on the multiply-add latency): a batch of one, or the rows short of a block.
+    private func computeRow(_ row: UnsafePointer<Scalar>, _ r: Int, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
+        func panel(_ p: Int) -> UnsafePointer<V> { UnsafePointer(packed.pointer + p * k * 3) }
+        var p = panels.lowerBound
+        while p < panels.upperBound {
+            switch panels.upperBound - p {
+            case 4...:
+                let (c0, c1, c2, c3) = multiply1x12(k, row, panel(p), panel(p + 1), panel(p + 2), panel(p + 3))
+                store(c0, r, p, c); store(c1, r, p + 1, c); store(c2, r, p + 2, c); store(c3, r, p + 3, c)
+                p += 4
+            case 3:
+                let (c0, c1, c2) = multiply1x9(k, row, panel(p), panel(p + 1), panel(p + 2))
+                store(c0, r, p, c); store(c1, r, p + 1, c); store(c2, r, p + 2, c)
+                p += 3
+            case 2:
+                let (c0, c1) = multiply1x6(k, row, panel(p), panel(p + 1))
+                store(c0, r, p, c); store(c1, r, p + 1, c)
+                p += 2
+            default:
+                store(multiply1x3(k, row, panel(p)), r, p, c)
+                p += 1
             }
         }
     }
@@ -146,6 +170,18 @@ extension Kernels {
         } else {
             let d = UnsafeMutableRawPointer(v).assumingMemoryBound(to: Double.self)
             for i in 0..<count { let x = d[i]; d[i] = x != x ? x : Double.polynomialExp(x) }
+        }
+    }
+}
+
+extension Kernels {
+    /// `activation` in place with the gate loops of this build (`applyFast`).
+    package static func activate<S: GRUScalar>(_ activation: Activation, _ v: UnsafeMutablePointer<S>, count: Int,
+                                               hardSigmoid: HardSigmoidDefinition) {
+        if S.self == Float.self {
+            activation.applyFast(UnsafeMutableRawPointer(v).assumingMemoryBound(to: Float.self), count: count, hardSigmoid: hardSigmoid)
+        } else {
+            activation.applyFast(UnsafeMutableRawPointer(v).assumingMemoryBound(to: Double.self), count: count, hardSigmoid: hardSigmoid)
         }
     }
 }

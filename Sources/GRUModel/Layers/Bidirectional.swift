@@ -3,13 +3,14 @@ import GRUCore
 /// Keras's Bidirectional(GRU), computed by GRUCore (the backward sequence flipped back into input order, then
 /// merged). Inputs: the sequence, then optionally the forward and backward initial states. Outputs: the
 /// merged output (two with merge_mode None), then with return_state the forward and backward final states.
-public struct Bidirectional<Scalar: GRUScalar>: RecurrentModelLayer {
+public struct Bidirectional<Scalar: GRUScalar>: GRUModelLayer {
     public var checksItsOutput: Bool { true }
     public let name: String
     public let layer: BidirectionalGRU<Scalar>
     public var returnState: Bool
     public var options = RecurrentCallOptions()
     public var directions: Int { 2 }
+    public var stateCount: Int { 2 }
     public var configs: [GRUConfig] { [layer.forward.config, layer.backward.config] }
     public var outputCount: Int { (layer.mergeMode == .none ? 2 : 1) + (returnState ? 2 : 0) }
 

@@ -14,27 +14,36 @@ public struct RecurrentCallOptions: Sendable {
     }
 }
 
-/// A GRU or a Bidirectional(GRU): a layer whose final states can be asked for and whose call takes options.
+/// A recurrent layer (GRU, LSTM, SimpleRNN, RNN over cells, or a Bidirectional of one): a layer whose final
+/// states can be asked for and whose call takes options.
 public protocol RecurrentModelLayer<Scalar>: ModelLayer, MultipleOutputs {
-    /// 1, or 2 for a Bidirectional: the final states the layer gives with return_state.
+    /// 1, or 2 for a Bidirectional.
     var directions: Int { get }
-    /// Each direction's config.
-    var configs: [GRUConfig] { get }
+    /// The final states the layer gives with return_state (`(batch, units)` each, in Keras's order), which
+    /// are also the initial states its call takes after its input.
+    var stateCount: Int { get }
     var returnState: Bool { get set }
     var options: RecurrentCallOptions { get set }
+}
+
+/// A GRU or a Bidirectional(GRU), which a single-layer run drives.
+public protocol GRUModelLayer<Scalar>: RecurrentModelLayer {
+    /// Each direction's config.
+    var configs: [GRUConfig] { get }
 }
 
 /// Keras's GRU layer, computed by GRUCore. Inputs: the sequence `(batch, timesteps, features)` (or
 /// `(timesteps, batch, features)` when time-major), then optionally the initial state `(batch, units)`
 /// (Keras's `initial_state`). Outputs: the output, then with return_state the final state. The mask goes
 /// on with a returned sequence.
-public struct GRU<Scalar: GRUScalar>: RecurrentModelLayer {
+public struct GRU<Scalar: GRUScalar>: GRUModelLayer {
     public var checksItsOutput: Bool { true }
     public let name: String
     public let layer: GRULayer<Scalar>
     public var returnState: Bool
     public var options = RecurrentCallOptions()
     public var directions: Int { 1 }
+    public var stateCount: Int { 1 }
     public var configs: [GRUConfig] { [layer.config] }
     public var outputCount: Int { returnState ? 2 : 1 }
 

@@ -1,0 +1,36 @@
+import GRUBase
+import GRUKernels
+#if canImport(GRUKernelsAVX2)
+import GRUKernelsAVX2
+#endif
+#if canImport(GRUKernelsAVX512)
+import GRUKernelsAVX512
+#endif
+
+/// `v[i] = exp(v[i])` in place, vectorized on the kernels the processor runs (softmax's exponentials).
+public func exponentials<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, count: Int) {
+    switch GRUKernelSet.active {
+    #if canImport(GRUKernelsAVX512)
+    case .avx512: GRUKernelsAVX512.Kernels.exponentials(v, count: count)
+    #endif
+    #if canImport(GRUKernelsAVX2)
+    case .avx2: GRUKernelsAVX2.Kernels.exponentials(v, count: count)
+    #endif
+    default: GRUKernels.Kernels.exponentials(v, count: count)
+    }
+}
+
+/// `activation` applied in place to `count` values with the GRU's gate arithmetic on the kernels the processor
+/// runs: tanh, sigmoid, hard_sigmoid, relu and linear vectorized, the others by their scalar definitions.
+public func vectorActivation<S: GRUScalar>(_ activation: Activation, _ v: UnsafeMutablePointer<S>, count: Int,
+                                           hardSigmoid: HardSigmoidDefinition) {
+    switch GRUKernelSet.active {
+    #if canImport(GRUKernelsAVX512)
+    case .avx512: GRUKernelsAVX512.Kernels.activate(activation, v, count: count, hardSigmoid: hardSigmoid)
+    #endif
+    #if canImport(GRUKernelsAVX2)
+    case .avx2: GRUKernelsAVX2.Kernels.activate(activation, v, count: count, hardSigmoid: hardSigmoid)
+    #endif
+    default: GRUKernels.Kernels.activate(activation, v, count: count, hardSigmoid: hardSigmoid)
+    }
+}

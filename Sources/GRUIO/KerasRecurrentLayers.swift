@@ -16,6 +16,11 @@ import GRUModel
 extension KerasLayerConfig {
     /// The recurrent layers read here (a Bidirectional over one of them too).
     static let cellLayers: Set<String> = ["LSTM", "CuDNNLSTM", "SimpleRNN", "RNN"]
+
+    /// Any recurrent layer: GRU, LSTM, SimpleRNN, RNN, or a Bidirectional over one.
+    public var runsThroughTime: Bool {
+        ["GRU", "CuDNNGRU", "Bidirectional"].contains(className) || Self.cellLayers.contains(className)
+    }
 }
 
 extension KerasLayerBuilder {

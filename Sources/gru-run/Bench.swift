@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRUCore
 import GRUIO
+import GRUModel
 
 /// `gru-run bench`: times warm forward passes of the layer, weights and input loaded once.
 struct Bench: ParsableCommand {
@@ -10,6 +11,9 @@ struct Bench: ParsableCommand {
         discussion: """
         Without --input the input is synthetic: --batch samples of --timesteps steps, standard normal.
         GFLOPS counts the two matrix products per step, 2*B*T*3U*(D+U) operations per pass.
+        A file whose model is more than one GRU (an LSTM, a GRU with a Dense head, ...) is timed whole, as
+        model.predict computes it; its GFLOPS count the recurrent layers' products (4U for an LSTM's gates,
+        U for a SimpleRNN's).
         """)
 
     @OptionGroup var layer: LayerOptions
@@ -44,6 +48,14 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        let model = try HDF5Guard.reading(layer.weights) { try KerasReader.load(path: layer.weights) }
+        if layer.layer == nil, model.hasGraph, model.needsGraph || !model.layers.contains(where: \.isRecurrent) {
+            let wide = model.otherWeights.values.contains { $0.contains { $0.bits == 64 } }
+            switch layer.dtype ?? (wide ? .float64 : .float32) {
+            case .float32: return try measureModel(Float.self, model)
+            case .float64: return try measureModel(Double.self, model)
+            }
+        }
         let gru = try HDF5Guard.reading(layer.weights) { try KerasReader.loadGRU(path: layer.weights, layer: layer.layer) }
         let config = try layer.overrides.config(of: gru)
         switch layer.dtype ?? (gru.bits == 64 ? .float64 : .float32) {
@@ -92,6 +104,72 @@ struct Bench: ParsableCommand {
                 "\"batch\": \(b)", "\"timesteps\": \(t)", "\"features\": \(gru.inputDim)", "\"units\": \(config.units)",
                 "\"dtype\": \"\(dtype)\"", "\"reset_after\": \(config.resetAfter)", "\"threads\": \(threadCount)",
                 "\"repeat\": \(`repeat`)", "\"kernels\": \"\(kernels)\"",
+            ]
+            print("{" + fields.joined(separator: ", ") + "}")
+        }
+    }
+}
+
+extension Bench {
+    /// Warm passes of the whole model on one input (given, or synthetic from the model's first input shape).
+    private func measureModel<S: CLIScalar>(_ type: S.Type, _ model: KerasModel) throws {
+        let graph = try model.graph(S.self, through: layer.through, overrides: layer.overrides)
+        guard graph.inputs.count == 1 else {
+            throw CLIError.usage("bench times models of one input, and \(model.path) takes \(graph.inputs.count)")
+        }
+        let data: InputData<S>
+        if let input {
+            data = try InputData<S>.load(path: input, format: nil, timeMajor: false)
+        } else {
+            guard let declared = graph.inputs[0].shape, declared.count >= 1, declared.dropFirst().allSatisfy({ $0 != nil }) else {
+                throw CLIError.usage("\(model.path) declares no input shape to make a synthetic input from; give one with --input")
+            }
+            let shape = [batch, declared[0] ?? timesteps] + declared.dropFirst().map { $0! }
+            let count = MemoryBudget.bytes(shape.reduce(1) { MemoryBudget.bytes($0, $1) }, MemoryLayout<S>.size)
+            try MemoryBudget.reserve(count, for: "a synthetic input of shape \(describe(shape))")
+            var generator = SplitMix64(seed: 1)
+            data = InputData(values: (0..<shape.reduce(1, *)).map { _ in S(normalSample(&generator)) }, shape: shape)
+        }
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let x = Tensor(values: data.values, shape: data.shape)
+        var times: [Double] = []
+        for pass in 0..<(warmup + `repeat`) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try graph([x], threads: threadCount)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            if result.isEmpty { print("") }
+            if pass >= warmup { times.append(elapsed) }
+        }
+        times.sort()
+        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        // The recurrent layers' products over the input's timesteps.
+        let (b, t) = (data.shape[0], data.shape.count > 1 ? data.shape[1] : 1)
+        var flops = 0.0
+        for call in graph.calls {
+            let cells: [RecurrentCell<S>]
+            if let recurrent = call.layer as? Recurrent<S> {
+                cells = recurrent.cells
+            } else if let pair = call.layer as? BidirectionalRecurrent<S> {
+                cells = pair.forward.cells + pair.backward.cells
+            } else if let gru = call.layer as? GRU<S> {
+                cells = [.gru(gru.layer)]
+            } else if let pair = call.layer as? Bidirectional<S> {
+                cells = [.gru(pair.layer.forward), .gru(pair.layer.backward)]
+            } else {
+                continue
+            }
+            flops += cells.reduce(0) { $0 + 2 * Double(b) * Double(t) * Double($1.gates * $1.units) * Double($1.inputDim + $1.units) }
+        }
+        let gflops = flops / (median / 1e3) / 1e9
+        let dtype = S.self == Float.self ? "float32" : "float64"
+        let kernels = GRUKernelSet.active.rawValue
+        print(String(format: "model %@ input %@ %@ threads=%d kernels=%@: min %.4f ms, median %.4f ms, %.2f GFLOPS (recurrent layers)",
+                     model.path, describe(data.shape), dtype, threadCount, kernels, times[0], median, gflops))
+        if json {
+            let fields: [String] = [
+                "\"median_ms\": \(median)", "\"min_ms\": \(times[0])", "\"gflops\": \(gflops)",
+                "\"shape\": [\(data.shape.map(String.init).joined(separator: ", "))]", "\"dtype\": \"\(dtype)\"",
+                "\"threads\": \(threadCount)", "\"repeat\": \(`repeat`)", "\"kernels\": \"\(kernels)\"",
             ]
             print("{" + fields.joined(separator: ", ") + "}")
         }

@@ -29,19 +29,21 @@ extension Run {
     /// The flags a whole model takes.
     private func checkRunsWhole(_ model: KerasModel) throws {
         let recurrent = model.layers.filter(\.isRecurrent)
+        let throughTime = model.layerConfigs.filter(\.runsThroughTime)
         if (layer.changesLayerConfig || layer.hardSigmoid != nil) && recurrent.count != 1 {
             throw CLIError.usage("layer flags apply to one GRU, and \(model.path) holds \(recurrent.count); choose one with --layer NAME")
         }
         if !call.initialState.isEmpty || call.training || call.mask != nil || call.maskValue != nil {
             throw CLIError.usage("--initial-state, --training, --mask and --mask-value apply to one layer; \(model.path) runs a whole model, so choose the layer with --layer NAME")
         }
-        // A stateful model streamed chunk by chunk: its one GRU's state carried from call to call.
-        if call.state != nil && !(recurrent.count == 1 && { if case .gru = recurrent[0] { return true } else { return false } }()) {
-            throw CLIError.usage("--state carries the state of a model's one GRU between calls, and \(model.path) holds \(recurrent.count) recurrent layer\(recurrent.count == 1 ? " (a Bidirectional)" : "s"); run one with --layer NAME")
+        // A stateful model streamed chunk by chunk: its one recurrent layer's states carried from call to call.
+        if call.state != nil && throughTime.count != 1 {
+            throw CLIError.usage("--state carries the states of a model's one recurrent layer between calls, and \(model.path) holds \(throughTime.count); run a GRU alone with --layer NAME")
         }
         // A stack of recurrent layers gives its last layer's final states, as its one output is that layer's.
-        if io.stateOutput != nil && recurrent.count != 1 && (recurrent.isEmpty || model.layers.contains(where: \.isOther)) {
-            throw CLIError.usage("--state-output writes the final state of a model's one GRU, and \(model.path) holds \(recurrent.count); run one with --layer NAME")
+        let others = model.layerConfigs.contains { !$0.runsThroughTime && !["InputLayer", "Masking", "NotEqual", "Any"].contains($0.className) }
+        if io.stateOutput != nil && throughTime.count != 1 && (throughTime.isEmpty || others) {
+            throw CLIError.usage("--state-output writes the final states of a model's one recurrent layer, and \(model.path) holds \(throughTime.count); run one with --layer NAME")
         }
     }
 
@@ -54,22 +56,28 @@ extension Run {
         // after the pass; with --state, the state saved by the call before is its initial state.
         var stateSources: [ModelGraph<S>.Source] = []
         let stateWriters = (io.stateOutput != nil ? 1 : 0) + (call.state != nil ? 1 : 0)
-        var carried: Int?
+        var carried: Int?, carriedCount = 0
         if stateWriters > 0, let index = graph.calls.lastIndex(where: { $0.layer is any RecurrentModelLayer<S> }),
            var recurrent = graph.calls[index].layer as? any RecurrentModelLayer<S> {
-            let first = recurrent.outputCount - (recurrent.returnState ? recurrent.directions : 0)
+            let first = recurrent.outputCount - (recurrent.returnState ? recurrent.stateCount : 0)
             recurrent.returnState = true
             graph.calls[index].layer = recurrent
-            stateSources = (0..<recurrent.directions).map { .node(index, output: first + $0) }
+            stateSources = (0..<recurrent.stateCount).map { .node(index, output: first + $0) }
             if let state = call.state, !call.resetState, FileManager.default.fileExists(atPath: state) {
+                guard graph.calls[index].inputs.count == 1 else {
+                    throw CLIError.usage("--state gives layer \(Printable.quoted(graph.calls[index].name)) its initial states, which \(path) already gives it from other layers")
+                }
                 carried = graph.inputs.count
-                graph.inputs.append(.init(name: "state", shape: nil))
-                graph.calls[index].inputs.append(.input(carried!))
+                carriedCount = recurrent.stateCount
+                for k in 0..<carriedCount {
+                    graph.inputs.append(.init(name: "state", shape: nil))
+                    graph.calls[index].inputs.append(.input(carried! + k))
+                }
             }
         }
         let produced = graph.outputs.count
         let inputPaths = io.inputs.isEmpty ? ["-"] : io.inputs
-        guard inputPaths.count == graph.inputs.count - (carried == nil ? 0 : 1) else {
+        guard inputPaths.count == graph.inputs.count - carriedCount else {
             let names = graph.inputs.map(\.name).joined(separator: ", ")
             throw CLIError.usage("\(path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)) but --input was given \(inputPaths.count) times")
         }
@@ -104,18 +112,29 @@ extension Run {
         }
         if !io.quiet { notes.forEach(GRURun.note) }
         if carried != nil, let state = call.state {
-            let data = try InputData<S>.load(path: state, format: nil, timeMajor: false, rank: 2)
-            inputs.append(Tensor(values: data.values, shape: data.shape))
+            // One state (batch, units), or several stacked as (states, batch, units), as --state wrote them.
+            let data = try InputData<S>.load(path: state, format: nil, timeMajor: false, rank: carriedCount == 1 ? 2 : 3)
+            guard carriedCount == 1 || data.shape[0] == carriedCount else {
+                throw CLIError.data("\(displayName(state)) holds \(data.shape[0]) states; the model's recurrent layer carries \(carriedCount)")
+            }
+            let shape = Array(data.shape.suffix(2)), size = shape[0] * shape[1]
+            for k in 0..<carriedCount {
+                inputs.append(Tensor(values: Array(data.values[(k * size)..<((k + 1) * size)]), shape: shape))
+            }
         }
         let progress = ProgressLine(total: nil, quiet: io.quiet)
         showProgress(in: &graph, progress)
         var results = try graph(inputs, threads: io.threadCount, keep: stateSources)
         progress.finish()
         if !stateSources.isEmpty {
-            // One state (batch, units), or a Bidirectional's two stacked as (2, batch, units), forward first.
+            // One state (batch, units), or several stacked as (states, batch, units) in Keras's order (an LSTM's h then c,
+            // a Bidirectional's forward states first).
             let states = results.suffix(stateSources.count)
             results.removeLast(stateSources.count)
             let first = states.first!
+            guard states.allSatisfy({ $0.shape == first.shape }) else {
+                throw CLIError.usage("the recurrent layer's final states have different shapes (\(states.map { describe($0.shape) }.joined(separator: ", "))), which one file cannot stack; write its states as outputs with --through")
+            }
             let stacked = Tensor(values: states.flatMap(\.values), shape: states.count == 1 ? first.shape : [states.count] + first.shape)
             results += Array(repeating: stacked, count: stateWriters)
         }

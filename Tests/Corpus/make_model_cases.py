@@ -2,7 +2,7 @@
 
     TF_USE_LEGACY_KERAS=1 python3 Tests/Corpus/make_model_cases.py   (tf-keras 2.21, Fixtures/requirements.txt)
 
-- gru_lstm.h5: Input(5, 4) -> GRU(3, return_sequences=True, name="gru") -> LSTM(2, name="lstm"), model.save.
+- gru_lambda.h5: Input(5, 4) -> GRU(3, return_sequences=True, name="gru") -> Lambda(x * 2, name="double"), model.save.
 - nested.h5: Input(5, 4) -> a functional model "encoder" (GRU(3)) -> a Sequential "head" (Dense(2)), model.save.
 """
 import os
@@ -18,8 +18,8 @@ if __name__ == "__main__":
     keras.utils.set_random_seed(7)
     inputs = keras.Input((5, 4))
     hidden = keras.layers.GRU(3, return_sequences=True, name="gru")(inputs)
-    outputs = keras.layers.LSTM(2, name="lstm")(hidden)
-    keras.Model(inputs, outputs).save(OUT / "gru_lstm.h5")
+    outputs = keras.layers.Lambda(lambda t: t * 2, name="double")(hidden)
+    keras.Model(inputs, outputs).save(OUT / "gru_lambda.h5")
 
     # nested.h5: a functional model holding a functional model and a Sequential, as layers. tf-keras numbers
     # their calls from 1 in the config.

@@ -306,10 +306,10 @@ final class OtherModelTests: XCTestCase {
     }
 
     func testAModelWithALayerOutsideTheListIsRefusedNamingIt() throws {
-        let path = Fixtures.repositoryRoot.path + "/Tests/Corpus/models/gru_lstm.h5"
+        let path = Fixtures.repositoryRoot.path + "/Tests/Corpus/models/gru_lambda.h5"
         let result = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy"])
         XCTAssertEqual(result.status, 65)
-        XCTAssertEqual(result.stderr, "gru-run: \(path): layer 'lstm' is an LSTM, which gru-run does not run; run the model up to 'gru' with --through gru, or run 'gru' alone on your input with --layer gru.\n")
+        XCTAssertEqual(result.stderr, "gru-run: \(path): layer 'double' is a Lambda, which gru-run does not run; run the model up to 'gru' with --through gru, or run 'gru' alone on your input with --layer gru.\n")
     }
 
     func testLayerRunsTheGRUWithItsMask() throws {

@@ -47,14 +47,14 @@ final class GraphTests: XCTestCase {
         XCTAssertGreaterThan(maxAbsError(try loadNPY(second).values, try loadNPY(shared + "/y_shared.npy").values), 1e-2)
     }
 
-    /// The whole model is refused at its first layer gru-run does not run, naming the --through that works;
-    /// --layer is not offered, since the GRU reads a Dense's output and not the model's input.
+    /// The whole model is refused at its first layer gru-run does not run (a Lambda after the LSTM), naming the
+    /// --through that works; --layer is not offered, since the GRU reads a Dense's output and not the model's input.
     func testRefusalOffersTheThroughThatRuns() throws {
         for name in ["tfk_later_unsupported/model.h5", "k3_later_unsupported/model.keras"] {
             let path = Fixtures.path("through/" + name)
             let run = try GRURunBinary.run(["--weights", path, "--input", Fixtures.path("through/k3_later_unsupported/x.npy")])
             XCTAssertEqual(run.status, 65, run.stderr)
-            XCTAssertEqual(run.stderr, "gru-run: \(path): layer 'lstm' is an LSTM, which gru-run does not run; run the model up to 'gru' with --through gru.\n")
+            XCTAssertEqual(run.stderr, "gru-run: \(path): layer 'double' is a Lambda, which gru-run does not run; run the model up to 'lstm' with --through lstm.\n")
         }
         let unknown = try GRURunBinary.run(["--weights", Fixtures.path("through/k3_shared/model.keras"), "--through", "nothing"])
         XCTAssertEqual(unknown.status, 65, unknown.stderr)

@@ -21,6 +21,14 @@ public enum RecurrentCell<Scalar: GRUScalar>: Sendable {
         }
     }
 
+    /// Column blocks of units in its kernels: 3 for a GRU, 4 for an LSTM, 1 for a SimpleRNN.
+    public var gates: Int {
+        switch self {
+        case .gru: return 3
+        case .cell(let layer): return layer.config.kind.gates
+        }
+    }
+
     public var inputDim: Int {
         switch self {
         case .gru(let layer): return layer.weights.inputDim

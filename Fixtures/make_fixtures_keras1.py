@@ -2,17 +2,18 @@
 """Keras 1.2.2 model files for gru-run, made from real tf-keras 2.21 models (a Keras 1 environment cannot
 be installed beside TensorFlow 2).
 
-Each case builds a small tf-keras model around a GRU, an LSTM or a SimpleRNN, fills its weights from a generator seeded by the
-case name, computes `model.predict(x)` with tf-keras, and writes `Fixtures/keras1/<case>/model.h5` as
-Keras 1.2.2's `model.save` lays it out: root attribute `keras_version` "1.2.2" (no `backend`, which Keras
-1 did not write), `model_config` in Keras 1.2.2's classes and keys (see `keras1_layer`), and
-`/model_weights` with Keras 1's weight names and shapes (`conv_W:0` of shape (filter_length, 1, input_dim,
-nb_filter), a GRU's nine `W_z, U_z, b_z, W_r, ...`, an LSTM's twelve `W_i, U_i, b_i, W_c, U_c, b_c, W_f, U_f,
-b_f, W_o, U_o, b_o` (gates i, c, f, o: the order of `trainable_weights` in Keras 1.2.2's LSTM.build, which
-tf-keras's `preprocess_weights_for_loading` undoes as "old: i, c, f, o"), a SimpleRNN's `W, U, b`,
-BatchNormalization's `running_std` holding the variance). Beside it: `x.npy`, `y.npy` (tf-keras's predict) and, where a reader that ignored the Keras 1
-keys would still run, `y_keras2_defaults.npy`: the same weights read with Keras 2's defaults in place of
-the Keras 1 keys (pool_size 2, strides 1, BatchNormalization mode 0, ...).
+Each case builds a small tf-keras model around a GRU, an LSTM or a SimpleRNN, fills its weights from a
+generator seeded by the case name, computes `model.predict(x)` with tf-keras, and writes
+`Fixtures/keras1/<case>/model.h5` as Keras 1.2.2's `model.save` lays it out: root attribute `keras_version`
+"1.2.2" (no `backend`, which Keras 1 did not write), `model_config` in Keras 1.2.2's classes and keys (see
+`keras1_layer`), and `/model_weights` with Keras 1's weight names and shapes (`conv_W:0` of shape
+(filter_length, 1, input_dim, nb_filter), a GRU's nine `W_z, U_z, b_z, W_r, ...`, an LSTM's twelve
+`W_i, U_i, b_i, W_c, U_c, b_c, W_f, U_f, b_f, W_o, U_o, b_o` (gates i, c, f, o: the order of
+`trainable_weights` in Keras 1.2.2's LSTM.build, which tf-keras's `preprocess_weights_for_loading` undoes as
+"old: i, c, f, o"), a SimpleRNN's `W, U, b`, BatchNormalization's `running_std` holding the variance).
+Beside it: `x.npy`, `y.npy` (tf-keras's predict) and, where a reader that ignored the Keras 1 keys would
+still run, `y_keras2_defaults.npy`: the same weights read with Keras 2's defaults in place of the Keras 1
+keys (pool_size 2, strides 1, BatchNormalization mode 0, ...).
 
 Keras 2 has no BatchNormalization mode 1 or 2; those cases run a small tf-keras layer computing Keras
 1.2.2's test-time formula (`keras/layers/normalization.py`), and the script checks its output against the
@@ -23,7 +24,8 @@ Keras 1 layouts: it reads `keras_version` from the `model_weights` group, where 
 takes a missing one for "1") into a fresh model, whose predict must give y.npy. Masked cases must also give
 other numbers when the Masking layer matches nothing.
 
-Usage:  TF_USE_LEGACY_KERAS=1 python Fixtures/make_fixtures_keras1.py [--force] [--root DIR] [--only PATTERN]...
+Usage:  TF_USE_LEGACY_KERAS=1 python Fixtures/make_fixtures_keras1.py [--force] [--root DIR]
+        [--only PATTERN]...
 Refuses to overwrite Fixtures/keras1/ unless --force; with --only (a case name or shell pattern, repeatable)
 it makes only those cases, refuses to overwrite their folders unless --force, and keeps the other entries of
 manifest.json. Deterministic: a re-run writes the same numbers.

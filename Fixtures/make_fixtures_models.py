@@ -13,6 +13,26 @@ Usage:  python Fixtures/make_fixtures_models.py [--force] [--root DIR] [--only P
 
 Existing case folders are never overwritten unless --force is given. `--only` takes a part
 (tfkeras, keras3), a case name or a shell pattern (`'k3_merge_*'`), and may be repeated.
+
+CuDNNLSTM (tfk_cudnn_lstm, tfk_bidi_cudnn_lstm): tf-keras's compat v1 layer builds and saves on CPU but
+cannot run there, so `model.h5` holds the CuDNNLSTM model and `y.npy` comes from its CPU twin,
+LSTM(activation="tanh", recurrent_activation="sigmoid"). What tf-keras 2.21's source says, and the script
+checks for every case:
+  - cudnn_lstm.py `_process_batch` hands cuDNN (CudnnRNNV3, rnn_mode lstm) the kernel (D, 4U) and
+    recurrent_kernel (U, 4U) cut into 4 column blocks each, and the (8U,) bias cut into 8 pieces, through
+    gru_lstm_utils.canonical_to_params with no transpose: each block is flattened in C order, which cuDNN
+    reads as a row-major (U, D) or (U, U) matrix W applied as W·x. The Keras LSTM block is therefore
+    `stored.reshape(U, D).T` per gate (hdf5_format._convert_rnn_weights: `stored.T.reshape((D, U),
+    order="F")`), and the recurrent block `stored.T`. Both blocks keep the gate order i, f, c, o.
+  - The bias is input-side i, f, c, o then recurrent-side i, f, c, o (unit_forget_bias puts its ones at
+    5U..6U); cuDNN adds the two, so the LSTM bias is `bias[:4U] + bias[4U:]` (what _convert_rnn_weights
+    does). The halves are drawn separately here, and the LSTM bias is their float32 sum.
+  - lstm.py `gpu_lstm` (tf-keras's own LSTM on a GPU) hands cuDNN the same parameters: its kernels
+    per gate i, f, c, o, transposed, zeros for the input-side bias and its bias on the recurrent side. The
+    script builds both parameter vectors with canonical_to_params and requires equal weights and equal
+    per-gate bias sums; it also converts with _convert_rnn_weights both ways, reloads the file with tf-keras
+    (CuDNNLSTM layers and weights come back) and into the LSTM twin (same predictions), and computes the
+    model in NumPy from the stored arrays as cuDNN reads them (within 2e-5).
 """
 import argparse
 import contextlib

@@ -66,9 +66,24 @@ def _activation(layer):
     return layer.get_config()["activation"]
 
 
+def _recurrent(layer, c):
+    """Keras 1.2.2's Recurrent.get_config keys. `input_dim` is the real input width: Recurrent.build sets
+    it before model.save writes the config (the GRU spelling above keeps the None it was first written with)."""
+    return {"return_sequences": c["return_sequences"], "go_backwards": c["go_backwards"], "stateful": False,
+            "unroll": False, "consume_less": "cpu", "input_dim": int(layer.input_shape[-1]), "input_length": None,
+            "output_dim": c["units"], "init": "glorot_uniform", "inner_init": "orthogonal"}
+
+
 def keras1_layer(layer):
     """(class_name, config) as Keras 1.2.2 wrote them for this tf-keras layer."""
     c, base = layer.get_config(), {"name": layer.name, "trainable": True}
+    if type(layer).__name__ == "LSTM":  # keras/layers/recurrent.py LSTM.get_config
+        return "LSTM", {**base, **_recurrent(layer, c), "forget_bias_init": "one", "activation": c["activation"],
+                        "inner_activation": c["recurrent_activation"],
+                        **_regularizers("W_regularizer", "U_regularizer", "b_regularizer"), "dropout_W": 0.0, "dropout_U": 0.0}
+    if type(layer).__name__ == "SimpleRNN":  # SimpleRNN.get_config: no inner_activation
+        return "SimpleRNN", {**base, **_recurrent(layer, c), "activation": c["activation"],
+                             **_regularizers("W_regularizer", "U_regularizer", "b_regularizer"), "dropout_W": 0.0, "dropout_U": 0.0}
     if isinstance(layer, L.GRU) or type(layer).__name__ == "GRU":
         return "GRU", {**base, "return_sequences": c["return_sequences"], "go_backwards": False, "stateful": False,
                        "unroll": False, "consume_less": "cpu", "input_dim": None, "input_length": None,
@@ -114,6 +129,7 @@ def keras1_layer(layer):
                          "output_shape": None, "output_shape_type": "raw", "output_mask": None,
                          "output_mask_type": "raw", "arguments": {}}
     simple = {L.Dropout: {"p": c.get("rate")}, L.GaussianNoise: {"sigma": c.get("stddev")},
+              L.Masking: {"mask_value": c.get("mask_value")},
               L.Permute: {"dims": list(c.get("dims", []))}, L.Flatten: {},
               L.Activation: {"activation": c.get("activation")}, L.RepeatVector: {"n": c.get("n")},
               L.Reshape: {"target_shape": list(c.get("target_shape", []))}, L.GlobalAveragePooling1D: {}}
@@ -162,6 +178,17 @@ def keras1_weights(layer):
             cols = slice(g * units, (g + 1) * units)
             out += [(f"{n}_W_{gate}:0", w[0][:, cols]), (f"{n}_U_{gate}:0", w[1][:, cols]), (f"{n}_b_{gate}:0", w[2][cols])]
         return out
+    if type(layer).__name__ == "LSTM":
+        # Keras 1.2.2 LSTM.build sets trainable_weights gate by gate in the order i, c, f, o (Keras 2's
+        # blocks along 4U are i, f, c, o); each gate W (input_dim, output_dim), U, b.
+        units = w[1].shape[0]
+        out = []
+        for gate in "icfo":
+            cols = slice("ifco".index(gate) * units, ("ifco".index(gate) + 1) * units)
+            out += [(f"{n}_W_{gate}:0", w[0][:, cols]), (f"{n}_U_{gate}:0", w[1][:, cols]), (f"{n}_b_{gate}:0", w[2][cols])]
+        return out
+    if type(layer).__name__ == "SimpleRNN":
+        return [(f"{n}_W:0", w[0]), (f"{n}_U:0", w[1]), (f"{n}_b:0", w[2])]
     if isinstance(layer, L.Conv1D):
         return [(f"{n}_W:0", w[0][:, None, :, :])] + ([(f"{n}_b:0", w[1])] if len(w) > 1 else [])
     if isinstance(layer, (L.Conv2D, L.Dense)):

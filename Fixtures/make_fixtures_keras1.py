@@ -2,27 +2,36 @@
 """Keras 1.2.2 model files for gru-run, made from real tf-keras 2.21 models (a Keras 1 environment cannot
 be installed beside TensorFlow 2).
 
-Each case builds a small tf-keras model around a GRU, fills its weights from a generator seeded by the
-case name, computes `model.predict(x)` with tf-keras, and writes `Fixtures/keras1/<case>/model.h5` as
-Keras 1.2.2's `model.save` lays it out: root attribute `keras_version` "1.2.2" (no `backend`, which Keras
-1 did not write), `model_config` in Keras 1.2.2's classes and keys (see `keras1_layer`), and
-`/model_weights` with Keras 1's weight names and shapes (`conv_W:0` of shape (filter_length, 1, input_dim,
-nb_filter), a GRU's nine `W_z, U_z, b_z, W_r, ...`, BatchNormalization's `running_std` holding the
-variance). Beside it: `x.npy`, `y.npy` (tf-keras's predict) and, where a reader that ignored the Keras 1
-keys would still run, `y_keras2_defaults.npy`: the same weights read with Keras 2's defaults in place of
-the Keras 1 keys (pool_size 2, strides 1, BatchNormalization mode 0, ...).
+Each case builds a small tf-keras model around a GRU, an LSTM or a SimpleRNN, fills its weights from a
+generator seeded by the case name, computes `model.predict(x)` with tf-keras, and writes
+`Fixtures/keras1/<case>/model.h5` as Keras 1.2.2's `model.save` lays it out: root attribute `keras_version`
+"1.2.2" (no `backend`, which Keras 1 did not write), `model_config` in Keras 1.2.2's classes and keys (see
+`keras1_layer`), and `/model_weights` with Keras 1's weight names and shapes (`conv_W:0` of shape
+(filter_length, 1, input_dim, nb_filter), a GRU's nine `W_z, U_z, b_z, W_r, ...`, an LSTM's twelve
+`W_i, U_i, b_i, W_c, U_c, b_c, W_f, U_f, b_f, W_o, U_o, b_o` (gates i, c, f, o: the order of
+`trainable_weights` in Keras 1.2.2's LSTM.build, which tf-keras's `preprocess_weights_for_loading` undoes as
+"old: i, c, f, o"), a SimpleRNN's `W, U, b`, BatchNormalization's `running_std` holding the variance).
+Beside it: `x.npy`, `y.npy` (tf-keras's predict) and, where a reader that ignored the Keras 1 keys would
+still run, `y_keras2_defaults.npy`: the same weights read with Keras 2's defaults in place of the Keras 1
+keys (pool_size 2, strides 1, BatchNormalization mode 0, ...).
 
 Keras 2 has no BatchNormalization mode 1 or 2; those cases run a small tf-keras layer computing Keras
 1.2.2's test-time formula (`keras/layers/normalization.py`), and the script checks its output against the
 same formula in numpy (over predict's batches of 32 for mode 2) before writing anything.
 
 Every written file is read back with tf-keras's own Keras 1 loader (`model.load_weights`, which converts
-Keras 1 layouts when `keras_version` starts with 1) into a fresh model, whose predict must give y.npy.
+Keras 1 layouts: it reads `keras_version` from the `model_weights` group, where Keras 1.2.2 wrote none, and
+takes a missing one for "1") into a fresh model, whose predict must give y.npy. Masked cases must also give
+other numbers when the Masking layer matches nothing.
 
 Usage:  TF_USE_LEGACY_KERAS=1 python Fixtures/make_fixtures_keras1.py [--force] [--root DIR]
-Refuses to overwrite Fixtures/keras1/ unless --force. Deterministic: a re-run writes the same numbers.
+        [--only PATTERN]...
+Refuses to overwrite Fixtures/keras1/ unless --force; with --only (a case name or shell pattern, repeatable)
+it makes only those cases, refuses to overwrite their folders unless --force, and keeps the other entries of
+manifest.json. Deterministic: a re-run writes the same numbers.
 """
 import argparse
+import fnmatch
 import hashlib
 import json
 import os
@@ -37,6 +46,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras as k  # noqa: E402
 from tf_keras.src.layers.rnn.gru_v1 import GRU  # noqa: E402  Keras 1's GRU: reset_after False
+from tf_keras.src.layers.rnn.lstm_v1 import LSTM  # noqa: E402  hard_sigmoid by default, as Keras 1's
 
 from keras1_layers import Keras1BatchNorm, keras1_bn_numpy, keras1_model_config, keras1_weights  # noqa: E402
 
@@ -121,6 +131,25 @@ def core_layers():
                         L.TimeDistributed(L.Dense(2, name="inner"), name="td")])
 
 
+def lstm(units, **kw):
+    return LSTM(units, recurrent_activation="hard_sigmoid", **kw)
+
+
+def lstm_dense():
+    return seq((6, 4), [lstm(5, return_sequences=True, name="lstm_1"), lstm(3, name="lstm_2"),
+                        L.Dense(2, name="dense")])
+
+
+def simple_rnn():
+    return seq((6, 4), [L.SimpleRNN(5, return_sequences=True, name="simplernn_1"),
+                        L.SimpleRNN(3, go_backwards=True, name="simplernn_2"), L.Dense(2, name="dense")])
+
+
+def lstm_masked(mask_value=0.0):
+    return seq((6, 4), [L.Masking(mask_value, name="masking"), lstm(5, return_sequences=True, name="lstm_1"),
+                        lstm(3, name="lstm_2"), L.Dense(2, name="dense")])
+
+
 def merge(mode):
     def build():
         x = k.Input(shape=(6, 4), name="x")
@@ -157,6 +186,14 @@ CASES = {
     "merge_mul": (merge("mul"), "float", (6, 4), 3, None, "functional: merge(mode mul)"),
     "merge_ave": (merge("ave"), "float", (6, 4), 3, None, "functional: merge(mode ave)"),
     "merge_max": (merge("max"), "float", (6, 4), 3, None, "functional: merge(mode max)"),
+    "lstm_dense": (lstm_dense, "float", (6, 4), 3, None,
+                   "LSTM(5, return_sequences, inner_activation hard_sigmoid) -> LSTM(3) -> Dense(2): twelve arrays "
+                   "per LSTM, W_i U_i b_i W_c U_c b_c W_f U_f b_f W_o U_o b_o"),
+    "simple_rnn": (simple_rnn, "float", (6, 4), 3, None,
+                   "SimpleRNN(5, return_sequences) -> SimpleRNN(3, go_backwards) -> Dense(2): W, U, b per SimpleRNN"),
+    "lstm_masked": (lstm_masked, "masked", (6, 4), 3, None,
+                    "Masking(0.0) -> LSTM(5, return_sequences) -> LSTM(3) -> Dense(2); steps of 0.0 in a padded "
+                    "tail (sample 0), a hole (sample 1) and a leading step (sample 2)"),
 }
 
 
@@ -216,7 +253,12 @@ def make_input(kind, shape, batch, rng):
         ids[0, :3] = 0
         ids[1, -2:] = 0
         return ids
-    return rng.standard_normal((batch,) + shape).astype("float32")
+    x = rng.standard_normal((batch,) + shape).astype("float32")
+    if kind == "masked":  # whole steps of 0.0: a padded tail, a hole, a leading step
+        x[0, -2:] = 0
+        x[1, 2:4] = 0
+        x[2, :1] = 0
+    return x
 
 
 def write_keras1(model, path):
@@ -263,6 +305,12 @@ def make_case(name, spec, root):
     again = build()
     again.load_weights(folder / "model.h5")
     assert np.array_equal(again.predict(x, verbose=0), y), f"{name}: tf-keras reads the Keras 1 file differently"
+    assert np.all(np.isfinite(y)) and np.max(np.abs(y)) > 1e-3, f"{name}: output not finite or all zero"
+    if kind == "masked":  # the same weights with a Masking that matches nothing give other numbers
+        unmasked = build(mask_value=1e9)
+        unmasked.set_weights(model.get_weights())
+        moved = float(np.max(np.abs(unmasked.predict(x, verbose=0) - y)))
+        assert moved > 1e-3, f"{name}: the mask changes nothing ({moved})"
     entry = {"name": name, "what": what, "x": list(x.shape), "y": list(y.shape), "x_dtype": str(x.dtype)}
     if defaults:
         other = defaults()
@@ -273,14 +321,50 @@ def make_case(name, spec, root):
     return entry
 
 
+def make_only(root, patterns, force):
+    """Make only the cases matching the patterns; keep every other folder and manifest entry."""
+    order = list(CASES) + list(REFUSALS)
+    picked = [n for n in order if any(fnmatch.fnmatch(n, p) for p in patterns)]
+    if not picked:
+        sys.exit(f"--only {' '.join(patterns)}: no such case")
+    existing = [n for n in picked if (root / n).exists()]
+    if existing and not force:
+        sys.exit("refusing to overwrite (use --force): " + ", ".join(existing))
+    manifest_path = root / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"cases": []}
+    entries = {e["name"]: e for e in manifest["cases"]}
+    root.mkdir(parents=True, exist_ok=True)
+    made = []
+    try:
+        for name in picked:
+            if (root / name).exists():
+                shutil.rmtree(root / name)
+            made.append(name)
+            entries[name] = make_case(name, CASES[name], root) if name in CASES else make_refusal(name, REFUSALS[name], root)
+    except BaseException:
+        for name in made:
+            shutil.rmtree(root / name, ignore_errors=True)
+        raise
+    manifest["generator"] = {"tensorflow": tf.__version__, "tf_keras": k.__version__, "numpy": np.__version__,
+                             "h5py": h5py.__version__, "written_as_keras": "1.2.2"}
+    manifest["cases"] = [entries[n] for n in order if n in entries]
+    manifest = {"generator": manifest["generator"], "cases": manifest["cases"]}
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    print(f"wrote {len(picked)} cases to {root}; {len(manifest['cases'])} in manifest.json")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--force", action="store_true", help="replace an existing keras1/ folder")
+    parser.add_argument("--force", action="store_true", help="replace an existing keras1/ folder (or the --only cases)")
     parser.add_argument("--root", type=Path, default=HERE, help="write DIR/keras1 instead of Fixtures/keras1")
+    parser.add_argument("--only", action="append", metavar="CASE|PATTERN", help="make only these cases (repeatable)")
     args = parser.parse_args()
     if (tf.__version__, k.__version__) != ("2.21.0", "2.21.0"):
         sys.exit(f"needs tensorflow 2.21.0 and tf-keras 2.21.0 (Fixtures/requirements.txt), not {tf.__version__} / {k.__version__}")
     root = args.root / "keras1"
+    if args.only:
+        make_only(root, args.only, args.force)
+        return
     if root.exists():
         if not args.force:
             sys.exit(f"{root} exists; give --force to replace it")

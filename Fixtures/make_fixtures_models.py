@@ -13,6 +13,26 @@ Usage:  python Fixtures/make_fixtures_models.py [--force] [--root DIR] [--only P
 
 Existing case folders are never overwritten unless --force is given. `--only` takes a part
 (tfkeras, keras3), a case name or a shell pattern (`'k3_merge_*'`), and may be repeated.
+
+CuDNNLSTM (tfk_cudnn_lstm, tfk_bidi_cudnn_lstm): tf-keras's compat v1 layer builds and saves on CPU but
+cannot run there, so `model.h5` holds the CuDNNLSTM model and `y.npy` comes from its CPU twin,
+LSTM(activation="tanh", recurrent_activation="sigmoid"). What tf-keras 2.21's source says, and the script
+checks for every case:
+  - cudnn_lstm.py `_process_batch` hands cuDNN (CudnnRNNV3, rnn_mode lstm) the kernel (D, 4U) and
+    recurrent_kernel (U, 4U) cut into 4 column blocks each, and the (8U,) bias cut into 8 pieces, through
+    gru_lstm_utils.canonical_to_params with no transpose: each block is flattened in C order, which cuDNN
+    reads as a row-major (U, D) or (U, U) matrix W applied as W·x. The Keras LSTM block is therefore
+    `stored.reshape(U, D).T` per gate (hdf5_format._convert_rnn_weights: `stored.T.reshape((D, U),
+    order="F")`), and the recurrent block `stored.T`. Both blocks keep the gate order i, f, c, o.
+  - The bias is input-side i, f, c, o then recurrent-side i, f, c, o (unit_forget_bias puts its ones at
+    5U..6U); cuDNN adds the two, so the LSTM bias is `bias[:4U] + bias[4U:]` (what _convert_rnn_weights
+    does). The halves are drawn separately here, and the LSTM bias is their float32 sum.
+  - lstm.py `gpu_lstm` (tf-keras's own LSTM on a GPU) hands cuDNN the same parameters: its kernels
+    per gate i, f, c, o, transposed, zeros for the input-side bias and its bias on the recurrent side. The
+    script builds both parameter vectors with canonical_to_params and requires equal weights and equal
+    per-gate bias sums; it also converts with _convert_rnn_weights both ways, reloads the file with tf-keras
+    (CuDNNLSTM layers and weights come back) and into the LSTM twin (same predictions), and computes the
+    model in NumPy from the stored arrays as cuDNN reads them (within 2e-5).
 """
 import argparse
 import contextlib
@@ -48,10 +68,15 @@ class Case:
     ("float", shape[, scale]) / ("masked", shape) / ("ids", shape) without the batch axis."""
 
     def __init__(self, base, build, inputs, what, parts=("tfkeras", "keras3"), float64=False,
-                 seed_gru=False, scales=None, batch=B):
+                 seed_gru=False, scales=None, batch=B, mask_matters=False, check=None, cudnn=False):
         self.base, self.build, self.inputs, self.what = base, build, inputs, what
         self.parts, self.float64, self.seed_gru, self.scales = parts, float64, seed_gru, scales or {}
         self.batch = batch
+        # mask_matters: the same model and weights with every mask switched off (Masking that matches
+        # nothing, Embedding(mask_zero=False)) must give other numbers. check(model, saved, xs, ys, k):
+        # a case's own comparison with NumPy. cudnn: `k.cudnn_lstm` layers are saved as tf-keras's
+        # CuDNNLSTM and computed by their CPU twin (see CUDNN_LSTM below).
+        self.mask_matters, self.check, self.cudnn = mask_matters, check, cudnn
 
 
 def seq(k, shape, layers, dtype=None):
@@ -1162,6 +1187,310 @@ CASES += [
          "TimeDistributed(Conv2D, AveragePooling2D, SpatialDropout2D, AveragePooling2D same) -> GRU"),
 ]
 
+
+# ---------------------------------------------------------------- LSTM, SimpleRNN, RNN over cells
+def np_activation(name, part):
+    """Keras's element-wise activations in float64 NumPy; hard_sigmoid by the Keras that runs it
+    (tf-keras clip(0.2x + 0.5), Keras 3 clip(x / 6 + 0.5))."""
+    if name == "hard_sigmoid":
+        slope = 0.2 if part == "tfkeras" else 1 / 6
+        return lambda v: np.clip(slope * v + 0.5, 0.0, 1.0)
+    return {"tanh": np.tanh, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "relu": lambda v: np.maximum(v, 0.0),
+            "softsign": lambda v: v / (1 + np.abs(v)), "linear": lambda v: v,
+            "elu": lambda v: np.where(v > 0, v, np.expm1(np.minimum(v, 0.0)))}[name]
+
+
+def np_lstm(x, kernel, recurrent, bias, act="tanh", ract="sigmoid", part="tfkeras", go_backwards=False,
+            return_sequences=False):
+    """A Keras LSTM in float64: gate blocks [i | f | c | o] along 4U; c = f*c + i*act(zc), h = o*act(c).
+    With go_backwards the returned sequence is in processing order, as Keras returns it."""
+    x = np.asarray(x, "float64")
+    units = recurrent.shape[0]
+    a, ra = np_activation(act, part), np_activation(ract, part)
+    b = np.zeros(4 * units) if bias is None else bias.astype("float64")
+    h = np.zeros((x.shape[0], units))
+    c = np.zeros_like(h)
+    outputs = []
+    for t in (range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])):
+        z = x[:, t] @ kernel.astype("float64") + h @ recurrent.astype("float64") + b
+        zi, zf, zc, zo = np.split(z, 4, axis=1)
+        c = ra(zf) * c + ra(zi) * a(zc)
+        h = ra(zo) * a(c)
+        outputs.append(h)
+    return np.stack(outputs, 1) if return_sequences else h
+
+
+def np_cudnn_lstm(x, kernel, recurrent, bias, go_backwards=False, return_sequences=False):
+    """CuDNNLSTM from its stored arrays, the way `_process_batch` hands them to cuDNN: each gate's (D, U)
+    kernel block and (U, U) recurrent block flattened in C order (canonical_to_params, no transpose) is
+    read by cuDNN as a row-major (U, D) / (U, U) matrix W with gate = W x; the (8U,) bias is an input-side
+    set then a recurrent-side set, both added. Gates i, f, c, o; sigmoid and tanh."""
+    units = recurrent.shape[0]
+    w = [blk.reshape(units, -1).T for blk in np.hsplit(kernel.astype("float64"), 4)]
+    r = [blk.reshape(units, units).T for blk in np.hsplit(recurrent.astype("float64"), 4)]
+    b_in, b_rec = np.split(bias.astype("float64"), 2)
+    return np_lstm(x, np.hstack(w), np.hstack(r), b_in + b_rec, "tanh", "sigmoid", go_backwards=go_backwards,
+                   return_sequences=return_sequences)
+
+
+def _close(got, want, dtype, what):
+    tol = 1e-11 if dtype == "float64" else 2e-5
+    err = float(np.max(np.abs(np.asarray(got, "float64") - want)))
+    assert err < tol, f"{what}: Keras differs from NumPy by {err}"
+    return err
+
+
+def _lstm_weights(layer):
+    w = layer.get_weights()
+    return w[0], w[1], (w[2] if len(w) > 2 else None)
+
+
+def check_lstm_stack(model, saved, xs, ys, k):
+    h = np_lstm(xs[0], *_lstm_weights(model.get_layer("lstm")), return_sequences=True)
+    h = np_lstm(h, *_lstm_weights(model.get_layer("lstm_2")))
+    kernel, bias = model.get_layer("head").get_weights()
+    _close(ys[0], h @ kernel.astype("float64") + bias, str(ys[0].dtype), "lstm_stack")
+
+
+LSTM_OPTION_BRANCHES = ["lstm_relu", "lstm_nobias", "lstm_bwd", "lstm_nfb", "lstm_softsign"]
+
+
+def check_lstm_options(model, saved, xs, ys, k):
+    """Every branch against NumPy, and the hard_sigmoid branch not under the other Keras's definition."""
+    def branch(name, part):
+        layer = model.get_layer(name)
+        c = layer.get_config()
+        out = np_lstm(xs[0], *_lstm_weights(layer), c["activation"], c["recurrent_activation"], part,
+                      c["go_backwards"], c["return_sequences"])
+        return out.reshape(out.shape[0], -1)
+    want = np.concatenate([branch(n, k.part) for n in LSTM_OPTION_BRANCHES], axis=1)
+    _close(ys[0], want, str(ys[0].dtype), "lstm_options")
+    other = branch("lstm_relu", "keras3" if k.part == "tfkeras" else "tfkeras")
+    gap = float(np.max(np.abs(ys[0][:, :other.shape[1]] - other)))
+    assert gap > 1e-3, f"lstm_options: the other hard_sigmoid fits too ({gap})"
+
+
+def check_cudnn_lstm(model, saved, xs, ys, k):
+    cud = saved.get_layer("cudnn")
+    h = np_cudnn_lstm(xs[0], *cud.get_weights())
+    kernel, bias = saved.get_layer("head").get_weights()
+    _close(ys[0], h @ kernel.astype("float64") + bias, "float32", "cudnn_lstm")
+
+
+def check_bidi_cudnn_lstm(model, saved, xs, ys, k):
+    bi = saved.get_layer("bi")
+    fw = np_cudnn_lstm(xs[0], *bi.forward_layer.get_weights(), return_sequences=True)
+    bw = np_cudnn_lstm(xs[0], *bi.backward_layer.get_weights(), go_backwards=True, return_sequences=True)
+    h = np.concatenate([fw, bw[:, ::-1]], axis=-1)
+    _close(ys[0], np_cudnn_lstm(h, *saved.get_layer("cudnn").get_weights()), "float32", "bidi_cudnn_lstm")
+
+
+def b_lstm_stack(k):
+    return seq(k, (T, D), [k.L.LSTM(5, return_sequences=True, name="lstm"), k.L.LSTM(4, name="lstm_2"),
+                           k.L.Dense(2, name="head")])
+
+
+def b_lstm_gru_mix(k):
+    return seq(k, (T, D), [k.gru(6, return_sequences=True, name="gru"), k.L.LSTM(5, name="lstm"),
+                           k.L.Dense(3, name="head")])
+
+
+def b_lstm_bn_gru(k):
+    return seq(k, (T, D), [k.L.LSTM(5, return_sequences=True, name="lstm"), k.L.BatchNormalization(name="bn"),
+                           k.gru(4, name="gru"), k.L.Dense(1, name="head")])
+
+
+def b_lstm_masked(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"), k.L.LSTM(5, return_sequences=True, name="lstm"),
+                           k.L.LSTM(3, name="lstm_2")])
+
+
+def b_lstm_embed_mask(k):
+    return seq(k, (T,), [k.L.Embedding(VOCAB, 5, mask_zero=True, name="embed"),
+                         k.L.LSTM(4, go_backwards=True, return_sequences=True, name="lstm"),
+                         k.L.LSTM(3, go_backwards=True, name="lstm_2")], dtype="int32")
+
+
+def b_lstm_options(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    a = L.LSTM(5, activation="relu", recurrent_activation="hard_sigmoid", name="lstm_relu")(x)
+    b = L.LSTM(4, use_bias=False, name="lstm_nobias")(x)
+    c = L.Flatten(name="flatten")(L.LSTM(3, go_backwards=True, return_sequences=True, name="lstm_bwd")(x))
+    d = L.LSTM(3, unit_forget_bias=False, activation="elu", name="lstm_nfb")(x)
+    e = L.LSTM(6, recurrent_activation="sigmoid", activation="softsign", name="lstm_softsign")(x)
+    return k.Model(x, L.Concatenate(name="concat")([a, b, c, d, e]))
+
+
+def b_lstm_state(k):
+    L = k.L
+    x_enc = k.Input(shape=(T, D), dtype=k.floatx, name="x_enc")
+    x_dec = k.Input(shape=(T, 3), dtype=k.floatx, name="x_dec")
+    _, h, c = L.LSTM(5, return_state=True, name="encoder")(x_enc)
+    s = L.LSTM(5, return_sequences=True, name="decoder")(x_dec, initial_state=[h, c])
+    return k.Model([x_enc, x_dec], [L.Dense(2, name="head")(s), h, c])
+
+
+def b_lstm_initial_input(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    h0 = k.Input(shape=(5,), dtype=k.floatx, name="h0")
+    c0 = k.Input(shape=(5,), dtype=k.floatx, name="c0")
+    s, h, c = k.L.LSTM(5, return_sequences=True, return_state=True, name="lstm")(x, initial_state=[h0, c0])
+    return k.Model([x, h0, c0], [s, h, c])
+
+
+def bidi_lstm(mode, masked, head, what, **case_kw):
+    """[Masking ->] Bidirectional(LSTM(4, return_sequences), merge_mode) -> LSTM(3) or
+    GlobalAveragePooling1D -> Dense(2); merge_mode None: the two sequences are the outputs."""
+    def build(k):
+        L = k.L
+        x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+        h = L.Masking(0.0, name="masking")(x) if masked else x
+        bi = L.Bidirectional(L.LSTM(4, return_sequences=True), merge_mode=mode, name="bi")(h)
+        if mode is None:
+            return k.Model(x, list(bi))
+        pooled = L.LSTM(3, name="lstm") if head == "lstm" else L.GlobalAveragePooling1D(name="gap")
+        return k.Model(x, L.Dense(2, name="head")(pooled(bi)))
+    return Case(f"bidi_lstm_{str(mode).lower()}", build, [("masked" if masked else "float", (T, D))], what,
+                mask_matters=masked, **case_kw)
+
+
+def b_bidi_lstm_state(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    out, h_fw, c_fw, h_bw, c_bw = k.L.Bidirectional(k.L.LSTM(4, return_state=True), name="bi")(x)
+    return k.Model(x, [out, h_fw, c_fw, h_bw, c_bw])
+
+
+def b_simple_rnn(k):
+    return seq(k, (T, D), [k.L.SimpleRNN(5, return_sequences=True, name="rnn"),
+                           k.L.SimpleRNN(3, go_backwards=True, name="rnn_2"), k.L.Dense(2, name="head")])
+
+
+def b_simple_rnn_masked(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                           k.L.SimpleRNN(4, return_sequences=True, activation="relu", name="rnn"),
+                           k.L.Bidirectional(k.L.SimpleRNN(3), name="bi")])
+
+
+def b_simple_rnn_state(k):
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    s, h = k.L.SimpleRNN(4, return_sequences=True, return_state=True, name="encoder")(x)
+    d = k.L.SimpleRNN(4, return_sequences=True, name="decoder")(s, initial_state=[h])
+    return k.Model(x, [s, h, d])
+
+
+def b_rnn_cells(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    a = L.RNN(L.GRUCell(5), return_sequences=True, name="rnn_gru")(x)
+    b = L.RNN(L.GRUCell(5, reset_after=False), return_sequences=True, name="rnn_gru_ra0")(x)
+    c = L.RNN(L.LSTMCell(4), name="rnn_lstm")(a)
+    d = L.RNN(L.SimpleRNNCell(3), go_backwards=True, name="rnn_simple")(b)
+    return k.Model(x, [a, b, c, d])
+
+
+def b_rnn_stacked_cells(k):
+    L = k.L
+    x = k.Input(shape=(T, D), dtype=k.floatx, name="x")
+    out, gru_h, (lstm_h, lstm_c) = L.RNN([L.GRUCell(5), L.LSTMCell(4)], return_sequences=True,
+                                         return_state=True, name="stacked")(x)
+    last = L.RNN(L.StackedRNNCells([L.LSTMCell(3), L.GRUCell(4, reset_after=False)]), name="stacked_2")(x)
+    return k.Model(x, [out, gru_h, lstm_h, lstm_c, last])
+
+
+def b_rnn_cells_masked(k):
+    return seq(k, (T, D), [k.L.Masking(0.0, name="masking"),
+                           k.L.RNN(k.L.LSTMCell(4), return_sequences=True, name="rnn_lstm"),
+                           k.L.RNN(k.L.GRUCell(3), name="rnn_gru")])
+
+
+def b_lstm_attention(k):
+    L = k.L
+    ids = k.Input(shape=(T,), dtype="int32", name="ids")
+    s = L.LSTM(6, return_sequences=True, name="lstm")(L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(ids))
+    a = L.Attention(name="att")([s, s])
+    return k.Model(ids, L.Dense(1, activation="sigmoid", name="head")(L.GlobalAveragePooling1D(name="gap")(a)))
+
+
+def b_cudnn_lstm(k):
+    return seq(k, (T, D), [k.cudnn_lstm(5, name="cudnn"), k.L.Dense(2, name="head")])
+
+
+def b_bidi_cudnn_lstm(k):
+    return seq(k, (T, D), [k.L.Bidirectional(k.cudnn_lstm(4, return_sequences=True), name="bi"),
+                           k.cudnn_lstm(3, name="cudnn")])
+
+
+CASES += [
+    Case("lstm_stack", b_lstm_stack, [("float", (T, D))],
+         "LSTM(5, return_sequences) -> LSTM(4) -> Dense(2)", float64=True, check=check_lstm_stack),
+    Case("lstm_gru_mix", b_lstm_gru_mix, [("float", (T, D))],
+         "GRU(6, return_sequences) -> LSTM(5) -> Dense(3)"),
+    Case("lstm_bn_gru", b_lstm_bn_gru, [("float", (T, D))],
+         "LSTM(5, return_sequences) -> BatchNormalization (moving statistics random) -> GRU(4) -> Dense(1)"),
+    Case("lstm_masked", b_lstm_masked, [("masked", (T, D))],
+         "Masking -> LSTM(5, return_sequences) -> LSTM(3): masked steps repeat the previous output and "
+         "state; the mask passes into the second LSTM", float64=True, mask_matters=True),
+    Case("lstm_embed_mask", b_lstm_embed_mask, [("ids", (T,))],
+         "Embedding(mask_zero) -> LSTM(4, go_backwards, return_sequences) -> LSTM(3, go_backwards): the "
+         "first LSTM returns its sequence in processing (reversed) order and passes the mask on unreversed; "
+         "the second reverses both again", mask_matters=True),
+    Case("lstm_options", b_lstm_options, [("float", (T, D))],
+         "functional: five LSTM branches of one input -> Concatenate: activation relu with "
+         "recurrent_activation hard_sigmoid (each Keras's own definition); use_bias=False; go_backwards with "
+         "return_sequences -> Flatten; unit_forget_bias=False (an initializer only) with elu; softsign with "
+         "sigmoid", float64=True, check=check_lstm_options,
+         scales={"lstm_relu": {"kernel": 0.5, "recurrent_kernel": 0.2, "bias": 0.5}}),
+    Case("lstm_state", b_lstm_state, [("float", (T, D)), ("float", (T, 3))],
+         "functional: encoder LSTM(5, return_state) gives [out, h, c]; decoder LSTM(5, return_sequences) on "
+         "a second input with initial_state=[h, c] -> Dense(2); outputs the decoder's Dense, h and c"),
+    Case("lstm_initial_input", b_lstm_initial_input, [("float", (T, D)), ("float", (5,)), ("float", (5,))],
+         "functional: three inputs (sequence, h0, c0); LSTM(5, return_sequences, return_state) with "
+         "initial_state=[h0, c0]; outputs [sequence, h, c]"),
+    bidi_lstm("concat", True, "lstm", "Masking -> Bidirectional(LSTM(4, return_sequences), concat): masked steps "
+              "output 0, the mask passes -> LSTM(3) -> Dense(2)", float64=True),
+    bidi_lstm("sum", False, "lstm", "Bidirectional(LSTM(4, return_sequences), sum) -> LSTM(3) -> Dense(2)"),
+    bidi_lstm("mul", False, "gap", "Bidirectional(LSTM(4, return_sequences), mul) -> GlobalAveragePooling1D "
+              "-> Dense(2)"),
+    bidi_lstm("ave", True, "gap", "Masking -> Bidirectional(LSTM(4, return_sequences), ave) -> "
+              "GlobalAveragePooling1D (masked steps left out) -> Dense(2)"),
+    bidi_lstm(None, False, None, "functional: Bidirectional(LSTM(4, return_sequences), merge_mode=None): "
+              "the forward and the backward sequence (in input order) are the two outputs"),
+    Case("bidi_lstm_state", b_bidi_lstm_state, [("float", (T, D))],
+         "functional: Bidirectional(LSTM(4, return_state)) -> five outputs [out, h_fw, c_fw, h_bw, c_bw]"),
+    Case("simple_rnn", b_simple_rnn, [("float", (T, D))],
+         "SimpleRNN(5, return_sequences) -> SimpleRNN(3, go_backwards) -> Dense(2)", float64=True),
+    Case("simple_rnn_masked", b_simple_rnn_masked, [("masked", (T, D))],
+         "Masking -> SimpleRNN(4, return_sequences, relu) -> Bidirectional(SimpleRNN(3)) (last outputs)",
+         mask_matters=True, scales={"rnn": 0.4}),
+    Case("simple_rnn_state", b_simple_rnn_state, [("float", (T, D))],
+         "functional: SimpleRNN(4, return_sequences, return_state) gives [sequence, h]; SimpleRNN(4, "
+         "return_sequences) on that sequence with initial_state=[h]; outputs [sequence, h, second sequence]"),
+    Case("rnn_cells", b_rnn_cells, [("float", (T, D))],
+         "functional, four outputs: RNN(GRUCell(5), return_sequences) (reset_after=True) and "
+         "RNN(GRUCell(5, reset_after=False), return_sequences) of the input; RNN(LSTMCell(4)) over the first; "
+         "RNN(SimpleRNNCell(3), go_backwards) over the second", float64=True),
+    Case("rnn_stacked_cells", b_rnn_stacked_cells, [("float", (T, D))],
+         "functional: RNN([GRUCell(5), LSTMCell(4)], return_sequences, return_state) -> [out, gru_h, lstm_h, "
+         "lstm_c] (Keras nests the LSTMCell's [h, c]); RNN(StackedRNNCells([LSTMCell(3), GRUCell(4, "
+         "reset_after=False)])) spelled out, last output: five outputs"),
+    Case("rnn_cells_masked", b_rnn_cells_masked, [("masked", (T, D))],
+         "Masking -> RNN(LSTMCell(4), return_sequences) -> RNN(GRUCell(3))", mask_matters=True),
+    Case("lstm_attention", b_lstm_attention, [("ids", (T,))],
+         "functional: Embedding(mask_zero) -> LSTM(6, return_sequences) -> Attention()([lstm, lstm]) "
+         "(query and value masks) -> GlobalAveragePooling1D -> Dense(1, sigmoid)", mask_matters=True),
+    Case("cudnn_lstm", b_cudnn_lstm, [("float", (T, D))],
+         "CuDNNLSTM(5) -> Dense(2), tf-keras only (compat v1 layer; it builds and saves on CPU but cannot "
+         "run there): model.h5 holds the CuDNNLSTM (kernel (D, 4U) and recurrent_kernel (U, 4U) in cuDNN's "
+         "per-gate layout, bias (8U,) input side then recurrent side, the halves different); y from the "
+         "equivalent LSTM (tanh, sigmoid, per-gate transposed kernels, the two bias halves summed)",
+         parts=("tfkeras",), cudnn=True, check=check_cudnn_lstm),
+    Case("bidi_cudnn_lstm", b_bidi_cudnn_lstm, [("float", (T, D))],
+         "Bidirectional(CuDNNLSTM(4, return_sequences)) -> CuDNNLSTM(3), tf-keras only; numbers from the "
+         "equivalent LSTMs as for cudnn_lstm", parts=("tfkeras",), cudnn=True, check=check_bidi_cudnn_lstm),
+]
+
+
 for _c in CASES:
     if _c.base in ("bidi_concat", "merge_add", "conv_causal_d2_maxpool_same"):
         _c.float64 = True
@@ -1214,8 +1543,62 @@ def make_input(rng, kind, shape, dtype, scale=1.0, batch=B):
 
 
 # ============================================================================ one Keras (child)
+@contextlib.contextmanager
+def reproducible_save(part):
+    """Keras 3: fix what a .keras archive takes from the clock and from id() (metadata.json
+    date_saved, the model.weights.h5 zip member time, config.json shared_object_id)."""
+    if part != "keras3":
+        yield
+        return
+    from keras.src.saving import saving_lib, serialization_lib
+    import datetime as dt_mod
+
+    class FixedDateTime(dt_mod.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2025, 1, 1, 0, 0, 0)
+
+    class FixedClock:
+        @staticmethod
+        def time():
+            return float(FIXED_EPOCH)
+
+        @staticmethod
+        def localtime(secs=None):
+            return time.gmtime(FIXED_EPOCH if secs is None else secs)
+    ids = {}
+
+    def stable_id(obj):
+        return ids.setdefault(id(obj), SHARED_ID_BASE + 16 * len(ids))
+    old = saving_lib.datetime, zipfile.time
+    saving_lib.datetime = type("FixedDatetimeModule", (), {"datetime": FixedDateTime})
+    zipfile.time = FixedClock
+    serialization_lib.id = stable_id
+    try:
+        yield
+    finally:
+        saving_lib.datetime, zipfile.time = old
+        del serialization_lib.id
+
+
 class Kit:
     """What a case's build function uses: layers, Input, Model, Sequential, a GRU factory."""
+
+
+class NoMaskLayers:
+    """keras.layers with every mask switched off: a Masking that matches nothing and
+    Embedding(mask_zero=False). The twin of a mask_matters case, built with the same weights."""
+
+    def __init__(self, layers):
+        self._layers = layers
+
+    def __getattr__(self, name):
+        made = getattr(self._layers, name)
+        if name == "Masking":
+            return lambda *args, **kw: made(1e9, **{n: v for n, v in kw.items() if n != "mask_value"})
+        if name == "Embedding":
+            return lambda *args, **kw: made(*args, **dict(kw, mask_zero=False))
+        return made
 
 
 def part_main(part, names, staging):
@@ -1225,57 +1608,29 @@ def part_main(part, names, staging):
     if part == "tfkeras":
         assert os.environ.get("TF_USE_LEGACY_KERAS") == "1"
         import tf_keras as keras
-        from tf_keras.src.layers.rnn import gru_v1
+        from tf_keras.src.layers.rnn import gru_lstm_utils, gru_v1
+        from tf_keras.src.layers.rnn.cudnn_lstm import CuDNNLSTM
+        from tf_keras.src.saving.legacy import hdf5_format
         set_floatx, clear = keras.backend.set_floatx, keras.backend.clear_session
         version, suffix = keras.__version__, "h5"
     else:
         assert os.environ.get("TF_USE_LEGACY_KERAS") is None
         import keras
-        from keras.src.saving import saving_lib, serialization_lib
         assert keras.backend.backend() == "tensorflow"
         set_floatx, clear = keras.config.set_floatx, keras.backend.clear_session
         version, suffix = keras.__version__, "keras"
 
-    @contextlib.contextmanager
-    def reproducible_save():
-        """Keras 3: fix what a .keras archive takes from the clock and from id() (metadata.json
-        date_saved, the model.weights.h5 zip member time, config.json shared_object_id)."""
-        if part != "keras3":
-            yield
-            return
-        import datetime as dt_mod
-
-        class FixedDateTime(dt_mod.datetime):
-            @classmethod
-            def now(cls, tz=None):
-                return cls(2025, 1, 1, 0, 0, 0)
-
-        class FixedClock:
-            @staticmethod
-            def time():
-                return float(FIXED_EPOCH)
-
-            @staticmethod
-            def localtime(secs=None):
-                return time.gmtime(FIXED_EPOCH if secs is None else secs)
-        ids = {}
-
-        def stable_id(obj):
-            return ids.setdefault(id(obj), SHARED_ID_BASE + 16 * len(ids))
-        old = saving_lib.datetime, zipfile.time
-        saving_lib.datetime = type("FixedDatetimeModule", (), {"datetime": FixedDateTime})
-        zipfile.time = FixedClock
-        serialization_lib.id = stable_id
-        try:
-            yield
-        finally:
-            saving_lib.datetime, zipfile.time = old
-            del serialization_lib.id
-
-    def kit(dtype, seed_gru):
+    def kit(dtype, seed_gru, cudnn=False, nomask=False):
         k = Kit()
         k.L, k.Input, k.Model, k.Sequential, k.floatx = (keras.layers, keras.Input, keras.Model,
                                                           keras.Sequential, dtype)
+        k.part = part
+        if nomask:
+            k.L = NoMaskLayers(keras.layers)
+        if part == "tfkeras":  # the CuDNNLSTM that is saved, or the LSTM that computes what it would
+            k.cudnn_lstm = (CuDNNLSTM if cudnn else
+                            lambda units, **kw: keras.layers.LSTM(units, activation="tanh",
+                                                                  recurrent_activation="sigmoid", **kw))
         k.gru = (lambda units, **kw: gru_v1.GRU(units, **kw)) if seed_gru else keras.layers.GRU
         if part == "tfkeras":
             k.leaky_relu = lambda a: keras.layers.LeakyReLU(alpha=a, name="leaky")
@@ -1331,6 +1686,62 @@ def part_main(part, names, staging):
                 f.visititems(visit)
         return found
 
+    def lstms(model):
+        """The LSTM or CuDNNLSTM layers of a Sequential model in order, a Bidirectional's forward
+        layer before its backward layer."""
+        found = []
+        for layer in model.layers:
+            if hasattr(layer, "forward_layer"):
+                found += [layer.forward_layer, layer.backward_layer]
+            elif layer.__class__.__name__ in ("LSTM", "CuDNNLSTM"):
+                found.append(layer)
+        return found
+
+    def cudnn_biases(model, rng):
+        """Each LSTM's bias becomes the float32 sum of a random input-side and recurrent-side half, as
+        tf-keras merges a CuDNNLSTM's (8U,) bias; returns the halves, one (8U,) array per LSTM."""
+        halves = []
+        for layer in lstms(model):
+            kernel, recurrent, _ = layer.get_weights()
+            both = (rng.standard_normal(8 * layer.units) * WSCALE).astype("float32")
+            halves.append(both)
+            layer.set_weights([kernel, recurrent, both[:4 * layer.units] + both[4 * layer.units:]])
+        return halves
+
+    def to_cudnn(model, saved, halves):
+        """Fill the CuDNNLSTM model from the LSTM one: per gate, the (D, U) input block is stored as
+        the C-order bytes of its (U, D) transpose, the recurrent block transposed; checked against
+        tf-keras's own converter (_convert_rnn_weights) both ways and against the parameters tf-keras's
+        LSTM hands cuDNN on a GPU (lstm.gpu_lstm)."""
+        for layer, cud_layer in zip(model.layers, saved.layers):
+            if not hasattr(layer, "forward_layer") and layer.__class__.__name__ != "LSTM":
+                cud_layer.set_weights(layer.get_weights())
+        for layer, cud_layer, both in zip(lstms(model), lstms(saved), halves):
+            assert cud_layer.__class__.__name__ == "CuDNNLSTM"
+            kernel, recurrent, bias = layer.get_weights()
+            units, dim = layer.units, kernel.shape[0]
+            cud = [np.hstack([blk.T.reshape(blk.shape, order="C") for blk in np.hsplit(kernel, 4)]),
+                   np.hstack([blk.T for blk in np.hsplit(recurrent, 4)]), both]
+            assert not np.array_equal(cud[0], kernel) and not np.array_equal(both[:4 * units], both[4 * units:])
+            back = hdf5_format._convert_rnn_weights(layer, [a.copy() for a in cud])
+            assert all(np.array_equal(a, b) for a, b in zip(back, [kernel, recurrent, bias])), "from cuDNN"
+            forth = hdf5_format._convert_rnn_weights(cud_layer, [kernel, recurrent, bias])
+            assert np.array_equal(forth[0], cud[0]) and np.array_equal(forth[1], cud[1]), "to cuDNN"
+            # CuDNNLSTM._process_batch's parameters (blocks as stored, no transpose) against LSTM's GPU
+            # path (Keras blocks transposed, zeros for the input-side bias): the same weights, the same
+            # per-gate bias sums.
+            blocks = (lambda a: [a[:, g * units:(g + 1) * units] for g in range(4)])
+            p_cud = gru_lstm_utils.canonical_to_params(
+                weights=blocks(cud[0]) + blocks(cud[1]), shape=tf.constant([-1]),
+                biases=[both[j * units:(j + 1) * units] for j in range(8)]).numpy()
+            p_gpu = gru_lstm_utils.canonical_to_params(
+                weights=blocks(kernel) + blocks(recurrent), shape=tf.constant([-1]), transpose_weights=True,
+                biases=np.split(np.concatenate([np.zeros_like(bias), bias]), 8)).numpy()
+            n = 4 * units * (dim + units)
+            assert np.array_equal(p_cud[:n], p_gpu[:n]), "cuDNN weights"
+            assert np.array_equal(p_cud[n:].reshape(2, -1).sum(0), p_gpu[n:].reshape(2, -1).sum(0)), "bias"
+            cud_layer.set_weights(cud)
+
     entries = []
     for name, _, case, dtype, seed_gru in [i for i in instances() if i[0] in names]:
         clear()
@@ -1339,6 +1750,7 @@ def part_main(part, names, staging):
             rng = rng_for(name)
             model = case.build(kit(dtype, seed_gru))
             randomize(model, rng, case.scales, dtype)
+            halves = cudnn_biases(model, rng) if case.cudnn else None
             xs = [make_input(rng, spec[0], spec[1], ids_dtype(model, i) if spec[0] == "ids" else dtype,
                              *spec[2:], batch=case.batch) for i, spec in enumerate(case.inputs)]
             feed = xs[0] if len(xs) == 1 else xs
@@ -1351,15 +1763,35 @@ def part_main(part, names, staging):
                 assert y.dtype == np.dtype(dtype), (name, y.dtype)
                 assert np.allclose(y, np.asarray(d), rtol=0, atol=tol), (name, "predict != call", float(np.abs(y - np.asarray(d)).max()))
                 assert np.all(np.isfinite(y)), name
+                assert np.any(np.abs(y) > 1e-3), (name, "an output is all (nearly) zero")
+            if case.mask_matters:  # the same weights with no mask give other numbers
+                twin = case.build(kit(dtype, seed_gru, nomask=True))
+                twin.set_weights(model.get_weights())
+                other = twin.predict(feed, batch_size=case.batch, verbose=0)
+                other = other if isinstance(other, (list, tuple)) else [other]
+                moved = max(float(np.max(np.abs(y - np.asarray(o)))) for y, o in zip(ys, other))
+                assert moved > 1e-3, (name, "the mask changes nothing", moved)
+            saved = model
+            if case.cudnn:
+                saved = case.build(kit(dtype, seed_gru, cudnn=True))
+                to_cudnn(model, saved, halves)
+            if case.check:
+                case.check(model, saved, xs, ys, kit(dtype, seed_gru))
             folder = staging / name
             folder.mkdir(parents=True)
             model_file = folder / f"model.{suffix}"
-            with reproducible_save():
-                model.save(model_file)
+            with reproducible_save(part):
+                saved.save(model_file)
             assert file_dtypes(model_file) == {dtype}, (name, file_dtypes(model_file))
             # Keras must load what it saved and predict the same numbers.
             clear()
             reloaded = keras.models.load_model(model_file, compile=False)
+            if case.cudnn:  # CuDNNLSTM cannot run on CPU: its weights come back, and tf-keras's loader
+                # converts them into the LSTM twin, which predicts the same numbers
+                assert [type(a).__name__ for a in lstms(reloaded)] == [type(a).__name__ for a in lstms(saved)]
+                assert all(np.array_equal(a, b) for a, b in zip(reloaded.get_weights(), saved.get_weights()))
+                reloaded = case.build(kit(dtype, seed_gru))
+                reloaded.load_weights(model_file)
             again = reloaded.predict(feed, batch_size=case.batch, verbose=0)
             again = again if isinstance(again, (list, tuple)) else [again]
             for y, a in zip(ys, again):
@@ -1381,8 +1813,10 @@ def part_main(part, names, staging):
             "outputs": [{"file": f, "shape": list(a.shape), "dtype": str(a.dtype)}
                         for f, a in zip(y_names, ys)],
             "layers": [layer.__class__.__name__ + (f"({layer.layer.__class__.__name__})"
-                                                   if hasattr(layer, "layer") else "")
-                       for layer in model.layers],
+                                                   if hasattr(layer, "layer") else
+                                                   f"({layer.cell.__class__.__name__})"
+                                                   if type(layer).__name__ == "RNN" else "")
+                       for layer in saved.layers],
             "seed_gru": seed_gru,
             "exercises": case.what + (" (gru_v1.GRU: hard_sigmoid, reset_after=False)"
                                       if seed_gru else ""),

@@ -43,7 +43,7 @@ final class Keras1ModelTests: XCTestCase {
 
     func testEveryKeras1ModelMatchesKeras() throws {
         let runnable = try cases().filter { $0.refusal_names == nil }
-        XCTAssertEqual(runnable.count, 16)
+        XCTAssertEqual(runnable.count, 19)
         for fixture in runnable {
             guard let got = try run(fixture.name) else { continue }
             let want = try loadNPY("\(root)/\(fixture.name)/y.npy")

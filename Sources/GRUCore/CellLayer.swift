@@ -43,6 +43,8 @@ public struct CellLayer<Scalar: GRUScalar>: Sendable {
     let inputProduct: MatrixProduct<Scalar>
     /// `(units, gates*units)`.
     let recurrentProduct: MatrixProduct<Scalar>
+    /// Each thread's columns when a pass shares the units among threads.
+    let splits = CellSplitCache<Scalar>()
 
     /// `kernel` `(inputDim, gates*units)`, `recurrentKernel` `(units, gates*units)`, `bias` `(gates*units,)`,
     /// row-major, gate blocks in Keras's order.

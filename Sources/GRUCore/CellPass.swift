@@ -1,4 +1,5 @@
 import GRUBase
+import Synchronization
 
 /// What a pass of a `CellLayer` gives: the sequence `(batch, steps, units)` in processing order (empty
 /// without return_sequences), the last output and the final states, each `(batch, units)`.
@@ -8,12 +9,38 @@ struct CellResult<S: GRUScalar> {
     var states: [[S]]
 }
 
-/// The forward pass of an LSTM or SimpleRNN over a batch-major input. The samples are shared among threads
-/// (each steps its own through every timestep, as the GRU's passes do, with no barrier); with fewer than
-/// eight samples one thread steps them all and each product is shared among the threads by columns. For
-/// each chunk of timesteps a thread projects its samples' inputs in one product (`x·W + b`), then per step
-/// multiplies its states by the recurrent kernel and computes the gates with the GRU's vectorized
-/// activations. Nothing is allocated inside the time loop.
+/// The products of one thread's units when a pass shares the units among threads: the columns
+/// `[i | f | c | o]` (or SimpleRNN's one block) of its units, packed apart when first asked for.
+struct CellSplit<S: GRUScalar>: Sendable {
+    let units: Range<Int>
+    let input: MatrixProduct<S>
+    let recurrent: MatrixProduct<S>
+}
+
+/// The per-thread products of each team size a layer has run with.
+final class CellSplitCache<S: GRUScalar>: Sendable {
+    private let made = Mutex<[Int: [CellSplit<S>]]>([:])
+
+    func splits(_ team: Int, make: () -> [CellSplit<S>]) -> [CellSplit<S>] {
+        made.withLock { cache in
+            if let found = cache[team] { return found }
+            let splits = make()
+            cache[team] = splits
+            return splits
+        }
+    }
+}
+
+/// The forward pass of an LSTM or SimpleRNN over a batch-major input, in one of two ways:
+/// - samples shared among threads (eight or more samples): each thread steps its own samples through every
+///   timestep with no barrier, as the GRU's passes do;
+/// - units shared (fewer samples, enough units): each thread owns a range of units, whose gate columns
+///   it multiplies and whose h and c it updates; a barrier ends each step, since every thread's next product
+///   reads all of h.
+/// For each chunk of timesteps a thread projects its inputs in one product (`x·W + b`), then per step
+/// multiplies h by the recurrent kernel and computes the gates with the GRU's vectorized activations.
+/// Every product sums over k in the same order whichever way the work is shared, so the numbers do not
+/// depend on the threads. Nothing is allocated inside the time loop.
 struct CellPass<S: GRUScalar> {
     let layer: CellLayer<S>
     let batch: Int, steps: Int
@@ -22,34 +49,58 @@ struct CellPass<S: GRUScalar> {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     func run(_ x: [S], mask: [Bool]?, threads: Int, progress: (@Sendable (Int) -> Void)?) -> CellResult<S> {
-        let config = layer.config, units = config.units
-        let work = Double(batch) * Double(steps) * Double(config.kind.gates * units) * Double(layer.inputDim + units)
-        let (team, productThreads): (Int, Int)
-        if threads < 2 || work < 4e6 {
-            (team, productThreads) = (1, 1)
-        } else if batch >= 8 {
-            (team, productThreads) = (min(threads, batch / 4), 1)
-        } else {
-            (team, productThreads) = (1, threads)
+        let config = layer.config, units = config.units, gates = config.kind.gates
+        let work = Double(batch) * Double(steps) * Double(gates * units) * Double(layer.inputDim + units)
+        var team = 1, splitUnits = false
+        if threads >= 2 && work >= 4e6 {
+            if batch >= 8 {
+                team = min(threads, batch / 4)
+            } else if units >= 64 {
+                // At least 32 units a thread: fewer make the barrier cost more than the product saves.
+                team = min(threads, units / 32)
+                splitUnits = team > 1
+            }
+        }
+        let whole = CellSplit(units: 0..<units, input: layer.inputProduct, recurrent: layer.recurrentProduct)
+        let splits = !splitUnits ? [] : layer.splits.splits(team) {
+            (0..<team).map { q in
+                let own = (units * q / team)..<(units * (q + 1) / team)
+                let columns = (0..<gates).flatMap { g in own.map { g * units + $0 } }
+                return CellSplit(units: own, input: layer.inputProduct.selecting(columns: columns),
+                                 recurrent: layer.recurrentProduct.selecting(columns: columns))
+            }
         }
         let sequence = SharedArray<S>(count: config.returnSequences ? batch * steps * units : 0)
         let last = SharedArray<S>(count: batch * units)
-        let states = (0..<config.kind.states).map { k in SharedArray<S>(initialStates?[k] ?? [S](repeating: 0, count: batch * units)) }
+        let hA = SharedArray<S>(initialStates?[0] ?? [S](repeating: 0, count: batch * units))
+        let hB = SharedArray<S>(count: batch * units)
+        let cell = SharedArray<S>(config.kind == .lstm ? initialStates.map { $0[1] } ?? [S](repeating: 0, count: batch * units) : [])
+        let barrier = StepBarrier(parties: splitUnits ? team : 1)
         x.withUnsafeBufferPointer { xs in
             (mask ?? []).withUnsafeBufferPointer { ms in
                 let input = Int(bitPattern: xs.baseAddress), flags = mask == nil ? 0 : Int(bitPattern: ms.baseAddress)
                 runTeam(team) { index, count in
-                    let low = batch * index / count, high = batch * (index + 1) / count
-                    guard low < high else { return }
-                    var stepper = CellStepper(layer: self.layer, batch: self.batch, steps: self.steps, samples: low..<high,
-                                              productThreads: productThreads,
+                    let split: CellSplit<S>, samples: Range<Int>, steps: StepBarrier?
+                    if splitUnits && count == team {
+                        (split, samples, steps) = (splits[index], 0..<self.batch, barrier)
+                    } else if splitUnits {
+                        // Fewer threads than asked for: one steps every unit.
+                        guard index == 0 else { return }
+                        (split, samples, steps) = (whole, 0..<self.batch, nil)
+                    } else {
+                        (split, samples, steps) = (whole, (self.batch * index / count)..<(self.batch * (index + 1) / count), nil)
+                        guard !samples.isEmpty else { return }
+                    }
+                    var stepper = CellStepper(layer: self.layer, batch: self.batch, steps: self.steps, samples: samples, split: split,
                                               x: UnsafePointer<S>(bitPattern: input)!, mask: UnsafePointer<Bool>(bitPattern: flags),
-                                              sequence: sequence.pointer, last: last.pointer, states: states.map(\.pointer))
+                                              sequence: sequence.pointer, last: last.pointer, h: (hA.pointer, hB.pointer),
+                                              c: cell.pointer, barrier: steps, member: index, team: count)
                     stepper.run(progress: index == 0 ? progress : nil)
                 }
             }
         }
-        return CellResult(sequence: sequence.array, last: last.array, states: states.map(\.array))
+        let final = steps % 2 == 0 ? hA : hB
+        return CellResult(sequence: sequence.array, last: last.array, states: config.kind == .lstm ? [final.array, cell.array] : [final.array])
     }
 }
 
@@ -71,46 +122,48 @@ final class SharedArray<S>: @unchecked Sendable {
     }
 
     deinit {
-        pointer.deinitialize(count: max(1, count))
+        pointer.deinitialize(count: count)
         pointer.deallocate()
     }
 
     var array: [S] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
 
-/// One thread's samples stepped through every timestep.
+/// One thread's samples and units stepped through every timestep. h is double-buffered `(batch, units)`:
+/// a step reads whole rows of one buffer and writes this thread's part of the other.
 struct CellStepper<S: GRUScalar> {
     let layer: CellLayer<S>
     let batch: Int, steps: Int
     let samples: Range<Int>
-    let productThreads: Int
+    let split: CellSplit<S>
     let x: UnsafePointer<S>
     let mask: UnsafePointer<Bool>?
     let sequence: UnsafeMutablePointer<S>
     let last: UnsafeMutablePointer<S>
-    /// h (and c), `(batch, units)`: read at the start, written at the end.
-    let states: [UnsafeMutablePointer<S>]
+    let h: (UnsafeMutablePointer<S>, UnsafeMutablePointer<S>)
+    /// The LSTM's c, `(batch, units)`, updated in place (each thread its own part).
+    let c: UnsafeMutablePointer<S>
+    let barrier: StepBarrier?
+    let member: Int, team: Int
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     mutating func run(progress: (@Sendable (Int) -> Void)?) {
         let config = layer.config, units = config.units, features = layer.inputDim
-        let columns = config.kind.gates * units, rows = samples.count
+        let own = split.units, n = own.count, u0 = own.lowerBound
+        let columns = config.kind.gates * n, rows = samples.count
         let lstm = config.kind == .lstm
         // Projections of about 256 rows a chunk (a chunk of steps for each sample).
         let chunk = max(1, min(steps, 256 / rows))
         let gather = UnsafeMutablePointer<S>.allocate(capacity: rows > 1 ? rows * chunk * features : 1)
         let projection = UnsafeMutablePointer<S>.allocate(capacity: rows * chunk * columns)
-        let gates = UnsafeMutablePointer<S>.allocate(capacity: rows * columns)
-        let h = UnsafeMutablePointer<S>.allocate(capacity: rows * units)
-        let c = UnsafeMutablePointer<S>.allocate(capacity: rows * units)
-        let carried = UnsafeMutablePointer<S>.allocate(capacity: rows * units)
-        defer { [gather, projection, gates, h, c, carried].forEach { $0.deallocate() } }
+        let z = UnsafeMutablePointer<S>.allocate(capacity: rows * columns)
+        let carried = UnsafeMutablePointer<S>.allocate(capacity: rows * n)
+        defer { [gather, projection, z, carried].forEach { $0.deallocate() } }
+        carried.initialize(repeating: 0, count: rows * n)
         let first = samples.lowerBound
-        h.initialize(from: states[0] + first * units, count: rows * units)
-        if lstm { c.initialize(from: states[1] + first * units, count: rows * units) }
-        carried.initialize(repeating: 0, count: rows * units)
         let recurrent = config.recurrentActivation, activation = config.activation, definition = config.hardSigmoid
+        var (read, write) = h
         var chunkStart = 0
         while chunkStart < steps {
             let count = min(chunk, steps - chunkStart)
@@ -125,53 +178,57 @@ struct CellStepper<S: GRUScalar> {
                 }
                 source = UnsafePointer(gather)
             }
-            layer.inputProduct.multiply(source, rows: rows * count, into: projection, threads: productThreads)
+            split.input.multiply(source, rows: rows * count, into: projection, threads: 1)
             for step in chunkStart..<(chunkStart + count) {
                 let t = config.goBackwards ? steps - 1 - step : step
-                layer.recurrentProduct.multiply(h, rows: rows, into: gates, threads: productThreads)
+                split.recurrent.multiply(read + first * units, rows: rows, into: z, threads: 1)
                 for i in 0..<rows {
                     let b = first + i
                     let valid = mask.map { $0[b * steps + t] } ?? true
-                    let hi = h + i * units
+                    let hNext = write + b * units + u0
                     if valid {
-                        let z = gates + i * columns, p = projection + (i * count + t - low) * columns
-                        for j in 0..<columns { z[j] = p[j] + z[j] }
+                        let g = z + i * columns, p = projection + (i * count + t - low) * columns
+                        for j in 0..<columns { g[j] = p[j] + g[j] }
                         if lstm {
-                            let ci = c + i * units
-                            vectorActivation(recurrent, z, count: 2 * units, hardSigmoid: definition)
-                            vectorActivation(activation, z + 2 * units, count: units, hardSigmoid: definition)
-                            vectorActivation(recurrent, z + 3 * units, count: units, hardSigmoid: definition)
-                            let gi = z, gf = z + units, gc = z + 2 * units
-                            for j in 0..<units { ci[j] = gf[j] * ci[j] + gi[j] * gc[j] }
-                            gc.update(from: ci, count: units)
-                            vectorActivation(activation, gc, count: units, hardSigmoid: definition)
-                            let go = z + 3 * units
-                            for j in 0..<units { hi[j] = go[j] * gc[j] }
+                            let cell = c + b * units + u0
+                            vectorActivation(recurrent, g, count: 2 * n, hardSigmoid: definition)
+                            vectorActivation(activation, g + 2 * n, count: n, hardSigmoid: definition)
+                            vectorActivation(recurrent, g + 3 * n, count: n, hardSigmoid: definition)
+                            let gi = g, gf = g + n, gc = g + 2 * n, go = g + 3 * n
+                            for j in 0..<n { cell[j] = gf[j] * cell[j] + gi[j] * gc[j] }
+                            gc.update(from: cell, count: n)
+                            vectorActivation(activation, gc, count: n, hardSigmoid: definition)
+                            for j in 0..<n { hNext[j] = go[j] * gc[j] }
                         } else {
-                            vectorActivation(activation, z, count: units, hardSigmoid: definition)
-                            hi.update(from: z, count: units)
+                            vectorActivation(activation, g, count: n, hardSigmoid: definition)
+                            hNext.update(from: g, count: n)
                         }
+                    } else {
+                        hNext.update(from: read + b * units + u0, count: n)
                     }
-                    var output = UnsafePointer(hi)
+                    var output = UnsafePointer(hNext)
                     if mask != nil {
-                        let kept = carried + i * units
+                        let kept = carried + i * n
                         if valid {
-                            kept.update(from: hi, count: units)
+                            kept.update(from: hNext, count: n)
                         } else if config.zeroOutputForMask {
-                            kept.update(repeating: 0, count: units)
+                            kept.update(repeating: 0, count: n)
                         }
                         output = UnsafePointer(kept)
                     }
                     if config.returnSequences {
-                        (sequence + (b * steps + step) * units).update(from: output, count: units)
+                        (sequence + (b * steps + step) * units + u0).update(from: output, count: n)
                     }
                 }
+                barrier?.wait(member, parties: team)
+                swap(&read, &write)
             }
             chunkStart += count
             progress?(chunkStart)
         }
-        states[0].advanced(by: first * units).update(from: h, count: rows * units)
-        if lstm { states[1].advanced(by: first * units).update(from: c, count: rows * units) }
-        last.advanced(by: first * units).update(from: mask == nil ? h : carried, count: rows * units)
+        for i in 0..<rows {
+            let b = first + i
+            (last + b * units + u0).update(from: mask == nil ? read + b * units + u0 : carried + i * n, count: n)
+        }
     }
 }

@@ -50,4 +50,14 @@ public struct MatrixProduct<Scalar: GRUScalar>: Sendable {
     public func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
         kernel.multiply(a, rows: rows, into: c, threads: threads)
     }
+
+    /// The product with the columns `columns` of W and the bias, in that order (packed anew).
+    public func selecting(columns: [Int]) -> MatrixProduct {
+        let (matrix, bias) = kernel.unpacked()
+        var chosen = [Scalar](repeating: 0, count: k * columns.count)
+        for i in 0..<k {
+            for (j, column) in columns.enumerated() { chosen[i * columns.count + j] = matrix[i * n + column] }
+        }
+        return MatrixProduct(matrix: chosen, k: k, n: columns.count, bias: columns.map { bias[$0] })
+    }
 }

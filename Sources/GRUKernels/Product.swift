@@ -32,6 +32,20 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
         }
     }
 
+    func unpacked() -> (matrix: [Scalar], bias: [Scalar]) {
+        let width = 3 * V.scalarCount
+        var matrix = [Scalar](repeating: 0, count: k * n), values = [Scalar](repeating: 0, count: n)
+        let from = packed.scalars
+        for p in 0..<panels {
+            let columns = min(width, n - p * width)
+            for i in 0..<k {
+                for j in 0..<columns { matrix[i * n + p * width + j] = from[(p * k + i) * width + j] }
+            }
+            for j in 0..<columns { values[p * width + j] = bias.scalars[p * width + j] }
+        }
+        return (matrix, values)
+    }
+
     func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
         // Work is split by panels (each thread streams its own part of B once), or by rows when B is narrow.
         let byPanels = panels >= 2 * threads || rows < 8
@@ -136,6 +150,7 @@ final class FloatProduct: MatrixMultiplier, @unchecked Sendable {
     func multiply(_ a: UnsafePointer<Float>, rows: Int, into c: UnsafeMutablePointer<Float>, threads: Int) {
         product.multiply(a, rows: rows, into: c, threads: threads)
     }
+    func unpacked() -> (matrix: [Float], bias: [Float]) { product.unpacked() }
 }
 
 final class DoubleProduct: MatrixMultiplier, @unchecked Sendable {
@@ -144,6 +159,7 @@ final class DoubleProduct: MatrixMultiplier, @unchecked Sendable {
     func multiply(_ a: UnsafePointer<Double>, rows: Int, into c: UnsafeMutablePointer<Double>, threads: Int) {
         product.multiply(a, rows: rows, into: c, threads: threads)
     }
+    func unpacked() -> (matrix: [Double], bias: [Double]) { product.unpacked() }
 }
 
 extension Kernels {

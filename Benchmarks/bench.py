@@ -1,6 +1,6 @@
 """Benchmarks gru-run against ONNX Runtime and tf-keras on the same Keras GRU weights.
 
-Run through `make bench`, or: python Benchmarks/bench.py --gru-run PATH [--quick] [--only main,models,load]
+Run through `make bench`, or: python Benchmarks/bench.py --gru-run PATH [--quick] [--only main,lstm,models,load]
 Models and inputs are written to Benchmarks/out/ and reused by later runs.
 """
 import argparse
@@ -57,7 +57,7 @@ def parse_args():
     return p.parse_args()
 
 
-SECTIONS = ("main", "models", "load")
+SECTIONS = ("main", "lstm", "models", "load")
 
 
 def sections(text):
@@ -583,7 +583,8 @@ def main_sections(gru_run, cfg):
 
 
 def main():
-    import bench_models  # the new sections' module; it imports this file (as bench) for the helpers above
+    import bench_lstm    # the LSTM table's module, and
+    import bench_models  # the whole-model sections' module; each imports this file (as bench) for the helpers above
 
     args = parse_args()
     for folder in ("bin", "models", "inputs", "outputs"):
@@ -594,6 +595,8 @@ def main():
     print_machine(binary)
     if "main" in args.only:
         table, main_note, peak = main_sections(gru_run, cfg)
+    if "lstm" in args.only:
+        lstm_table = bench_lstm.lstm_table(gru_run, cfg)
     if "models" in args.only:
         models_table = bench_models.whole_model_table(gru_run, cfg)
     if "load" in args.only:
@@ -604,6 +607,11 @@ def main():
         print(format_table(MAIN_HEADERS, table, markdown=True))
         print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; "
               f"sgemm peak {peak[1]:.1f} GFLOPS (1 thread), {peak[2]:.1f} GFLOPS (2 threads); {main_note}.\n")
+    if "lstm" in args.only:
+        headers, cells, lstm_note = lstm_table
+        print("== LSTM table as Markdown\n")
+        print(format_table(headers, cells, markdown=True))
+        print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; {lstm_note}.\n")
     if "models" in args.only:
         headers, cells, notes, models_note = models_table
         print("== Whole-model table as Markdown\n")

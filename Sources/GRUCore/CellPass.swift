@@ -188,20 +188,10 @@ struct CellStepper<S: GRUScalar> {
                     let hNext = write + b * units + u0
                     if valid {
                         let g = z + i * columns, p = projection + (i * count + t - low) * columns
-                        for j in 0..<columns { g[j] = p[j] + g[j] }
                         if lstm {
-                            let cell = c + b * units + u0
-                            vectorActivation(recurrent, g, count: 2 * n, hardSigmoid: definition)
-                            vectorActivation(activation, g + 2 * n, count: n, hardSigmoid: definition)
-                            vectorActivation(recurrent, g + 3 * n, count: n, hardSigmoid: definition)
-                            let gi = g, gf = g + n, gc = g + 2 * n, go = g + 3 * n
-                            for j in 0..<n { cell[j] = gf[j] * cell[j] + gi[j] * gc[j] }
-                            gc.update(from: cell, count: n)
-                            vectorActivation(activation, gc, count: n, hardSigmoid: definition)
-                            for j in 0..<n { hNext[j] = go[j] * gc[j] }
+                            lstmRow(g, p, cell: c + b * units + u0, h: hNext, units: n, recurrent: recurrent, activation: activation, hardSigmoid: definition)
                         } else {
-                            vectorActivation(activation, g, count: n, hardSigmoid: definition)
-                            hNext.update(from: g, count: n)
+                            simpleRow(g, p, h: hNext, units: n, activation: activation, hardSigmoid: definition)
                         }
                     } else {
                         hNext.update(from: read + b * units + u0, count: n)

@@ -34,3 +34,32 @@ public func vectorActivation<S: GRUScalar>(_ activation: Activation, _ v: Unsafe
     default: GRUKernels.Kernels.activate(activation, v, count: count, hardSigmoid: hardSigmoid)
     }
 }
+
+/// One sample's step of an LSTM (CellPass): the gates `g` `[i | f | c | o]` of `n` units plus the projection
+/// `p`, then c and h updated, on the kernels the processor runs.
+func lstmRow<S: GRUScalar>(_ g: UnsafeMutablePointer<S>, _ p: UnsafePointer<S>, cell: UnsafeMutablePointer<S>, h: UnsafeMutablePointer<S>,
+                           units n: Int, recurrent: Activation, activation: Activation, hardSigmoid: HardSigmoidDefinition) {
+    switch GRUKernelSet.active {
+    #if canImport(GRUKernelsAVX512)
+    case .avx512: GRUKernelsAVX512.Kernels.lstmRow(g, p, cell: cell, h: h, units: n, recurrent: recurrent, activation: activation, hardSigmoid: hardSigmoid)
+    #endif
+    #if canImport(GRUKernelsAVX2)
+    case .avx2: GRUKernelsAVX2.Kernels.lstmRow(g, p, cell: cell, h: h, units: n, recurrent: recurrent, activation: activation, hardSigmoid: hardSigmoid)
+    #endif
+    default: GRUKernels.Kernels.lstmRow(g, p, cell: cell, h: h, units: n, recurrent: recurrent, activation: activation, hardSigmoid: hardSigmoid)
+    }
+}
+
+/// One sample's step of a SimpleRNN: `h = act(p + g)` over `n` units.
+func simpleRow<S: GRUScalar>(_ g: UnsafeMutablePointer<S>, _ p: UnsafePointer<S>, h: UnsafeMutablePointer<S>, units n: Int,
+                             activation: Activation, hardSigmoid: HardSigmoidDefinition) {
+    switch GRUKernelSet.active {
+    #if canImport(GRUKernelsAVX512)
+    case .avx512: GRUKernelsAVX512.Kernels.simpleRow(g, p, h: h, units: n, activation: activation, hardSigmoid: hardSigmoid)
+    #endif
+    #if canImport(GRUKernelsAVX2)
+    case .avx2: GRUKernelsAVX2.Kernels.simpleRow(g, p, h: h, units: n, activation: activation, hardSigmoid: hardSigmoid)
+    #endif
+    default: GRUKernels.Kernels.simpleRow(g, p, h: h, units: n, activation: activation, hardSigmoid: hardSigmoid)
+    }
+}

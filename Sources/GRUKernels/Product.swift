@@ -50,6 +50,10 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
         // Work is split by panels (each thread streams its own part of B once), or by rows when B is narrow.
         let byPanels = panels >= 2 * threads || rows < 8
         let team = max(1, min(threads, byPanels ? panels : rows / 4))
+        if team == 1 {
+            compute(a, rows: 0..<rows, panels: 0..<panels, into: c)
+            return
+        }
         let (address, output) = (Int(bitPattern: a), Int(bitPattern: c))
         runTeam(team) { index, count in
             let a = UnsafePointer<Scalar>(bitPattern: address)!, c = UnsafeMutablePointer<Scalar>(bitPattern: output)!

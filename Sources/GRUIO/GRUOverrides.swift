@@ -103,7 +103,7 @@ extension KerasLayer {
             layer.options = overrides.call
             return layer
         default:
-            throw GRUIOError.usage("layer \(Printable.quoted(name)) is a \(Printable.name(className)), not a GRU or Bidirectional(GRU)")
+            throw GRUIOError.usage("layer \(Printable.quoted(name)) is \(Printable.withArticle(className)), not a GRU or Bidirectional(GRU)")
         }
     }
 }

@@ -40,7 +40,8 @@ extension KerasModel {
                 throw GRUIOError.keras(path: path, "has no layer named \(Printable.quoted(requested)); its layers are \(listing)")
             }
             guard layer.isRecurrent else {
-                throw GRUIOError.keras(path: path, "layer \(Printable.quoted(requested)) is a \(Printable.name(layer.className)), not a GRU or Bidirectional(GRU); its layers are \(listing)")
+                let through = hasGraph ? "; run the model up to it with --through \(Printable.name(requested))" : ""
+                throw GRUIOError.keras(path: path, "layer \(Printable.quoted(requested)) is \(Printable.withArticle(layer.className)); --layer runs a GRU or Bidirectional(GRU) alone\(through); its layers are \(listing)")
             }
             index = found
         } else {

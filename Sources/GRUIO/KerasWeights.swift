@@ -76,6 +76,11 @@ struct HDF5LayerWeights: LayerWeightSource {
                 && leaves.starts(with: ["kernel", "recurrent_kernel"])
             if single {
                 let arrays = try self.arrays(name, path: path)
+                // An LSTM's (units, 4*units) or a SimpleRNN's (units, units) recurrent kernel: weights without the
+                // config that runs them.
+                if !keras1, let shape = arrays.dropFirst().first?.shape, shape.count == 2, shape[0] > 0, shape[1] == 4 * shape[0] || shape[1] == shape[0] {
+                    return .other(name: name, className: shape[1] == shape[0] ? "SimpleRNN" : "LSTM")
+                }
                 let className = arrays.count == 3 && arrays[2].shape.count == 1 && arrays[2].shape[0] == 2 * arrays[1].shape.last! ? "CuDNNGRU" : "GRU"
                 return .gru(try inferredGRU(arrays, name: name, className: className, path: path, version: version, writer: writer))
             }

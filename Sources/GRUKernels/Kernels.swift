@@ -10,16 +10,20 @@ typealias FloatVector = SIMD16<Float>
 typealias DoubleVector = SIMD8<Double>
 /// Whether the double-precision products take three rows a block instead of four.
 let doublesInThreeRowBlocks = false
+/// Whether a product's row blocks may be eight rows (24 accumulators need 32 registers).
+let eightRowBlocks = true
 #elseif GRU_AVX2
 /// 8 floats or 4 doubles a register, 16 registers: the four-row double kernel spills an accumulator.
 typealias FloatVector = SIMD8<Float>
 typealias DoubleVector = SIMD4<Double>
 let doublesInThreeRowBlocks = true
+let eightRowBlocks = false
 #else
 /// 128-bit registers (SSE2 on any x86-64, NEON on arm64): 4 floats or 2 doubles.
 typealias FloatVector = SIMD4<Float>
 typealias DoubleVector = SIMD2<Double>
 let doublesInThreeRowBlocks = false
+let eightRowBlocks = false
 #endif
 
 /// The inference pass of this build of the kernels.

@@ -125,6 +125,43 @@ func multiply4x3<V: SIMD>(_ k: Int, _ a0: UnsafePointer<V.Scalar>, _ a1: UnsafeP
     return (SIMD3Block(c00, c01, c02), SIMD3Block(c10, c11, c12), SIMD3Block(c20, c21, c22), SIMD3Block(c30, c31, c32))
 }
 
+/// Eight rows times three gates: 24 accumulators, for builds with 32 vector registers (AVX-512). Each panel
+/// vector loaded feeds eight multiply-adds instead of four, so a panel streamed from L2 (a wide Dense's
+/// k x 3 vectors outgrow L1) keeps the FMA units busy. Sums over k in order, as every kernel.
+@inline(__always)
+func multiply8x3<V: SIMD>(_ k: Int, _ a: UnsafePointer<V.Scalar>, stride: Int, _ panel: UnsafePointer<V>)
+    -> (SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>, SIMD3Block<V>)
+    where V.Scalar: FloatingPoint {
+    var c00 = V(), c01 = V(), c02 = V(), c10 = V(), c11 = V(), c12 = V(), c20 = V(), c21 = V(), c22 = V()
+    var c30 = V(), c31 = V(), c32 = V(), c40 = V(), c41 = V(), c42 = V(), c50 = V(), c51 = V(), c52 = V()
+    var c60 = V(), c61 = V(), c62 = V(), c70 = V(), c71 = V(), c72 = V()
+    let a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride
+    let a4 = a + 4 * stride, a5 = a + 5 * stride, a6 = a + 6 * stride, a7 = a + 7 * stride
+    var w = panel
+    for i in 0..<k {
+        let w0 = w[0], w1 = w[1], w2 = w[2]
+        var x = V(repeating: a0[i])
+        c00 = c00.multiplyAdd(x, w0); c01 = c01.multiplyAdd(x, w1); c02 = c02.multiplyAdd(x, w2)
+        x = V(repeating: a1[i])
+        c10 = c10.multiplyAdd(x, w0); c11 = c11.multiplyAdd(x, w1); c12 = c12.multiplyAdd(x, w2)
+        x = V(repeating: a2[i])
+        c20 = c20.multiplyAdd(x, w0); c21 = c21.multiplyAdd(x, w1); c22 = c22.multiplyAdd(x, w2)
+        x = V(repeating: a3[i])
+        c30 = c30.multiplyAdd(x, w0); c31 = c31.multiplyAdd(x, w1); c32 = c32.multiplyAdd(x, w2)
+        x = V(repeating: a4[i])
+        c40 = c40.multiplyAdd(x, w0); c41 = c41.multiplyAdd(x, w1); c42 = c42.multiplyAdd(x, w2)
+        x = V(repeating: a5[i])
+        c50 = c50.multiplyAdd(x, w0); c51 = c51.multiplyAdd(x, w1); c52 = c52.multiplyAdd(x, w2)
+        x = V(repeating: a6[i])
+        c60 = c60.multiplyAdd(x, w0); c61 = c61.multiplyAdd(x, w1); c62 = c62.multiplyAdd(x, w2)
+        x = V(repeating: a7[i])
+        c70 = c70.multiplyAdd(x, w0); c71 = c71.multiplyAdd(x, w1); c72 = c72.multiplyAdd(x, w2)
+        w += 3
+    }
+    return (SIMD3Block(c00, c01, c02), SIMD3Block(c10, c11, c12), SIMD3Block(c20, c21, c22), SIMD3Block(c30, c31, c32),
+            SIMD3Block(c40, c41, c42), SIMD3Block(c50, c51, c52), SIMD3Block(c60, c61, c62), SIMD3Block(c70, c71, c72))
+}
+
 /// Three rows times three gates, for doubles: nine accumulators leave registers for the panel loads, where
 /// the four-row kernel on AVX2 (16 registers) spills an accumulator. Sums over k in the same order.
 @inline(__always)

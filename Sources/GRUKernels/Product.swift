@@ -82,10 +82,16 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
 
     private func compute(_ a: UnsafePointer<Scalar>, group rows: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
         let block = Scalar.self == Double.self && doublesInThreeRowBlocks ? 3 : 4
-        let whole = rows.lowerBound + rows.count / block * block
+        let eights = eightRowBlocks ? rows.lowerBound + rows.count / 8 * 8 : rows.lowerBound
+        let whole = eights + (rows.upperBound - eights) / block * block
         for p in panels {
             let panel = UnsafePointer(packed.pointer + p * k * 3)
-            for r in stride(from: rows.lowerBound, to: whole, by: block) {
+            for r in stride(from: rows.lowerBound, to: eights, by: 8) {
+                let (c0, c1, c2, c3, c4, c5, c6, c7) = multiply8x3(k, a + r * k, stride: k, panel)
+                store(c0, r, p, c); store(c1, r + 1, p, c); store(c2, r + 2, p, c); store(c3, r + 3, p, c)
+                store(c4, r + 4, p, c); store(c5, r + 5, p, c); store(c6, r + 6, p, c); store(c7, r + 7, p, c)
+            }
+            for r in stride(from: eights, to: whole, by: block) {
                 let row = a + r * k
                 if block == 4 {
                     let (c0, c1, c2, c3) = multiply4x3(k, row, row + k, row + 2 * k, row + 3 * k, panel)

@@ -119,7 +119,11 @@ extension Bench {
         }
         let data: InputData<S>
         if let input {
-            data = try InputData<S>.load(path: input, format: nil, timeMajor: false)
+            // Token ids as they are (an Embedding reads them), as a run takes them.
+            var notes: [String] = []
+            let file = try InputFile(path: input)
+            let tensor = try InputData<S>.modelInput(file, format: nil, rank: graph.inputs[0].shape.map { $0.count + 1 }, timesteps: nil, notes: &notes)
+            data = InputData(values: tensor.values, shape: tensor.shape)
         } else {
             guard let declared = graph.inputs[0].shape, declared.count >= 1, declared.dropFirst().allSatisfy({ $0 != nil }) else {
                 throw CLIError.usage("\(model.path) declares no input shape to make a synthetic input from; give one with --input")

@@ -18,8 +18,9 @@ struct CompletionRoot: ParsableCommand {
     @OptionGroup var io: IOOptions
 
     /// `--generate-completion-script [shell]` among the arguments (before any `--`).
+    /// Or a completion script's call back for the names it completes (`---completion`, first).
     static var isRequested: Bool {
-        CommandLine.arguments.dropFirst().prefix { $0 != "--" }.contains {
+        CommandLine.arguments.dropFirst().first == "---completion" || CommandLine.arguments.dropFirst().prefix { $0 != "--" }.contains {
             $0 == "--generate-completion-script" || $0.hasPrefix("--generate-completion-script=")
         }
     }

@@ -63,7 +63,7 @@ struct Inspect: ParsableCommand {
         }
         var runs: String
         var order: [String] = []
-        let (graph, graphNote) = wholeModel(model)
+        let (graph, graphNote, ends) = wholeModel(model)
         if let graph {
             order = graph.map(\.name)
             runs = "the whole model (model.predict): " + order.joined(separator: " -> ")
@@ -79,13 +79,13 @@ struct Inspect: ParsableCommand {
                       hardSigmoid: model.hardSigmoid.rawValue,
                       hardSigmoidFormula: model.hardSigmoid == .keras2 ? "clip(0.2x+0.5, 0, 1)" : "clip(x/6+0.5, 0, 1)",
                       hasConfig: model.kind.hasConfig, layers: layers, runs: runs, runOrder: order,
-                      assumptions: assumptions(model), graph: graph, graphNote: graphNote)
+                      assumptions: assumptions(model), graph: graph, graphNote: graphNote, inputs: ends?.inputs, outputs: ends?.outputs)
     }
 
     /// The model's calls and their output shapes, found by running it once on one sample of zeros; a note
-    /// says why there is no graph, or what the shapes assume.
-    private func wholeModel(_ model: KerasModel) -> ([CallReport]?, String?) {
-        guard model.hasGraph, ((try? model.singleLayer(requested: nil)) ?? nil) == nil, model.layers.contains(where: { $0.className != "InputLayer" }) else { return (nil, nil) }
+    /// says why there is no graph, or what the shapes assume; and the model's inputs and outputs.
+    private func wholeModel(_ model: KerasModel) -> ([CallReport]?, String?, (inputs: [TensorReport], outputs: [TensorReport])?) {
+        guard model.hasGraph, ((try? model.singleLayer(requested: nil)) ?? nil) == nil, model.layers.contains(where: { $0.className != "InputLayer" }) else { return (nil, nil, nil) }
         // The one sample and every layer's output are asked of the memory check, as in a run, and held to
         // `inspectionBytes` besides: shapes are all inspect wants, so a declared (None, 100000000, 3) is
         // described in a sentence, not allocated and run for minutes.
@@ -95,6 +95,14 @@ struct Inspect: ParsableCommand {
             }
             try MemoryBudget.reserve(bytes, for: what.hasPrefix("layer") ? "the output of \(what)" : what)
         }
+        let wide = model.layers.contains { layer in
+            switch layer {
+            case .gru(let gru): return gru.bits == 64
+            case .bidirectional(let pair): return pair.forward.bits == 64
+            default: return false
+            }
+        } || model.otherWeights.values.contains { $0.contains { $0.bits == 64 } }
+        let dtype = wide ? "float64" : "float32"
         do {
             let graph = try model.graph(Float.self)
             func name(_ source: ModelGraph<Float>.Source) -> String {
@@ -103,17 +111,33 @@ struct Inspect: ParsableCommand {
                 case .node(let call, let output): return Printable.name(graph.calls[call].name) + (output > 0 ? "[\(output)]" : "")
                 }
             }
+            let configs = Dictionary(model.layerConfigs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             func report(_ shapes: [Int: [[Int]]]) -> [CallReport] {
                 graph.calls.enumerated().map { index, call in
                     CallReport(name: Printable.name(call.name), className: Printable.name(call.className), inputs: call.inputs.map(name),
-                               outputShapes: shapes[index] ?? [])
+                               outputShapes: (shapes[index] ?? []).map { Array($0.dropFirst()) },
+                               settings: configs[call.name].map(Self.settings) ?? [:])
                 }
             }
+            let inputs = graph.inputs.map { input in
+                TensorReport(name: Printable.name(input.name), shape: input.shape, dtype: inputDType(model, input.name) ?? dtype)
+            }
+            func ends(_ shapes: [Int: [[Int]]]?) -> (inputs: [TensorReport], outputs: [TensorReport]) {
+                let outputs = graph.outputs.map { source -> TensorReport in
+                    switch source {
+                    case .input(let k): return inputs[k]
+                    case .node(let call, let output):
+                        let shape = shapes?[call].flatMap { output < $0.count ? $0[output] : nil }
+                        return TensorReport(name: name(source), shape: shape.map { Array($0.dropFirst()) }, dtype: dtype)
+                    }
+                }
+                return (inputs, outputs)
+            }
             guard graph.inputs.allSatisfy({ $0.shape != nil }) else {
-                return (report([:]), "no shapes: the model does not declare its input's shape")
+                return (report([:]), "no shapes: the model does not declare its input's shape", ends(nil))
             }
             var note: String?
-            let inputs = try graph.inputs.map { input -> Tensor<Float> in
+            let samples = try graph.inputs.map { input -> Tensor<Float> in
                 let dims = (input.shape ?? [nil, nil]).map { dim -> Int in
                     if let dim { return dim }
                     note = "shapes for one sample of 4 timesteps where the model takes any length"
@@ -125,12 +149,59 @@ struct Inspect: ParsableCommand {
                 return Tensor(values: [Float](repeating: 0, count: count), shape: [1] + dims)
             }
             var shapes: [Int: [[Int]]] = [:]
-            _ = try graph(inputs, threads: 1) { index, produced in shapes[index] = produced }
-            return (report(shapes), note)
+            _ = try graph(samples, threads: 1) { index, produced in shapes[index] = produced }
+            // A length the model leaves open stays open in the outputs' shapes.
+            var found = ends(shapes)
+            if note != nil { found.outputs = found.outputs.map { var o = $0; o.shape = nil; return o } }
+            return (report(shapes), note, found)
         } catch {
-            return (nil, "the whole model does not run: " + "\(error)")
+            return (nil, "the whole model does not run: " + "\(error)", nil)
         }
     }
+
+    /// The dtype an InputLayer declares (`"float32"`, or Keras 3's DTypePolicy object).
+    private func inputDType(_ model: KerasModel, _ name: String) -> String? {
+        let config = model.layerConfigs.first { $0.className == "InputLayer" && $0.name == name }?.config
+            ?? (model.layerConfigs.first?.className == "InputLayer" ? nil : model.layerConfigs.first?.config)
+        guard let value = config?["dtype"] else { return nil }
+        return value.string ?? value["config"]?["name"]?.string
+    }
+
+    /// The settings of a layer that say what it computes, as its config states them (a wrapper's from its
+    /// inner layer, an RNN's from its cell).
+    static func settings(_ layer: KerasLayerConfig) -> [String: ReportValue] {
+        var config = layer.config
+        for key in ["layer", "cell"] {
+            if let inner = layer.config[key]?["config"]?.object {
+                config.merge(inner) { outer, _ in outer }
+            }
+        }
+        var out: [String: ReportValue] = [:]
+        for key in settingKeys {
+            guard let value = config[key] else { continue }
+            switch value {
+            case .string(let text): out[key] = .string(text)
+            case .bool(let flag): out[key] = .bool(flag)
+            case .number(let number): out[key] = value.wholeNumber.map { .integer($0) } ?? .number(number)
+            case .null: continue
+            case .array(let list):
+                let items = list.map { $0.wholeNumber.map(String.init) ?? $0.string ?? $0.brief }
+                out[key] = .string("(" + items.joined(separator: ", ") + (items.count == 1 ? ",)" : ")"))
+            case .object:
+                if let name = value["config"]?["name"]?.string ?? value["class_name"]?.string { out[key] = .string(name) }
+            }
+        }
+        if let mode = layer.config["merge_mode"], layer.className == "Bidirectional" {
+            out["merge_mode"] = mode.string.map { .string($0) } ?? .null
+        }
+        return out
+    }
+
+    /// What `settings` shows, in this order in the text report.
+    static let settingKeys = ["units", "filters", "kernel_size", "strides", "padding", "dilation_rate", "activation",
+                              "recurrent_activation", "use_bias", "reset_after", "return_sequences", "return_state", "go_backwards",
+                              "num_heads", "key_dim", "pool_size", "rate", "axis", "input_dim", "output_dim", "mask_zero",
+                              "mask_value", "target_shape", "n", "dims", "size", "cropping", "epsilon"]
 
     /// The most memory one tensor of inspect's sample run may take.
     static let inspectionBytes = 256 << 20
@@ -231,11 +302,21 @@ struct Inspect: ParsableCommand {
             }
         }
         lines.append("runs: \(report.runs)")
+        if let inputs = report.inputs, let outputs = report.outputs {
+            lines.append("inputs (in --input order):")
+            lines += inputs.map { "  " + $0.text }
+            lines.append("outputs (in --output order):")
+            lines += outputs.map { "  " + $0.text }
+        }
         if let graph = report.graph {
             lines.append("graph" + (report.graphNote.map { " (\($0))" } ?? "") + ":")
             for call in graph {
-                let shapes = call.outputShapes.map { "(" + $0.map(String.init).joined(separator: ", ") + ")" }.joined(separator: ", ")
-                lines.append("  \(call.name) (\(call.className)) <- \(call.inputs.joined(separator: ", "))" + (shapes.isEmpty ? "" : " => \(shapes)"))
+                let shapes = call.outputShapes.map { "(" + (["batch"] + $0.map(String.init)).joined(separator: ", ") + ")" }.joined(separator: ", ")
+                // Flags that are off are left to the JSON.
+                let settings = Self.settingKeys.compactMap { key in call.settings[key].flatMap { $0 == .bool(false) ? nil : "\(key)=\($0.text)" } }
+                    + (call.settings["merge_mode"].map { ["merge_mode=\($0.text)"] } ?? [])
+                lines.append("  \(call.name) (\(call.className)) <- \(call.inputs.joined(separator: ", "))" + (shapes.isEmpty ? "" : " => \(shapes)")
+                    + (settings.isEmpty ? "" : "; " + settings.joined(separator: " ")))
             }
         } else if let note = report.graphNote {
             lines.append(note)

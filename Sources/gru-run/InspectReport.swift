@@ -8,6 +8,7 @@ enum ReportValue: Encodable, Equatable {
     case string(String)
     case bool(Bool)
     case number(Double)
+    case integer(Int)
     case null
 
     var text: String {
@@ -15,6 +16,7 @@ enum ReportValue: Encodable, Equatable {
         case .string(let value): return value
         case .bool(let value): return value ? "True" : "False"
         case .number(let value): return String(value)
+        case .integer(let value): return String(value)
         case .null: return "None"
         }
     }
@@ -25,6 +27,7 @@ enum ReportValue: Encodable, Equatable {
         case .string(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
         case .null: try container.encodeNil()
         }
     }
@@ -100,15 +103,40 @@ extension Inspect {
         }
     }
 
-    /// One layer call of a whole model: what it reads and the shapes it gives for one sample.
+    /// One layer call of a whole model: what it reads, the shapes it gives without the batch axis, and the
+    /// settings of its layer that say what it computes (units, activation, ...).
     struct CallReport: Encodable {
         var name: String
         var className: String
         var inputs: [String]
         var outputShapes: [[Int]]
+        var settings: [String: ReportValue]
 
         enum CodingKeys: String, CodingKey {
-            case name, className = "class", inputs, outputShapes = "output_shapes"
+            case name, className = "class", inputs, outputShapes = "output_shapes", settings
+        }
+    }
+
+    /// A model input or output in the order `--input` / `--output` take them: its name, its shape without the
+    /// batch axis (null where any size goes; null as a whole when the model declares none) and dtype.
+    struct TensorReport: Encodable {
+        var name: String
+        var shape: [Int?]?
+        var dtype: String
+
+        enum CodingKeys: String, CodingKey { case name, shape, dtype }
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(shape, forKey: .shape)
+            try container.encode(dtype, forKey: .dtype)
+        }
+
+        /// `(batch, 6, 4)`, any size shown as None, as Keras prints shapes.
+        var text: String {
+            "\(name): " + (shape.map { "(" + (["batch"] + $0.map { $0.map(String.init) ?? "None" }).joined(separator: ", ") + ")" } ?? "shape not declared")
+                + " " + dtype
         }
     }
 
@@ -128,11 +156,14 @@ extension Inspect {
         /// A whole model's calls in the order they run (nil when the file runs one layer at a time).
         var graph: [CallReport]?
         var graphNote: String?
+        /// A whole model's inputs and outputs, in the order --input and --output take them.
+        var inputs: [TensorReport]?
+        var outputs: [TensorReport]?
 
         enum CodingKeys: String, CodingKey {
             case path, kind, kerasVersion = "keras_version", hardSigmoid = "hard_sigmoid", hardSigmoidFormula = "hard_sigmoid_formula"
             case hasConfig = "has_config", layers, runs, runOrder = "run_order", assumptions, flagsToState = "flags_to_state"
-            case graph, graphNote = "graph_note"
+            case graph, graphNote = "graph_note", inputs, outputs
         }
 
         func encode(to encoder: Encoder) throws {
@@ -150,6 +181,8 @@ extension Inspect {
             try container.encode(assumptions.map(\.text), forKey: .flagsToState)
             try container.encode(graph, forKey: .graph)
             try container.encode(graphNote, forKey: .graphNote)
+            try container.encode(inputs, forKey: .inputs)
+            try container.encode(outputs, forKey: .outputs)
         }
     }
 }

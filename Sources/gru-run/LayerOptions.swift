@@ -33,6 +33,58 @@ extension CompletionKind {
     static var kerasFile: CompletionKind { .file(extensions: ["h5", "hdf5", "keras"]) }
     /// Inputs, outputs and states.
     static var dataFile: CompletionKind { .file(extensions: ["npy", "csv"]) }
+    /// The layer names of the file `--weights` names on the same line: every layer for --through, the GRU
+    /// and Bidirectional(GRU) layers for --layer.
+    static func layerNames(recurrentOnly: Bool) -> CompletionKind {
+        .custom { words, index, prefix in
+            LayerNameCompletion.names(words: Array(words.prefix(index)), prefix: prefix, recurrentOnly: recurrentOnly)
+        }
+    }
+}
+
+/// The layer names a shell offers after --layer and --through.
+enum LayerNameCompletion {
+    static func names(words: [String], prefix: String, recurrentOnly: Bool) -> [String] {
+        guard let path = weightsPath(words) else { return [] }
+        // A file that cannot be read offers nothing: completion never prints an error into the command line.
+        guard let model = try? HDF5Guard.reading(path, { try KerasReader.load(path: path) }) else { return [] }
+        let names = recurrentOnly ? model.layers.filter(\.isRecurrent).map(\.name)
+            : model.layerConfigs.filter { !["NotEqual", "Any"].contains($0.className) }.map(\.name)
+        var seen = Set<String>()
+        return names.filter { $0.hasPrefix(prefix) && seen.insert($0).inserted }
+    }
+
+    /// The path after the last `--weights` (or `--weights=`) on the line, with the shell's quotes and
+    /// backslash escapes taken off and a leading `~/` expanded.
+    static func weightsPath(_ words: [String]) -> String? {
+        var found: String?
+        for (i, word) in words.enumerated() {
+            if word == "--weights", i + 1 < words.count { found = words[i + 1] }
+            if word.hasPrefix("--weights=") { found = String(word.dropFirst("--weights=".count)) }
+        }
+        guard var path = found.map(unquoted), !path.isEmpty else { return nil }
+        if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] {
+            path = home + path.dropFirst(1)
+        }
+        return path
+    }
+
+    static func unquoted(_ word: String) -> String {
+        var out = "", quote: Character?, escaped = false
+        for c in word {
+            if escaped { out.append(c); escaped = false; continue }
+            if let q = quote {
+                if c == q { quote = nil } else if c == "\\" && q == "\"" { escaped = true } else { out.append(c) }
+            } else if c == "'" || c == "\"" {
+                quote = c
+            } else if c == "\\" {
+                escaped = true
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
 }
 
 /// The GRU's constructor arguments. A full model file supplies each; a flag overrides it.
@@ -41,10 +93,12 @@ struct LayerOptions: ParsableArguments {
             completion: .kerasFile)
     var weights: String
 
-    @Option(help: ArgumentHelp("Run this GRU or Bidirectional layer alone, on the input given (without it a model file runs whole).", valueName: "name"))
+    @Option(help: ArgumentHelp("Run this GRU or Bidirectional layer alone, on the input given (without it a model file runs whole).", valueName: "name"),
+            completion: .layerNames(recurrentOnly: true))
     var layer: String?
 
-    @Option(help: ArgumentHelp("Run the model from its inputs through this layer and write the layer's output: Keras's Model(m.inputs, m.get_layer(name).output).", valueName: "name"))
+    @Option(help: ArgumentHelp("Run the model from its inputs through this layer and write the layer's output: Keras's Model(m.inputs, m.get_layer(name).output).", valueName: "name"),
+            completion: .layerNames(recurrentOnly: false))
     var through: String?
 
     @Option(help: "units: checked against the weights.")

@@ -100,11 +100,18 @@ func checkDistinct(inputs: [(String, String)], outputs: [(String, String)]) thro
         throw CLIError.usage(first == second ? "\(first.0) \(first.1) is given twice, and standard input can feed only one input"
             : "\(first.0) \(first.1) and \(second.0) \(second.1) both read standard input, which can feed only one of them")
     }
-    for (index, (outName, outPath)) in outputs.enumerated() where outPath != "-" {
+    let toStandardOutput = outputs.filter { isStandardOutput($0.1) }
+    if toStandardOutput.count > 1 {
+        let (first, second) = (toStandardOutput[0], toStandardOutput[1])
+        throw CLIError.usage((first == second ? "\(first.0) \(first.1) is given twice, and standard output can take only one output"
+            : "\(first.0) \(first.1) and \(second.0) \(second.1) both write standard output, which can take only one output")
+            + "; name a file for the others")
+    }
+    for (index, (outName, outPath)) in outputs.enumerated() where !isStandardOutput(outPath) {
         for (inName, inPath) in inputs where !isStandardInput(inPath) && sameFile(outPath, inPath) {
             throw CLIError.usage("\(outName) \(outPath) is the same file as \(inName); writing it would destroy an input")
         }
-        for (otherName, otherPath) in outputs.prefix(index) where otherPath != "-" && sameFile(outPath, otherPath) {
+        for (otherName, otherPath) in outputs.prefix(index) where !isStandardOutput(otherPath) && sameFile(outPath, otherPath) {
             throw CLIError.usage(outName == otherName ? "\(outName) \(outPath) is given twice; the second output would replace the first"
                 : "\(outName) and \(otherName) name the same file \(outPath)")
         }
@@ -119,3 +126,5 @@ final class OutputCapture {
 }
 
 func isStandardInput(_ path: String) -> Bool { path == "-" || path == "/dev/stdin" }
+
+func isStandardOutput(_ path: String) -> Bool { path == "-" || path == "/dev/stdout" }

@@ -70,6 +70,31 @@ final class CompletionTests: XCTestCase {
         XCTAssertTrue(line("expect", "gru-run check")?.contains("set -l exts \\'npy\\' \\'csv\\'") ?? false)
     }
 
+    /// After --through and --layer, bash offers the layer names of the file --weights names on the line (every
+    /// layer, or the GRU layers), from gru-run itself; a file it cannot read offers nothing.
+    func testBashCompletesLayerNamesFromTheWeightsFile() throws {
+        let bin = GRURunBinary.url.deletingLastPathComponent().path
+        func complete(_ words: [String]) throws -> String {
+            let quoted = words.map { "'\($0)'" }.joined(separator: " ")
+            let script = """
+                export PATH='\(bin)':"$PATH"
+                source <(gru-run --generate-completion-script bash)
+                COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+                _gru-run gru-run "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
+                printf '%s\\n' "${COMPREPLY[@]}"
+                """
+            let result = try GRURunBinary.shell("exec bash -c \"$SCRIPT\"", environment: ["SCRIPT": script])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result.stdout
+        }
+        let model = Fixtures.path("models/tfk_lstm_state/model.h5")
+        XCTAssertEqual(try complete(["gru-run", "--weights", model, "--through", "en"]), "encoder\n")
+        XCTAssertEqual(try complete(["gru-run", "--weights", model, "--through", ""]), "x_enc\nx_dec\nencoder\ndecoder\nhead\n")
+        let gru = Fixtures.path("tfkeras_other/gru_dense.h5")
+        XCTAssertEqual(try complete(["gru-run", "--weights", gru, "--layer", ""]), "encoder\n")
+        XCTAssertEqual(try complete(["gru-run", "--weights", "/nonexistent.h5", "--layer", ""]), "\n")
+    }
+
     func testAnUnknownShellIsRefusedInOneLine() throws {
         let result = try GRURunBinary.run(["--generate-completion-script", "tcsh"])
         XCTAssertEqual(result.status, 64)

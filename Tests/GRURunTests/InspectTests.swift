@@ -143,18 +143,51 @@ final class InspectModelTests: XCTestCase {
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssertTrue(text.stdoutText.hasSuffix("""
             runs: the whole model (model.predict): masking -> encoder -> head
+            inputs (in --input order):
+              input_2: (batch, 6, 5) float32
+            outputs (in --output order):
+              head: (batch, 6, 2) float32
             graph:
-              masking (Masking) <- input_2 => (1, 6, 5)
-              encoder (GRU) <- masking => (1, 6, 7)
-              head (Dense) <- encoder => (1, 6, 2)
+              masking (Masking) <- input_2 => (batch, 6, 5); mask_value=0
+              encoder (GRU) <- masking => (batch, 6, 7); units=7 activation=tanh recurrent_activation=hard_sigmoid use_bias=True return_sequences=True
+              head (Dense) <- encoder => (batch, 6, 2); units=2 activation=linear use_bias=True
 
             """), text.stdoutText)
         let json = try GRURunBinary.run(["inspect", path, "--json"])
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
         let graph = try XCTUnwrap(object["graph"] as? [[String: Any]])
         XCTAssertEqual(graph.map { $0["name"] as? String }, ["masking", "encoder", "head"])
-        XCTAssertEqual(graph.map { $0["output_shapes"] as? [[Int]] }, [[[1, 6, 5]], [[1, 6, 7]], [[1, 6, 2]]])
+        XCTAssertEqual(graph.map { $0["output_shapes"] as? [[Int]] }, [[[6, 5]], [[6, 7]], [[6, 2]]])
         XCTAssertEqual(graph.last?["inputs"] as? [String], ["encoder"])
+        XCTAssertEqual((graph[1]["settings"] as? [String: Any])?["units"] as? Int, 7)
+    }
+
+    /// Inputs and outputs are listed in the order --input and --output take them, which is the model's
+    /// (`Model([x, context], ...)`), not the order its layers are listed in (context first here).
+    func testInputsAndOutputsAreListedInTheOrderTheFlagsTakeThem() throws {
+        let path = Fixtures.path("models/tfk_initial_state/model.h5")
+        let text = try GRURunBinary.run(["inspect", path])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdoutText.contains("""
+            inputs (in --input order):
+              x: (batch, 6, 4) float32
+              context: (batch, 3) float32
+            outputs (in --output order):
+
+            """), text.stdoutText)
+        let json = try GRURunBinary.run(["inspect", path, "--json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
+        let inputs = try XCTUnwrap(object["inputs"] as? [[String: Any]])
+        XCTAssertEqual(inputs.map { $0["name"] as? String }, ["x", "context"])
+        XCTAssertEqual(inputs.map { $0["shape"] as? [Int] }, [[6, 4], [3]])
+        XCTAssertEqual(inputs.map { $0["dtype"] as? String }, ["float32", "float32"])
+        let outputs = try XCTUnwrap(object["outputs"] as? [[String: Any]])
+        XCTAssertEqual(outputs.count, 1)
+        // The same order runs the model: the inputs given as inspect lists them match Keras.
+        let folder = Fixtures.path("models/tfk_initial_state")
+        let check = try GRURunBinary.run(["check", "--weights", path, "--input", folder + "/x0.npy", "--input", folder + "/x1.npy",
+                                          "--expect", folder + "/y.npy"])
+        XCTAssertEqual(check.status, 0, check.stderr)
     }
 }
 
@@ -197,7 +230,7 @@ final class InspectJSONTypeTests: XCTestCase {
             check(report, ["path": [.string], "kind": [.string], "keras_version": [.string, .null], "hard_sigmoid": [.string],
                            "hard_sigmoid_formula": [.string], "has_config": [.bool], "layers": [.array], "runs": [.string],
                            "run_order": [.array], "assumptions": [.array], "flags_to_state": [.array], "graph": [.array, .null],
-                           "graph_note": [.string, .null]], path)
+                           "graph_note": [.string, .null], "inputs": [.array, .null], "outputs": [.array, .null]], path)
             XCTAssertTrue(["keras2", "keras3"].contains(report["hard_sigmoid"] as? String), path)
             XCTAssertTrue((report["run_order"] as? [Any])?.allSatisfy { $0 is String } ?? false, path)
             for layer in report["layers"] as? [[String: Any]] ?? [] {
@@ -223,7 +256,7 @@ final class InspectJSONTypeTests: XCTestCase {
             XCTAssertEqual(assumptions.count, (report["flags_to_state"] as? [String])?.count, path)
             XCTAssertEqual(assumptions.isEmpty, report["has_config"] as? Bool, path)
             for call in report["graph"] as? [[String: Any]] ?? [] {
-                check(call, ["name": [.string], "class": [.string], "inputs": [.array], "output_shapes": [.array]], path + " graph")
+                check(call, ["name": [.string], "class": [.string], "inputs": [.array], "output_shapes": [.array], "settings": [.object]], path + " graph")
             }
         }
         XCTAssertTrue(seen.isSuperset(of: ["use_bias", "mask_value", "merge_mode", "activation"]), "\(seen)")

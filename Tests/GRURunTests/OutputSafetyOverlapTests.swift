@@ -57,6 +57,19 @@ final class OutputSafetyOverlapTests: XCTestCase {
             + "gru-run: --input - is given twice, and standard input can feed only one input.\n")
     }
 
+    /// Standard output takes one output: two outputs named `-` (or `-` and /dev/stdout) are refused before
+    /// anything is written, instead of running into each other on the pipe.
+    func testStandardOutputTakesOneOutputOnly() throws {
+        let result = try bash("""
+            "$GRU_RUN" --weights "$T/model.keras" --input "$T/x.npy" --output - --output - | wc -c; echo "twice ${PIPESTATUS[0]}"
+            "$GRU_RUN" --weights "$T/model.keras" --input "$T/x.npy" --output /dev/stdout --output - | wc -c; echo "named ${PIPESTATUS[0]}"
+            "$GRU_RUN" --weights "$T/model.keras" --input "$T/x.npy" --output - --output y1.npy > /dev/null; echo "one $?"; ls
+            """)
+        XCTAssertEqual(result.stdout, "0\ntwice 64\n0\nnamed 64\none 0\ny1.npy\n")
+        XCTAssertEqual(result.stderr, "gru-run: --output - is given twice, and standard output can take only one output; name a file for the others.\n"
+            + "gru-run: --output /dev/stdout and --output - both write standard output, which can take only one output; name a file for the others.\n")
+    }
+
     func testJoinIntoAPieceIsRefused() throws {
         let result = try bash("""
             cp "$C/x0.npy" a.npy; cp "$C/x1.npy" a2.npy

@@ -52,6 +52,15 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(hosts, ["host1", "host2"])
     }
 
+    /// Without HOSTS the recipe stops before any work, saying what to set (GNU parallel alone would say
+    /// "Cannot run any jobs").
+    func testGNUParallelWithoutHostsSaysWhatToSet() throws {
+        let result = try bash("unset HOSTS; sh '\(recipes)/parallel.sh'")
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("HOSTS: names no hosts: set HOSTS to the ssh hosts to run on"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/shards.txt"))
+    }
+
     func testSlurmArrayJobEqualsOneRun() throws {
         let result = try bash("""
             gru-run --weights model.h5 --input x.npy --output whole.npy

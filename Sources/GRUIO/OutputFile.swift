@@ -269,6 +269,11 @@ public final class OutputSet {
         let order = writers.indices.filter { !writers[$0].isDirect } + writers.indices.filter { writers[$0].isDirect }
         try guarded {
             for index in order { try fill[index](writers[index]) }
+            // Runs that write the same set of files (an output and its state) commit one set at a time, so
+            // that the files left are all one run's.
+            let files = writers.filter { !$0.isDirect }
+            let lock = files.count > 1 ? DirectoryLock(folderOf: files[0].path) : nil
+            defer { lock?.release() }
             for writer in writers { try writer.commit() }
         }
     }
@@ -290,4 +295,30 @@ public final class OutputSet {
     public func abort() {
         for writer in writers { writer.abort() }
     }
+}
+
+/// An exclusive flock(2) on a folder, held while a run commits its outputs there; released on close. A
+/// folder that cannot be opened or locked (a file system without locks) is committed to unlocked.
+final class DirectoryLock {
+    private var descriptor: Int32
+
+    init?(folderOf path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        descriptor = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(descriptor)
+                return nil
+            }
+        }
+    }
+
+    func release() {
+        guard descriptor >= 0 else { return }
+        close(descriptor)
+        descriptor = -1
+    }
+
+    deinit { release() }
 }

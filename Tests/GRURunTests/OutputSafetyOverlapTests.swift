@@ -70,6 +70,30 @@ final class OutputSafetyOverlapTests: XCTestCase {
             + "gru-run: --output /dev/stdout and --output - both write standard output, which can take only one output; name a file for the others.\n")
     }
 
+    /// Runs writing the same output and state files at once leave one run's pair, never one run's output
+    /// with another's state: a GRU's last output is its final state, so the two files must hold the same numbers.
+    func testConcurrentRunsLeaveOneRunsPair() throws {
+        let model = Fixtures.path("tfkeras/grid_ra1_sigmoid_fwd_last/model.h5")
+        let x = try NPYArray(path: Fixtures.path("tfkeras/grid_ra1_sigmoid_fwd_last/x1.npy"))
+        let values = try x.floats()
+        for k in 0..<8 {
+            try writeFileAtomically(NPYWriter.encode(values.map { $0 * Float(k + 1) / 4 }, shape: x.shape), to: scratch + "/x\(k).npy")
+        }
+        for round in 0..<8 {
+            let result = try bash("""
+                for k in 0 1 2 3 4 5 6 7; do
+                  "$GRU_RUN" --weights '\(model)' --input x$k.npy --output y.npy --state-output h.npy --quiet &
+                done
+                wait
+                """)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let (y, h) = (try loadNPY(scratch + "/y.npy"), try loadNPY(scratch + "/h.npy"))
+            XCTAssertEqual(y.values, h.values, "round \(round): the output and the state come from different runs")
+            let left = try FileManager.default.contentsOfDirectory(atPath: scratch).filter { $0.hasPrefix(".") }
+            XCTAssertEqual(left, [], "round \(round)")
+        }
+    }
+
     func testJoinIntoAPieceIsRefused() throws {
         let result = try bash("""
             cp "$C/x0.npy" a.npy; cp "$C/x1.npy" a2.npy

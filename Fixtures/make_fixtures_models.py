@@ -144,6 +144,11 @@ def b_gru_softmax(k):
     return seq(k, (T, D), [k.gru(8, name="gru"), k.L.Dense(5, activation="softmax", name="head")])
 
 
+def b_wide_head(k):
+    return seq(k, (T, D), [k.gru(40, return_sequences=True, name="gru"),
+                           k.L.Dense(1700, activation="softmax", name="head")])
+
+
 def b_embed_mask(k):
     return seq(k, (T,), [k.L.Embedding(VOCAB, 6, mask_zero=True, name="embed"),
                          k.gru(8, name="gru"), k.L.Dense(3, name="head")], dtype="int32")
@@ -867,6 +872,9 @@ CASES = [
     Case("gru_dense1", b_gru_dense1, [("float", (T, D))], "GRU(8) -> Dense(1)",
          float64=True, seed_gru=True),
     Case("gru_softmax", b_gru_softmax, [("float", (T, D))], "GRU(8) -> Dense(5, softmax)"),
+    Case("wide_head", b_wide_head, [("float", (T, D))],
+         "GRU(40, return_sequences) -> Dense(1700, softmax): a Dense kernel of 68,000 values, which gru-run reads "
+         "from the file block by block into its packed form"),
     Case("embed_mask_gru", b_embed_mask, [("ids", (T,))],
          "Embedding(mask_zero=True) -> GRU(8) -> Dense(3); ids with 0 in a padded tail, "
          "a leading pad and a hole", float64=True, seed_gru=True),

@@ -25,6 +25,36 @@ public struct MatrixProduct<Scalar: GRUScalar>: Sendable {
         }
     }
 
+    /// W `(k, n)` given a block of rows at a time by `fill` (which may throw: a read from a file), packed as
+    /// each block comes, so W is never held whole beside its packed form.
+    public init(k: Int, n: Int, bias: [Scalar]?, fill: (Range<Int>, UnsafeMutablePointer<Scalar>) throws -> Void) throws {
+        precondition(k > 0 && n > 0 && (bias?.count ?? n) == n)
+        (self.k, self.n) = (k, n)
+        func pack(_ b: UnsafePointer<Scalar>?) throws -> any MatrixMultiplier<Scalar> {
+            switch GRUKernelSet.active {
+            #if canImport(GRUKernelsAVX512)
+            case .avx512: return try GRUKernelsAVX512.Kernels.product(k: k, n: n, bias: b, fill: fill)
+            #endif
+            #if canImport(GRUKernelsAVX2)
+            case .avx2: return try GRUKernelsAVX2.Kernels.product(k: k, n: n, bias: b, fill: fill)
+            #endif
+            default: return try GRUKernels.Kernels.product(k: k, n: n, bias: b, fill: fill)
+            }
+        }
+        guard let bias else {
+            kernel = try pack(nil)
+            return
+        }
+        kernel = try bias.withUnsafeBufferPointer { try pack($0.baseAddress) }
+    }
+
+    /// A W of zeros and no bias that is never stored: a Dense built only for its output's shape (`inspect`).
+    public init(zerosK k: Int, n: Int) {
+        precondition(k > 0 && n > 0)
+        (self.k, self.n) = (k, n)
+        kernel = ZeroProduct<Scalar>(k: k, n: n)
+    }
+
     private static func pack(_ m: UnsafePointer<Scalar>, k: Int, n: Int, bias: UnsafePointer<Scalar>?) -> any MatrixMultiplier<Scalar> {
         switch GRUKernelSet.active {
         #if canImport(GRUKernelsAVX512)
@@ -59,5 +89,18 @@ public struct MatrixProduct<Scalar: GRUScalar>: Sendable {
             for (j, column) in columns.enumerated() { chosen[i * columns.count + j] = matrix[i * n + column] }
         }
         return MatrixProduct(matrix: chosen, k: k, n: columns.count, bias: columns.map { bias[$0] })
+    }
+}
+
+/// `a · 0`: rows of zeros.
+private struct ZeroProduct<Scalar: GRUScalar>: MatrixMultiplier {
+    let k: Int, n: Int
+
+    func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
+        c.update(repeating: 0, count: rows * n)
+    }
+
+    func unpacked() -> (matrix: [Scalar], bias: [Scalar]) {
+        ([Scalar](repeating: 0, count: k * n), [Scalar](repeating: 0, count: n))
     }
 }

@@ -27,6 +27,55 @@ public struct HDF5FloatArray: Sendable {
     private enum Storage: Sendable {
         case floats([Float])
         case doubles([Double])
+        /// Not read yet: a large float dataset of a file on disk, read when a layer is built (`loaded()`), or
+        /// block by block straight into a layer's packed form (`readRows`).
+        case deferred(DeferredDataset)
+        /// Zeros standing for a deferred dataset when only shapes are wanted (`inspect`).
+        case zeros
+    }
+
+    /// Zeros of this array's shape and precision, nothing read: what a model built only for its shapes holds.
+    public var placeholder: HDF5FloatArray {
+        var copy = self
+        copy.storage = .zeros
+        return copy
+    }
+
+    public var isPlaceholder: Bool {
+        if case .zeros = storage { return true }
+        return false
+    }
+
+    init(shape: [Int], bits: Int, deferred: DeferredDataset) {
+        (self.shape, self.storage, self.bits) = (shape, .deferred(deferred), bits)
+    }
+
+    /// Whether the values are still in the file.
+    public var isDeferred: Bool {
+        if case .deferred = storage { return true }
+        return false
+    }
+
+    /// The array with its values read (itself when they are).
+    public func loaded() throws -> HDF5FloatArray {
+        guard case .deferred(let dataset) = storage else { return self }
+        return try dataset.read()
+    }
+
+    /// Rows `rows` of the leading axis, as `S`, into `into` (row-major, `rows.count * rowSize` values): a
+    /// block of a deferred dataset read from the file, or copied from the values held.
+    public func readRows<S: GRUScalar>(_ rows: Range<Int>, into: UnsafeMutablePointer<S>) throws {
+        let rowSize = shape.dropFirst().reduce(1, *)
+        switch storage {
+        case .deferred(let dataset):
+            try dataset.readRows(rows, rowSize: rowSize, into: into)
+        case .floats(let floats):
+            for i in 0..<(rows.count * rowSize) { into[i] = S(Double(floats[rows.lowerBound * rowSize + i])) }
+        case .doubles(let values):
+            for i in 0..<(rows.count * rowSize) { into[i] = S(values[rows.lowerBound * rowSize + i]) }
+        case .zeros:
+            into.update(repeating: 0, count: rows.count * rowSize)
+        }
     }
 
     public init(shape: [Int], values: [Double], bits: Int) {
@@ -43,6 +92,8 @@ public struct HDF5FloatArray: Sendable {
             switch storage {
             case .doubles(let values): return values
             case .floats(let floats): return floats.map(Double.init)
+            case .deferred(let dataset): return Self.mustHaveBeenLoaded(dataset).values
+            case .zeros: return [Double](repeating: 0, count: count)
             }
         }
         set { storage = .doubles(newValue) }
@@ -52,6 +103,7 @@ public struct HDF5FloatArray: Sendable {
         switch storage {
         case .doubles(let values): return values.count
         case .floats(let floats): return floats.count
+        case .deferred, .zeros: return shape.reduce(1, *)
         }
     }
 
@@ -68,6 +120,51 @@ public struct HDF5FloatArray: Sendable {
                 }
             }, to: [S].self)
         case .doubles(let values): return S.converting(values)
+        case .deferred(let dataset): return Self.mustHaveBeenLoaded(dataset).converted(S.self)
+        case .zeros: return [S](repeating: 0, count: count)
+        }
+    }
+
+    /// Every reader of values loads a deferred array first (`LayerWeightStore.take`); one that did not is a
+    /// bug, and reading here still gives the right numbers, or stops with one sentence when the file fails.
+    private static func mustHaveBeenLoaded(_ dataset: DeferredDataset) -> HDF5FloatArray {
+        do {
+            return try dataset.read()
+        } catch {
+            fputs("gru-run: \(error)\n", stderr)
+            exit(65)
+        }
+    }
+}
+
+/// A float dataset of a file on disk whose values are read only when asked for (the file stays open while
+/// it is held).
+public final class DeferredDataset: @unchecked Sendable {
+    let file: HDF5File
+    let datasetPath: String
+    let shape: [Int]
+
+    init(file: HDF5File, datasetPath: String, shape: [Int]) {
+        (self.file, self.datasetPath, self.shape) = (file, datasetPath, shape)
+    }
+
+    /// Wraps every later read (a command line installs HDF5Guard here, as around its first reading of the file).
+    nonisolated(unsafe) public static var guardRead: ((_ path: String, _ read: () throws -> Void) throws -> Void)?
+
+    private func guarded(_ read: () throws -> Void) throws {
+        if let guardRead = Self.guardRead { try guardRead(file.path, read) } else { try read() }
+    }
+
+    func read() throws -> HDF5FloatArray {
+        var array: HDF5FloatArray?
+        try guarded { array = try file.floatDataset(datasetPath) }
+        return array!
+    }
+
+    func readRows<S: GRUScalar>(_ rows: Range<Int>, rowSize: Int, into: UnsafeMutablePointer<S>) throws {
+        try guarded {
+            try file.readRows(datasetPath, shape: shape, rows: rows, rowSize: rowSize, double: S.self == Double.self,
+                              into: UnsafeMutableRawPointer(into))
         }
     }
 }
@@ -85,7 +182,16 @@ final class HDF5File {
     var usesBackslashNames: Bool { !backslashAliases.isEmpty }
 
     /// Opens `path`, or an in-memory image of a file when `image` is given (`path` then names it in errors).
-    init(path: String, image: [UInt8]? = nil) throws {
+    convenience init(path: String, image: [UInt8]? = nil) throws {
+        try self.init(path: path, opening: path, image: image)
+    }
+
+    /// Opens the file at `opening` (an unnamed file through /proc/self/fd/N), named `path` in errors.
+    convenience init(path: String, opening: String) throws {
+        try self.init(path: path, opening: opening, image: nil)
+    }
+
+    private init(path: String, opening: String, image: [UInt8]?) throws {
         chdf5_silence_errors()
         self.path = path
         if let image {
@@ -98,13 +204,14 @@ final class HDF5File {
             let id = H5Fopen("in-memory", chdf5_acc_rdonly(), fapl)
             guard id >= 0 else { throw GRUIOError.notHDF5(path: path) }
             file = HDF5Handle(id, close: H5Fclose)
+            imageBacked = true
             findBackslashNames()
             return
         }
-        guard FileManager.default.fileExists(atPath: path) else { throw GRUIOError.missingFile(path: path) }
-        guard FileManager.default.isReadableFile(atPath: path) else { throw GRUIOError.unreadable(path: path) }
-        guard H5Fis_hdf5(path) > 0 else { throw GRUIOError.notHDF5(path: path) }
-        let id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
+        guard FileManager.default.fileExists(atPath: opening) else { throw GRUIOError.missingFile(path: path) }
+        guard FileManager.default.isReadableFile(atPath: opening) else { throw GRUIOError.unreadable(path: path) }
+        guard H5Fis_hdf5(opening) > 0 else { throw GRUIOError.notHDF5(path: path) }
+        let id = H5Fopen(opening, chdf5_acc_rdonly(), chdf5_p_default())
         guard id >= 0 else { throw GRUIOError.hdf5(path: path, "is damaged or truncated: libhdf5 could not open it") }
         file = HDF5Handle(id, close: H5Fclose)
         findBackslashNames()
@@ -268,7 +375,13 @@ final class HDF5File {
 
     /// A floating-point dataset, converted by HDF5 to native doubles.
     /// `integers`: an integer dataset is read too (as doubles, `bits` 0).
-    func floatDataset(_ datasetPath: String, limit: Int = 1 << 30, integers: Bool = false) throws -> HDF5FloatArray {
+    /// Whether the file is an in-memory image (a .keras archive's member), which deferred reads would keep.
+    var isImage: Bool { imageBacked }
+    private var imageBacked = false
+
+    /// A dataset's values; with `deferring`, a float dataset of at least that many values on a file on disk
+    /// is checked now and read later (`DeferredDataset`).
+    func floatDataset(_ datasetPath: String, limit: Int = 1 << 30, integers: Bool = false, deferring: Int? = nil) throws -> HDF5FloatArray {
         guard exists(datasetPath) else { throw GRUIOError.hdf5(path: path, "has no dataset \(Printable.name(datasetPath))") }
         let datasetID = H5Dopen2(file.id, resolved(datasetPath), chdf5_p_default())
         guard datasetID >= 0 else { throw GRUIOError.hdf5(path: path, "\(Printable.name(datasetPath)) is not a dataset") }
@@ -296,6 +409,9 @@ final class HDF5File {
         if count > 0 && (overflow || claimed > stored.saturatingMultiply(1024) + (1 << 16)) {
             throw GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) claims shape \(describe(shape)) but stores only \(stored) bytes; the file is damaged")
         }
+        if let deferring, !integer, !imageBacked, count >= deferring {
+            return HDF5FloatArray(shape: shape, bits: bits, deferred: DeferredDataset(file: self, datasetPath: datasetPath, shape: shape))
+        }
         // float32 data is read as it is stored (half the memory of Doubles, no conversion); anything wider as
         // Doubles, with libhdf5's conversion buffer beside them.
         if !integer && bits == 32 && typeSize == 4 {
@@ -316,6 +432,25 @@ final class HDF5File {
             }
         }
         return HDF5FloatArray(shape: shape, values: values, bits: integer ? 0 : bits)
+    }
+
+    /// Rows `rows` of the leading axis of a float dataset already checked by `floatDataset`, converted by
+    /// libhdf5 to float32 or float64 straight into `into`.
+    func readRows(_ datasetPath: String, shape: [Int], rows: Range<Int>, rowSize: Int, double: Bool, into: UnsafeMutableRawPointer) throws {
+        guard !rows.isEmpty else { return }
+        let failed = GRUIOError.hdf5(path: path, "dataset \(Printable.name(datasetPath)) could not be read; the file may be truncated or damaged")
+        let datasetID = H5Dopen2(file.id, resolved(datasetPath), chdf5_p_default())
+        guard datasetID >= 0 else { throw failed }
+        let dataset = HDF5Handle(datasetID, close: H5Dclose)
+        let fileSpace = HDF5Handle(H5Dget_space(dataset.id), close: H5Sclose)
+        var start = [hsize_t](repeating: 0, count: shape.count), count = shape.map { hsize_t($0) }
+        start[0] = hsize_t(rows.lowerBound)
+        count[0] = hsize_t(rows.count)
+        guard H5Sselect_hyperslab(fileSpace.id, H5S_SELECT_SET, start, nil, count, nil) >= 0 else { throw failed }
+        var memoryDims = [hsize_t(rows.count * rowSize)]
+        let memorySpace = HDF5Handle(H5Screate_simple(1, &memoryDims, nil), close: H5Sclose)
+        guard H5Dread(dataset.id, double ? chdf5_native_double() : chdf5_native_float(), memorySpace.id, fileSpace.id,
+                      chdf5_p_default(), into) >= 0 else { throw failed }
     }
 
     private func typeClassName(_ type: hid_t) -> String {

@@ -10,6 +10,10 @@ import Foundation
 public enum HDF5Guard {
     /// Runs `body`, the reading of `path`, under the guard.
     public static func reading<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        // Inside a guarded read (a weight read on demand while the file's load is guarded) the outer guard holds.
+        if depth > 0 { return try body() }
+        depth += 1
+        defer { depth -= 1 }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         // A healthy file parses in a small fraction of these. The CPU-time limit catches a loop inside the
         // library whatever the storage or the machine's load; the far longer wall-clock limit catches a read
@@ -50,6 +54,8 @@ public enum HDF5Guard {
     }
 
     private static var saved: [Int32: sigaction] = [:]
+    /// Guarded reads under way (reads happen on the main thread, one file at a time).
+    private static var depth = 0
     private static let faults: [Int32] = [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGALRM, SIGPROF]
 
     private static func install(_ message: String, _ timeout: String) {

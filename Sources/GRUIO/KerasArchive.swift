@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRUCore
 import ZIPFoundation
 
@@ -21,15 +24,25 @@ enum KerasArchive {
             throw GRUIOError.keras(path: path, "the archive is empty, so it is no .keras model (one holds metadata.json, config.json and model.weights.h5)")
         }
         // Inflating is gru-run's own work: the guard's clocks are for libhdf5.
-        let (metadata, config, weights) = try HDF5Guard.paused {
+        let (metadata, config) = try HDF5Guard.paused {
             (try member("metadata.json", of: archive, path: path, limit: maximumConfigBytes),
-             try member("config.json", of: archive, path: path, limit: maximumConfigBytes),
-             try member("model.weights.h5", of: archive, path: path, limit: maximumWeightsBytes))
+             try member("config.json", of: archive, path: path, limit: maximumConfigBytes))
         }
         let version = try KerasReader.parseConfig(String(decoding: metadata, as: UTF8.self), path: path, what: "metadata.json")["keras_version"]?.string
         let root = try KerasReader.parseConfig(String(decoding: config, as: UTF8.self), path: path, what: "config.json")
         let layers = try KerasModelConfig.layers(of: root, path: path)
-        let file = try HDF5File(path: path + ":model.weights.h5", image: weights)
+        // The weights go to a file without a name in the temporary folder (page cache, not the process's
+        // memory), which libhdf5 opens like any file, so that large weights are read only when their layer is
+        // built; where no such file can be made, they are read into memory.
+        let name = path + ":model.weights.h5"
+        let file: HDF5File
+        if let unnamed = try HDF5Guard.paused({ try extractUnnamed("model.weights.h5", of: archive, path: path) }),
+           let opened = try openNamedBriefly(unnamed, as: name) {
+            file = opened
+        } else {
+            let weights = try HDF5Guard.paused { try member("model.weights.h5", of: archive, path: path, limit: maximumWeightsBytes) }
+            file = try HDF5File(path: name, image: weights)
+        }
         var model = try KerasReader.readModel(config: root, layers: layers, weights: Keras3Weights(file: file, path: path, kind: .kerasArchive),
                                               path: path, kind: .kerasArchive, version: version ?? "3")
         model.kerasVersion = version
@@ -37,7 +50,71 @@ enum KerasArchive {
         return model
     }
 
-    private static func member(_ name: String, of archive: Archive, path: String, limit: Int) throws -> [UInt8] {
+    /// The member `name` written to an unnamed file (O_TMPFILE) in the temporary folder, its descriptor open
+    /// for reading; nil where no such file can be made or written (no /proc, no O_TMPFILE, a full disk).
+    private static func extractUnnamed(_ name: String, of archive: Archive, path: String) throws -> Int32? {
+        #if os(Linux)
+        let entry = try checkedEntry(name, of: archive, path: path, limit: maximumWeightsBytes)
+        guard access("/proc/self/fd", X_OK) == 0 else { return nil }
+        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let tmpfile: Int32 = 0o20000000 | O_DIRECTORY  // O_TMPFILE, a macro Swift does not import
+        let descriptor = open(folder, tmpfile | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return nil }
+        let claimed = Int(entry.uncompressedSize)
+        var written = 0
+        struct WriteFailed: Error {}
+        do {
+            _ = try archive.extract(entry, skipCRC32: false) { chunk in
+                written += chunk.count
+                if written > claimed { throw GRUIOError.keras(path: path, "\(name) is larger than it claims") }
+                try chunk.withUnsafeBytes { bytes in
+                    var offset = 0
+                    while offset < bytes.count {
+                        let n = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else { throw WriteFailed() }
+                        offset += n
+                    }
+                }
+            }
+        } catch let error as GRUIOError {
+            close(descriptor)
+            throw error
+        } catch is WriteFailed {
+            close(descriptor)
+            return nil
+        } catch {
+            close(descriptor)
+            throw GRUIOError.keras(path: path, "\(name) could not be extracted: the archive is damaged")
+        }
+        return descriptor
+        #else
+        return nil
+        #endif
+    }
+
+    /// libhdf5 opens by name and resolves the name's links (an unnamed file's /proc/self/fd/N leads nowhere):
+    /// the file is given a name in the temporary folder for as long as libhdf5 takes to open it, then the
+    /// name goes (a signal in between removes it too). Closes `unnamed`; nil where no name can be made.
+    private static func openNamedBriefly(_ unnamed: Int32, as name: String) throws -> HDF5File? {
+        defer { close(unnamed) }
+        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        for _ in 0..<100 {
+            let temporary = folder + "/.gru-run-weights-" + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".h5"
+            let slot = Cleanup.remember(temporary)
+            defer { Cleanup.forget(slot) }
+            guard linkat(AT_FDCWD, "/proc/self/fd/\(unnamed)", AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0 else {
+                if errno == EEXIST { continue }
+                return nil
+            }
+            defer { unlink(temporary) }
+            return try HDF5File(path: name, opening: temporary)
+        }
+        return nil
+    }
+
+    /// The one member `name`, its claimed size within `limit`.
+    private static func checkedEntry(_ name: String, of archive: Archive, path: String, limit: Int) throws -> Entry {
         guard let entry = archive[name] else {
             let names = archive.map(\.path).prefix(8).map { Printable.name($0) }.joined(separator: ", ")
             throw GRUIOError.keras(path: path, "the archive has no \(name) (it holds \(names.isEmpty ? "nothing" : names)); a .keras file holds metadata.json, config.json and model.weights.h5")
@@ -50,6 +127,11 @@ enum KerasArchive {
         guard entry.uncompressedSize <= UInt64(limit) else {
             throw GRUIOError.keras(path: path, "\(name) claims \(entry.uncompressedSize) bytes, more than gru-run accepts")
         }
+        return entry
+    }
+
+    private static func member(_ name: String, of archive: Archive, path: String, limit: Int) throws -> [UInt8] {
+        let entry = try checkedEntry(name, of: archive, path: path, limit: limit)
         // The member, and the copy libhdf5 makes of an in-memory file.
         try MemoryBudget.reserve(MemoryBudget.bytes(Int(entry.uncompressedSize), 2), for: "\(name) of \(path)")
         let claimed = Int(entry.uncompressedSize)

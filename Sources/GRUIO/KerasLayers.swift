@@ -32,7 +32,9 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "Masking":
             return Masking(name: layer.name, maskValue: S((try reader(layer).double("mask_value")) ?? 0))
         default:
-            let (translated, arrays) = try KerasLegacyKeys(path: model.path).translate(layer, weights.take(layer.name))
+            // A Dense kernel stays in the file until its panels are packed from it, block by block.
+            let taken = try weights.take(layer.name) { $0 == 0 && layer.className == "Dense" }
+            let (translated, arrays) = try KerasLegacyKeys(path: model.path).translate(layer, taken)
             return try keras1Layer(translated, arrays: arrays) ?? make(translated, arrays: arrays)
         }
     }
@@ -58,6 +60,28 @@ struct KerasLayerBuilder<S: GRUScalar> {
     /// An activation by name, softmax and the others over the last axis included (KerasActivations.swift).
     func activation(_ layer: KerasLayerConfig, _ key: String = "activation") throws -> LayerActivation {
         try reader(layer).layerActivation(key, hardSigmoid: model.hardSigmoid)
+    }
+
+    /// A Dense whose kernel is still in the file: its shape checked as `make` checks it, then read block by
+    /// block into the packed panels, never held whole.
+    private func deferredDense(_ layer: KerasLayerConfig, _ arrays: [HDF5FloatArray], useBias: Bool) throws -> any ModelLayer<S> {
+        guard arrays.count == (useBias ? 2 : 1) else {
+            throw fail(layer, "holds \(arrays.count) weights; its config needs \(useBias ? 2 : 1) (\(useBias ? "kernel, bias" : "kernel"))")
+        }
+        let kernel = arrays[0]
+        guard kernel.shape.count == 2, kernel.shape[0] > 0, kernel.shape[1] > 0 else { throw fail(layer, "has a kernel of shape \(describe(kernel.shape))") }
+        let (k, n) = (kernel.shape[0], kernel.shape[1])
+        try stated(layer, ["units", "output_dim"], equal: n, "kernel", kernel.shape)
+        let bias = useBias ? try arrays[1].loaded() : nil
+        if let bias, bias.shape != [n] {
+            throw fail(layer, "has a bias of shape \(describe(bias.shape)); (\(n),) was expected")
+        }
+        if kernel.isPlaceholder {
+            return try Dense(name: layer.name, product: MatrixProduct<S>(zerosK: k, n: n), activation: try activation(layer))
+        }
+        try MemoryBudget.reserve(MemoryBudget.bytes(k, n + 48, MemoryLayout<S>.size), for: "layer \(Printable.quoted(layer.name))")
+        let product = try MatrixProduct<S>(k: k, n: n, bias: bias?.converted(S.self)) { rows, into in try kernel.readRows(rows, into: into) }
+        return try Dense(name: layer.name, product: product, activation: try activation(layer))
     }
 
     /// An integer or a list of them (`kernel_size: 3` or `[3]`).
@@ -102,6 +126,8 @@ struct KerasLayerBuilder<S: GRUScalar> {
             return try recurrent(layer, arrays: arrays)
         case "Bidirectional":
             return try bidirectionalRecurrent(layer, arrays: arrays)
+        case "Dense" where (arrays.first?.isDeferred ?? false) || (arrays.first?.isPlaceholder ?? false):
+            return try deferredDense(layer, arrays, useBias: useBias)
         case "Dense":
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 2 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }

@@ -16,8 +16,11 @@ extension KerasModel {
     /// layers (the caller allows them where the model has one). `through`: the graph ends at that layer's output instead
     /// (Keras's `Model(m.inputs, m.get_layer(NAME).output)`: its first call, or the input an InputLayer
     /// names), and only the layers that output depends on are built, so nothing after it is read or checked.
-    public func graph<S: GRUScalar>(_ type: S.Type, through: String? = nil, overrides: GRUOverrides = GRUOverrides()) throws -> ModelGraph<S> {
-        try graph(S.self, through: through, overrides: overrides, weights: LayerWeightStore(otherWeights))
+    /// `placeholders`: the weights left in the file are not read but taken as zeros (a graph for its shapes:
+    /// `inspect`).
+    public func graph<S: GRUScalar>(_ type: S.Type, through: String? = nil, overrides: GRUOverrides = GRUOverrides(),
+                                    placeholders: Bool = false) throws -> ModelGraph<S> {
+        try graph(S.self, through: through, overrides: overrides, weights: LayerWeightStore(otherWeights, placeholders: placeholders))
     }
 
     /// The graph, the model's arrays handed over to it: each layer's arrays are let go once the layer holds
@@ -228,9 +231,21 @@ private struct MinHeap {
 final class LayerWeightStore: @unchecked Sendable {
     private var arrays: [String: [HDF5FloatArray]]
 
-    init(_ arrays: [String: [HDF5FloatArray]]) { self.arrays = arrays }
+    private let placeholders: Bool
 
-    func take(_ layer: String) -> [HDF5FloatArray] {
-        arrays.removeValue(forKey: layer) ?? []
+    init(_ arrays: [String: [HDF5FloatArray]], placeholders: Bool = false) {
+        self.arrays = arrays
+        self.placeholders = placeholders
+    }
+
+    /// The layer's arrays, read from the file if they were deferred (zeros in their place with
+    /// `placeholders`), except those `keepDeferred` names by position (which their layer reads block by block).
+    func take(_ layer: String, keepDeferred: (Int) -> Bool = { _ in false }) throws -> [HDF5FloatArray] {
+        let taken = arrays.removeValue(forKey: layer) ?? []
+        return try taken.enumerated().map { index, array in
+            guard array.isDeferred else { return array }
+            if placeholders { return array.placeholder }
+            return keepDeferred(index) ? array : try array.loaded()
+        }
     }
 }

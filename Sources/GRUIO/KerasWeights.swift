@@ -21,9 +21,9 @@ struct HDF5LayerWeights: LayerWeightSource {
     /// The layer's weights in its group's order: a layer inside a nested model shares the outermost nested
     /// model's group, its weights the ones whose names hold its own name as a scope
     /// (`encoder` lists `gru/gru_cell/kernel:0`, `dense/kernel:0`, ...).
-    private func arrays(of layer: KerasLayerConfig, path: String, integers: Bool = false) throws -> [HDF5FloatArray] {
-        guard let place = layer.place, let prefix = place.prefix else { return try arrays(layer.name, path: path, integers: integers) }
-        return try arrays(place.group, path: path, integers: integers) { $0.split(separator: "/").dropLast().contains { $0 == prefix } }
+    private func arrays(of layer: KerasLayerConfig, path: String, integers: Bool = false, deferring: Int? = nil) throws -> [HDF5FloatArray] {
+        guard let place = layer.place, let prefix = place.prefix else { return try arrays(layer.name, path: path, integers: integers, deferring: deferring) }
+        return try arrays(place.group, path: path, integers: integers, deferring: deferring) { $0.split(separator: "/").dropLast().contains { $0 == prefix } }
     }
 
     func weightNames(_ layerName: String) throws -> [String]? {
@@ -31,7 +31,7 @@ struct HDF5LayerWeights: LayerWeightSource {
     }
 
     /// `integers`: integer datasets are read too (a layer other than a GRU may keep a count).
-    func arrays(_ layerName: String, path: String, integers: Bool = false, keeping: (String) -> Bool = { _ in true }) throws -> [HDF5FloatArray] {
+    func arrays(_ layerName: String, path: String, integers: Bool = false, deferring: Int? = nil, keeping: (String) -> Bool = { _ in true }) throws -> [HDF5FloatArray] {
         guard let names = try weightNames(layerName) else {
             throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) has no weight_names attribute at \(Printable.name(group(layerName)))")
         }
@@ -40,9 +40,12 @@ struct HDF5LayerWeights: LayerWeightSource {
             guard file.exists(datasetPath) else {
                 throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layerName)) lists weight \(Printable.name(name)) but the file has no dataset \(Printable.name(datasetPath))")
             }
-            return try file.floatDataset(datasetPath, integers: integers)
+            return try file.floatDataset(datasetPath, integers: integers, deferring: deferring)
         }
     }
+
+    /// Layer weights of at least this many values stay in the file until their layer is built.
+    static let deferredValues = 1 << 16
 
     func gruWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
         try arrays(of: layer, path: path)
@@ -51,7 +54,7 @@ struct HDF5LayerWeights: LayerWeightSource {
     func layerWeights(layer: KerasLayerConfig, path: String) throws -> [HDF5FloatArray] {
         let name = layer.place?.group ?? layer.name
         guard file.isGroup(group(name)), let names = try weightNames(name), !names.isEmpty else { return [] }
-        return try arrays(of: layer, path: path, integers: true)
+        return try arrays(of: layer, path: path, integers: true, deferring: Self.deferredValues)
     }
 
     func bidirectionalWeights(layer: KerasLayerConfig, path: String) throws -> ([HDF5FloatArray], [HDF5FloatArray]) {
@@ -178,7 +181,7 @@ struct Keras3Weights: LayerWeightSource {
     private func vars(at base: String) throws -> [HDF5FloatArray] {
         var arrays: [HDF5FloatArray] = []
         while file.exists(base + "/" + String(arrays.count)) {
-            arrays.append(try file.floatDataset(base + "/" + String(arrays.count), integers: true))
+            arrays.append(try file.floatDataset(base + "/" + String(arrays.count), integers: true, deferring: HDF5LayerWeights.deferredValues))
         }
         return arrays
     }

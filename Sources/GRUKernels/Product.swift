@@ -13,22 +13,39 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
     /// `(panels, 3)` vectors; zeros without a bias.
     let bias: AlignedBuffer<V>
 
-    init(_ matrix: UnsafePointer<Scalar>, k: Int, n: Int, bias values: UnsafePointer<Scalar>?) {
+    convenience init(_ matrix: UnsafePointer<Scalar>, k: Int, n: Int, bias values: UnsafePointer<Scalar>?) {
+        self.init(k: k, n: n, bias: values) { rows, into in
+            into.update(from: matrix + rows.lowerBound * n, count: rows.count * n)
+        }
+    }
+
+    /// B given a block of its rows at a time: `fill(rows, into)` writes rows `rows` of B `(k, n)` row-major,
+    /// each block packed before the next is asked for (a Dense kernel read from its file block by block, so
+    /// that it is never held whole beside its panels).
+    init(k: Int, n: Int, bias values: UnsafePointer<Scalar>?, fill: (Range<Int>, UnsafeMutablePointer<Scalar>) throws -> Void) rethrows {
         let lanes = V.scalarCount, width = 3 * lanes
         (self.k, self.n) = (k, n)
         panels = (n + width - 1) / width
-        packed = AlignedBuffer(count: panels * k * 3)
+        packed = AlignedBuffer(count: panels * k * 3, zeroed: false)
         bias = AlignedBuffer(count: panels * 3)
         let out = packed.scalars
-        for p in 0..<panels {
-            let columns = min(width, n - p * width)
-            for i in 0..<k {
-                let source = matrix + i * n + p * width, target = out + (p * k + i) * width
-                for j in 0..<columns { target[j] = source[j] }
+        let blockRows = max(1, min(k, (1 << 20) / max(1, n * MemoryLayout<Scalar>.stride)))
+        let block = UnsafeMutablePointer<Scalar>.allocate(capacity: blockRows * n)
+        defer { block.deallocate() }
+        for first in stride(from: 0, to: k, by: blockRows) {
+            let rows = first..<min(k, first + blockRows)
+            try fill(rows, block)
+            for p in 0..<panels {
+                let columns = min(width, n - p * width)
+                for i in rows {
+                    let source = block + (i - first) * n + p * width, target = out + (p * k + i) * width
+                    for j in 0..<columns { target[j] = source[j] }
+                    for j in columns..<width { target[j] = 0 }
+                }
             }
-            if let values {
-                for j in 0..<columns { bias.scalars[p * width + j] = values[p * width + j] }
-            }
+        }
+        if let values {
+            for j in 0..<n { bias.scalars[j] = values[j] }
         }
     }
 
@@ -173,6 +190,21 @@ final class DoubleProduct: MatrixMultiplier, @unchecked Sendable {
 }
 
 extension Kernels {
+    /// B `(k, n)` given a block of rows at a time by `fill`, and `bias` `(n,)`, packed for this build's products.
+    package static func product<S: GRUScalar>(k: Int, n: Int, bias: UnsafePointer<S>?,
+                                              fill: (Range<Int>, UnsafeMutablePointer<S>) throws -> Void) rethrows -> any MatrixMultiplier<S> {
+        if S.self == Float.self {
+            let packed = try PanelProduct<FloatVector>(k: k, n: n, bias: bias.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) }) {
+                try fill($0, UnsafeMutableRawPointer($1).assumingMemoryBound(to: S.self))
+            }
+            return FloatProduct(packed) as! any MatrixMultiplier<S>
+        }
+        let packed = try PanelProduct<DoubleVector>(k: k, n: n, bias: bias.map { UnsafeRawPointer($0).assumingMemoryBound(to: Double.self) }) {
+            try fill($0, UnsafeMutableRawPointer($1).assumingMemoryBound(to: S.self))
+        }
+        return DoubleProduct(packed) as! any MatrixMultiplier<S>
+    }
+
     /// `matrix` `(k, n)` and `bias` `(n,)` packed for this build's products.
     package static func product<S: GRUScalar>(_ matrix: UnsafePointer<S>, k: Int, n: Int, bias: UnsafePointer<S>?) -> any MatrixMultiplier<S> {
         if S.self == Float.self {

@@ -57,6 +57,8 @@ struct GRURun: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         StandardStreams.secure()
         Cleanup.installSignalHandlers()
+        // Weights left in a file until their layer is built are read under the same guard as the file's load.
+        DeferredDataset.guardRead = { path, read in try HDF5Guard.reading(path, read) }
         if CompletionRoot.isRequested { CompletionRoot.printScript() }
         do {
             var command = try parseAsRoot()

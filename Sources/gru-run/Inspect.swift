@@ -104,7 +104,9 @@ struct Inspect: ParsableCommand {
         } || model.otherWeights.values.contains { $0.contains { $0.bits == 64 } }
         let dtype = wide ? "float64" : "float32"
         do {
-            let graph = try model.graph(Float.self)
+            // Shapes need no weight values: those left in the file stay there (zeros stand in for them), unless
+            // a layer refuses zeros, which then gets the file's values.
+            let graph = try (try? model.graph(Float.self, placeholders: true)) ?? model.graph(Float.self)
             func name(_ source: ModelGraph<Float>.Source) -> String {
                 switch source {
                 case .input(let k): return Printable.name(graph.inputs[k].name)
@@ -137,22 +139,38 @@ struct Inspect: ParsableCommand {
                 return (report([:]), "no shapes: the model does not declare its input's shape", ends(nil))
             }
             var note: String?
-            let samples = try graph.inputs.map { input -> Tensor<Float> in
-                let dims = (input.shape ?? [nil, nil]).map { dim -> Int in
-                    if let dim { return dim }
-                    note = "shapes for one sample of 4 timesteps where the model takes any length"
-                    return 4
+            func samples(_ open: Int) throws -> [Tensor<Float>] {
+                try graph.inputs.map { input -> Tensor<Float> in
+                    let dims = (input.shape ?? [nil, nil]).map { dim -> Int in
+                        if let dim { return dim }
+                        note = "shapes for one sample of 4 timesteps where the model takes any length"
+                        return open
+                    }
+                    let count = dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? .max : $0 * $1 }
+                    try modelAllocationCheck?(MemoryBudget.bytes(count, MemoryLayout<Float>.size),
+                                              "input \(Printable.quoted(input.name)) of shape (\(dims.map(String.init).joined(separator: ", ")))")
+                    return Tensor(values: [Float](repeating: 0, count: count), shape: [1] + dims)
                 }
-                let count = dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? .max : $0 * $1 }
-                try modelAllocationCheck?(MemoryBudget.bytes(count, MemoryLayout<Float>.size),
-                                          "input \(Printable.quoted(input.name)) of shape (\(dims.map(String.init).joined(separator: ", ")))")
-                return Tensor(values: [Float](repeating: 0, count: count), shape: [1] + dims)
             }
             var shapes: [Int: [[Int]]] = [:]
-            _ = try graph(samples, threads: 1) { index, produced in shapes[index] = produced }
-            // A length the model leaves open stays open in the outputs' shapes.
+            _ = try graph(try samples(4), threads: 1) { index, produced in shapes[index] = produced }
             var found = ends(shapes)
-            if note != nil { found.outputs = found.outputs.map { var o = $0; o.shape = nil; return o } }
+            if note != nil {
+                // A size the model leaves open (it follows the input's length) is None in the outputs' shapes:
+                // the sizes that change when the sample is one step longer.
+                var longer: [Int: [[Int]]] = [:]
+                _ = try graph(try samples(5), threads: 1) { index, produced in longer[index] = produced }
+                let other = ends(longer).outputs
+                found.outputs = zip(found.outputs, other).map { output, changed in
+                    var open = output
+                    if let a = output.shape, let b = changed.shape, a.count == b.count {
+                        open.shape = zip(a, b).map { $0 == $1 ? $0 : nil }
+                    } else {
+                        open.shape = nil
+                    }
+                    return open
+                }
+            }
             return (report(shapes), note, found)
         } catch {
             return (nil, "the whole model does not run: " + "\(error)", nil)

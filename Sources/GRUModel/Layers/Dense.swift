@@ -21,6 +21,11 @@ public struct Dense<Scalar: GRUScalar>: UnaryLayer {
         product = MatrixProduct(matrix: kernel, k: inputDim, n: units, bias: bias)
     }
 
+    /// A Dense over a product already packed (its kernel `(inputDim, units)` read into it block by block).
+    public init(name: String, product: MatrixProduct<Scalar>, activation: LayerActivation) throws {
+        (self.name, self.inputDim, self.units, self.activation, self.product) = (name, product.k, product.n, activation, product)
+    }
+
     /// One product over every row of the leading axes (a TimeDistributed(Dense) over (batch, steps) too).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -46,7 +46,7 @@ let package = Package(
                 swiftSettings: optimize),
         .target(name: "GRUModel", dependencies: ["GRUCore"], swiftSettings: checked),
         .target(name: "GRUIO", dependencies: ["GRUCore", "GRUModel", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
-                linkerSettings: [.unsafeFlags(["-Xlinker", "-lhdf5_serial"])]),
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-lhdf5_serial", "-Xlinker", "-lz"])]),
         .executableTarget(
             name: "gru-run",
             dependencies: [

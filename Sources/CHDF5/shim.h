@@ -2,6 +2,7 @@
 #define CHDF5_SHIM_H
 
 #include <hdf5/serial/hdf5.h>  // Debian's libhdf5-dev; linked as hdf5_serial (module.modulemap)
+#include <zlib.h>               // zlib1g-dev, which libhdf5-dev depends on; linked as z
 
 // HDF5's type and property-list "constants" are macros that expand to calls or globals Swift cannot
 // import; these getters re-export them, one `chdf5_` symbol each.
@@ -17,5 +18,10 @@ static inline size_t chdf5_variable(void) { return H5T_VARIABLE; }
 
 /// Turns off HDF5's own error printing; callers report errors in their own words.
 static inline void chdf5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+/// zlib's CRC-32 (the zip checksum) of `n` bytes, continuing `crc`.
+static inline uint32_t chdf5_crc32(uint32_t crc, const unsigned char *bytes, size_t n) {
+    return (uint32_t)crc32((uLong)crc, bytes, (uInt)n);
+}
 
 #endif

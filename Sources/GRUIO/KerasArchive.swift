@@ -1,3 +1,4 @@
+import CHDF5
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -57,17 +58,28 @@ enum KerasArchive {
         let entry = try checkedEntry(name, of: archive, path: path, limit: maximumWeightsBytes)
         guard access("/proc/self/fd", X_OK) == 0 else { return nil }
         let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let claimed = Int(entry.uncompressedSize)
+        // Only where the folder's disk has room for it, with 1 GB to spare.
+        var disk = statvfs()
+        guard statvfs(folder, &disk) == 0, UInt64(disk.f_bavail) * UInt64(disk.f_frsize) > entry.uncompressedSize + (1 << 30) else { return nil }
         let tmpfile: Int32 = 0o20000000 | O_DIRECTORY  // O_TMPFILE, a macro Swift does not import
         let descriptor = open(folder, tmpfile | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return nil }
-        let claimed = Int(entry.uncompressedSize)
-        var written = 0
+        var written = 0, checksum: UInt32 = 0
         struct WriteFailed: Error {}
         do {
-            _ = try archive.extract(entry, skipCRC32: false) { chunk in
+            // The checksum by zlib as the bytes go (ZIPFoundation's own is a byte-at-a-time loop), in 1 MB reads.
+            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
                 written += chunk.count
                 if written > claimed { throw GRUIOError.keras(path: path, "\(name) is larger than it claims") }
+                // An HDF5 file written by Keras starts with its signature: anything else is refused at once,
+                // before the rest is written anywhere.
+                if written == chunk.count, !chunk.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) {
+                    throw GRUIOError.notHDF5(path: path + ":" + name)
+                }
                 try chunk.withUnsafeBytes { bytes in
+                    guard let base = bytes.baseAddress else { return }
+                    checksum = chdf5_crc32(checksum, base.assumingMemoryBound(to: UInt8.self), bytes.count)
                     var offset = 0
                     while offset < bytes.count {
                         let n = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -76,6 +88,9 @@ enum KerasArchive {
                         offset += n
                     }
                 }
+            }
+            guard written == claimed, checksum == entry.checksum else {
+                throw GRUIOError.keras(path: path, "\(name) could not be extracted: the archive is damaged")
             }
         } catch let error as GRUIOError {
             close(descriptor)

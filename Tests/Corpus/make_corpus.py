@@ -112,7 +112,7 @@ def hdf5_cases():
     case("not_hdf5.h5", ["--weights", write("not_hdf5.h5", b"just text\n" * 20), "--input", X], 65, "is not an HDF5 file")
     case("truncated.h5", ["--weights", write("truncated.h5", (ROOT / MODEL).read_bytes()[:3000]), "--input", X], 65, "is damaged or truncated")
     case("dense_only.h5", ["--weights", "Fixtures/tfkeras_other/dense_only.h5", "--input", X, "--layer", "dense"], 65,
-         "is a Dense, not a GRU or Bidirectional(GRU); its layers are")
+         "is a Dense; --layer runs a GRU or Bidirectional(GRU) alone; run the model up to it with --through dense; its layers are")
 
     path = copy_model("dangling_weight_names.h5")
     with h5py.File(path, "r+") as f:

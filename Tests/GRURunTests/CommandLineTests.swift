@@ -248,7 +248,7 @@ final class OtherModelTests: XCTestCase {
         }
         let layer = try GRURunBinary.run(["--weights", path, "--input", folder + "/x.npy", "--layer", "dense"])
         XCTAssertEqual(layer.status, 65)
-        XCTAssertEqual(layer.stderr, "gru-run: \(path): layer 'dense' is a Dense, not a GRU or Bidirectional(GRU); its layers are input_1 (InputLayer), dense (Dense).\n")
+        XCTAssertEqual(layer.stderr, "gru-run: \(path): layer 'dense' is a Dense; --layer runs a GRU or Bidirectional(GRU) alone; run the model up to it with --through dense; its layers are input_1 (InputLayer), dense (Dense).\n")
     }
 
     /// Without --layer the whole model runs: its Dense head over the GRU's output (Keras's own).

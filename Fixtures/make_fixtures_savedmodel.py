@@ -9,9 +9,11 @@ Writes Fixtures/savedmodel/<case>/ for every case below, and Fixtures/savedmodel
   model.h5      for a few cases: the same model saved as .h5, so that `inspect` of both can be compared
 
 Cases: the GRU option grid (reset_after, activations, use_bias, go_backwards, return_sequences,
-return_state, the seed layer gru_v1.GRU with hard_sigmoid, Bidirectional merge modes, float64), and a
-selection of the whole-model cases of make_fixtures_models.py (Dense heads, Embedding + mask, Masking,
-Conv1D + pooling, BatchNormalization, LayerNormalization, merges, nested models, several inputs and outputs).
+return_state, the seed layer gru_v1.GRU with hard_sigmoid, Bidirectional merge modes, float64), and
+make_fixtures_models.py's tf-keras cases (FROM_MODELS) so that every layer kind they hold, a wrapper's inner
+layer included, is in a folder, in float64 too wherever that script has a float64 case holding it. The two
+CuDNNLSTM cases save the CuDNNLSTM model (tf-keras builds and saves it on a CPU but cannot run it) and take y
+from its LSTM twin, as make_fixtures_models.py does.
 
 Most folders are saved with save_traces=False: the config and checkpoint are the same, and saved_model.pb
 holds no traced functions (40 KB instead of 2 MB). `sm_traced_gru` keeps the default traces, so that the
@@ -49,6 +51,7 @@ spec.loader.exec_module(models)
 T, D, WSCALE = models.T, models.D, models.WSCALE
 
 # (base, dtype) of make_fixtures_models.py's cases, saved as SavedModel; model.h5 kept for those in H5.
+# Only cases of its "tfkeras" part: a SavedModel folder is tf-keras's format.
 FROM_MODELS = [
     ("gru_dense1", "float32"), ("gru_softmax", "float32"), ("embed_mask_gru", "float32"),
     ("embed_mask_bidi_gap", "float32"), ("masking_gru_gap", "float32"), ("embed_gru_td", "float32"),
@@ -59,7 +62,38 @@ FROM_MODELS = [
     ("gru_options", "float32"), ("cnn_gru", "float32"), ("nested_siamese", "float32"),
     ("nested_seq", "float32"), ("nested_enc_dec", "float32"), ("nested_masked", "float32"),
 ]
-H5 = {"sm_embed_mask_bidi_gap", "sm_nested_seq", "sm_batchnorm"}
+# Every other layer kind gru-run runs, in float64 too wherever make_fixtures_models.py has a float64 case.
+FROM_MODELS += [(base, "float32") for base in [
+    # Dense activations and activation layers (hard_sigmoid as Keras 2 defines it)
+    "dense_hard_sigmoid", "dense_gelu", "dense_elu", "activation_objects", "layer_activation",
+    "layer_softmax_axis1", "layer_relu_params", "layer_leakyrelu", "layer_elu",
+    # LSTM, Bidirectional(LSTM) in every merge mode, CuDNNLSTM, SimpleRNN, RNN over cells
+    "lstm_stack", "lstm_gru_mix", "lstm_bn_gru", "lstm_masked", "lstm_embed_mask", "lstm_state",
+    "lstm_initial_input", "bidi_lstm_concat", "bidi_lstm_sum", "bidi_lstm_mul", "bidi_lstm_ave", "bidi_lstm_none",
+    "bidi_lstm_state", "cudnn_lstm", "bidi_cudnn_lstm", "simple_rnn", "simple_rnn_masked", "simple_rnn_state",
+    "rnn_cells", "rnn_stacked_cells", "rnn_cells_masked", "lstm_attention",
+    # GRU options and masks
+    "return_state", "initial_state_input", "masking_dense_gru", "embed_int64",
+    # convolutions, pooling, global pooling, shapes
+    "conv_same_d2_avgpool_same", "conv_valid_s2_maxpool", "gru_gmp", "gmp_keepdims", "cnn_gru_same",
+    "cnn_shapes", "cnn_gmp2d", "td_avgpool", "image_layers", "conv1d_transpose", "conv1d_transpose_b",
+    "separable_conv", "separable_causal", "reshape_gru_flatten", "permute_gru", "repeat_vector", "seq_shapes",
+    # normalizations, merges, EinsumDense, attention, Dot, preprocessing
+    "groupnorm", "unitnorm", "merge_subtract", "merge_multiply", "merge_average", "merge_maximum",
+    "merge_minimum", "merge_masked", "concat_two_masks", "einsum", "einsum_b", "attention_dot",
+    "attention_masked", "additive_attention", "mha", "dot", "normalization", "lookup_encoding",
+]] + [(base, "float64") for base in [
+    "gru_dense1", "embed_mask_gru", "batchnorm", "layernorm", "nested_siamese", "cnn_gru", "return_state",
+    "zofm_seq", "zofm_bidi_seq", "dense_log_softmax", "layer_act_log_softmax", "lstm_stack", "lstm_masked",
+    "lstm_options", "bidi_lstm_concat", "simple_rnn", "rnn_cells", "cnn_shapes", "image_layers",
+    "global_channels_first", "cf_shapes", "gap_keepdims_masked", "seq_shapes", "conv1d_transpose",
+    "separable_conv", "bn_axes_12", "ln_axes_12", "groupnorm", "unitnorm", "merge_broadcast_multiply",
+    "einsum", "attention_dot", "attention_concat_causal", "additive_attention", "mha", "mha_cross",
+    "mha_then_attention", "attention_shared", "dot", "normalization", "lookup_encoding",
+]]
+H5 = {"sm_embed_mask_bidi_gap", "sm_nested_seq", "sm_batchnorm", "sm_lstm_attention", "sm_mha_f64",
+      "sm_bidi_lstm_state", "sm_rnn_stacked_cells"}
+CUDNN = {"sm_cudnn_lstm", "sm_bidi_cudnn_lstm"}
 THROUGH = {"sm_gru_dense1": ["gru"], "sm_batchnorm": ["gru", "bn_out"], "sm_conv_causal_d2_maxpool_same": ["pool", "gru"],
            "sm_embed_mask_gru": ["gru"]}
 
@@ -113,6 +147,8 @@ def randomize(model, rng, scales, dtype):
         if hasattr(layer, "layers"):
             randomize(layer, rng, scales, dtype)
             continue
+        if layer.__class__.__name__ == "Normalization":  # keeps its adapted mean, variance and count
+            continue
         scale = scales.get(layer.name, WSCALE)
         values = []
         for v in layer.weights:
@@ -127,6 +163,35 @@ def randomize(model, rng, scales, dtype):
                 w = rng.standard_normal(shape) * scale_of
             values.append(w.astype(dtype))
         layer.set_weights(values)
+
+
+def cudnn_twin(model, saved, rng):
+    """As make_fixtures_models.py: each LSTM twin's bias the float32 sum of two random halves, and the
+    CuDNNLSTM model given the twin's weights in cuDNN's layout (tf-keras's own `_convert_rnn_weights`, kernels
+    per gate) with the two halves as its (8U,) bias; every other layer's weights copied."""
+    from tf_keras.src.saving.legacy import hdf5_format
+
+    def lstms(m):
+        found = []
+        for layer in m.layers:
+            if hasattr(layer, "forward_layer"):
+                found += [layer.forward_layer, layer.backward_layer]
+            elif layer.__class__.__name__ in ("LSTM", "CuDNNLSTM"):
+                found.append(layer)
+        return found
+    for layer, cud in zip(model.layers, saved.layers):
+        if not hasattr(layer, "forward_layer") and layer.__class__.__name__ != "LSTM":
+            cud.set_weights(layer.get_weights())
+    for layer, cud in zip(lstms(model), lstms(saved)):
+        assert cud.__class__.__name__ == "CuDNNLSTM"
+        kernel, recurrent, _ = layer.get_weights()
+        units = layer.units
+        both = (rng.standard_normal(8 * units) * WSCALE).astype("float32")
+        layer.set_weights([kernel, recurrent, both[:4 * units] + both[4 * units:]])
+        converted = hdf5_format._convert_rnn_weights(cud, [kernel, recurrent, both[:4 * units] + both[4 * units:]])
+        cud.set_weights([converted[0], converted[1], both])
+        back = hdf5_format._convert_rnn_weights(layer, cud.get_weights())
+        assert all(np.array_equal(a, b) for a, b in zip(back, layer.get_weights())), "cuDNN layout"
 
 
 def as_list(ys):
@@ -191,6 +256,8 @@ def main():
     import tensorflow as tf
     import tf_keras as keras
     from tf_keras.src.layers.rnn import gru_v1
+    from tf_keras.src.layers.rnn.cudnn_lstm import CuDNNLSTM
+    from tf_keras.src.saving.legacy import hdf5_format
     tf.get_logger().setLevel("ERROR")
     if "--refusals" in sys.argv[1:]:
         refusals()
@@ -230,6 +297,8 @@ def main():
         for name in only:
             if (OUT / name).exists():
                 shutil.rmtree(OUT / name)
+    def twin_lstm(units, **kw):  # what a CuDNNLSTM computes, as an LSTM a CPU runs
+        return keras.layers.LSTM(units, activation="tanh", recurrent_activation="sigmoid", **kw)
     entries = []
     for name, build, inputs, what, dtype, scales, batch in jobs:
         keras.backend.clear_session()
@@ -238,10 +307,17 @@ def main():
             k = models.Kit()
             k.L, k.Input, k.Model, k.Sequential, k.floatx = keras.layers, keras.Input, keras.Model, keras.Sequential, dtype
             k.gru = keras.layers.GRU
+            k.part = "tfkeras"
+            k.cudnn_lstm = twin_lstm
             k.leaky_relu = lambda a: keras.layers.LeakyReLU(alpha=a, name="leaky")
             rng = models.rng_for(name)
             model = build(k)
             randomize(model, rng, scales, dtype)
+            saved = model
+            if name in CUDNN:  # CuDNNLSTM cannot run on a CPU: y comes from its LSTM twin
+                k.cudnn_lstm = CuDNNLSTM
+                saved = build(k)
+                cudnn_twin(model, saved, rng)
             xs = []
             for i, spec_ in enumerate(inputs):
                 kind = spec_[0]
@@ -251,10 +327,10 @@ def main():
             ys = as_list(model.predict(feed, batch_size=batch, verbose=0))
             folder = OUT / name
             folder.mkdir()
-            model.save(folder / "model", save_format="tf", save_traces=(name == "sm_traced_gru"),
+            saved.save(folder / "model", save_format="tf", save_traces=(name == "sm_traced_gru"),
                        options=save_options.get(name))
             if name in H5:
-                model.save(folder / "model.h5")
+                saved.save(folder / "model.h5")
             throughs = []
             for layer in THROUGH.get(name, []):
                 sub = keras.Model(model.inputs, model.get_layer(layer).output)
@@ -266,6 +342,15 @@ def main():
             # tf-keras must load the folder and predict the same numbers.
             keras.backend.clear_session()
             reloaded = keras.models.load_model(folder / "model", compile=False)
+            if name in CUDNN:  # the CuDNNLSTM layers and their weights come back; converted by tf-keras's
+                # loader into a new LSTM twin, they predict the same numbers
+                assert [type(a).__name__ for a in reloaded.layers] == [type(a).__name__ for a in saved.layers]
+                assert all(np.array_equal(a, b) for a, b in zip(reloaded.get_weights(), saved.get_weights()))
+                k.cudnn_lstm = twin_lstm
+                twin = build(k)
+                for layer, loaded in zip(twin.layers, reloaded.layers):
+                    layer.set_weights(hdf5_format.preprocess_weights_for_loading(layer, loaded.get_weights()))
+                reloaded = twin
             for y, a in zip(ys, as_list(reloaded.predict(feed, batch_size=batch, verbose=0))):
                 assert np.array_equal(y, a), (name, "reloaded model differs")
                 assert y.dtype == np.dtype(dtype) and np.all(np.isfinite(y)), name
@@ -280,7 +365,7 @@ def main():
             "inputs": [{"file": f, "shape": list(a.shape), "dtype": str(a.dtype)} for f, a in zip(x_names, xs)],
             "outputs": [{"file": f, "shape": list(a.shape), "dtype": str(a.dtype)} for f, a in zip(y_names, ys)],
             "throughs": throughs,
-            "layers": [layer.name + ":" + layer.__class__.__name__ for layer in model.layers],
+            "layers": [layer.name + ":" + layer.__class__.__name__ for layer in saved.layers],
             "exercises": what,
         })
         print(f"{name}: {', '.join(str(tuple(y.shape)) for y in ys)}", flush=True)

@@ -10,7 +10,8 @@ import Foundation
 ///
 /// The config comes from the metadata; each layer is found in the object graph by the names its model's
 /// `layer-N` children carry, and its variables through the checkpoint's own object graph, in the order the
-/// layer tracks them (trainable ones first, as Keras lists a layer's weights).
+/// layer tracks them (trainable ones first, as Keras lists a layer's weights). An IntegerLookup's vocabulary,
+/// which tf-keras leaves out of a SavedModel's config, comes from its lookup table (SavedModelVocabulary).
 enum SavedModelReader {
     static let maximumGraphBytes = Int(Int32.max)
     static let maximumMetadataBytes = 1 << 30
@@ -62,7 +63,14 @@ enum SavedModelReader {
         let metadataFile = FileManager.default.fileExists(atPath: metadataPath) ? metadataPath : graphPath
         let root = try KerasReader.parseConfig(rootText, path: metadataFile, what: "the model's Keras metadata")
         let version = root["keras_version"]?.string
-        let modelConfig = try config(of: root, path: metadataFile)
+        let savedConfig = try config(of: root, path: metadataFile)
+        let routes = try routes(nodes, path: metadataFile)
+        let modelConfig: JSONValue
+        do {
+            modelConfig = try SavedModelVocabulary.filled(savedConfig, routes: routes, nodes: nodes, savedModel: graphBytes, path: graphPath)
+        } catch let failure as ProtobufWire.Failure {
+            throw GRUIOError.keras(path: graphPath, "is damaged: it is not a readable SavedModel message (\(failure.what))")
+        }
         let layers = try KerasModelConfig.layers(of: modelConfig, path: folder)
         let bundle = try TensorBundle(prefix: folder + "/variables/variables")
         let checkpoint: [ObjectGraphNode]
@@ -75,7 +83,7 @@ enum SavedModelReader {
             throw GRUIOError.keras(path: bundle.indexPath, "has an empty object graph")
         }
         let source = SavedModelWeights(folder: folder, saved: nodes, checkpoint: checkpoint, bundle: bundle,
-                                       routes: try routes(nodes, path: metadataFile))
+                                       routes: routes)
         return try KerasReader.readModel(config: modelConfig, layers: layers, weights: source, path: folder, kind: .savedModel, version: version)
     }
 

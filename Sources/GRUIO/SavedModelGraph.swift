@@ -13,6 +13,10 @@ struct ObjectGraphNode {
     var trainable = true
     /// TrackableObject.attributes (checkpoint graph): the checkpoint key of `VARIABLE_VALUE`.
     var checkpointKey: String?
+    /// SavedFunction.concrete_functions: the names of a tf.function's traces (a lookup table's `_initialize`).
+    var concreteFunctions: [String] = []
+    /// SavedConstant.operation: the Const node of the graph a captured constant is.
+    var constantOperation: String?
 
     func child(_ name: String) -> Int? { children.first { $0.name == name }?.id }
 }
@@ -21,19 +25,28 @@ enum SavedModelMessages {
     /// Nodes beyond this are no Keras model's.
     static let mostNodes = 10_000_000
 
-    /// SavedModel (meta_graphs 2) -> first MetaGraphDef (object_graph_def 7) -> SavedObjectGraph (nodes 1).
-    /// Returns nil when the SavedModel holds no object graph (a TF1 SavedModel).
-    static func objectGraph(savedModel bytes: [UInt8]) throws -> [ObjectGraphNode]? {
+    /// SavedModel (meta_graphs 2) -> the first MetaGraphDef.
+    static func metaGraph(savedModel bytes: [UInt8]) throws -> ArraySlice<UInt8>? {
         var metaGraph: ArraySlice<UInt8>?
         try ProtobufWire.forEachField(bytes[...]) { field in
             if field.number == 2, metaGraph == nil { metaGraph = field.bytes }
         }
-        guard let metaGraph else { return nil }
-        var graph: ArraySlice<UInt8>?
-        try ProtobufWire.forEachField(metaGraph) { field in
-            if field.number == 7 { graph = field.bytes }
+        return metaGraph
+    }
+
+    /// A field of a message that holds it once (the last one read, as protobuf merges).
+    static func field(_ number: Int, of message: ArraySlice<UInt8>) throws -> ArraySlice<UInt8>? {
+        var found: ArraySlice<UInt8>?
+        try ProtobufWire.forEachField(message) { field in
+            if field.number == number { found = field.bytes }
         }
-        guard let graph else { return nil }
+        return found
+    }
+
+    /// SavedModel (meta_graphs 2) -> first MetaGraphDef (object_graph_def 7) -> SavedObjectGraph (nodes 1).
+    /// Returns nil when the SavedModel holds no object graph (a TF1 SavedModel).
+    static func objectGraph(savedModel bytes: [UInt8]) throws -> [ObjectGraphNode]? {
+        guard let metaGraph = try metaGraph(savedModel: bytes), let graph = try field(7, of: metaGraph) else { return nil }
         return try nodes(graph) { node, field in
             switch field.number {
             case 4:  // SavedUserObject: identifier 1, metadata 3
@@ -45,6 +58,14 @@ enum SavedModelMessages {
                 node.isVariable = true
                 try ProtobufWire.forEachField(field.bytes ?? []) { variable in
                     if variable.number == 3 { node.trainable = variable.varint != 0 }
+                }
+            case 6:  // SavedFunction: concrete_functions 1
+                try ProtobufWire.forEachField(field.bytes ?? []) { function in
+                    if function.number == 1, let name = function.string { node.concreteFunctions.append(name) }
+                }
+            case 9:  // SavedConstant: operation 1
+                try ProtobufWire.forEachField(field.bytes ?? []) { constant in
+                    if constant.number == 1 { node.constantOperation = constant.string }
                 }
             default: break
             }

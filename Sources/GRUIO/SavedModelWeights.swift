@@ -30,7 +30,8 @@ struct SavedModelWeights: LayerWeightSource {
     }
 
     /// Every variable below `start`, depth first in the graph's order, each once; trainable ones first.
-    private func variables(from start: (checkpoint: Int, saved: Int?), layer: String) throws -> [HDF5FloatArray] {
+    /// `integers`: integer variables are read too (a layer other than a recurrent one may keep a count).
+    private func variables(from start: (checkpoint: Int, saved: Int?), layer: String, integers: Bool = false) throws -> [HDF5FloatArray] {
         var found: [(key: String, trainable: Bool)] = []
         var seen: Set<Int> = []
         func visit(_ id: Int, saved: Int?, depth: Int) throws {
@@ -48,7 +49,7 @@ struct SavedModelWeights: LayerWeightSource {
         }
         try visit(start.checkpoint, saved: start.saved, depth: 0)
         let ordered = found.filter(\.trainable) + found.filter { !$0.trainable }
-        return try ordered.map { try bundle.floatArray($0.key, path: folder) }
+        return try ordered.map { try bundle.floatArray($0.key, path: folder, integers: integers) }
     }
 
     private func required(_ layer: KerasLayerConfig, extra: [String] = []) throws -> (checkpoint: Int, saved: Int?) {
@@ -76,6 +77,6 @@ struct SavedModelWeights: LayerWeightSource {
             }
             return []
         }
-        return try variables(from: found, layer: layer.name)
+        return try variables(from: found, layer: layer.name, integers: true)
     }
 }

@@ -18,7 +18,7 @@ public struct TensorBundle {
 
     /// TensorFlow's DataType numbers (`types.proto`) that gru-run reads.
     enum DataType {
-        static let float = 1, double = 2, string = 7
+        static let float = 1, double = 2, int32 = 3, string = 7, int64 = 9
     }
 
     static let maximumIndexBytes = 1 << 30
@@ -156,8 +156,10 @@ public struct TensorBundle {
         return bytes
     }
 
-    /// A DT_FLOAT or DT_DOUBLE tensor, little-endian.
-    public func floatArray(_ key: String, path: String) throws -> HDF5FloatArray {
+    /// A DT_FLOAT or DT_DOUBLE tensor, little-endian. `integers`: a DT_INT32 or DT_INT64 tensor is read too
+    /// (as doubles, `bits` 0), as an .h5 file's integer datasets are for a layer other than a recurrent one
+    /// (Normalization's int64 `count`).
+    public func floatArray(_ key: String, path: String, integers: Bool = false) throws -> HDF5FloatArray {
         guard let entry = entries[key] else {
             throw GRUIOError.keras(path: indexPath, "has no tensor \(Printable.quoted(key))")
         }
@@ -165,6 +167,8 @@ public struct TensorBundle {
         switch entry.dtype {
         case DataType.float: width = 4
         case DataType.double: width = 8
+        case DataType.int32 where integers: width = 4
+        case DataType.int64 where integers: width = 8
         default:
             throw GRUIOError.keras(path: path, "variable \(Printable.quoted(key)) has TensorFlow dtype \(entry.dtype); gru-run reads float32 and float64 weights")
         }
@@ -174,12 +178,21 @@ public struct TensorBundle {
         }
         let raw = try bytes(key)  // checked against the shard's size before anything is allocated
         try MemoryBudget.reserve(MemoryBudget.bytes(count, 8), for: "tensor \(Printable.quoted(key)) of \(path)")
+        let dtype = entry.dtype
         let values: [Double] = raw.withUnsafeBytes { buffer in
-            width == 4
-                ? (0..<count).map { Double(Float(bitPattern: UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))) }
-                : (0..<count).map { Double(bitPattern: UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
+            switch dtype {
+            case DataType.float:
+                return (0..<count).map { Double(Float(bitPattern: UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))) }
+            case DataType.double:
+                return (0..<count).map { Double(bitPattern: UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
+            case DataType.int32:
+                return (0..<count).map { Double(Int32(bitPattern: UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))) }
+            default:
+                return (0..<count).map { Double(Int64(bitPattern: UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))) }
+            }
         }
-        return HDF5FloatArray(shape: entry.shape, values: values, bits: width * 8)
+        let floating = dtype == DataType.float || dtype == DataType.double
+        return HDF5FloatArray(shape: entry.shape, values: values, bits: floating ? width * 8 : 0)
     }
 
     /// A scalar DT_STRING tensor: `[varint64 length][masked CRC-32C of the length][bytes]`, the entry's

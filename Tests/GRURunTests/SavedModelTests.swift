@@ -28,6 +28,8 @@ final class SavedModelTests: XCTestCase {
         var inputs: [File]
         var outputs: [File]
         var throughs: [Through]
+        var layers: [String]
+        var exercises: String
 
         var tolerance: Double { dtype == "float64" ? 1e-9 : 1e-5 }
         var folder: String { Fixtures.path("savedmodel/" + name) }
@@ -51,6 +53,42 @@ final class SavedModelTests: XCTestCase {
 
     private func fixture(_ name: String) throws -> Case {
         try XCTUnwrap(try cases().first { $0.name == name }, name)
+    }
+
+    /// An entry of Fixtures/models/manifest.json: its layers' classes, a wrapper's inner layer in brackets.
+    private struct ModelCase: Decodable {
+        var name: String
+        var dtype: String
+        var layers: [String]
+        var exercises: String
+    }
+
+    /// Every layer kind of the tf-keras whole-model fixtures (a wrapper's inner layer included:
+    /// `Bidirectional(LSTM)`, `RNN(StackedRNNCells)`, `TimeDistributed(Conv2D)`) is in a SavedModel fixture made
+    /// from the same case, in float32 and in float64 wherever a float64 case holds it.
+    func testSavedModelsHoldEveryLayerKindOfTheTFKerasModels() throws {
+        let url = URL(fileURLWithPath: Fixtures.path("models/manifest.json"))
+        struct Models: Decodable { var cases: [ModelCase] }
+        let models = try JSONDecoder().decode(Models.self, from: Data(contentsOf: url)).cases.filter {
+            $0.name.hasPrefix("tfk_") && !$0.name.hasPrefix("tfk_seedgru_")
+        }
+        var twins: [ModelCase] = []
+        for fixture in try cases() {
+            guard let twin = models.first(where: { $0.name == "tfk_" + fixture.name.dropFirst(3) }),
+                  twin.exercises == fixture.exercises, twin.dtype == fixture.dtype else { continue }
+            // The same model: the same layer classes in the same order.
+            XCTAssertEqual(fixture.layers.map { $0.split(separator: ":").last.map(String.init) ?? "" },
+                           twin.layers.map { String($0.prefix { $0 != "(" }) }, fixture.name)
+            twins.append(twin)
+        }
+        XCTAssertGreaterThanOrEqual(twins.count, 100)
+        for dtype in ["float32", "float64"] {
+            let held = Set(twins.filter { dtype == "float32" || $0.dtype == dtype }.flatMap(\.layers))
+            let wanted = Set(models.filter { dtype == "float32" || $0.dtype == dtype }.flatMap(\.layers))
+            XCTAssertEqual(wanted.subtracting(held).sorted(), [], "layer kinds without a \(dtype) SavedModel fixture")
+        }
+        XCTAssertTrue(Set(twins.flatMap(\.layers)).isSuperset(of: ["CuDNNLSTM", "Bidirectional(LSTM)", "RNN(StackedRNNCells)",
+                                                                  "MultiHeadAttention", "IntegerLookup", "Normalization"]))
     }
 
     func testEverySavedModelMatchesKeras() throws {
@@ -123,6 +161,34 @@ final class SavedModelTests: XCTestCase {
                                           "--expect", dense1.folder + "/y.npy"])
         XCTAssertEqual(check.status, 0, check.stdoutText + check.stderr)
         XCTAssertTrue(check.stdoutText.hasSuffix("PASS\n"), check.stdoutText)
+    }
+
+    /// tf-keras saves an IntegerLookup's config with `"vocabulary": null` and keeps the tokens in its lookup
+    /// table; read back from the table, every id maps as the vocabulary make_fixtures_models.py gives
+    /// (`lookup`: [3, 5, 7, 1, 9, 11] with mask token 0; `lookup_2`: [2, 4, 6, 8]), as for the .h5 whose config
+    /// lists it.
+    func testIntegerLookupVocabularyComesFromItsTable() throws {
+        let lookup = try fixture("sm_lookup_encoding")
+        let ids = scratch + "/ids.npy"
+        let values: [Int64] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 3, 3, 0, 1]
+        var header = Array("{'descr': '<i8', 'fortran_order': False, 'shape': (3, 6), }".utf8)
+        header += Array(repeating: UInt8(ascii: " "), count: 63 - (10 + header.count) % 64) + [UInt8(ascii: "\n")]
+        let bytes = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count), 0] + header
+            + values.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        try Data(bytes).write(to: URL(fileURLWithPath: ids))
+        let expected: [String: [Double]] = ["lookup": [0, 5, 1, 2, 1, 3, 1, 4, 1, 6, 1, 7, 1, 1, 2, 2, 0, 5],
+                                            "lookup_2": [0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]]
+        for (layer, want) in expected {
+            for model in [lookup.folder + "/model", Fixtures.path("models/tfk_lookup_encoding/model.h5")] {
+                let out = scratch + "/\(layer).npy"
+                let run = try GRURunBinary.run(["--weights", model, "--input", ids, "--input", lookup.folder + "/x1.npy",
+                                                "--through", layer, "--output", out])
+                XCTAssertEqual(run.status, 0, "\(model) \(layer): \(run.stderr)")
+                let got = try loadNPY(out)
+                XCTAssertEqual(got.shape, [3, 6])
+                XCTAssertEqual(got.values, want, "\(model) \(layer)")
+            }
+        }
     }
 
     func testASavedModelWithoutAKerasModelIsRefusedInOneSentence() throws {
@@ -217,18 +283,26 @@ final class SavedModelTests: XCTestCase {
         XCTAssertEqual(run.stderr.filter { $0 == "\n" }.count, 1)
     }
 
-    /// Every byte of keras_metadata.pb and of the checkpoint index changed in turn (a stride of them):
-    /// each run ends with the outputs or one sentence and exit 65, never a crash.
+    /// Every byte of keras_metadata.pb, the checkpoint index and saved_model.pb changed in turn (a stride of
+    /// them; saved_model.pb of a model with IntegerLookup tables too): each run ends with the outputs or one
+    /// sentence and exit 65, never a crash.
     func testEveryDamageIsASentenceNotACrash() throws {
-        let source = try fixture("sm_gru_reset_before")
+        for (name, files) in [("sm_gru_reset_before", ["/keras_metadata.pb", "/variables/variables.index", "/saved_model.pb"]),
+                              ("sm_lookup_encoding", ["/saved_model.pb"])] {  // its lookup tables' constants and functions
+            try fuzz(try fixture(name), files)
+        }
+    }
+
+    private func fuzz(_ source: Case, _ files: [String]) throws {
         let copy = scratch + "/fuzzed"
-        for file in ["/keras_metadata.pb", "/variables/variables.index", "/saved_model.pb"] {
+        for file in files {
             let size = try Data(contentsOf: URL(fileURLWithPath: source.folder + "/model" + file)).count
             for position in stride(from: 0, to: size, by: max(1, size / 12)) {
                 try? FileManager.default.removeItem(atPath: copy)
                 try FileManager.default.copyItem(atPath: source.folder + "/model", toPath: copy)
                 try edit(copy + file) { $0[position] ^= 0xA5 }
-                let run = try GRURunBinary.run(["--weights", copy] + source.inputArguments + ["--output", scratch + "/fuzzed.npy"])
+                let outputs = source.outputs.indices.flatMap { ["--output", scratch + "/fuzzed-\($0).npy"] }
+                let run = try GRURunBinary.run(["--weights", copy] + source.inputArguments + outputs)
                 XCTAssertTrue(run.status == 0 || run.status == 65, "\(file) byte \(position): exit \(run.status) \(run.stderr)")
                 XCTAssertLessThanOrEqual(run.stderr.filter { $0 == "\n" }.count, 1, "\(file) byte \(position): \(run.stderr)")
             }

@@ -35,7 +35,9 @@ public enum LayerActivation: Sendable, Equatable {
                 let address = Int(bitPattern: base), count = $0.count, block = 1 << 14
                 parallelRows((count + block - 1) / block, threads: threads, minimumPerThread: 8) { blocks in
                     let start = blocks.lowerBound * block, end = min(count, blocks.upperBound * block)
-                    activation.apply(UnsafeMutablePointer<S>(bitPattern: address)! + start, count: end - start, hardSigmoid: hardSigmoid)
+                    // The GRU's gate loops for tanh, sigmoid, hard_sigmoid and relu (vectorized on the active
+                    // kernels); the others by their scalar definitions.
+                    vectorActivation(activation, UnsafeMutablePointer<S>(bitPattern: address)! + start, count: end - start, hardSigmoid: hardSigmoid)
                 }
             }
         case .softmax(let axis), .logSoftmax(let axis), .sparsemax(let axis):

@@ -51,16 +51,17 @@ struct CellPass<S: GRUScalar> {
     func run(_ x: [S], mask: [Bool]?, threads: Int, progress: (@Sendable (Int) -> Void)?) -> CellResult<S> {
         let config = layer.config, units = config.units, gates = config.kind.gates
         let work = Double(batch) * Double(steps) * Double(gates * units) * Double(layer.inputDim + units)
-        var team = 1, splitUnits = false
+        var planned = 1, unitsShared = false
         if threads >= 2 && work >= 4e6 {
             if batch >= 8 {
-                team = min(threads, batch / 4)
+                planned = min(threads, batch / 4)
             } else if units >= 64 {
                 // At least 32 units a thread: fewer make the barrier cost more than the product saves.
-                team = min(threads, units / 32)
-                splitUnits = team > 1
+                planned = min(threads, units / 32)
+                unitsShared = planned > 1
             }
         }
+        let (team, splitUnits) = (planned, unitsShared)
         let whole = CellSplit(units: 0..<units, input: layer.inputProduct, recurrent: layer.recurrentProduct)
         let splits = !splitUnits ? [] : layer.splits.splits(team) {
             (0..<team).map { q in

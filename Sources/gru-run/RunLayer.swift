@@ -51,7 +51,7 @@ extension Run {
         // One batch-major GRU in inference reads an .npy of its own type from the file as it goes.
         let inPlace = recurrent is GRU<S> && !config.timeMajor && !call.training
         let input = try InputData<S>.load(source, format: io.inputFormat, timeMajor: config.timeMajor, inPlace: inPlace,
-                                          timesteps: csvTimesteps, integerHint: idsHint(single))
+                                          timesteps: csvTimesteps, integers: integers(single))
         if !io.quiet { input.notes.forEach(GRURun.note) }
         let (batch, steps) = config.timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         guard input.shape[2] == single.inputDim else {
@@ -93,17 +93,17 @@ extension Run {
         let finalStates = results.suffix(stateCount).map { ShapedArray(values: $0.values, shape: $0.shape) }
         let format = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
         let sequence = config.timeMajor && produced[0].shape.count == 3
-        try outputs.write([{ try self.write(produced, format: format, timeMajor: sequence, to: $0) }]
-            + [io.stateOutput, call.state].compactMap { $0 }.map { path in { try $0.write(try self.encodeStates(finalStates, for: path)) } })
+        let name = single.layer.name
+        try outputs.write([{ try self.write(produced, format: format, timeMajor: sequence, name: name, to: $0) }]
+            + [io.stateOutput, call.state].compactMap { $0 }.map { path in { try $0.write(try self.encodeStates(finalStates, for: path, name: name)) } })
     }
 
-    /// Integer ids given to a GRU layer: they need the Embedding in front of it, which only a whole model run has.
-    private func idsHint(_ single: KerasSingleLayer) -> String {
+    /// Integers given to a layer: token ids where the file has an Embedding in front of it (which only a whole
+    /// model run applies), refused; else cast to floats, as Keras casts a model's input to its Input's dtype.
+    private func integers(_ single: KerasSingleLayer) -> IntegerInput {
         let layerName = Printable.quoted(single.layer.name)
-        if let embedding = single.embedding {
-            return "token ids go through the model's Embedding \(Printable.quoted(embedding)) in front of layer \(layerName), which turns them into vectors of \(single.inputDim) features: run the whole model without --layer"
-        }
-        return "layer \(layerName) reads vectors of \(single.inputDim) features, and token ids must first go through the model's Embedding in front of it: run the whole model (saved with model.save) without --layer"
+        guard let embedding = single.embedding else { return .cast(reader: "layer \(layerName) of \(layer.weights)") }
+        return .refused(hint: "token ids go through the model's Embedding \(Printable.quoted(embedding)) in front of layer \(layerName), which turns them into vectors of \(single.inputDim) features: run the whole model without --layer")
     }
 
     /// CSV in, CSV out, sample by sample as the rows arrive; the final states are written once all is read.
@@ -120,7 +120,7 @@ extension Run {
         if !io.quiet { notes.forEach(GRURun.note) }
         let shaped = [ShapedArray(values: states, shape: [samples, gru.config.units])]
         try outputs.write([{ _ in }] + [io.stateOutput, call.state].compactMap { $0 }.map { path in
-            { try $0.write(try self.encodeStates(shaped, for: path)) }
+            { try $0.write(try self.encodeStates(shaped, for: path, name: single.layer.name)) }
         })
     }
 

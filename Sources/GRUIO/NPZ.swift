@@ -1,5 +1,8 @@
 import Foundation
 import ZIPFoundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// numpy's `.npz`: a zip of `.npy` members, one per array, named `NAME.npy` (`np.savez` stores them,
 /// `np.savez_compressed` deflates them; `np.savez(f, a, b)` names them `arr_0`, `arr_1`, ...). Read whole into
@@ -55,6 +58,8 @@ public struct NPZArchive: Sendable {
     private init(source: Source, path: String) throws {
         func fail(_ what: String) -> GRUIOError { .npz(path: path, what) }
         let display = path == "-" ? "standard input" : path
+        var held: UnnamedFile?
+        defer { withExtendedLifetime(held) {} }
         let archive: Archive
         let available: UInt64
         do {
@@ -63,8 +68,12 @@ public struct NPZArchive: Sendable {
                 archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
                 available = UInt64(size)
             case .bytes(let bytes):
+                // Through a file, not ZIPFoundation's in-memory reader: that one traps on offsets past the
+                // end, which a damaged archive can hold; stdio stops at the end.
                 available = UInt64(bytes.count)
-                archive = try Archive(data: Data(bytes), accessMode: .read)
+                let file = try UnnamedFile(bytes, for: path)
+                archive = try withExtendedLifetime(file) { try Archive(url: file.url, accessMode: .read) }
+                held = file
             }
         } catch let error as GRUIOError {
             throw error
@@ -136,4 +145,33 @@ public struct NPZArchive: Sendable {
         guard quoted.count > 1 else { return quoted.first ?? "none" }
         return quoted.dropLast().joined(separator: ", ") + " and " + quoted.last!
     }
+}
+
+/// Bytes in a temporary file that has no name (Linux's O_TMPFILE; elsewhere one removed at once), reached
+/// through /proc/self/fd while it is open.
+final class UnnamedFile {
+    let descriptor: Int32
+    var url: URL { URL(fileURLWithPath: "/proc/self/fd/\(descriptor)") }
+
+    init(_ bytes: [UInt8], for path: String) throws {
+        let folder = FileManager.default.temporaryDirectory.path
+        var made = open(folder, 0o20000000 | O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o600)  // O_TMPFILE
+        if made < 0 {
+            var template = Array((folder + "/gru-run-npz-XXXXXX").utf8CString)
+            made = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            if made >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+        }
+        guard made >= 0 else {
+            throw GRUIOError.read(path: path, "no temporary file could be made in \(folder) to read the archive from (\(String(cString: strerror(errno))))")
+        }
+        descriptor = made
+        do {
+            try bytes.withUnsafeBytes { try writeAll($0, to: made, path: folder) }
+        } catch {
+            close(made)
+            throw error
+        }
+    }
+
+    deinit { close(descriptor) }
 }

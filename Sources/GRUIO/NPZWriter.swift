@@ -72,7 +72,9 @@ public final class NPZWriter {
 
         // The central directory's entry: sizes and offset past 32 bits go to its ZIP64 field.
         var extra = ZipBytes()
-        let bigSize = zip64, bigOffset = forceZip64 || start >= 0xFFFF_FFFF
+        // An offset goes to the ZIP64 field only when it needs to, as Python's zipfile writes it (ZIPFoundation
+        // reads a zero there as "not given").
+        let bigSize = zip64, bigOffset = start >= 0xFFFF_FFFF
         if bigSize || bigOffset {
             extra.u16(0x0001); extra.u16(UInt16((bigSize ? 16 : 0) + (bigOffset ? 8 : 0)))
             if bigSize { extra.u64(size); extra.u64(size) }

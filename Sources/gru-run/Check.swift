@@ -74,7 +74,7 @@ struct Check: ParsableCommand {
         }
         if let expectState, let writer = capture.writers.dropFirst(run.io.outputs.count).first {
             if npzState {
-                got += try matched(writer, expected: expectState, kind: "state").map { ("state", $0.array, $0.expected, $0.file) }
+                got += try matched(writer, expected: expectState, kind: "state")
             } else {
                 let array = try NPYArray(bytes: writer.memory ?? [], path: writer.path)
                 got.append(("state", array, try loadExpected(expectState, like: array), expectState))

@@ -131,7 +131,9 @@ struct InputData<S: CLIScalar> {
         guard array.shape.count == rank else {
             let expected = layout ?? (rank == 3 ? (timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)") : "(batch, units)")
             var hint = ""
-            if rank == 3 && layout == nil && array.shape.count == 2 {
+            if rank == 3 && layout == nil && array.shape.count == 2, case .cast(let reader) = integers, !array.element.isFloat {
+                hint = "; integers of shape (batch, timesteps) look like token ids, which \(reader) cannot take: they go through an Embedding first"
+            } else if rank == 3 && layout == nil && array.shape.count == 2 {
                 // One sample saved without its batch axis: np.save("x.npy", x[0]) or a (T, F) array built by hand.
                 let (t, f) = (array.shape[0], array.shape[1])
                 hint = timeMajor ? "; for one sample add a batch axis: x[:, None] or x.reshape(\(t), 1, \(f))"

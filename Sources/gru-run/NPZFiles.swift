@@ -27,7 +27,7 @@ enum NPZNames {
         guard !unmatched.isEmpty || !missing.isEmpty || !doubled.isEmpty else { return chosen.map { $0[0] } }
         var problems: [String] = []
         if !unmatched.isEmpty { problems.append("\(NPZArchive.list(unmatched)) \(unmatched.count == 1 ? "matches" : "match") no \(kind)") }
-        if !missing.isEmpty { problems.append("\(kind) \(NPZArchive.list(missing)) \(missing.count == 1 ? "has" : "have") no array") }
+        if !missing.isEmpty { problems.append("\(kind)\(missing.count == 1 ? " " : "s ")\(NPZArchive.list(missing)) \(missing.count == 1 ? "has" : "have") no array") }
         for k in doubled {
             problems.append("\(kind) \(Printable.quoted(targets[k])) gets both \(NPZArchive.list(chosen[k].map { arrays[$0] }))")
         }

@@ -104,7 +104,8 @@ public struct NPZArchive: Sendable {
             guard packed <= available, size <= bound, size <= UInt64(Int.max / 2) else {
                 throw fail("member \(quoted) claims \(size) bytes, more than its \(packed) bytes in the archive can hold: the archive is damaged")
             }
-            total = MemoryBudget.bytes(1, total + Int(size))
+            let (sum, overflow) = total.addingReportingOverflow(Int(size))
+            total = overflow ? Int.max : sum
         }
         try MemoryBudget.reserve(total, for: "reading \(display)")
         members = try entries.map { entry in

@@ -43,8 +43,8 @@ extension Run {
         io.sayWhenReadingATerminal()
         let source = try InputFile(path: io.input)
         if let gru = recurrent as? GRU<S>, streams(config) {
-            let isNPY = try source.prefix(NPYArray.magic.count).starts(with: NPYArray.magic)
-            if io.inputFormat == .csv || !isNPY {
+            let prefix = try source.prefix(NPYArray.magic.count)
+            if io.inputFormat == .csv || !(prefix.starts(with: NPYArray.magic) || NPZArchive.isZip(prefix)) {
                 return try stream(source, through: gru.layer, single: single, timesteps: csvTimesteps, outputs: outputs)
             }
         }
@@ -134,13 +134,13 @@ extension Run {
 
     /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run
     /// streams. (go_backwards needs a sample's end first; time-major CSV and per-batch states need the batch.)
-    /// An input that is not named .npy streams unless its first bytes are the .npy magic.
+    /// An input not named .npy or .npz streams unless its first bytes are the .npy magic or a zip's.
     private func streams(_ config: GRUConfig) -> Bool {
         guard !config.goBackwards, !config.timeMajor, call.initialState.isEmpty, call.state == nil,
               !call.training, call.mask == nil else { return false }
         guard (try? outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)) == .csv else { return false }
         if let format = io.inputFormat { return format == .csv }
-        return URL(fileURLWithPath: io.input).pathExtension.lowercased() != "npy"
+        return !["npy", "npz"].contains(URL(fileURLWithPath: io.input).pathExtension.lowercased())
     }
 
     /// The mask in the input's own layout: an explicit file, or the Masking rule (all features equal the value).

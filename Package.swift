@@ -53,11 +53,13 @@ let package = Package(
                 "GRUCore", "GRUModel", "GRUIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            // A release binary carries the Swift runtime and Foundation inside it: it runs where only
-            // libhdf5 is installed, starts faster and maps less memory.
+            // A release binary carries the Swift runtime, Foundation, libhdf5 and its SZIP filter (libsz, libaec)
+            // inside it: it needs only libc, libm, libstdc++, libgcc_s and libz, which every Linux has (the
+            // manylinux wheel and the Debian package ship it as it is), starts faster and maps less memory.
             swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))],
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--as-needed", "-Xlinker", "-l:libhdf5_serial.a",
-                                                         "-Xlinker", "-lsz", "-Xlinker", "-lz", "-Xlinker", "-lm"],
+                                                         "-Xlinker", "-l:libsz.a", "-Xlinker", "-l:libaec.a",
+                                                         "-Xlinker", "-lz", "-Xlinker", "-lm"],
                                           .when(configuration: .release))]
         ),
         .target(name: "TestSupport", dependencies: ["GRUCore", "GRUIO", .product(name: "ZIPFoundation", package: "ZIPFoundation")],

@@ -8,6 +8,8 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
     case hdf5(path: String, String)
     case keras(path: String, String)
     case npy(path: String, String)
+    /// An .npz archive as a whole (a member's own array is `.npy`, named `NAME.npy in FILE`).
+    case npz(path: String, String)
     case csv(path: String, line: Int?, String)
     case read(path: String, String)
     case write(path: String, String)
@@ -28,6 +30,7 @@ public enum GRUIOError: Error, Equatable, CustomStringConvertible {
         case .hdf5(let path, let what): return sentence("\(name(path)) \(what)")
         case .keras(let path, let what): return sentence("\(name(path)): \(what)")
         case .npy(let path, let what): return sentence("\(name(path)) is not a usable .npy array: \(what)")
+        case .npz(let path, let what): return sentence("\(name(path)) is not a usable .npz archive: \(what)")
         case .csv(let path, let line, let what):
             if let line { return sentence("\(name(path)), line \(line): \(what)") }
             return sentence("\(name(path)): \(what)")

@@ -175,8 +175,8 @@ public struct NPYArray: Sendable {
     /// Values as Float; float32 files are read without a detour through Double.
     public func floats() throws -> [Float] { try converted(Float.self) }
 
-    /// The values in `T`: float32 elements from their Float value, all others from their exact Double
-    /// value (numpy's astype).
+    /// The values in `T`, as numpy's astype gives them: float16 and float32 elements from their Float
+    /// value, float64 ones from their Double value, integers rounded once to the nearest `T`, bools 0 or 1.
     private func converted<T: BinaryFloatingPoint>(_ type: T.Type) throws -> [T] {
         try MemoryBudget.reserve(MemoryBudget.bytes(count, MemoryLayout<T>.size), for: "converting \(file?.displayPath ?? "the array")")
         return try [T](unsafeUninitializedCapacity: count) { result, initialized in
@@ -202,6 +202,12 @@ public struct NPYArray: Sendable {
                         let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
                         out[i] = T(Float(bitPattern: big ? bits.byteSwapped : bits))
                     }
+                case .float(16, let big):
+                    // Every float16 value is exact in float32 and float64.
+                    for i in 0..<n {
+                        let bits = raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)
+                        out[i] = T(Float(Float16(bitPattern: big ? bits.byteSwapped : bits)))
+                    }
                 case .float(_, let big):
                     for i in 0..<n {
                         let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
@@ -210,6 +216,8 @@ public struct NPYArray: Sendable {
                 case .bool:
                     for i in 0..<n { out[i] = raw[i] != 0 ? 1 : 0 }
                 case .integer(let size, let signed, let big):
+                    // Rounded once, from the integer itself, as numpy's astype and TensorFlow's cast round
+                    // (through Double first, an int64 past 2^53 would be rounded twice).
                     for i in 0..<n {
                         var value: UInt64 = 0
                         for k in 0..<size {
@@ -219,7 +227,7 @@ public struct NPYArray: Sendable {
                         if signed && size < 8 && value & (1 << (8 * UInt64(size) - 1)) != 0 {
                             value |= ~0 << (8 * UInt64(size))
                         }
-                        out[i] = T(signed ? Double(Int64(bitPattern: value)) : Double(value))
+                        out[i] = signed ? T(Int64(bitPattern: value)) : T(value)
                     }
                 }
             }
@@ -264,6 +272,21 @@ public struct NPYArray: Sendable {
 }
 
 extension NPYElement {
+    /// numpy's name of the type, without the byte order (`float16`, `int32`, `uint8`, `bool`).
+    public var numpyName: String {
+        switch self {
+        case .float(let bits, _): return "float\(bits)"
+        case .integer(let bytes, let signed, _): return (signed ? "int" : "uint") + "\(bytes * 8)"
+        case .bool: return "bool"
+        }
+    }
+
+    /// float16, float32 or float64.
+    public var isFloat: Bool {
+        if case .float = self { return true }
+        return false
+    }
+
     /// The numpy type string that names this element type (`<f4`, `>i8`, `|b1`, ...).
     public var descr: String {
         switch self {

@@ -42,7 +42,7 @@ struct NPYHeader {
     static func element(from descr: String, fail: (String) -> GRUIOError) throws -> NPYElement {
         let scalars = Array(descr)
         guard scalars.count >= 3, let size = Int(String(scalars.dropFirst(2))) else {
-            throw fail("element type \(Printable.quoted(descr)) is not supported; use float32 or float64 ('<f4' or '<f8')")
+            throw fail("element type \(Printable.quoted(descr)) is not supported; gru-run reads float16, float32, float64, int8 to int64, uint8 to uint64 and bool")
         }
         let order = scalars[0], kind = scalars[1]
         let big: Bool
@@ -52,12 +52,12 @@ struct NPYHeader {
         default: throw fail("element type \(Printable.quoted(descr)) has an unknown byte order")
         }
         switch (kind, size) {
-        case ("f", 4), ("f", 8): return .float(bits: size * 8, bigEndian: big)
+        case ("f", 2), ("f", 4), ("f", 8): return .float(bits: size * 8, bigEndian: big)
         case ("b", 1): return .bool
         case ("i", 1), ("i", 2), ("i", 4), ("i", 8): return .integer(bytes: size, signed: true, bigEndian: big)
         case ("u", 1), ("u", 2), ("u", 4), ("u", 8): return .integer(bytes: size, signed: false, bigEndian: big)
         default:
-            throw fail("element type \(Printable.quoted(descr)) is not supported; use float32 or float64 ('<f4' or '<f8')")
+            throw fail("element type \(Printable.quoted(descr)) is not supported; gru-run reads float16, float32, float64, int8 to int64, uint8 to uint64 and bool")
         }
     }
 }

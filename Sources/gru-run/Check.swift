@@ -18,11 +18,11 @@ struct Check: ParsableCommand {
     @OptionGroup var call: CallOptions
     @OptionGroup var io: IOOptions
 
-    @Option(help: ArgumentHelp("The outputs Keras saved (.npy or .csv); for a model with several outputs, once per output in the model's order.", valueName: "file"),
+    @Option(help: ArgumentHelp("The outputs Keras saved (.npy, .npz or .csv); for a model with several outputs, once per output in the model's order, or one .npz whose arrays are named after the output layers (or arr_0, arr_1, ... in order).", valueName: "file"),
             completion: .dataFile)
     var expect: [String]
 
-    @Option(help: ArgumentHelp("The final state Keras saved, (batch, units).", valueName: "file"), completion: .dataFile)
+    @Option(help: ArgumentHelp("The final state Keras saved, (batch, units); in an .npz, one array named after the layer.", valueName: "file"), completion: .dataFile)
     var expectState: String?
 
     @Option(help: ArgumentHelp("Absolute tolerance (default 1e-5 for float32, 1e-9 for float64).", valueName: "value"))
@@ -49,26 +49,42 @@ struct Check: ParsableCommand {
 
     func run() throws {
         // The run's outputs stay in memory: no scratch file, so nothing to leave behind or to clean up.
+        // An .npz of expected outputs is matched by name: the run then keeps its outputs as one .npz too.
+        let npzExpect = try expect.count == 1 && isNPZFile(expect[0])
+        let npzState = try expectState.map(isNPZFile) ?? false
         var run = Run()
         run.layer = layer
         run.call = call
         run.io = io
         run.io.outputFormat = nil
-        run.io.outputs = expect.indices.map { expect.count == 1 ? "the output.npy" : "output \($0).npy" }
-        if expectState != nil { run.io.stateOutput = "the final state.npy" }
+        run.io.outputs = npzExpect ? ["the outputs.npz"] : expect.indices.map { expect.count == 1 ? "the output.npy" : "output \($0).npy" }
+        if expectState != nil { run.io.stateOutput = npzState ? "the final state.npz" : "the final state.npy" }
         let capture = OutputCapture(count: run.io.outputs.count + (expectState != nil ? 1 : 0))
         run.capture = capture
         try run.run()
 
-        let arrays = try capture.writers.map { try NPYArray(bytes: $0.memory ?? [], path: $0.path) }
-        let outputs = Array(arrays.prefix(expect.count))
-        let isFloat64 = outputs[0].element == .float(bits: 64, bigEndian: false)
-        let tolerance = atol ?? (isFloat64 ? 1e-9 : 1e-5)
-        var reports = try zip(outputs, expect).enumerated().map { index, pair in
-            try compare(pair.0, expectedPath: pair.1, what: expect.count == 1 ? "output" : "output \(index)", tolerance: tolerance)
+        var got: [(what: String, array: NPYArray, expected: NPYArray, file: String)] = []
+        if npzExpect {
+            got = try matched(capture.writers[0], expected: expect[0], kind: "output")
+        } else {
+            for (index, path) in expect.enumerated() {
+                let array = try NPYArray(bytes: capture.writers[index].memory ?? [], path: capture.writers[index].path)
+                got.append((expect.count == 1 ? "output" : "output \(index)", array, try loadExpected(path, like: array), path))
+            }
         }
-        if let expectState, let state = arrays.dropFirst(expect.count).first {
-            reports.append(try compare(state, expectedPath: expectState, what: "state", tolerance: tolerance))
+        if let expectState, let writer = capture.writers.dropFirst(run.io.outputs.count).first {
+            if npzState {
+                got += try matched(writer, expected: expectState, kind: "state")
+            } else {
+                let array = try NPYArray(bytes: writer.memory ?? [], path: writer.path)
+                got.append(("state", array, try loadExpected(expectState, like: array), expectState))
+            }
+        }
+        let isFloat64 = got[0].array.element == .float(bits: 64, bigEndian: false)
+        let tolerance = atol ?? (isFloat64 ? 1e-9 : 1e-5)
+        let reports = try got.map { item in
+            ComparisonReport(what: item.what, file: item.file, gotShape: item.array.shape, expectedShape: item.expected.shape,
+                             got: try item.array.doubles(), expected: try item.expected.doubles(), atol: tolerance, rtol: rtol, keep: show)
         }
         let passed = reports.allSatisfy(\.passed)
         if json {
@@ -80,22 +96,32 @@ struct Check: ParsableCommand {
         if !passed { throw ExitCode(1) }
     }
 
-    private func compare(_ got: NPYArray, expectedPath: String, what: String, tolerance: Double) throws -> ComparisonReport {
-        let expected = try loadExpected(expectedPath, like: got)
-        return ComparisonReport(what: what, file: expectedPath, gotShape: got.shape, expectedShape: expected.shape,
-                                got: try got.doubles(), expected: expected.values, atol: tolerance, rtol: rtol, keep: show)
+    /// Whether an expected file is an .npz: by its extension, else by the zip signature it starts with.
+    private func isNPZFile(_ path: String) throws -> Bool {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        if ["npz", "npy", "csv", "txt"].contains(ext) { return ext == "npz" }
+        return NPZArchive.isZip(try InputFile(path: path).prefix(4))
+    }
+
+    /// The run's arrays (an .npz kept in memory) paired with the expected .npz's by name, or arr_K for the
+    /// K-th, as the run's inputs are.
+    private func matched(_ writer: AtomicFileWriter, expected path: String, kind: String)
+        throws -> [(what: String, array: NPYArray, expected: NPYArray, file: String)] {
+        let produced = try NPZArchive(bytes: writer.memory ?? [], name: writer.path)
+        let expected = try NPZArchive(path: path)
+        let order = try NPZNames.assign(expected.names, to: produced.names, file: path, kind: kind, owner: "\(layer.weights) gives")
+        return zip(produced.members, order).map { member, index in
+            ("\(kind) \(Printable.quoted(member.name))", member.array, expected.members[index].array, expected.memberPath(index))
+        }
     }
 
     /// An expected array from .npy, or from CSV laid out as gru-run writes it.
-    private func loadExpected(_ path: String, like got: NPYArray) throws -> (values: [Double], shape: [Int]) {
+    private func loadExpected(_ path: String, like got: NPYArray) throws -> NPYArray {
         let bytes = try readWholeFile(path)
-        if bytes.starts(with: NPYArray.magic) {
-            let array = try NPYArray(bytes: bytes, path: path)
-            return (try array.doubles(), array.shape)
-        }
+        if bytes.starts(with: NPYArray.magic) { return try NPYArray(bytes: bytes, path: path) }
         let csv = try CSVReader.parse(bytes, path: path)
-        if got.shape.count == 3 { return (csv.values, csv.shape) }
-        return (csv.values, [csv.batch * csv.timesteps, csv.features])
+        let shape = got.shape.count == 3 ? csv.shape : [csv.batch * csv.timesteps, csv.features]
+        return try NPYArray(bytes: NPYWriter.encode(csv.values, shape: shape), path: path)
     }
 }
 

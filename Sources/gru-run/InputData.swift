@@ -60,13 +60,22 @@ struct InputData<S: CLIScalar> {
                  timesteps: timesteps)
     }
 
-    /// `integerHint`: what to do instead when an .npy holds integers (token ids meant for an Embedding).
+    /// `integers`: what an .npy of integers or booleans gets (refused, unless a layer that reads floats takes it).
     static func load(_ input: InputFile, format: FileFormat?, timeMajor: Bool, rank: Int = 3, layout: String? = nil,
-                     inPlace: Bool = false, timesteps: CSVTimesteps? = nil, integerHint: String? = nil) throws -> InputData {
+                     inPlace: Bool = false, timesteps: CSVTimesteps? = nil, integers: IntegerInput = .refused(hint: nil)) throws -> InputData {
         let path = input.path
         if try input.isNPY(format) {
             return try array(try NPYArray(input: input), path: path, timeMajor: timeMajor, rank: rank, layout: layout,
-                             inPlace: inPlace, integerHint: integerHint)
+                             inPlace: inPlace, integers: integers)
+        }
+        if try input.isNPZ(format) {
+            // One input: an archive of one array, whatever its name.
+            let archive = try NPZArchive(input: input)
+            guard archive.members.count == 1 else {
+                throw CLIError.data("\(displayName(path)) holds \(archive.members.count) arrays (\(NPZArchive.list(archive.names))) where one is read; give an .npz of one array, or an .npy")
+            }
+            return try array(archive.members[0].array, path: archive.memberPath(0), timeMajor: timeMajor, rank: rank, layout: layout,
+                             integers: integers)
         }
         return try parse(try input.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, format: .csv,
                          timeMajor: timeMajor, rank: rank, layout: layout, timesteps: timesteps)
@@ -110,15 +119,21 @@ struct InputData<S: CLIScalar> {
 
     /// Checks an .npy array's element type and rank before converting it.
     static func array(_ array: NPYArray, path: String, timeMajor: Bool, rank: Int, layout: String? = nil,
-                      inPlace: Bool = false, integerHint: String? = nil) throws -> InputData {
-        if case .float = array.element {} else {
-            let hint = array.element != .bool ? integerHint.map { "; " + $0 } ?? "" : ""
-            throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float32 or float64" + hint)
+                      inPlace: Bool = false, integers: IntegerInput = .refused(hint: nil)) throws -> InputData {
+        var castNote: String?
+        if !array.element.isFloat {
+            guard case .cast(let reader) = integers else {
+                let hint = array.element != .bool ? integers.hint.map { "; " + $0 } ?? "" : ""
+                throw GRUIOError.npy(path: path, "it holds \(array.element == .bool ? "booleans" : "integers"); inputs must be float16, float32 or float64" + hint)
+            }
+            castNote = IntegerInput.castNote(array.element, path: path, reader: reader, into: S.self)
         }
         guard array.shape.count == rank else {
             let expected = layout ?? (rank == 3 ? (timeMajor ? "(timesteps, batch, features)" : "(batch, timesteps, features)") : "(batch, units)")
             var hint = ""
-            if rank == 3 && layout == nil && array.shape.count == 2 {
+            if rank == 3 && layout == nil && array.shape.count == 2, case .cast(let reader) = integers, !array.element.isFloat {
+                hint = "; integers of shape (batch, timesteps) look like token ids, which \(reader) cannot take: they go through an Embedding first"
+            } else if rank == 3 && layout == nil && array.shape.count == 2 {
                 // One sample saved without its batch axis: np.save("x.npy", x[0]) or a (T, F) array built by hand.
                 let (t, f) = (array.shape[0], array.shape[1])
                 hint = timeMajor ? "; for one sample add a batch axis: x[:, None] or x.reshape(\(t), 1, \(f))"
@@ -132,7 +147,30 @@ struct InputData<S: CLIScalar> {
         if inPlace, let file = array.fileInput(S.self, path: path) {
             return InputData(values: [], shape: array.shape, file: file)
         }
-        return InputData(values: try S.values(of: array), shape: array.shape)
+        var data = InputData(values: try S.values(of: array), shape: array.shape)
+        data.notes = castNote.map { [$0] } ?? []
+        return data
+    }
+}
+
+/// What integer and boolean arrays given as an input become.
+enum IntegerInput {
+    /// Refused; `hint` says what to do instead (token ids for the Embedding in front of a layer).
+    case refused(hint: String?)
+    /// Token ids for an Embedding (or IntegerLookup, CategoryEncoding): kept as the integers they are.
+    case ids
+    /// Cast to the computation's type, as Keras casts an input to its Input's float dtype; `reader` names the
+    /// layer that reads them (`layer 'gru' of m.h5`).
+    case cast(reader: String)
+
+    var hint: String? {
+        if case .refused(let hint) = self { return hint }
+        return nil
+    }
+
+    /// The one stderr line a cast gets.
+    static func castNote<S: CLIScalar>(_ element: NPYElement, path: String, reader: String, into type: S.Type) -> String {
+        "\(displayName(path)) holds \(element == .bool ? "booleans" : element.numpyName + " values") and \(reader) reads floats: they were cast to \(S.self == Float.self ? "float32" : "float64"), as Keras casts them"
     }
 }
 
@@ -140,23 +178,12 @@ extension InputData {
     /// A model input: floats, or integer token ids for an Embedding, from .npy (any numeric dtype, any rank
     /// from 2) or CSV. `rank`: the rank the model declares, batch axis included, when it declares one.
     /// `notes`: what the CSV reader read differently from one sample per block, for stderr.
-    static func modelInput(_ file: InputFile, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?, notes: inout [String]) throws -> Tensor<S> {
+    /// `integers`: `.ids` where the input feeds an Embedding (or another layer of integer ids), else `.cast`.
+    static func modelInput(_ file: InputFile, format: FileFormat?, rank: Int?, timesteps: CSVTimesteps?, integers: IntegerInput,
+                           notes: inout [String]) throws -> Tensor<S> {
         let path = file.path
         if try file.isNPY(format) {
-            let array = try NPYArray(input: file)
-            guard array.shape.allSatisfy({ $0 > 0 }), array.shape.count >= 2 else {
-                throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); a model input needs a batch axis and every dimension at least 1")
-            }
-            if S.self == Float.self, case .integer(let bytes, _, _) = array.element, bytes >= 4 {
-                // Token ids past 2^24 that float32 would round to a neighbour are refused, naming the id itself.
-                let ids = try array.doubles()
-                if let index = ids.firstIndex(where: { Double(Float($0)) != $0 }) {
-                    let id = ids[index].magnitude < 9e18 ? String(Int64(ids[index])) : "\(ids[index])"
-                    throw GRUIOError.npy(path: path, "value \(index) is the integer \(id), which float32 cannot hold exactly; run with --dtype float64")
-                }
-                return Tensor(values: S.converting(ids), shape: array.shape)
-            }
-            return Tensor(values: try S.values(of: array), shape: array.shape)
+            return try modelInput(try NPYArray(input: file), path: path, integers: integers, notes: &notes)
         }
         let csv = try CSVReader.parse(try file.readAll(lineLimit: CSVReader.maximumLineBytes), path: path, timesteps: timesteps)
         notes += csv.notes
@@ -174,13 +201,47 @@ extension InputData {
     }
 }
 
+extension InputData {
+    /// A model input from an array (of an .npy file, or of an .npz archive).
+    static func modelInput(_ array: NPYArray, path: String, integers: IntegerInput, notes: inout [String]) throws -> Tensor<S> {
+        guard array.shape.allSatisfy({ $0 > 0 }), array.shape.count >= 2 else {
+            throw GRUIOError.npy(path: path, "it has shape \(describe(array.shape)); a model input needs a batch axis and every dimension at least 1")
+        }
+        if array.element.isFloat { return Tensor(values: try S.values(of: array), shape: array.shape) }
+        if case .cast(let reader) = integers {
+            notes.append(IntegerInput.castNote(array.element, path: path, reader: reader, into: S.self))
+            return Tensor(values: try S.values(of: array), shape: array.shape)
+        }
+        if S.self == Float.self, case .integer(let bytes, _, _) = array.element, bytes >= 4 {
+            // Token ids past 2^24 that float32 would round to a neighbour are refused, naming the id itself.
+            let ids = try array.doubles()
+            if let index = ids.firstIndex(where: { Double(Float($0)) != $0 }) {
+                let id = ids[index].magnitude < 9e18 ? String(Int64(ids[index])) : "\(ids[index])"
+                throw GRUIOError.npy(path: path, "value \(index) is the integer \(id), which float32 cannot hold exactly; run with --dtype float64")
+            }
+            return Tensor(values: S.converting(ids), shape: array.shape)
+        }
+        return Tensor(values: try S.values(of: array), shape: array.shape)
+    }
+}
+
 extension InputFile {
-    /// .npy or CSV: `--input-format`, else the extension (.npy; .csv or .txt), else the .npy magic in the
-    /// first bytes (kept for whoever reads on).
+    /// .npy, .npz or CSV: `--input-format`, else the extension (.npy; .npz; .csv or .txt), else the .npy magic
+    /// or a zip's in the first bytes (kept for whoever reads on).
     func isNPY(_ format: FileFormat?) throws -> Bool {
         if let format { return format == .npy }
-        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
-        if ext == "npy" || ext == "csv" || ext == "txt" { return ext == "npy" }
+        if let ext = knownExtension { return ext == "npy" }
         return try prefix(NPYArray.magic.count).elementsEqual(NPYArray.magic)
+    }
+
+    func isNPZ(_ format: FileFormat?) throws -> Bool {
+        if let format { return format == .npz }
+        if let ext = knownExtension { return ext == "npz" }
+        return NPZArchive.isZip(try prefix(4))
+    }
+
+    private var knownExtension: String? {
+        let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension.lowercased()
+        return ["npy", "npz", "csv", "txt"].contains(ext) ? ext : nil
     }
 }

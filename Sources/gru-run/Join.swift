@@ -8,14 +8,14 @@ import GRUIO
 /// on open files, and memory holds one piece at most.
 struct Join: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Join outputs of shards (.npy along the batch axis, or CSV) into one file, in the order given.",
+        abstract: "Join outputs of shards (.npy or .npz along the batch axis, or CSV) into one file, in the order given.",
         discussion: """
-        The pieces and the output must be of one format (.npy or CSV).
+        The pieces and the output must be of one format (.npy, .npz or CSV); .npz pieces hold the same arrays.
         Example:
           gru-run join --output y.npy y-shard-*.npy
         """)
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The joined output (.npy or .csv); - for standard output (CSV).", valueName: "file"))
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The joined output (.npy, .npz or .csv); - for standard output (CSV).", valueName: "file"))
     var output: String = "-"
 
     @Flag(help: "CSV pieces hold sequences (--return-sequences): a blank line goes between pieces. Pieces with blank lines in them are taken as sequences anyway.")
@@ -38,15 +38,59 @@ struct Join: ParsableCommand {
             throw CLIError.usage("join reads each piece twice (to check them all first), so a piece cannot be standard input")
         }
         try checkDistinct(inputs: pieces.map { ("a piece", $0) }, outputs: [("--output", output)])
+        let names: [FileFormat: String] = [.npy: ".npy", .npz: ".npz", .csv: "CSV"]
         for piece in pieces {
-            let isNPY = try InputFile(path: piece).prefix(NPYArray.magic.count) == NPYArray.magic
-            if isNPY != (format == .npy) {
-                throw CLIError.usage("\(piece) holds \(isNPY ? ".npy" : "CSV") but the output \(displayName(output)) is \(format == .npy ? ".npy" : "CSV"); join pieces into an output of their own format")
+            let prefix = try InputFile(path: piece).prefix(NPYArray.magic.count)
+            let held: FileFormat = prefix == NPYArray.magic ? .npy : NPZArchive.isZip(prefix) ? .npz : .csv
+            if held != format {
+                throw CLIError.usage("\(piece) holds \(names[held]!) but the output \(displayName(output)) is \(names[format]!); join pieces into an output of their own format")
             }
         }
         let writer = try AtomicFileWriter(path: output)
-        if format == .npy { try joinNPY(to: writer) } else { try joinCSV(to: writer) }
+        switch format {
+        case .npy: try joinNPY(to: writer)
+        case .npz: try joinNPZ(to: writer)
+        case .csv: try joinCSV(to: writer)
+        }
         try writer.commit()
+    }
+
+    /// Each array of the pieces joined along its batch axis, under its name: the pieces must hold the same
+    /// names, and each name the same dtype and trailing shape. A piece is read once to check and once per
+    /// array to copy, one piece in memory at a time.
+    private func joinNPZ(to writer: AtomicFileWriter) throws {
+        let first = try NPZArchive(path: pieces[0])
+        var batches = [Int](repeating: 0, count: first.members.count)
+        for path in pieces {
+            let archive = try NPZArchive(path: path)
+            guard Set(archive.names) == Set(first.names), archive.names.count == first.names.count else {
+                throw CLIError.data("\(path) holds arrays \(NPZArchive.list(archive.names)) but \(pieces[0]) holds \(NPZArchive.list(first.names)); joined pieces hold the same arrays")
+            }
+            for (k, member) in first.members.enumerated() {
+                let array = archive[member.name]!, model = member.array
+                guard array.element == model.element, !array.shape.isEmpty, array.shape.count == model.shape.count,
+                      array.shape.dropFirst() == model.shape.dropFirst() else {
+                    throw CLIError.data("\(archive.memberPath(archive.names.firstIndex(of: member.name)!)) is \(array.element.descr) of shape \(describe(array.shape)), which does not join \(first.memberPath(k)) (\(model.element.descr), \(describe(model.shape))) along the batch axis")
+                }
+                let (sum, overflow) = batches[k].addingReportingOverflow(array.shape[0])
+                guard !overflow else { throw CLIError.data("the pieces hold more samples than a .npy can say") }
+                batches[k] = sum
+            }
+        }
+        let joined = NPZWriter(writer)
+        for (k, member) in first.members.enumerated() {
+            let array = member.array
+            let header = NPYWriter.header(descr: array.element.descr, shape: [batches[k]] + array.shape.dropFirst())
+            let perSample = array.shape.dropFirst().reduce(1, *)
+            try joined.add(name: member.name, bytes: header.count + batches[k] * perSample * array.element.size) { emit in
+                try header.withUnsafeBytes { try emit($0) }
+                for path in pieces {
+                    let piece = try NPZArchive(path: path)[member.name]!
+                    try piece.rawBytes(elements: 0..<piece.count).withUnsafeBytes { try emit($0) }
+                }
+            }
+        }
+        try joined.finish()
     }
 
     private func joinNPY(to writer: AtomicFileWriter) throws {

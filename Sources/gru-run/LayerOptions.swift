@@ -25,14 +25,14 @@ enum DType: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum FileFormat: String, ExpressibleByArgument, CaseIterable {
-    case npy, csv
+    case npy, npz, csv
 }
 
 extension CompletionKind {
     /// What --weights reads: .h5 (full models, .weights.h5), .hdf5, .keras.
     static var kerasFile: CompletionKind { .file(extensions: ["h5", "hdf5", "keras"]) }
     /// Inputs, outputs and states.
-    static var dataFile: CompletionKind { .file(extensions: ["npy", "csv"]) }
+    static var dataFile: CompletionKind { .file(extensions: ["npy", "npz", "csv"]) }
     /// The layer names of the file `--weights` names on the same line: every layer for --through, the GRU
     /// and Bidirectional(GRU) layers for --layer.
     static func layerNames(recurrentOnly: Bool) -> CompletionKind {
@@ -215,12 +215,12 @@ struct CallOptions: ParsableArguments {
 /// Where the data comes from and goes to.
 struct IOOptions: ParsableArguments {
     @Option(name: [.customShort("i"), .customLong("input")],
-            help: ArgumentHelp("Input .npy or .csv; - or absent for standard input. A model with several inputs takes one --input each, in the model's order.", valueName: "file"),
+            help: ArgumentHelp("Input .npy, .npz or .csv; - or absent for standard input. A model with several inputs takes one --input each, in the model's order, or one .npz holding an array per input (named as its Input layer, or arr_0, arr_1, ... in order).", valueName: "file"),
             completion: .dataFile)
     var inputs: [String] = []
 
     @Option(name: [.customShort("o"), .customLong("output")],
-            help: ArgumentHelp("Output .npy or .csv; - or absent for standard output. A model with several outputs takes one --output each, in the model's order.", valueName: "file"),
+            help: ArgumentHelp("Output .npy, .npz or .csv; - or absent for standard output. A model with several outputs takes one --output each, in the model's order, or one .npz that holds an array per output, named after its layer.", valueName: "file"),
             completion: .dataFile)
     var outputs: [String] = []
 
@@ -236,13 +236,13 @@ struct IOOptions: ParsableArguments {
         set { outputs = [newValue] }
     }
 
-    @Option(help: ArgumentHelp("Write the final state (batch, units) here, as .npy or .csv.", valueName: "file"), completion: .dataFile)
+    @Option(help: ArgumentHelp("Write the final state (batch, units) here, as .npy, .npz (one array named after the layer) or .csv.", valueName: "file"), completion: .dataFile)
     var stateOutput: String?
 
-    @Option(help: ArgumentHelp("Input format, when the extension does not tell.", valueName: "npy|csv"))
+    @Option(help: ArgumentHelp("Input format, when the extension does not tell.", valueName: "npy|npz|csv"))
     var inputFormat: FileFormat?
 
-    @Option(help: ArgumentHelp("Output format, when the extension does not tell (standard output defaults to csv).", valueName: "npy|csv"))
+    @Option(help: ArgumentHelp("Output format, when the extension does not tell (standard output defaults to csv).", valueName: "npy|npz|csv"))
     var outputFormat: FileFormat?
 
     @Option(help: ArgumentHelp("Cut CSV input into samples of this many rows (for CSV written without blank lines between samples, such as np.savetxt of x.reshape(-1, features)); each block of rows must hold whole samples.", valueName: "n"))

@@ -10,9 +10,10 @@ func outputFormat(for path: String, override: FileFormat?, standardDefault: File
     if path == "-" || path.hasPrefix("/dev/") { return standardDefault }
     switch URL(fileURLWithPath: path).pathExtension.lowercased() {
     case "npy": return .npy
+    case "npz": return .npz
     case "csv", "txt": return .csv
     default:
-        throw CLIError.usage("cannot tell the format of \(path) from its extension; name it .npy or .csv, or add --output-format")
+        throw CLIError.usage("cannot tell the format of \(path) from its extension; name it .npy, .npz or .csv, or add --output-format")
     }
 }
 

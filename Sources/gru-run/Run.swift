@@ -36,7 +36,10 @@ struct Run: ParsableCommand {
         if layer.layer != nil && layer.through != nil {
             throw CLIError.usage("--layer runs one layer on the input given and --through runs the model up to a layer; give one of them")
         }
-        let several = io.inputs.count > 1 || io.outputs.count > 1
+        // An .npz names its arrays after the model's inputs and layers: a model file runs whole to read or write one.
+        let npz = (io.inputs + io.outputs + [io.stateOutput].compactMap { $0 }).contains { isNPZPath($0, format: nil) }
+            || io.inputFormat == .npz || io.outputFormat == .npz
+        let several = io.inputs.count > 1 || io.outputs.count > 1 || npz
         let single = layer.through != nil || (layer.layer == nil && several && model!.hasGraph) ? nil
             : try model!.singleLayer(requested: layer.layer)
         if let single {
@@ -49,12 +52,16 @@ struct Run: ParsableCommand {
 
     /// One output as is; merge_mode None's two outputs stacked on a new first axis. Written from the arrays
     /// as they are, without a second copy of a single output.
-    func write<S: CLIScalar>(_ outputs: [ShapedArray<S>], format: FileFormat, timeMajor: Bool,
+    /// `name`: the array's name in an .npz (the layer's).
+    func write<S: CLIScalar>(_ outputs: [ShapedArray<S>], format: FileFormat, timeMajor: Bool, name: String,
                                      to writer: AtomicFileWriter) throws {
         let single = outputs[0].shape
         let values = outputs.count == 1 ? outputs[0].values : outputs.flatMap(\.values)
         if format == .npy {
             return try NPYWriter.write(values, shape: outputs.count == 1 ? single : [outputs.count] + single, to: writer)
+        }
+        if format == .npz {
+            return try NPZNames.write([(name, values, outputs.count == 1 ? single : [outputs.count] + single)], to: writer)
         }
         let columns = single.last ?? 1
         if single.count == 3 {
@@ -65,11 +72,13 @@ struct Run: ParsableCommand {
         try CSVWriter.write(values, columns: columns, rowsPerBlock: outputs.count > 1 ? single[0] : nil, to: writer)
     }
 
-    func encodeStates<S: CLIScalar>(_ states: [ShapedArray<S>], for path: String) throws -> [UInt8] {
+    /// `name`: the array's name in an .npz (the layer's).
+    func encodeStates<S: CLIScalar>(_ states: [ShapedArray<S>], for path: String, name: String) throws -> [UInt8] {
         let format = try outputFormat(for: path, override: nil, standardDefault: .csv)
         let shape = states.count == 1 ? states[0].shape : [states.count] + states[0].shape
         let values = states.flatMap(\.values)
         if format == .npy { return S.encodeNPY(values, shape: shape) }
+        if format == .npz { return try NPZNames.encode(values, shape: shape, name: name) }
         return S.encodeCSV(values, columns: states[0].shape.last ?? 1, rowsPerBlock: states.count > 1 ? states[0].shape[0] : nil)
     }
 

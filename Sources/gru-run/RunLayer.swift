@@ -43,15 +43,15 @@ extension Run {
         io.sayWhenReadingATerminal()
         let source = try InputFile(path: io.input)
         if let gru = recurrent as? GRU<S>, streams(config) {
-            let isNPY = try source.prefix(NPYArray.magic.count).starts(with: NPYArray.magic)
-            if io.inputFormat == .csv || !isNPY {
+            let prefix = try source.prefix(NPYArray.magic.count)
+            if io.inputFormat == .csv || !(prefix.starts(with: NPYArray.magic) || NPZArchive.isZip(prefix)) {
                 return try stream(source, through: gru.layer, single: single, timesteps: csvTimesteps, outputs: outputs)
             }
         }
         // One batch-major GRU in inference reads an .npy of its own type from the file as it goes.
         let inPlace = recurrent is GRU<S> && !config.timeMajor && !call.training
         let input = try InputData<S>.load(source, format: io.inputFormat, timeMajor: config.timeMajor, inPlace: inPlace,
-                                          timesteps: csvTimesteps, integerHint: idsHint(single))
+                                          timesteps: csvTimesteps, integers: integers(single))
         if !io.quiet { input.notes.forEach(GRURun.note) }
         let (batch, steps) = config.timeMajor ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
         guard input.shape[2] == single.inputDim else {
@@ -93,17 +93,17 @@ extension Run {
         let finalStates = results.suffix(stateCount).map { ShapedArray(values: $0.values, shape: $0.shape) }
         let format = try outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)
         let sequence = config.timeMajor && produced[0].shape.count == 3
-        try outputs.write([{ try self.write(produced, format: format, timeMajor: sequence, to: $0) }]
-            + [io.stateOutput, call.state].compactMap { $0 }.map { path in { try $0.write(try self.encodeStates(finalStates, for: path)) } })
+        let name = single.layer.name
+        try outputs.write([{ try self.write(produced, format: format, timeMajor: sequence, name: name, to: $0) }]
+            + [io.stateOutput, call.state].compactMap { $0 }.map { path in { try $0.write(try self.encodeStates(finalStates, for: path, name: name)) } })
     }
 
-    /// Integer ids given to a GRU layer: they need the Embedding in front of it, which only a whole model run has.
-    private func idsHint(_ single: KerasSingleLayer) -> String {
+    /// Integers given to a layer: token ids where the file has an Embedding in front of it (which only a whole
+    /// model run applies), refused; else cast to floats, as Keras casts a model's input to its Input's dtype.
+    private func integers(_ single: KerasSingleLayer) -> IntegerInput {
         let layerName = Printable.quoted(single.layer.name)
-        if let embedding = single.embedding {
-            return "token ids go through the model's Embedding \(Printable.quoted(embedding)) in front of layer \(layerName), which turns them into vectors of \(single.inputDim) features: run the whole model without --layer"
-        }
-        return "layer \(layerName) reads vectors of \(single.inputDim) features, and token ids must first go through the model's Embedding in front of it: run the whole model (saved with model.save) without --layer"
+        guard let embedding = single.embedding else { return .cast(reader: "layer \(layerName) of \(layer.weights)") }
+        return .refused(hint: "token ids go through the model's Embedding \(Printable.quoted(embedding)) in front of layer \(layerName), which turns them into vectors of \(single.inputDim) features: run the whole model without --layer")
     }
 
     /// CSV in, CSV out, sample by sample as the rows arrive; the final states are written once all is read.
@@ -120,7 +120,7 @@ extension Run {
         if !io.quiet { notes.forEach(GRURun.note) }
         let shaped = [ShapedArray(values: states, shape: [samples, gru.config.units])]
         try outputs.write([{ _ in }] + [io.stateOutput, call.state].compactMap { $0 }.map { path in
-            { try $0.write(try self.encodeStates(shaped, for: path)) }
+            { try $0.write(try self.encodeStates(shaped, for: path, name: single.layer.name)) }
         })
     }
 
@@ -134,13 +134,13 @@ extension Run {
 
     /// CSV in and CSV out through one forward GRU with nothing that needs the whole batch at once: the run
     /// streams. (go_backwards needs a sample's end first; time-major CSV and per-batch states need the batch.)
-    /// An input that is not named .npy streams unless its first bytes are the .npy magic.
+    /// An input not named .npy or .npz streams unless its first bytes are the .npy magic or a zip's.
     private func streams(_ config: GRUConfig) -> Bool {
         guard !config.goBackwards, !config.timeMajor, call.initialState.isEmpty, call.state == nil,
               !call.training, call.mask == nil else { return false }
         guard (try? outputFormat(for: io.output, override: io.outputFormat, standardDefault: .csv)) == .csv else { return false }
         if let format = io.inputFormat { return format == .csv }
-        return URL(fileURLWithPath: io.input).pathExtension.lowercased() != "npy"
+        return !["npy", "npz"].contains(URL(fileURLWithPath: io.input).pathExtension.lowercased())
     }
 
     /// The mask in the input's own layout: an explicit file, or the Masking rule (all features equal the value).

@@ -76,23 +76,33 @@ extension Run {
             }
         }
         let produced = graph.outputs.count
+        let modelInputs = graph.inputs.count - carriedCount
         let inputPaths = io.inputs.isEmpty ? ["-"] : io.inputs
-        guard inputPaths.count == graph.inputs.count - carriedCount else {
-            let names = graph.inputs.map(\.name).joined(separator: ", ")
-            throw CLIError.usage("\(path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") (\(names)) but --input was given \(inputPaths.count) times")
-        }
-        guard outputs.writers.count - stateWriters == produced else {
+        // One .npz output holds every output of the model, each named after its layer.
+        let npzOutput = try outputs.writers.count - stateWriters == 1 && produced > 1
+            && (try outputFormat(for: outputs.writers[0].path, override: io.outputFormat, standardDefault: .csv)) == .npz
+        guard outputs.writers.count - stateWriters == produced || npzOutput else {
             let what = layer.through.map { "layer \(Printable.quoted($0)) of \(path)" } ?? path
-            throw CLIError.usage("\(what) gives \(produced) output\(produced == 1 ? "" : "s"); name one file for each, in the model's order (--output, or --expect for check)")
+            throw CLIError.usage("\(what) gives \(produced) output\(produced == 1 ? "" : "s"); name one file for each, in the model's order, or one .npz for all (--output, or --expect for check)")
         }
         let sampling = try csvSampling(graph.inputs[0], path: path)
+        if inputPaths.count > 1, let npz = inputPaths.first(where: { isNPZPath($0, format: io.inputFormat) }) {
+            throw CLIError.usage("--input \(npz) is an .npz, which holds every input of a model; give it alone, or give one .npy or CSV file per input")
+        }
+        if inputPaths.count != 1 || !isNPZPath(inputPaths[0], format: io.inputFormat) {
+            guard inputPaths.count == modelInputs || (inputPaths.count == 1 && io.inputFormat == nil) else {
+                throw inputCountError(graph, modelInputs, given: inputPaths.count, path: path)
+            }
+        }
         io.sayWhenReadingATerminal()
         // Each input is opened once: the bytes read to tell .npy from CSV stay with it (a pipe, /dev/stdin).
         let files = try inputPaths.map { try InputFile(path: $0) }
+        let archive = try files.count == 1 && files[0].isNPZ(io.inputFormat) ? NPZArchive(input: files[0]) : nil
+        if archive == nil && files.count != modelInputs { throw inputCountError(graph, modelInputs, given: files.count, path: path) }
         let firstRank = graph.inputs[0].shape.map { $0.count + 1 }
         // Streaming runs whatever samples have arrived; a layer with batch statistics needs predict's batches.
         let batchDependent = graph.calls.contains { $0.layer is BatchDependentLayer }
-        if files.count == 1, produced == 1, stateSources.isEmpty, !batchDependent, SampleStream<S>.streams(rank: firstRank),
+        if files.count == 1, archive == nil, produced == 1, stateSources.isEmpty, !batchDependent, SampleStream<S>.streams(rank: firstRank),
            try outputFormat(for: paths(outputs)[0], override: io.outputFormat, standardDefault: .csv) == .csv,
            try !files[0].isNPY(io.inputFormat) {
             let stream = SampleStream<S>(files[0], rank: firstRank, timesteps: sampling)
@@ -102,8 +112,19 @@ extension Run {
             return
         }
         var notes: [String] = []
-        var inputs = try zip(files, graph.inputs).map { file, input in
-            try InputData<S>.modelInput(file, format: io.inputFormat, rank: input.shape.map { $0.count + 1 }, timesteps: sampling, notes: &notes)
+        var inputs: [Tensor<S>]
+        if let archive {
+            let order = try NPZNames.assign(archive.names, to: graph.inputs.prefix(modelInputs).map(\.name), file: archive.path,
+                                            kind: "input", owner: "\(path) takes")
+            inputs = try order.enumerated().map { k, member in
+                try InputData<S>.modelInput(archive.members[member].array, path: archive.memberPath(member),
+                                            integers: graph.integerUse(ofInput: k, model: path), notes: &notes)
+            }
+        } else {
+            inputs = try files.enumerated().map { k, file in
+                try InputData<S>.modelInput(file, format: io.inputFormat, rank: graph.inputs[k].shape.map { $0.count + 1 }, timesteps: sampling,
+                                            integers: graph.integerUse(ofInput: k, model: path), notes: &notes)
+            }
         }
         for (input, tensor) in zip(graph.inputs, inputs) {
             if let batch = input.batch, batch != tensor.shape[0] {
@@ -138,12 +159,32 @@ extension Run {
             let stacked = Tensor(values: states.flatMap(\.values), shape: states.count == 1 ? first.shape : [states.count] + first.shape)
             results += Array(repeating: stacked, count: stateWriters)
         }
-        try outputs.write(zip(results, paths(outputs)).map { result, path in
+        // Arrays in an .npz are named after their layer: the outputs as Keras's output_names, states after the
+        // recurrent layer that gives them.
+        let stateName = stateSources.first.map { source -> String in
+            if case .node(let call, _) = source { return graph.calls[call].name }
+            return "state"
+        } ?? "state"
+        var names = NPZNames.outputNames(graph) + Array(repeating: stateName, count: stateWriters)
+        if npzOutput {
+            let named = zip(names, results).prefix(produced).map { (name: $0, values: $1.values, shape: $1.shape) }
+            results = [Tensor(values: [], shape: [0])] + results.dropFirst(produced)
+            names = ["outputs"] + names.dropFirst(produced)
+            try outputs.write([{ try NPZNames.write(named, to: $0) }] + zip(results, names).dropFirst().map(write))
+        } else {
+            try outputs.write(zip(results, names).map(write))
+        }
+        func write(_ result: Tensor<S>, _ name: String) -> (AtomicFileWriter) throws -> Void {
             { writer in
-                let format = try outputFormat(for: path, override: self.io.outputFormat, standardDefault: .csv)
-                try self.write([ShapedArray(values: result.values, shape: result.shape)], format: format, timeMajor: false, to: writer)
+                let format = try outputFormat(for: writer.path, override: self.io.outputFormat, standardDefault: .csv)
+                try self.write([ShapedArray(values: result.values, shape: result.shape)], format: format, timeMajor: false, name: name, to: writer)
             }
-        })
+        }
+    }
+
+    private func inputCountError<T>(_ graph: ModelGraph<T>, _ count: Int, given: Int, path: String) -> CLIError {
+        let names = graph.inputs.prefix(count).map(\.name).joined(separator: ", ")
+        return CLIError.usage("\(path) takes \(count) input\(count == 1 ? "" : "s") (\(names)) but --input was given \(given) times; one .npz can hold them all")
     }
 
     private func paths(_ outputs: OutputSet) -> [String] { outputs.writers.map(\.path) }

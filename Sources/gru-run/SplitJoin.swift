@@ -7,7 +7,7 @@ import GRUIO
 /// puts the shards' outputs back together. Samples are independent, so the joined outputs equal one run's.
 struct Split: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Cut an input (.npy or CSV) into shards of N samples each; prints the shard names.",
+        abstract: "Cut an input (.npy, .npz or CSV) into shards of N samples each; prints the shard names.",
         discussion: """
         Refuses when files named as shards of the prefix are already there (an earlier split's shards or \
         their outputs would be mixed with the new ones).
@@ -15,7 +15,7 @@ struct Split: ParsableCommand {
           gru-run split --input x.npy --samples 1000 --prefix shard-     (shard-00001.npy, shard-00002.npy, ...)
         """)
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("The input to cut: .npy, or CSV with a blank line between samples.", valueName: "file"))
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("The input to cut: .npy, .npz (every array cut along its batch axis), or CSV with a blank line between samples.", valueName: "file"))
     var input: String = "-"
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Samples per shard (the last may hold fewer).", valueName: "n"))
@@ -24,7 +24,7 @@ struct Split: ParsableCommand {
     @Option(help: ArgumentHelp("Shard names start with this (a folder may come first); a number and the input's extension follow.", valueName: "prefix"))
     var prefix: String = "shard-"
 
-    @Option(help: ArgumentHelp("Input format, when the extension does not tell.", valueName: "npy|csv"))
+    @Option(help: ArgumentHelp("Input format, when the extension does not tell.", valueName: "npy|npz|csv"))
     var inputFormat: FileFormat?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Cut CSV written without blank lines between samples into samples of this many rows.", valueName: "n"))
@@ -44,6 +44,7 @@ struct Split: ParsableCommand {
         var written: [String] = []
         do {
             if try file.isNPY(inputFormat) { try splitNPY(try NPYArray(input: file), written: &written) }
+            else if try file.isNPZ(inputFormat) { try splitNPZ(try NPZArchive(input: file), written: &written) }
             else { try splitCSV(file, written: &written) }
         } catch {
             // The shards of a failed split are all new (none existed before): none stays.
@@ -103,6 +104,34 @@ struct Split: ParsableCommand {
             try writeFileAtomically(NPYWriter.header(descr: array.element.descr, shape: [n] + array.shape.dropFirst())
                                     + array.rawBytes(elements: (first * perSample)..<((first + n) * perSample)), to: path)
             written.append(path)
+        }
+    }
+
+    /// Every array of the archive cut along its batch axis: shard k holds samples of each array, under its name.
+    private func splitNPZ(_ archive: NPZArchive, written: inout [String]) throws {
+        let batches = archive.members.map { $0.array.shape.first ?? 0 }
+        guard let batch = batches.first, batch > 0, batches.allSatisfy({ $0 == batch }) else {
+            let counts = zip(archive.names, archive.members).map { "\(Printable.quoted($0)) \(describe($1.array.shape))" }
+            throw CLIError.data("\(displayName(input)) holds \(counts.joined(separator: ", ")); split cuts every array along its first (batch) axis, so each needs the same number of samples, at least 1")
+        }
+        let count = batch / samples + (batch % samples == 0 ? 0 : 1)
+        let width = max(5, String(count).count)
+        for k in 0..<count {
+            let first = k * samples, n = min(samples, batch - first)
+            let writer = try AtomicFileWriter(path: name(k, width: width, ext: "npz"))
+            let shard = NPZWriter(writer)
+            for member in archive.members {
+                let array = member.array, perSample = array.shape.dropFirst().reduce(1, *)
+                let header = NPYWriter.header(descr: array.element.descr, shape: [n] + array.shape.dropFirst())
+                let body = try array.rawBytes(elements: (first * perSample)..<((first + n) * perSample))
+                try shard.add(name: member.name, bytes: header.count + body.count) { emit in
+                    try header.withUnsafeBytes { try emit($0) }
+                    try body.withUnsafeBytes { try emit($0) }
+                }
+            }
+            try shard.finish()
+            try writer.commit()
+            written.append(writer.path)
         }
     }
 

@@ -58,7 +58,7 @@ def npy_cases():
         "code_in_header.npy": (npy_bytes(ok.replace("'<f4'", "__import__('os').system('true')"), data), "'descr' is not a string"),
         "rank2.npy": (npy_bytes(ok.replace("(5, 6, 5)", "(30, 5)"), data), "3 dimensions"),
         "zero_steps.npy": (npy_bytes(ok.replace("(5, 6, 5)", "(5, 0, 5)")), "every dimension must be at least 1"),
-        "integers.npy": (npy_bytes(ok.replace("<f4", "<i4"), data), "holds integers"),
+        "datetimes.npy": (npy_bytes(ok.replace("<f4", "<M8"), data), "'<M8' is not supported"),
         "wrong_features.npy": (npy_bytes(ok.replace("(5, 6, 5)", "(5, 10, 3)"), data), "has 3 features per step"),
     }
     for name, (content, fragment) in bad.items():

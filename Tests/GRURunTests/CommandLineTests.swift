@@ -161,7 +161,7 @@ final class CommandLineTests: XCTestCase {
             (["--weights", model, "--input", x, "--reset-after"], 64, "--reset-after contradicts \(model): its bias has shape (21,), which means reset_after=False."),
             (["--weights", model, "--input", x, "--activation", "softmax"], 64, "The value 'softmax' is invalid for '--activation <name>'. Please provide one of the following: tanh, sigmoid, hard_sigmoid, relu, linear, elu, selu, softplus, softsign, exponential, swish, gelu, relu6, leaky_relu, mish, celu, hard_tanh, hard_silu, hard_shrink, soft_shrink, tanh_shrink, log_sigmoid, sparse_plus, sparse_sigmoid, squareplus, silu, hard_swish, None."),
             (["--weights", model, "--input", x, "--output", x], 64, "--output \(x) is the same file as --input; writing it would destroy an input."),
-            (["--weights", model, "--input", x, "--output", scratch + "/y.bin"], 64, "cannot tell the format of \(scratch)/y.bin from its extension; name it .npy or .csv, or add --output-format."),
+            (["--weights", model, "--input", x, "--output", scratch + "/y.bin"], 64, "cannot tell the format of \(scratch)/y.bin from its extension; name it .npy, .npz or .csv, or add --output-format."),
             (["--weights", model, "--input", x, "--initial-state", x], 65, "\(x) is not a usable .npy array: it has shape (5, 6, 5) but 2 dimensions (batch, units) are needed."),
             (["--weights", model, "--input", x, "--mask", x], 65, "\(x) has shape (5, 6, 5); the input needs a mask of shape (5, 6) (batch, timesteps)."),
             (["--weights", model, "--input", x, "--return-state"], 64, "--return-state needs --state-output FILE to write the final state to."),

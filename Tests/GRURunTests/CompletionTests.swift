@@ -5,7 +5,7 @@ import XCTest
 /// The completion scripts `make install` puts in place: `run` is the default command, so its flags complete
 /// at the top level (`gru-run --<TAB>`), and file options complete the file kinds they read.
 final class CompletionTests: XCTestCase {
-    private let kerasFiles = ["h5", "hdf5", "keras"], dataFiles = ["npy", "csv"]
+    private let kerasFiles = ["h5", "hdf5", "keras"], dataFiles = ["npy", "npz", "csv"]
 
     private func script(_ shell: String) throws -> String {
         let result = try GRURunBinary.run(["--generate-completion-script", shell])
@@ -40,7 +40,7 @@ final class CompletionTests: XCTestCase {
             XCTAssertTrue(lines(after: "'\(flag)')", in: root)?.contains(pattern) ?? false, "\(flag): \(pattern)")
         }
         let check = try function("_gru-run_check", in: try script("bash"))
-        XCTAssertTrue(lines(after: "'--expect')", in: check)?.contains("-fX '!*.@(npy|csv)'") ?? false)
+        XCTAssertTrue(lines(after: "'--expect')", in: check)?.contains("-fX '!*.@(npy|npz|csv)'") ?? false)
     }
 
     func testZshCompletesRunsFlagsAtTheTopLevelWithFileKinds() throws {
@@ -52,7 +52,7 @@ final class CompletionTests: XCTestCase {
             XCTAssertTrue(lines(after: flag, in: root)?.contains(pattern) ?? false, "\(flag): \(pattern)")
         }
         XCTAssertTrue(root.contains("'--return-sequences["))
-        XCTAssertTrue(lines(after: "--expect[", in: try function("_gru-run_check", in: zsh))?.contains("_files -g '\\''*.npy *.csv'\\''") ?? false)
+        XCTAssertTrue(lines(after: "--expect[", in: try function("_gru-run_check", in: zsh))?.contains("_files -g '\\''*.npy *.npz *.csv'\\''") ?? false)
     }
 
     func testFishCompletesRunsFlagsAtTheTopLevelWithFileKinds() throws {
@@ -67,7 +67,7 @@ final class CompletionTests: XCTestCase {
             XCTAssertTrue(line(flag)?.contains(pattern) ?? false, "\(flag): \(pattern)")
         }
         XCTAssertNotNil(line("return-sequences"))
-        XCTAssertTrue(line("expect", "gru-run check")?.contains("set -l exts \\'npy\\' \\'csv\\'") ?? false)
+        XCTAssertTrue(line("expect", "gru-run check")?.contains("set -l exts \\'npy\\' \\'npz\\' \\'csv\\'") ?? false)
     }
 
     /// After --through and --layer, bash offers the layer names of the file --weights names on the line (every

@@ -109,7 +109,7 @@ final class OutputSafetyTests: XCTestCase {
             """)
         XCTAssertEqual(result.stdout, "folder 74\nformat 64\n")
         XCTAssertEqual(result.stderr, "gru-run: Could not write nodir/y.npy: its folder \(scratch)/nodir does not exist.\n"
-            + "gru-run: cannot tell the format of y.bin from its extension; name it .npy or .csv, or add --output-format.\n")
+            + "gru-run: cannot tell the format of y.bin from its extension; name it .npy, .npz or .csv, or add --output-format.\n")
     }
 
     /// Waits (at most 10 s) until run $1 has written to its unnamed output in this folder: O_TMPFILE files

@@ -54,13 +54,14 @@ final class UsageHintTests: XCTestCase {
 
     func testTokenIDsGivenToAGRULayerPointAtTheEmbedding() throws {
         try writeIDs(scratch + "/ids.npy")
+        // A model of one GRU takes integers as Keras's predict does (cast to floats), but not of a token ids' shape.
         try assertRefusal(["--weights", layerCase + "/model.h5", "--input", "ids.npy"], 65,
-                          "ids.npy is not a usable .npy array: it holds integers; inputs must be float32 or float64; layer 'gru' reads vectors of 5 features, and token ids must first go through the model's Embedding in front of it: run the whole model (saved with model.save) without --layer.")
+                          "ids.npy is not a usable .npy array: it has shape (2, 6) but 3 dimensions (batch, timesteps, features) are needed; integers of shape (batch, timesteps) look like token ids, which layer 'gru' of \(layerCase)/model.h5 cannot take: they go through an Embedding first.")
         // A real Keras 2.0.4 model: Embedding -> GRU -> Dense.
         let embedded = Fixtures.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/realworld/k2.0.4_cse5393_embedding_gru/gru.h5").path
         guard FileManager.default.fileExists(atPath: embedded) else { return }
         try assertRefusal(["--weights", embedded, "--input", "ids.npy", "--layer", "gru_2"], 65,
-                          "ids.npy is not a usable .npy array: it holds integers; inputs must be float32 or float64; token ids go through the model's Embedding 'embedding_2' in front of layer 'gru_2', which turns them into vectors of 50 features: run the whole model without --layer.")
+                          "ids.npy is not a usable .npy array: it holds integers; inputs must be float16, float32 or float64; token ids go through the model's Embedding 'embedding_2' in front of layer 'gru_2', which turns them into vectors of 50 features: run the whole model without --layer.")
     }
 
     func testParserRefusalsPointAtTheUsage() throws {

@@ -153,9 +153,13 @@ enum KerasArchive {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(min(claimed, 64 << 20))  // a claim is not trusted with memory
         do {
-            _ = try archive.extract(entry, skipCRC32: false) { chunk in
+            // ZIPFoundation computes the checksum and leaves the comparison to its caller.
+            let checksum = try archive.extract(entry, skipCRC32: false) { chunk in
                 bytes.append(contentsOf: chunk)
                 if bytes.count > claimed { throw GRUIOError.keras(path: path, "\(name) is larger than it claims") }
+            }
+            guard checksum == entry.checksum else {
+                throw GRUIOError.keras(path: path, "\(name) does not match its checksum: the archive is damaged")
             }
         } catch let error as GRUIOError {
             throw error

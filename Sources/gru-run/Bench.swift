@@ -122,7 +122,8 @@ extension Bench {
             // Token ids as they are (an Embedding reads them), as a run takes them.
             var notes: [String] = []
             let file = try InputFile(path: input)
-            let tensor = try InputData<S>.modelInput(file, format: nil, rank: graph.inputs[0].shape.map { $0.count + 1 }, timesteps: nil, notes: &notes)
+            let tensor = try InputData<S>.modelInput(file, format: nil, rank: graph.inputs[0].shape.map { $0.count + 1 }, timesteps: nil,
+                                                     integers: graph.integerUse(ofInput: 0, model: model.path), notes: &notes)
             data = InputData(values: tensor.values, shape: tensor.shape)
         } else {
             guard let declared = graph.inputs[0].shape, declared.count >= 1, declared.dropFirst().allSatisfy({ $0 != nil }) else {

@@ -4,7 +4,11 @@ import GRUCore
 /// `product.k` input values it reads, zeros in the padding) at `target`; the patches are made a block of
 /// rows at a time and multiplied by the packed kernel, so memory beyond the output stays about 1 MB.
 /// Returns the `(rows, product.n)` output.
+///
+/// An element-wise `activation` is applied to each block of output rows right after its product, while the
+/// block is still in cache, instead of in a second pass over the whole output.
 func productOverPatches<S: GRUScalar>(_ product: MatrixProduct<S>, rows: Int, threads: Int, layer: String,
+                                      activation: LayerActivation = .linear,
                                       gather: (Int, UnsafeMutablePointer<S>) -> Void) throws -> [S] {
     let count = try reserveOutput(rows, product.n, of: S.self, layer: layer)
     let width = product.k
@@ -18,8 +22,19 @@ func productOverPatches<S: GRUScalar>(_ product: MatrixProduct<S>, rows: Int, th
                 let block = min(blockRows, rows - first)
                 for r in 0..<block { gather(first + r, patch.baseAddress! + r * width) }
                 product.multiply(patch.baseAddress!, rows: block, into: output.baseAddress! + first * product.n, threads: threads)
+                if case .elementwise(let kind, let hardSigmoid) = activation, kind != .linear {
+                    vectorActivation(kind, output.baseAddress! + first * product.n, count: block * product.n, hardSigmoid: hardSigmoid)
+                }
             }
         }
     }
     return out
+}
+
+extension LayerActivation {
+    /// Whether `productOverPatches` applies it block by block (element-wise activations).
+    var isElementwise: Bool {
+        if case .elementwise = self { return true }
+        return false
+    }
 }

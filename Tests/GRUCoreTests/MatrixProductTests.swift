@@ -33,3 +33,29 @@ final class MatrixProductTests: XCTestCase {
         }
     }
 }
+
+/// The vectorized activations a whole tensor takes (Dense, Conv, Activation layers): relu keeps a NaN, gives 0
+/// (not -0) for -0 and negatives, and passes positives, in full registers and in the tail, on every build.
+final class VectorActivationTests: XCTestCase {
+    private func check<S: GRUScalar>(_ type: S.Type) {
+        let pattern: [S] = [.nan, -0.0, -1.5, 2.25, 0, -1e30, 1e30, 3]
+        var values = (0..<37).map { pattern[$0 % pattern.count] }
+        values.withUnsafeMutableBufferPointer { vectorActivation(.relu, $0.baseAddress!, count: $0.count, hardSigmoid: .keras2) }
+        for (i, y) in values.enumerated() {
+            let x = pattern[i % pattern.count]
+            if x.isNaN {
+                XCTAssertTrue(y.isNaN, "\(S.self) \(i)")
+            } else {
+                XCTAssertEqual(y, x > 0 ? x : 0, "\(S.self) \(i)")
+                XCTAssertFalse(y.sign == .minus, "\(S.self) \(i): relu gave -0")
+            }
+        }
+    }
+
+    func testReluKeepsNaNAndGivesPlusZero() {
+        forEachKernelSet { _ in
+            check(Float.self)
+            check(Double.self)
+        }
+    }
+}

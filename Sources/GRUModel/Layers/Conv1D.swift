@@ -39,7 +39,7 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         }
         // Row (b, t) of the patches: the kernel_size windows of in_channels values output step t reads.
         let out = try x.values.withUnsafeBufferPointer { input in
-            try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name) { row, target in
+            try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name, activation: activation) { row, target in
                 let b = row / length, t = row % length
                 for k in 0..<kernelSize {
                     let source = t * stride + k * dilation - before
@@ -52,6 +52,7 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
             }
         }
         let shape = [x.batch, length, filters]
+        if activation.isElementwise { return Tensor(values: out, shape: shape) }  // applied block by block
         return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
     }
 }

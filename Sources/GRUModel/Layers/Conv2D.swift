@@ -42,7 +42,7 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
         }
         // Row (b, r, c) of the patches: the kh x kw pixels of in_channels values output pixel (r, c) reads.
         let out = try x.values.withUnsafeBufferPointer { input in
-            try productOverPatches(product, rows: x.batch * outRows * outCols, threads: threads, layer: name) { pixel, patch in
+            try productOverPatches(product, rows: x.batch * outRows * outCols, threads: threads, layer: name, activation: activation) { pixel, patch in
                 let c = pixel % outCols, r = pixel / outCols % outRows, b = pixel / (outCols * outRows)
                 var target = patch
                 for i in 0..<kernelSize.0 {
@@ -60,6 +60,7 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
             }
         }
         let shape = [x.batch, outRows, outCols, filters]
+        if activation.isElementwise { return Tensor(values: out, shape: shape) }  // applied block by block
         return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
     }
 }

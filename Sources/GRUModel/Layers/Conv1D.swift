@@ -41,6 +41,12 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         let out = try x.values.withUnsafeBufferPointer { input in
             try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name, activation: activation) { row, target in
                 let b = row / length, t = row % length
+                let first = t * stride - before
+                // Undilated and inside the input: the window is one run of kernel_size * in_channels values.
+                if dilation == 1 && first >= 0 && first + kernelSize <= steps {
+                    target.update(from: input.baseAddress! + (b * steps + first) * inChannels, count: kernelSize * inChannels)
+                    return
+                }
                 for k in 0..<kernelSize {
                     let source = t * stride + k * dilation - before
                     if source >= 0 && source < steps {

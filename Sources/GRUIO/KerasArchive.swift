@@ -149,23 +149,6 @@ enum KerasArchive {
         let entry = try checkedEntry(name, of: archive, path: path, limit: limit)
         // The member, and the copy libhdf5 makes of an in-memory file.
         try MemoryBudget.reserve(MemoryBudget.bytes(Int(entry.uncompressedSize), 2), for: "\(name) of \(path)")
-        let claimed = Int(entry.uncompressedSize)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(min(claimed, 64 << 20))  // a claim is not trusted with memory
-        do {
-            // ZIPFoundation computes the checksum and leaves the comparison to its caller.
-            let checksum = try archive.extract(entry, skipCRC32: false) { chunk in
-                bytes.append(contentsOf: chunk)
-                if bytes.count > claimed { throw GRUIOError.keras(path: path, "\(name) is larger than it claims") }
-            }
-            guard checksum == entry.checksum else {
-                throw GRUIOError.keras(path: path, "\(name) does not match its checksum: the archive is damaged")
-            }
-        } catch let error as GRUIOError {
-            throw error
-        } catch {
-            throw GRUIOError.keras(path: path, "\(name) could not be extracted: the archive is damaged")
-        }
-        return bytes
+        return try extractCheckedMember(entry, of: archive, subject: name) { GRUIOError.keras(path: path, $0) }
     }
 }

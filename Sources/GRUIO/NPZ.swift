@@ -117,27 +117,7 @@ public struct NPZArchive: Sendable {
     }
 
     private static func extract(_ entry: Entry, of archive: Archive, path: String) throws -> [UInt8] {
-        let claimed = Int(entry.uncompressedSize)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(claimed)
-        do {
-            // ZIPFoundation computes the CRC of what it hands over and leaves the comparison to the caller.
-            let crc = try archive.extract(entry, skipCRC32: false) { chunk in
-                bytes.append(contentsOf: chunk)
-                if bytes.count > claimed { throw GRUIOError.npz(path: path, "member \(Printable.quoted(entry.path)) is larger than it claims: the archive is damaged") }
-            }
-            guard crc == entry.checksum else {
-                throw GRUIOError.npz(path: path, "member \(Printable.quoted(entry.path)) does not match its checksum: the archive is damaged")
-            }
-        } catch let error as GRUIOError {
-            throw error
-        } catch {
-            throw GRUIOError.npz(path: path, "member \(Printable.quoted(entry.path)) cannot be read: the archive is damaged (truncated, or its checksum does not match)")
-        }
-        guard bytes.count == claimed else {
-            throw GRUIOError.npz(path: path, "member \(Printable.quoted(entry.path)) holds \(bytes.count) bytes but claims \(claimed): the archive is damaged")
-        }
-        return bytes
+        try extractCheckedMember(entry, of: archive, subject: "member \(Printable.quoted(entry.path))") { GRUIOError.npz(path: path, $0) }
     }
 
     /// `'a', 'b' and 'c'`, for messages.

@@ -39,13 +39,15 @@ let package = Package(
             path: "Sources/CHDF5",
             providers: [.apt(["libhdf5-dev"])]
         ),
+        // A libhdf5 file driver that reads an HDF5 file in place inside another (a .keras archive's stored member).
+        .target(name: "CHDF5Member", path: "Sources/CHDF5Member"),
         .target(name: "CPUFeatures"),
         .target(name: "GRUBase", swiftSettings: optimize),
         .target(name: "GRUKernels", dependencies: ["GRUBase"], swiftSettings: optimize),
         .target(name: "GRUCore", dependencies: ["GRUBase", "GRUKernels", "CPUFeatures"] + kernelBuilds.map { .target(name: $0.name) },
                 swiftSettings: optimize),
         .target(name: "GRUModel", dependencies: ["GRUCore"], swiftSettings: checked),
-        .target(name: "GRUIO", dependencies: ["GRUCore", "GRUModel", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+        .target(name: "GRUIO", dependencies: ["GRUCore", "GRUModel", "CHDF5", "CHDF5Member", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-lhdf5_serial", "-Xlinker", "-lz"])]),
         .executableTarget(
             name: "gru-run",

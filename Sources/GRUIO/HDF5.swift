@@ -1,4 +1,5 @@
 import CHDF5
+import CHDF5Member
 import Foundation
 import GRUCore
 
@@ -121,7 +122,13 @@ public struct HDF5FloatArray: Sendable {
             }, to: [S].self)
         case .doubles(let values): return S.converting(values)
         case .deferred(let dataset): return Self.mustHaveBeenLoaded(dataset).converted(S.self)
-        case .zeros: return [S](repeating: 0, count: count)
+        case .zeros:
+            // All bits zero is 0 in both types: set at memset's speed (a large embedding's placeholder).
+            let count = count
+            return [S](unsafeUninitializedCapacity: count) { buffer, n in
+                if let base = buffer.baseAddress { memset(UnsafeMutableRawPointer(base), 0, count * MemoryLayout<S>.stride) }
+                n = count
+            }
         }
     }
 
@@ -213,6 +220,20 @@ final class HDF5File {
         guard H5Fis_hdf5(opening) > 0 else { throw GRUIOError.notHDF5(path: path) }
         let id = H5Fopen(opening, chdf5_acc_rdonly(), chdf5_p_default())
         guard id >= 0 else { throw GRUIOError.hdf5(path: path, "is damaged or truncated: libhdf5 could not open it") }
+        file = HDF5Handle(id, close: H5Fclose)
+        findBackslashNames()
+    }
+
+    /// Opens the HDF5 file stored uncompressed at `offset` of the open `descriptor` (`size` bytes: a zip
+    /// member), reading it in place; named `path` in errors.
+    init(path: String, member descriptor: Int32, offset: Int64, size: Int64) throws {
+        chdf5_silence_errors()
+        self.path = path
+        let fapl = chdf5_member_fapl(descriptor, offset, size)
+        guard fapl >= 0 else { throw GRUIOError.hdf5(path: path, "could not be opened in place") }
+        defer { H5Pclose(fapl) }
+        let id = H5Fopen(path, chdf5_acc_rdonly(), fapl)
+        guard id >= 0 else { throw GRUIOError.notHDF5(path: path) }
         file = HDF5Handle(id, close: H5Fclose)
         findBackslashNames()
     }

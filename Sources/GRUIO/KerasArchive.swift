@@ -7,13 +7,14 @@ import GRUCore
 import ZIPFoundation
 
 /// Keras 3 `.keras` files: a zip holding `metadata.json` (keras_version), `config.json` and
-/// `model.weights.h5`. The weights are opened from memory; nothing is extracted to disk.
+/// `model.weights.h5`. The weights are read where they lie in the archive when stored (as Keras stores them),
+/// else from an unnamed temporary file, else from memory.
 enum KerasArchive {
     static let maximumConfigBytes = 64 << 20
     static let maximumWeightsBytes = 8 << 30
 
     /// Reads the archive at `path`, or from `image` when the path is a pipe or device.
-    static func load(path: String, image: [UInt8]? = nil) throws -> KerasModel {
+    static func load(path: String, image: [UInt8]? = nil, checksummed: Bool = true) throws -> KerasModel {
         let archive: Archive
         do {
             archive = try image.map { try Archive(data: Data($0), accessMode: .read) }
@@ -37,7 +38,12 @@ enum KerasArchive {
         // built; where no such file can be made, they are read into memory.
         let name = path + ":model.weights.h5"
         let file: HDF5File
-        if let unnamed = try HDF5Guard.paused({ try extractUnnamed("model.weights.h5", of: archive, path: path) }),
+        var checksum: MemberChecksum?
+        if image == nil, let (opened, check) = try openInPlace(of: archive, path: path, name: name, checksummed: checksummed) {
+            // Stored without compression (as Keras writes it): read where it lies, its checksum on the side.
+            file = opened
+            checksum = check
+        } else if let unnamed = try HDF5Guard.paused({ try extractUnnamed("model.weights.h5", of: archive, path: path) }),
            let opened = try openNamedBriefly(unnamed, as: name) {
             file = opened
         } else {
@@ -47,8 +53,34 @@ enum KerasArchive {
         var model = try KerasReader.readModel(config: root, layers: layers, weights: Keras3Weights(file: file, path: path, kind: .kerasArchive),
                                               path: path, kind: .kerasArchive, version: version ?? "3")
         model.kerasVersion = version
+        model.weightsChecksum = checksum
         if file.usesBackslashNames { model.notes.append(KerasReader.backslashNote) }
         return model
+    }
+
+    /// model.weights.h5 opened where it lies in the archive, when it is stored without compression and the
+    /// archive's records of it agree with ZIPFoundation's; nil otherwise (it is then extracted).
+    private static func openInPlace(of archive: Archive, path: String, name: String, checksummed: Bool) throws -> (HDF5File, MemberChecksum?)? {
+        #if os(Linux)
+        let entry = try checkedEntry("model.weights.h5", of: archive, path: path, limit: maximumWeightsBytes)
+        guard entry.type == .file, !entry.isCompressed else { return nil }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG,
+              let member = ZipStoredMember.find("model.weights.h5", descriptor: descriptor, fileSize: Int64(status.st_size)),
+              UInt64(member.size) == entry.uncompressedSize, member.checksum == entry.checksum else { return nil }
+        // An HDF5 file written by Keras starts with its signature: anything else is refused at once.
+        var signature = [UInt8](repeating: 0, count: 8)
+        guard member.size >= 8, pread(descriptor, &signature, 8, off_t(member.offset)) == 8 else { return nil }
+        guard signature == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] else { throw GRUIOError.notHDF5(path: name) }
+        let checksum = checksummed ? MemberChecksum(descriptor: descriptor, member: member, subject: path) : nil
+        let file = try HDF5File(path: name, member: descriptor, offset: member.offset, size: member.size)
+        return (file, checksum)
+        #else
+        return nil
+        #endif
     }
 
     /// The member `name` written to an unnamed file (O_TMPFILE) in the temporary folder, its descriptor open

@@ -127,6 +127,11 @@ public struct KerasModel: Sendable {
     public var otherWeights: [String: [HDF5FloatArray]] = [:]
     /// What reading the file noticed that a user may want to know (group names written on Windows).
     public var notes: [String] = []
+    /// A .keras archive's weights read in place: their checksum, which a run verifies before it computes.
+    public var weightsChecksum: MemberChecksum? = nil
+
+    /// Waits for the weights' checksum where one is being computed; throws where it does not match.
+    public func verifyWeights() throws { try weightsChecksum?.verify() }
 
     public var hardSigmoid: HardSigmoidDefinition { hardSigmoidDefinition(kerasVersion: kerasVersion, kind: kind) }
 

@@ -3,8 +3,10 @@ import GRUCore
 
 /// Reads Keras model and weights files: tf-keras / Keras 2 HDF5, Keras 3 .keras archives, .weights.h5.
 public enum KerasReader {
-    /// Reads every layer of the file at `path`.
-    public static func load(path: String) throws -> KerasModel {
+    /// Reads every layer of the file at `path`. `checksummed`: a .keras archive's weights read in place get
+    /// their checksum computed meanwhile (`KerasModel.verifyWeights`); a reader of the config and shapes alone
+    /// (`inspect`) goes without.
+    public static func load(path: String, checksummed: Bool = true) throws -> KerasModel {
         if let folder = SavedModelReader.folder(of: path) { return try SavedModelReader.load(folder: folder) }
         // A pipe or device (<(cat m.h5), /dev/stdin) is read into memory once; libhdf5 and the zip
         // reader need to seek.
@@ -13,7 +15,7 @@ public enum KerasReader {
         let head = try image.map { Array($0.prefix(8)) } ?? input.prefix(8)
         // A zip: members first (PK 3 4), or none at all, only the end record (PK 5 6).
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
-            return try KerasArchive.load(path: path, image: image)
+            return try KerasArchive.load(path: path, image: image, checksummed: checksummed)
         }
         let file = try HDF5File(path: path, image: image)
         var model = try load(file, path: path)
@@ -49,6 +51,7 @@ public enum KerasReader {
     /// Finds the one GRU in `path` (the one named `layer` if given) and reads its weights and config.
     public static func loadGRU(path: String, layer requested: String? = nil) throws -> KerasGRU {
         let model = try load(path: path)
+        try model.verifyWeights()
         let index: Int
         if let requested {
             guard let found = model.layer(named: requested) else {

@@ -49,3 +49,17 @@ public func kerasArchiveWithDuplicate(_ source: String, to destination: String, 
         }
     }
 }
+
+/// `source` rewritten with every member deflated (Keras stores them uncompressed).
+public func kerasArchiveRecompressed(_ source: String, to destination: String) throws {
+    let input = try Archive(url: URL(fileURLWithPath: source), accessMode: .read)
+    try? FileManager.default.removeItem(atPath: destination)
+    let output = try Archive(url: URL(fileURLWithPath: destination), accessMode: .create)
+    for entry in input {
+        var data = Data()
+        _ = try input.extract(entry) { data.append($0) }
+        try output.addEntry(with: entry.path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { position, size in
+            data.subdata(in: Data.Index(position)..<Data.Index(position) + size)
+        }
+    }
+}

@@ -114,6 +114,7 @@ extension Bench {
     /// Warm passes of the whole model on one input (given, or synthetic from the model's first input shape).
     private func measureModel<S: CLIScalar>(_ type: S.Type, _ model: KerasModel) throws {
         let graph = try model.graph(S.self, through: layer.through, overrides: layer.overrides)
+        try model.verifyWeights()
         guard graph.inputs.count == 1 else {
             throw CLIError.usage("bench times models of one input, and \(model.path) takes \(graph.inputs.count)")
         }

@@ -16,7 +16,7 @@ struct Inspect: ParsableCommand {
     var json = false
 
     func run() throws {
-        let model = try HDF5Guard.reading(file) { try KerasReader.load(path: file) }
+        let model = try HDF5Guard.reading(file) { try KerasReader.load(path: file, checksummed: false) }
         let report = makeReport(model)
         // Names come from the file: long ones are cut (in makeReport), and what a terminal would act on is
         // escaped, as \uXXXX in JSON.

@@ -47,7 +47,7 @@ enum LayerNameCompletion {
     static func names(words: [String], prefix: String, recurrentOnly: Bool) -> [String] {
         guard let path = weightsPath(words) else { return [] }
         // A file that cannot be read offers nothing: completion never prints an error into the command line.
-        guard let model = try? HDF5Guard.reading(path, { try KerasReader.load(path: path) }) else { return [] }
+        guard let model = try? HDF5Guard.reading(path, { try KerasReader.load(path: path, checksummed: false) }) else { return [] }
         let names = recurrentOnly ? model.layers.filter(\.isRecurrent).map(\.name)
             : model.layerConfigs.filter { !["NotEqual", "Any"].contains($0.className) }.map(\.name)
         var seen = Set<String>()

@@ -43,6 +43,7 @@ struct Run: ParsableCommand {
         let single = layer.through != nil || (layer.layer == nil && several && model!.hasGraph) ? nil
             : try model!.singleLayer(requested: layer.layer)
         if let single {
+            try model!.verifyWeights()
             let path = model!.path
             model = nil
             return try runLayer(single, path: path)

@@ -50,6 +50,7 @@ extension Run {
     private func runModel<S: CLIScalar>(_ file: inout KerasModel?, _ type: S.Type, outputs: OutputSet) throws {
         modelAllocationCheck = { bytes, what in try MemoryBudget.reserve(bytes, for: "the output of \(what)") }
         var graph = try file!.takeGraph(S.self, through: layer.through, overrides: layer.overrides)
+        try file!.verifyWeights()
         let path = file!.path
         file = nil
         // --state-output and --state: the model's (last) recurrent layer also gives its final states, read

@@ -53,6 +53,44 @@ final class CommandLineEnvironmentTests: XCTestCase {
         XCTAssertEqual(result.stderr, "gru-run: \(empty): the archive is empty, so it is no .keras model (one holds metadata.json, config.json and model.weights.h5).\n")
     }
 
+    /// model.weights.h5 stored in a .keras archive is read where it lies, and its checksum is still held to:
+    /// one weight's last bit changed in place (a number a run would otherwise get slightly wrong) stops a run,
+    /// a check and a bench with one sentence, writes nothing, and leaves `inspect`, which reads no weight
+    /// values, working. The same archive with its weights deflated (extracted, not read in place) runs alike.
+    func testKerasWeightsReadInPlaceAreHeldToTheirChecksum() throws {
+        let model = Fixtures.path("models/k3_cnn_gru")
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: model + "/model.keras")))
+        let gru = try KerasReader.loadGRU(path: model + "/model.keras")
+        // A kernel value whose float32 bytes occur once in the archive: its place in the stored member.
+        var found: Int?
+        for value in gru.kernel.prefix(200) {
+            let bytes = withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { Array($0) }
+            let places = (0...(original.count - 4)).filter { original[$0] == bytes[0] && Array(original[$0..<($0 + 4)]) == bytes }
+            if places.count == 1 { found = places[0]; break }
+        }
+        let place = try XCTUnwrap(found)
+        var damaged = original
+        damaged[place] ^= 1
+        try writeFileAtomically(damaged, to: scratch + "/damaged.keras")
+        let deflated = scratch + "/deflated.keras"
+        try kerasArchiveRecompressed(model + "/model.keras", to: deflated)
+        let result = try GRURunBinary.shell("""
+            cd '\(scratch)'; M='\(model)'
+            "$GRU_RUN" --weights damaged.keras --input "$M/x.npy" --output y.npy; echo "run $?"
+            "$GRU_RUN" check --weights damaged.keras --input "$M/x.npy" --expect "$M/y.npy"; echo "check $?"
+            "$GRU_RUN" bench --weights damaged.keras --repeat 1 --warmup 0 > /dev/null; echo "bench $?"
+            "$GRU_RUN" inspect damaged.keras > /dev/null; echo "inspect $?"
+            "$GRU_RUN" --weights deflated.keras --input "$M/x.npy" --output deflated.npy; echo "deflated $?"
+            "$GRU_RUN" --weights "$M/model.keras" --input "$M/x.npy" --output stored.npy; echo "stored $?"
+            cmp deflated.npy stored.npy && echo same
+            ls
+            """)
+        XCTAssertEqual(result.stdout, "run 65\ncheck 65\nbench 65\ninspect 0\ndeflated 0\nstored 0\nsame\ndamaged.keras\ndeflated.keras\ndeflated.npy\nstored.npy\n")
+        XCTAssertEqual(result.stderr, String(repeating: "gru-run: damaged.keras: model.weights.h5 does not match its checksum: the archive is damaged.\n", count: 3))
+        let stored = try NPYArray(path: scratch + "/stored.npy").doubles(), expected = try NPYArray(path: model + "/y.npy").doubles()
+        XCTAssertLessThan(zip(stored, expected).map { abs($0 - $1) }.max() ?? 1, 1e-5)
+    }
+
     /// A synthetic input too large to hold, or whose size overflows, is refused as memory (71) before any
     /// allocation.
     func testBenchRefusesSyntheticInputsTooLargeToHold() throws {

@@ -160,8 +160,8 @@ def print_machine(binary):
           f"FMA={'fma' in flags} AVX-512F={'avx512f' in flags}, {mem_gib:.1f} GiB RAM, {os_name}, Linux {platform.release()}")
     print(f"Python {platform.python_version()}, numpy {np.__version__} (BLAS {blas.get('name', '?')} "
           f"{blas.get('version', '')}), tensorflow-cpu {version('tensorflow-cpu')}, tf-keras {version('tf-keras')}, "
-          f"onnx {version('onnx')}, onnxruntime {version('onnxruntime')}, tf2onnx {version('tf2onnx')}, "
-          f"h5py {version('h5py')}")
+          f"keras {version('keras')}, onnx {version('onnx')}, onnxruntime {version('onnxruntime')}, "
+          f"tf2onnx {version('tf2onnx')}, h5py {version('h5py')}")
     print(f"Swift: {command_output(['swift', '--version']).splitlines()[0]}")
     print(f"gru-run: {binary}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

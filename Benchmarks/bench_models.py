@@ -2,7 +2,8 @@
 
 Whole-model table: four tf-keras models, each timed as gru-run's whole process (load included), TensorFlow's
 warm tf.function and ONNX Runtime's warm session on the tf2onnx conversion, the three alternating in rounds.
-Load row: one large model loaded and run once on 10 tokens by a fresh process of each runtime.
+Load row: one large model (tf-keras .h5 and Keras 3 .keras) loaded and run once on 10 tokens by a fresh
+process of each runtime, and gru-run inspect of both files.
 
 Models, inputs, Keras's outputs and the ONNX conversions go to Benchmarks/out and are reused by later runs.
 TensorFlow and ONNX Runtime each live in a fresh process of their own (spawned, so that their thread pools
@@ -25,6 +26,7 @@ from bench import OUT, cpu_clock, format_table, load_note, matmul_gflops, median
 
 MAX_GRU_RUN_ERROR = 1e-4  # gru-run's output against Keras's, per element
 MAX_ORT_DIFF = 1e-4       # ONNX Runtime's output against Keras's before it is timed
+MAX_KERAS3_DIFF = 1e-5    # Keras 3's predict of the load row's .keras against tf-keras's of the .h5
 ONNX_OPSET = 17
 LOAD_TARGETS = dict(run_s=0.4, inspect_s=0.1, rss_per_file_byte=1.3)
 
@@ -63,6 +65,11 @@ class BenchModel:
     @property
     def h5(self):
         return os.path.join(OUT, "models", f"{self.key}.h5")
+
+    @property
+    def keras(self):
+        """The same model and weights saved by Keras 3 (made for the load row's model only)."""
+        return os.path.join(OUT, "models", f"{self.key}.keras")
 
     @property
     def onnx(self):
@@ -202,6 +209,34 @@ def prepare_models(keys):
     return made
 
 
+def save_keras3(key):
+    """Makes the model's .keras archive, if missing: the same layers built by Keras 3, the .h5's weights set in
+    them, saved by Keras 3 and kept only if Keras 3's predict of the saved file is within MAX_KERAS3_DIFF of
+    the .h5's reference output. Runs in a fresh process; returns (what it made, why the .keras is missing)."""
+    spec = MODELS[key]
+    if os.path.exists(spec.keras):
+        return [], None
+    quiet_tensorflow()
+    import keras
+    import tf_keras
+
+    partial = spec.keras[:-len(".keras")] + ".partial.keras"
+    try:
+        model = spec.build(keras)
+        model.set_weights(tf_keras.models.load_model(spec.h5, compile=False).get_weights())
+        model.save(partial)
+        x = np.load(spec.input)
+        diff = max_diff(keras.models.load_model(partial).predict(x, batch_size=len(x), verbose=0),
+                        np.load(spec.reference))
+    except Exception as error:  # noqa: BLE001 - reported in the load row, not raised
+        return [], " ".join(f"Keras 3: {type(error).__name__}: {error}".split())[:300]
+    if diff >= MAX_KERAS3_DIFF:
+        os.remove(partial)
+        return [], f"Keras 3's predict of the .keras differs from the .h5's by {diff:.3g}"
+    os.replace(partial, spec.keras)
+    return [f"{key}.keras (Keras 3's predict of it within {diff:.1e} of the .h5's)"], None
+
+
 def onnx_status(spec):
     """None when the ONNX file is there, else why not (the converter's reason)."""
     if os.path.exists(spec.onnx):
@@ -328,14 +363,14 @@ def run_process(cmd):
 
 
 def process_ms(cmd):
-    """Wall time of one run of cmd in ms (it must succeed)."""
+    """Wall time of one run of cmd in ms, its output to /dev/null (it must succeed)."""
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return (time.perf_counter() - start) * 1e3
 
 
-def gru_run_command(gru_run, spec, output):
-    return [gru_run, "--weights", spec.h5, "--input", spec.input, "--output", output]
+def gru_run_command(gru_run, spec, output, weights=None):
+    return [gru_run, "--weights", weights or spec.h5, "--input", spec.input, "--output", output]
 
 
 def check_gru_run(gru_run, spec):
@@ -497,15 +532,35 @@ def whole_model_table(gru_run, cfg):
     return headers, cells, notes, load_note(start, "while the whole-model table was measured")
 
 
-def load_commands(gru_run, spec):
-    out = {name: output_file(f"{spec.key}_{name}.npy") for name in ("gru_run", "keras", "ort")}
+@dataclass(frozen=True)
+class LoadProcess:
+    """A load-row process: its command, the model file it reads, the output it writes (compared with Keras's
+    predict) and the issue's target it is held to ("run", "inspect" or None)."""
+    cmd: list
+    file: str
+    output: str = None
+    target: str = None
+
+
+def load_processes(gru_run, spec):
+    """The load row's processes by name, in the order they take turns in a round."""
+    out = {name: output_file(f"{spec.key}_{name}.npy")
+           for name in ("gru_run", "gru_run_keras", "keras_predict", "keras3_predict", "ort")}
+    predict = [sys.executable, os.path.join(bench.HERE, "keras_predict.py")]
     return {
-        "gru-run run": gru_run_command(gru_run, spec, out["gru_run"]),
-        "gru-run inspect": [gru_run, "inspect", spec.h5],
-        "Keras load_model + predict": [sys.executable, os.path.join(bench.HERE, "keras_predict.py"), spec.h5,
-                                       spec.input, out["keras"]],
-        "ORT session + run (2t)": [sys.executable, "-c", ORT_ONCE_SCRIPT, spec.onnx, spec.input, out["ort"]],
-    }, out
+        "gru-run run (.h5)": LoadProcess(gru_run_command(gru_run, spec, out["gru_run"]), spec.h5,
+                                         out["gru_run"], "run"),
+        "gru-run run (.keras)": LoadProcess(gru_run_command(gru_run, spec, out["gru_run_keras"], spec.keras),
+                                            spec.keras, out["gru_run_keras"], "run"),
+        "gru-run inspect (.h5)": LoadProcess([gru_run, "inspect", spec.h5], spec.h5, target="inspect"),
+        "gru-run inspect (.keras)": LoadProcess([gru_run, "inspect", spec.keras], spec.keras, target="inspect"),
+        "tf-keras load_model + predict (.h5)": LoadProcess(predict + [spec.h5, spec.input, out["keras_predict"]],
+                                                           spec.h5, out["keras_predict"]),
+        "Keras 3 load_model + predict (.keras)": LoadProcess(
+            predict + ["--keras3", spec.keras, spec.input, out["keras3_predict"]], spec.keras, out["keras3_predict"]),
+        "ORT session + run (2t)": LoadProcess([sys.executable, "-c", ORT_ONCE_SCRIPT, spec.onnx, spec.input,
+                                               out["ort"]], spec.onnx, out["ort"]),
+    }
 
 
 def first_run(cmd):
@@ -516,57 +571,62 @@ def first_run(cmd):
         return run_process(cmd) or "failed once, then ran", None
 
 
-def load_targets(name, wall_ms, rss, size):
-    """The issue's targets for gru-run's rows: (text, met)."""
-    if name == "gru-run run":
+def load_targets(target, wall_ms, rss, size):
+    """The issue's target for a gru-run row, size being its file's: (text, met)."""
+    if target == "run":
         limit = LOAD_TARGETS["rss_per_file_byte"] * size
         return (f"wall <= {LOAD_TARGETS['run_s'] * 1e3:.0f} ms, RSS <= {LOAD_TARGETS['rss_per_file_byte']}x file "
                 f"= {mb(limit)}", wall_ms <= LOAD_TARGETS["run_s"] * 1e3 and rss <= limit)
-    if name == "gru-run inspect":
+    if target == "inspect":
         return f"wall <= {LOAD_TARGETS['inspect_s'] * 1e3:.0f} ms", wall_ms <= LOAD_TARGETS["inspect_s"] * 1e3
     return "", None
 
 
+def file_size(path):
+    size = os.path.getsize(path)
+    return f"{os.path.basename(path)} {mb(size)} ({size} bytes)"
+
+
 def load_row(gru_run, cfg):
-    """Prints the load row: one large model, a 10-token input, a fresh process of each runtime per run."""
+    """Prints the load row: one large model as .h5 and .keras, a 10-token input, a fresh process per run."""
     spec, rounds = LOAD_MODEL, cfg["load"]["rounds"]
-    print("== Load row: Embedding(50000,300) -> Bidirectional(GRU(512)) -> Dense(50000, softmax), tf-keras .h5, "
-          "weights N(0,1)*0.1; input 10 token ids (B=1)")
-    print(f"  each process once untimed, which gives its max RSS (getrusage of the process, as in Peak memory) "
-          f"and output and puts the file in the page cache; then the four alternate in {rounds} rounds: wall time "
-          "of each process, median")
+    processes = load_processes(gru_run, spec)
+    print("== Load row: Embedding(50000,300) -> Bidirectional(GRU(512)) -> Dense(50000, softmax), weights "
+          "N(0,1)*0.1, saved by tf-keras as .h5 and by Keras 3 as .keras (the same weights); input 10 token ids (B=1)")
+    print(f"  each process once untimed, which gives its max RSS (getrusage of the process, as in Peak memory; "
+          f"x file: over the size of the file it reads) and output and puts the file in the page cache; then the "
+          f"{len(processes)} alternate in {rounds} rounds: wall time of each process (output to /dev/null), median")
     start = cpu_clock()
     made = bench.run_isolated(prepare_models, [spec.key])
-    if made:
-        print(f"  made {', '.join(made)} in Benchmarks/out/models ({time.perf_counter() - start[2]:.0f} s)")
-    size = os.path.getsize(spec.h5)
-    onnx_size = f", ONNX file {mb(os.path.getsize(spec.onnx))}" if os.path.exists(spec.onnx) else ""
-    print(f"  {spec.h5}: {mb(size)} ({size} bytes){onnx_size}")
-    commands, outputs = load_commands(gru_run, spec)
-    for path in outputs.values():  # a previous run's output must not pass for this run's
-        if os.path.exists(path):
-            os.remove(path)
-    first = {name: first_run(cmd) for name, cmd in commands.items()}
-    if onnx_status(spec):
-        first["ORT session + run (2t)"] = (onnx_status(spec), None)
+    keras_made, keras_error = bench.run_isolated(save_keras3, spec.key)
+    if made + keras_made:
+        print(f"  made {', '.join(made + keras_made)} in Benchmarks/out/models "
+              f"({time.perf_counter() - start[2]:.0f} s)")
+    files = [file_size(path) for path in (spec.h5, spec.keras, spec.onnx) if os.path.exists(path)]
+    print(f"  in {os.path.dirname(spec.h5)}: {', '.join(files)}")
+    for p in processes.values():  # a previous run's output must not pass for this run's
+        if p.output and os.path.exists(p.output):
+            os.remove(p.output)
+    missing = {spec.keras: keras_error, spec.onnx: onnx_status(spec)}
+    first = {name: (missing[p.file], None) if missing.get(p.file) else first_run(p.cmd)
+             for name, p in processes.items()}
     times = {name: [] for name, (error, _) in first.items() if not error}
     for _ in range(rounds):
         for name in times:
-            times[name].append(process_ms(commands[name]))
+            times[name].append(process_ms(processes[name].cmd))
     cells = []
-    for name in commands:
+    for name, p in processes.items():
         error, rss = first[name]
         if error:
             cells.append([name, "failed", "-", "", error[:160]])
             continue
-        wall = float(np.median(times[name]))
-        target, met = load_targets(name, wall, rss, size)
+        wall, size = float(np.median(times[name])), os.path.getsize(p.file)
+        target, met = load_targets(p.target, wall, rss, size)
         cells.append([name, f"{wall:.0f}", f"{mb(rss)} ({rss / size:.2f}x file)", target,
                       "" if met is None else "met" if met else "NOT met"])
     print("\n" + format_table(["process", "wall ms", "max RSS", "target", ""], cells))
     reference = np.load(spec.reference)
-    diffs = [f"{name} {max_diff(np.load(outputs[key]), reference):.2e}" for name, key in
-             (("gru-run", "gru_run"), ("ORT", "ort"), ("keras_predict.py", "keras"))
-             if os.path.exists(outputs[key])]
-    print(f"  outputs vs Keras predict, max abs diff: {', '.join(diffs)}")
+    diffs = [f"{name} {max_diff(np.load(p.output), reference):.2e}" for name, p in processes.items()
+             if p.output and os.path.exists(p.output)]
+    print(f"  outputs vs Keras predict ({os.path.basename(spec.reference)}), max abs diff: {', '.join(diffs)}")
     print(f"  {load_note(start, 'meanwhile')}\n")

@@ -1,10 +1,18 @@
-"""What a user would write to run a saved Keras GRU model: keras_predict.py MODEL.h5 INPUT.npy OUTPUT.npy"""
+"""What a user would write to run a saved Keras model: keras_predict.py [--keras3] MODEL INPUT.npy OUTPUT.npy
+
+tf-keras loads the model (a .h5); with --keras3, Keras 3 does (a .keras archive)."""
 import sys
 
 import numpy as np
-import tf_keras
 
-model = tf_keras.models.load_model(sys.argv[1])
-x = np.load(sys.argv[2])
+args = sys.argv[1:]
+if args[0] == "--keras3":
+    import keras
+    args = args[1:]
+else:
+    import tf_keras as keras
+
+model = keras.models.load_model(args[0])
+x = np.load(args[1])
 y = model.predict(x, verbose=0)
-np.save(sys.argv[3], y)
+np.save(args[2], y)

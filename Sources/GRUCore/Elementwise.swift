@@ -20,6 +20,19 @@ public func exponentials<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, count: Int)
     }
 }
 
+/// Softmax in place over each of `rows` rows of `n` contiguous values, on the kernels the processor runs.
+public func softmaxRows<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, rows: Int, n: Int) {
+    switch GRUKernelSet.active {
+    #if canImport(GRUKernelsAVX512)
+    case .avx512: GRUKernelsAVX512.Kernels.softmaxRows(v, rows: rows, n: n)
+    #endif
+    #if canImport(GRUKernelsAVX2)
+    case .avx2: GRUKernelsAVX2.Kernels.softmaxRows(v, rows: rows, n: n)
+    #endif
+    default: GRUKernels.Kernels.softmaxRows(v, rows: rows, n: n)
+    }
+}
+
 /// `activation` applied in place to `count` values with the GRU's gate arithmetic on the kernels the processor
 /// runs: tanh, sigmoid, hard_sigmoid, relu and linear vectorized, the others by their scalar definitions.
 public func vectorActivation<S: GRUScalar>(_ activation: Activation, _ v: UnsafeMutablePointer<S>, count: Int,

@@ -71,6 +71,7 @@ public struct MatrixProduct<Scalar: GRUScalar>: Sendable {
     public func callAsFunction(_ a: [Scalar], rows: Int, threads: Int) -> [Scalar] {
         precondition(a.count == rows * k)
         return [Scalar](unsafeUninitializedCapacity: rows * n) { c, initialized in
+            adviseLargePages(UnsafeMutableRawPointer(c.baseAddress!), bytes: rows * n * MemoryLayout<Scalar>.stride)
             a.withUnsafeBufferPointer { kernel.multiply($0.baseAddress!, rows: rows, into: c.baseAddress!, threads: threads) }
             initialized = rows * n
         }

@@ -27,12 +27,13 @@ extension KerasReader {
     /// the recurrent block is transposed, and the `(6U,)` bias becomes `(2, 3U)`.
     static func convertCuDNN(_ gru: inout KerasGRU, bias: [Double]) {
         let d = gru.inputDim, u = gru.units, cols = 3 * u
-        var kernel = gru.kernel, recurrent = gru.recurrentKernel
+        let storedKernel = gru.kernel, storedRecurrent = gru.recurrentKernel
+        var kernel = storedKernel, recurrent = storedRecurrent
         for g in 0..<3 {
             var block = [Double](repeating: 0, count: d * u)          // the stored (D, U) block, row-major
-            for i in 0..<d { for j in 0..<u { block[i * u + j] = gru.kernel[i * cols + g * u + j] } }
+            for i in 0..<d { for j in 0..<u { block[i * u + j] = storedKernel[i * cols + g * u + j] } }
             for i in 0..<d { for j in 0..<u { kernel[i * cols + g * u + j] = block[j * d + i] } }
-            for i in 0..<u { for j in 0..<u { recurrent[i * cols + g * u + j] = gru.recurrentKernel[j * cols + g * u + i] } }
+            for i in 0..<u { for j in 0..<u { recurrent[i * cols + g * u + j] = storedRecurrent[j * cols + g * u + i] } }
         }
         gru.kernel = kernel
         gru.recurrentKernel = recurrent

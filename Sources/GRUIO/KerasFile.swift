@@ -35,10 +35,20 @@ public struct KerasGRU: Sendable {
     public var bits: Int
     public var inputDim: Int
     public var units: Int
+    /// `(inputDim, 3U)` row-major, gate blocks [z | r | h]: as stored (float32 data stays float32).
+    var storedKernel: HDF5FloatArray
+    /// `(U, 3U)` row-major, as stored.
+    var storedRecurrentKernel: HDF5FloatArray
     /// `(inputDim, 3U)` row-major, gate blocks [z | r | h].
-    public var kernel: [Double]
+    public var kernel: [Double] {
+        get { storedKernel.values }
+        set { storedKernel.values = newValue }
+    }
     /// `(U, 3U)` row-major.
-    public var recurrentKernel: [Double]
+    public var recurrentKernel: [Double] {
+        get { storedRecurrentKernel.values }
+        set { storedRecurrentKernel.values = newValue }
+    }
     /// `(3U,)`, or `(2, 3U)` flattened (row 0 input side, row 1 recurrent side); nil without a bias.
     public var bias: [Double]?
     public var biasShape: [Int]?
@@ -51,13 +61,14 @@ public struct KerasGRU: Sendable {
     /// Weights converted to the computation's scalar type.
     public func weights<S: GRUScalar>(_ type: S.Type) throws -> GRUWeights<S> {
         // The converted copy, and the packed panels the layer makes of it.
-        try MemoryBudget.reserve(MemoryBudget.bytes(kernel.count + recurrentKernel.count, MemoryLayout<S>.size, 3),
+        try MemoryBudget.reserve(MemoryBudget.bytes(storedKernel.count + storedRecurrentKernel.count, MemoryLayout<S>.size, 3),
                                  for: "layer '\(layerName)' of \(path)")
         let cols = 3 * units
         let inputBias = bias.map { S.converting($0.prefix(cols)) }
         let recurrentBias = bias.flatMap { $0.count == 2 * cols ? S.converting($0.suffix(cols)) : nil }
-        return try GRUWeights(inputDim: inputDim, units: units, kernel: S.converting(kernel),
-                              recurrentKernel: S.converting(recurrentKernel),
+        // float32 weights reach a float32 computation as stored, without a Double copy on the way.
+        return try GRUWeights(inputDim: inputDim, units: units, kernel: storedKernel.loaded().converted(S.self),
+                              recurrentKernel: storedRecurrentKernel.loaded().converted(S.self),
                               inputBias: inputBias, recurrentBias: recurrentBias)
     }
 }

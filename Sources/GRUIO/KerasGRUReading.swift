@@ -109,8 +109,8 @@ extension KerasReader {
         }
         var gru = KerasGRU(path: path, kind: kind, kerasVersion: version, layerName: name, className: className,
                            config: GRUConfig(units: units), maskValue: nil, bits: kernel.bits,
-                           inputDim: kernel.shape[0], units: units, kernel: kernel.values,
-                           recurrentKernel: recurrent.values, bias: nil, biasShape: nil)
+                           inputDim: kernel.shape[0], units: units, storedKernel: try kernel.loaded(),
+                           storedRecurrentKernel: try recurrent.loaded(), bias: nil, biasShape: nil)
         if arrays.count == 3 {
             let bias = arrays[2]
             if bias.shape == [6 * units] {

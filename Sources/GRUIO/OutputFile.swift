@@ -223,8 +223,10 @@ public final class AtomicFileWriter {
         }
         fchmod(descriptor, mode)  // mkstemp and O_TMPFILE make 0600
         if let owner, geteuid() == 0 { _ = fchown(descriptor, owner.0, owner.1) }
-        let synced = fsync(descriptor) == 0 || errno == EINVAL
-        guard synced, isUnnamed ? linkUnnamed(prefix: temporary) : rename(temporary, target) == 0 else {
+        // Not forced to the disk (no fsync): the file is whole for every reader once it has its name, as any
+        // file written through the page cache is; waiting for the disk would cost a large output as much
+        // time as computing it.
+        guard isUnnamed ? linkUnnamed(prefix: temporary) : rename(temporary, target) == 0 else {
             let reason = String(cString: strerror(errno))
             if !isUnnamed { unlink(temporary) }
             throw GRUIOError.write(path: path, reason)

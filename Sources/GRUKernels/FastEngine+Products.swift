@@ -13,11 +13,23 @@ extension FastEngine {
         let rows = samples.count * count
         let bias = packed.inputBias.pointer
         let block = rowBlock
+        let eights = eightRowBlocks && block == 4
+        let projectionStride = 3 * padded / lanes
         for p in panels {
             let panel = packed.kernelPanel(p)
             var row = 0
             while row < rows {
-                if block == 4 && row + 4 <= rows {
+                // Eight rows at a stride: eight steps of one sample, or (one step a chunk) eight samples.
+                if eights && row + 8 <= rows && (count == 1 || row % count + 8 <= count) {
+                    let (c0, c1, c2, c3, c4, c5, c6, c7) = multiply8x3(features, inputRow(row, input, low, count),
+                                                                       stride: count == 1 ? input.stride * features : features, panel)
+                    let first = projectionRow(row, samples, count), apart = count == 1 ? plan.chunk * projectionStride : projectionStride
+                    storeProjection(c0, first, p, bias); storeProjection(c1, first + apart, p, bias)
+                    storeProjection(c2, first + 2 * apart, p, bias); storeProjection(c3, first + 3 * apart, p, bias)
+                    storeProjection(c4, first + 4 * apart, p, bias); storeProjection(c5, first + 5 * apart, p, bias)
+                    storeProjection(c6, first + 6 * apart, p, bias); storeProjection(c7, first + 7 * apart, p, bias)
+                    row += 8
+                } else if block == 4 && row + 4 <= rows {
                     let (c0, c1, c2, c3) = multiply4x3(features, inputRow(row, input, low, count), inputRow(row + 1, input, low, count),
                                                        inputRow(row + 2, input, low, count), inputRow(row + 3, input, low, count), panel)
                     storeProjection(c0, projectionRow(row, samples, count), p, bias)
@@ -92,13 +104,24 @@ extension FastEngine {
         let a = copyRows(share, shared)
         let lower = share.samples.lowerBound
         let block = gates == 3 ? rowBlock : 4
-        let blocksEnd = lower + share.samples.count / block * block
+        // Eight rows a block where there are 32 vector registers (each panel vector loaded feeds eight
+        // multiply-adds), then blocks of four (three).
+        let eightsEnd = eightRowBlocks && gates == 3 && block == 4 ? lower + share.samples.count / 8 * 8 : lower
+        let blocksEnd = eightsEnd + (share.samples.upperBound - eightsEnd) / block * block
         // Rows short of a whole block are computed with each panel while it is in L1, when whole blocks stream
         // the panels anyway (float64 (32,200,64)->128 and (256,100,128)->256: 2% less time).
         let leftoversInPanel = gates == 3 && blocksEnd > lower && blocksEnd < share.samples.upperBound
         for p in share.panels {
             let panel = gates == 3 ? packed.recurrentPanel(p) : gates == 2 ? packed.zrPanel(p) : packed.hPanel(p)
-            for b in Swift.stride(from: lower, to: blocksEnd, by: block) {
+            for b in Swift.stride(from: lower, to: eightsEnd, by: 8) {
+                let (c0, c1, c2, c3, c4, c5, c6, c7) = multiply8x3(units, a + b * padded, stride: padded, panel)
+                let i = b - lower
+                storeBlock(c0, share, row: i, panel: p); storeBlock(c1, share, row: i + 1, panel: p)
+                storeBlock(c2, share, row: i + 2, panel: p); storeBlock(c3, share, row: i + 3, panel: p)
+                storeBlock(c4, share, row: i + 4, panel: p); storeBlock(c5, share, row: i + 5, panel: p)
+                storeBlock(c6, share, row: i + 6, panel: p); storeBlock(c7, share, row: i + 7, panel: p)
+            }
+            for b in Swift.stride(from: eightsEnd, to: blocksEnd, by: block) {
                 let a0 = a + b * padded, a1 = a0 + padded, a2 = a1 + padded, a3 = a2 + padded
                 let i = b - lower
                 switch gates {

@@ -7,11 +7,14 @@ func displayName(_ path: String) -> String { path == "-" ? "standard input" : pa
 /// Format from `--*-format`, else the extension; standard output uses `standardDefault`.
 func outputFormat(for path: String, override: FileFormat?, standardDefault: FileFormat) throws -> FileFormat {
     if let override { return override }
-    if path == "-" || path.hasPrefix("/dev/") { return standardDefault }
+    if path == "-" { return standardDefault }
     switch URL(fileURLWithPath: path).pathExtension.lowercased() {
     case "npy": return .npy
     case "npz": return .npz
     case "csv", "txt": return .csv
+    // A device or stream without an extension (/dev/stdout, /dev/fd/3, /dev/null) is written as standard
+    // output is; a file on a file system under /dev (/dev/shm/y.npy) goes by its extension.
+    case "" where path.hasPrefix("/dev/"): return standardDefault
     default:
         throw CLIError.usage("cannot tell the format of \(path) from its extension; name it .npy, .npz or .csv, or add --output-format")
     }

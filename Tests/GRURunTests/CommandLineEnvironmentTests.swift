@@ -91,6 +91,21 @@ final class CommandLineEnvironmentTests: XCTestCase {
         XCTAssertLessThan(zip(stored, expected).map { abs($0 - $1) }.max() ?? 1, 1e-5)
     }
 
+    /// A file under /dev on a file system (/dev/shm) is written in the format its extension names; a device
+    /// without an extension (/dev/stdout) as standard output is.
+    func testOutputsUnderDevGoByTheirExtension() throws {
+        guard access("/dev/shm", W_OK) == 0 else { throw XCTSkip("/dev/shm is not writable here") }
+        let name = "/dev/shm/gru-run-test-" + UUID().uuidString
+        defer { for ext in ["npy", "csv"] { unlink(name + "." + ext) } }
+        let result = try GRURunBinary.shell("""
+            F='\(folder)'
+            "$GRU_RUN" --weights "$F/model.h5" --input "$F/x1.npy" --output '\(name).npy' && head -c 6 '\(name).npy' | tail -c 5; echo
+            "$GRU_RUN" --weights "$F/model.h5" --input "$F/x1.npy" --output '\(name).csv' && head -c 6 '\(name).csv' | grep -c NUMPY
+            "$GRU_RUN" --weights "$F/model.h5" --input "$F/x1.npy" --output /dev/stdout | head -c 6 | grep -c NUMPY
+            """)
+        XCTAssertEqual(result.stdout, "NUMPY\n0\n0\n", result.stderr)
+    }
+
     /// A synthetic input too large to hold, or whose size overflows, is refused as memory (71) before any
     /// allocation.
     func testBenchRefusesSyntheticInputsTooLargeToHold() throws {

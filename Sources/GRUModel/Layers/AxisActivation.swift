@@ -52,31 +52,9 @@ extension LayerActivation {
         for k in 0..<n { v[start + k * lanes.inner] = S(y[k]) }
     }
 
-    /// Softmax over `n` contiguous values in place, the largest subtracted first as Keras does; exponentials
-    /// in the scalar type, their sum in Double.
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
+    /// Softmax over `n` contiguous values in place, on the kernels the processor runs (`softmaxRows`).
     private static func softmax<S: GRUScalar>(_ p: UnsafeMutablePointer<S>, _ n: Int) {
-        // Loops the compiler vectorizes: a NaN is passed over by the maximum but makes the sum NaN, so the whole
-        // lane comes out NaN as it does in Keras; the sum in eight interleaved Double partial sums.
-        var largest = p[0]
-        for i in 1..<n { largest = p[i] > largest ? p[i] : largest }
-        for i in 0..<n { p[i] -= largest }
-        exponentials(p, count: n)
-        var partial = SIMD8<Double>()
-        var i = 0
-        while i + 8 <= n {
-            partial += SIMD8(Double(p[i]), Double(p[i + 1]), Double(p[i + 2]), Double(p[i + 3]),
-                             Double(p[i + 4]), Double(p[i + 5]), Double(p[i + 6]), Double(p[i + 7]))
-            i += 8
-        }
-        var sum = partial.sum()
-        while i < n {
-            sum += Double(p[i])
-            i += 1
-        }
-        let scale = 1 / sum
-        for i in 0..<n { p[i] = S(Double(p[i]) * scale) }
+        softmaxRows(p, rows: 1, n: n)
     }
 
     /// keras.activations.sparsemax as Keras 3.15 computes it (the same in each backend's nn.py): with s

@@ -1,0 +1,79 @@
+import GRUBase
+
+extension Kernels {
+    /// Softmax in place over each of `rows` rows of `n` contiguous values, the largest subtracted first as Keras
+    /// does; exponentials in the scalar type (the GRU's polynomial), their sum in Double in eight interleaved
+    /// partial sums, each value scaled by the sum's reciprocal in Double. A NaN is passed over by the maximum
+    /// but makes the sum NaN, so its whole row comes out NaN as in Keras.
+    package static func softmaxRows<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, rows: Int, n: Int) {
+        precondition(n > 0)
+        if S.self == Float.self {
+            let f = UnsafeMutableRawPointer(v).assumingMemoryBound(to: Float.self)
+            for r in 0..<rows { softmax(f + r * n, n, FloatVector.self) }
+        } else {
+            let d = UnsafeMutableRawPointer(v).assumingMemoryBound(to: Double.self)
+            for r in 0..<rows { softmax(d + r * n, n, DoubleVector.self) }
+        }
+    }
+
+    @inline(__always)
+    private static func softmax<V: GateVector>(_ p: UnsafeMutablePointer<V.Scalar>, _ n: Int, _ vector: V.Type) where V.Scalar: PolynomialExp {
+        typealias S = V.Scalar
+        let largest = S.self == Float.self
+            ? S(largestFloat(UnsafeRawPointer(p).assumingMemoryBound(to: Float.self), n))
+            : S(largestDouble(UnsafeRawPointer(p).assumingMemoryBound(to: Double.self), n))
+        for j in 0..<n {
+            let x = p[j] - largest
+            p[j] = x != x ? x : S.polynomialExp(x)
+        }
+        var partial = SIMD8<Double>()
+        var i = 0
+        while i + 8 <= n {
+            partial += SIMD8(Double(p[i]), Double(p[i + 1]), Double(p[i + 2]), Double(p[i + 3]),
+                             Double(p[i + 4]), Double(p[i + 5]), Double(p[i + 6]), Double(p[i + 7]))
+            i += 8
+        }
+        var sum = partial.sum()
+        while i < n {
+            sum += Double(p[i])
+            i += 1
+        }
+        let scale = 1 / sum
+        for j in 0..<n { p[j] = S(Double(p[j]) * scale) }
+    }
+}
+
+/// The largest of `n` values, NaN passed over, a register at a time (a lane keeps its value where the new one
+/// is not larger), then across the lanes and the tail in order. On the concrete vector types, whose lane
+/// comparisons compile to one compare and blend.
+@inline(__always)
+private func largestFloat(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    let lanes = FloatVector.scalarCount
+    guard n >= lanes else { return (1..<n).reduce(p[0]) { p[$1] > $0 ? p[$1] : $0 } }
+    var m = UnsafeRawPointer(p).loadUnaligned(as: FloatVector.self), i = lanes
+    while i + lanes <= n {
+        let x = UnsafeRawPointer(p + i).loadUnaligned(as: FloatVector.self)
+        m.replace(with: x, where: x .> m)
+        i += lanes
+    }
+    var largest = m[0]
+    for j in 1..<lanes { largest = m[j] > largest ? m[j] : largest }
+    for j in i..<n { largest = p[j] > largest ? p[j] : largest }
+    return largest
+}
+
+@inline(__always)
+private func largestDouble(_ p: UnsafePointer<Double>, _ n: Int) -> Double {
+    let lanes = DoubleVector.scalarCount
+    guard n >= lanes else { return (1..<n).reduce(p[0]) { p[$1] > $0 ? p[$1] : $0 } }
+    var m = UnsafeRawPointer(p).loadUnaligned(as: DoubleVector.self), i = lanes
+    while i + lanes <= n {
+        let x = UnsafeRawPointer(p + i).loadUnaligned(as: DoubleVector.self)
+        m.replace(with: x, where: x .> m)
+        i += lanes
+    }
+    var largest = m[0]
+    for j in 1..<lanes { largest = m[j] > largest ? m[j] : largest }
+    for j in i..<n { largest = p[j] > largest ? p[j] : largest }
+    return largest
+}

@@ -8,57 +8,59 @@ extension FastEngine {
     var rowBlock: Int { Self.rowBlock }
     static var rowBlock: Int { S.self == Double.self && doublesInThreeRowBlocks ? 3 : 4 }
 
-    /// x·W + b_in for the chunk's input times `low ..< low+count` of `samples`, onto `panels`.
-    func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int, rows input: InputRows) {
-        let rows = samples.count * count
+    /// x·W + b_in for the chunk's input times `low ..< low+count` of `samples`, onto `panels`. The input rows a
+    /// step will use are first copied together into `gathered` (at most `samples.count * count` rows of
+    /// `features`), so the kernels read them at one stride in blocks of eight; rows a mask masks are left out
+    /// (their step never reads its projection), so padding costs no projection at all.
+    func project(samples: Range<Int>, panels: Range<Int>, low: Int, count: Int, rows input: InputRows, gathered: UnsafeMutablePointer<S>) {
         let bias = packed.inputBias.pointer
         let block = rowBlock
         let eights = eightRowBlocks && block == 4
-        let projectionStride = 3 * padded / lanes
-        for p in panels {
-            let panel = packed.kernelPanel(p)
-            var row = 0
-            while row < rows {
-                // Eight rows at a stride: eight steps of one sample, or (one step a chunk) eight samples.
-                if eights && row + 8 <= rows && (count == 1 || row % count + 8 <= count) {
-                    let (c0, c1, c2, c3, c4, c5, c6, c7) = multiply8x3(features, inputRow(row, input, low, count),
-                                                                       stride: count == 1 ? input.stride * features : features, panel)
-                    let first = projectionRow(row, samples, count), apart = count == 1 ? plan.chunk * projectionStride : projectionStride
-                    storeProjection(c0, first, p, bias); storeProjection(c1, first + apart, p, bias)
-                    storeProjection(c2, first + 2 * apart, p, bias); storeProjection(c3, first + 3 * apart, p, bias)
-                    storeProjection(c4, first + 4 * apart, p, bias); storeProjection(c5, first + 5 * apart, p, bias)
-                    storeProjection(c6, first + 6 * apart, p, bias); storeProjection(c7, first + 7 * apart, p, bias)
-                    row += 8
-                } else if block == 4 && row + 4 <= rows {
-                    let (c0, c1, c2, c3) = multiply4x3(features, inputRow(row, input, low, count), inputRow(row + 1, input, low, count),
-                                                       inputRow(row + 2, input, low, count), inputRow(row + 3, input, low, count), panel)
-                    storeProjection(c0, projectionRow(row, samples, count), p, bias)
-                    storeProjection(c1, projectionRow(row + 1, samples, count), p, bias)
-                    storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
-                    storeProjection(c3, projectionRow(row + 3, samples, count), p, bias)
-                    row += 4
-                } else if block == 3 && row + 3 <= rows {
-                    let (c0, c1, c2) = multiply3x3(features, inputRow(row, input, low, count), inputRow(row + 1, input, low, count),
-                                                   inputRow(row + 2, input, low, count), panel)
-                    storeProjection(c0, projectionRow(row, samples, count), p, bias)
-                    storeProjection(c1, projectionRow(row + 1, samples, count), p, bias)
-                    storeProjection(c2, projectionRow(row + 2, samples, count), p, bias)
-                    row += 3
-                } else {
-                    let c = multiply1x3(features, inputRow(row, input, low, count), panel)
-                    storeProjection(c, projectionRow(row, samples, count), p, bias)
-                    row += 1
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<V>.self, capacity: samples.count * count) { target in
+            var rows = 0
+            for s in 0..<samples.count {
+                let b = samples.lowerBound + s
+                for c in 0..<count {
+                    if let mask, !mask[b * steps + low + c] { continue }
+                    (gathered + rows * features).update(from: input.base + (s * input.stride + low + c - input.first) * features,
+                                                        count: features)
+                    target[rows] = projectionRow(s * count + c, samples, count)
+                    rows += 1
+                }
+            }
+            let a = UnsafePointer(gathered)
+            for p in panels {
+                let panel = packed.kernelPanel(p)
+                var row = 0
+                while row < rows {
+                    let x = a + row * features
+                    if eights && row + 8 <= rows {
+                        let (c0, c1, c2, c3, c4, c5, c6, c7) = multiply8x3(features, x, stride: features, panel)
+                        storeProjection(c0, target[row], p, bias); storeProjection(c1, target[row + 1], p, bias)
+                        storeProjection(c2, target[row + 2], p, bias); storeProjection(c3, target[row + 3], p, bias)
+                        storeProjection(c4, target[row + 4], p, bias); storeProjection(c5, target[row + 5], p, bias)
+                        storeProjection(c6, target[row + 6], p, bias); storeProjection(c7, target[row + 7], p, bias)
+                        row += 8
+                    } else if block == 4 && row + 4 <= rows {
+                        let (c0, c1, c2, c3) = multiply4x3(features, x, x + features, x + 2 * features, x + 3 * features, panel)
+                        storeProjection(c0, target[row], p, bias); storeProjection(c1, target[row + 1], p, bias)
+                        storeProjection(c2, target[row + 2], p, bias); storeProjection(c3, target[row + 3], p, bias)
+                        row += 4
+                    } else if block == 3 && row + 3 <= rows {
+                        let (c0, c1, c2) = multiply3x3(features, x, x + features, x + 2 * features, panel)
+                        storeProjection(c0, target[row], p, bias); storeProjection(c1, target[row + 1], p, bias)
+                        storeProjection(c2, target[row + 2], p, bias)
+                        row += 3
+                    } else {
+                        storeProjection(multiply1x3(features, x, panel), target[row], p, bias)
+                        row += 1
+                    }
                 }
             }
         }
     }
 
     /// Row `i` of a chunk's projection enumerates (sample, step) with the step varying fastest.
-    @inline(__always)
-    func inputRow(_ i: Int, _ rows: InputRows, _ low: Int, _ count: Int) -> UnsafePointer<S> {
-        rows.base + ((i / count) * rows.stride + low - rows.first + i % count) * features
-    }
-
     @inline(__always)
     func projectionRow(_ i: Int, _ samples: Range<Int>, _ count: Int) -> UnsafeMutablePointer<V> {
         projection.pointer + ((samples.lowerBound + i / count) * plan.chunk + i % count) * 3 * padded / lanes

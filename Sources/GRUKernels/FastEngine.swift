@@ -1,4 +1,5 @@
 import GRUBase
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +32,20 @@ struct WorkPlan {
         }
         let rowsPerStep = split == .samples ? max(1, batch / threads) : batch
         chunk = max(1, min(steps, 64 / rowsPerStep))
+        // With the samples shared, blocks of them go to whichever thread is free, about four per thread and
+        // whole eight-row blocks, each at least 16 samples (32 where the recurrent kernel outgrows L2 and is
+        // streamed once per block and step); fewer samples keep one fixed part per thread.
+        let weightBytes = Double(3 * units) * Double(units) * 4
+        let least = weightBytes > Double(1 << 20) ? 32 : 16
+        if split == .samples && batch >= 2 * least * threads {
+            sampleBlock = max(least, batch / (4 * threads) / 8 * 8)
+        } else {
+            sampleBlock = nil
+        }
     }
+
+    /// Samples a thread takes at a time (nil: each thread has its fixed part, `share`).
+    let sampleBlock: Int?
 
     func share(_ index: Int, of count: Int, batch: Int, panels: Int) -> (samples: Range<Int>, panels: Range<Int>) {
         switch split {
@@ -72,6 +86,8 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     let pool: WorkspacePool
     let progress: (@Sendable (Int) -> Void)?
     let source: GRUInputSource<S>?
+    /// The next block of samples a thread takes (`WorkPlan.sampleBlock`).
+    let nextSampleBlock = Atomic<Int>(0)
 
     /// Both activations have a vector form, so a one-sample step takes `stepOneRow` or `stepOneRowBefore`.
     let oneRowGates: Bool
@@ -160,7 +176,26 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
 
     private func work<R: VectorActivation, A: VectorActivation>(_ index: Int, _ count: Int, _ recurrentGate: R, _ candidateGate: A)
         where R.V == V, A.V == V {
-        let (samples, panels) = plan.share(index, of: count, batch: batch, panels: packed.panels)
+        guard plan.split == .samples, count > 1, let size = plan.sampleBlock else {
+            let (samples, panels) = plan.share(index, of: count, batch: batch, panels: packed.panels)
+            work(index, count, samples: samples, panels: panels, progressFrom: 0, of: 1, recurrentGate, candidateGate)
+            return
+        }
+        // Blocks of samples, each taken by whichever thread is free: a core slowed by other work (a busy
+        // host) takes fewer, where halves fixed in advance would leave the other core waiting at the end.
+        let blocks = (batch + size - 1) / size
+        while true {
+            let block = nextSampleBlock.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard block < blocks else { return }
+            let samples = (block * size)..<min(batch, (block + 1) * size)
+            work(index, count, samples: samples, panels: 0..<packed.panels, progressFrom: block, of: blocks, recurrentGate, candidateGate)
+        }
+    }
+
+    /// The time loop over `samples` and `panels`; `progressFrom` of `of` equal parts of the pass come before it.
+    private func work<R: VectorActivation, A: VectorActivation>(_ index: Int, _ count: Int, samples: Range<Int>, panels: Range<Int>,
+                                                                progressFrom done: Int, of parts: Int, _ recurrentGate: R, _ candidateGate: A)
+        where R.V == V, A.V == V {
         // Rows are stepped in groups whose scratch block stays in cache (about 96 KB); a group is a whole
         // number of row blocks, so few rows fall to the one-row kernels. With the units split
         // among threads all rows form one group: the barrier inside a reset_after=False step spans them all.
@@ -171,6 +206,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         let window = source == nil ? 0 : min(steps, max(plan.chunk, (1 << 20) / max(1, samples.count * features * MemoryLayout<S>.stride)))
         let staging = AlignedBuffer<V>(count: source == nil ? 1 : (samples.count * window * features + lanes - 1) / lanes)
         var held = 0..<0
+        let gathered = AlignedBuffer<V>(count: (samples.count * plan.chunk * features + lanes - 1) / lanes, zeroed: false)
         let team = plan.split == .units ? count : 1
         let backwards = config.goBackwards
         var previous = stateA.scalars, next = stateB.scalars
@@ -185,7 +221,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
             }
             let rows = x.map { InputRows(base: $0 + samples.lowerBound * steps * features, stride: steps, first: 0) }
                 ?? InputRows(base: UnsafePointer(staging.scalars), stride: held.count, first: held.lowerBound)
-            project(samples: samples, panels: panels, low: low, count: chunkEnd - chunkStart, rows: rows)
+            project(samples: samples, panels: panels, low: low, count: chunkEnd - chunkStart, rows: rows, gathered: gathered.scalars)
             for step in chunkStart..<chunkEnd {
                 let t = backwards ? steps - 1 - step : step
                 var first = samples.lowerBound
@@ -193,7 +229,16 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
                     let last = min(samples.upperBound, first + group)
                     let share = Share(samples: first..<last, panels: panels, scratch: scratch.scalars,
                                       rows: plan.split == .units ? rowsCopy.scalars : nil, team: team, index: index)
-                    if config.resetAfter {
+                    if noneValid(share.samples, t) {
+                        // Every sample of the group is masked at this step (padding common to the batch): the
+                        // states carry over without a product, so padding costs only its share of the steps.
+                        let j0 = panels.lowerBound * lanes, j1 = panels.upperBound * lanes
+                        for b in share.samples {
+                            let hp = previous + b * padded, hn = next + b * padded
+                            for j in j0..<j1 { hn[j] = hp[j] }
+                            emit(b, hn, valid: false, step: step, from: j0, to: j1)
+                        }
+                    } else if config.resetAfter {
                         stepResetAfter(share, t: t, row: t - low, step: step, previous: previous, next: next,
                                        gates: (recurrentGate, candidateGate))
                     } else {
@@ -206,9 +251,17 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
                 swap(&previous, &next)
             }
             chunkStart = chunkEnd
-            if index == 0 { progress?(chunkEnd) }
+            if index == 0 { progress?((done * steps + chunkEnd) / parts) }
         }
-        withExtendedLifetime(staging) {}
+        withExtendedLifetime((staging, gathered)) {}
+    }
+
+    /// Whether a mask masks every sample of `samples` at time `t`.
+    @inline(__always)
+    private func noneValid(_ samples: Range<Int>, _ t: Int) -> Bool {
+        guard let mask else { return false }
+        for b in samples where mask[b * steps + t] { return false }
+        return true
     }
 
     @inline(__always)

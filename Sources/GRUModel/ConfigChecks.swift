@@ -55,3 +55,15 @@ func reserveOutput<S>(_ factors: Int..., of type: S.Type, layer: String) throws 
     try reserve(count, of: type, layer: layer)
     return count
 }
+
+/// An output array of `count` values that the caller writes in full before anything reads it: not zeroed
+/// first (zeroing a large output costs a pass over memory on one thread), on 2 MB pages where it is large.
+func unfilledOutput<S: GRUScalar>(_ count: Int, _ fill: (UnsafeMutablePointer<S>) throws -> Void) rethrows -> [S] {
+    try [S](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if let base = buffer.baseAddress {
+            adviseLargePages(UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<S>.stride)
+            try fill(base)
+        }
+        initialized = count
+    }
+}

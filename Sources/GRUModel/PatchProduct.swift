@@ -14,21 +14,20 @@ func productOverPatches<S: GRUScalar>(_ product: MatrixProduct<S>, rows: Int, th
     let width = product.k
     let blockRows = max(1, min(rows, (1 << 18) / width))
     try reserve(blockRows * width, of: S.self, layer: layer)
-    var out = [S](repeating: 0, count: count)
     var patches = [S](repeating: 0, count: blockRows * width)
-    patches.withUnsafeMutableBufferPointer { patch in
-        out.withUnsafeMutableBufferPointer { output in
+    // Every output row is written by its block's product.
+    return unfilledOutput(count) { output in
+        patches.withUnsafeMutableBufferPointer { patch in
             for first in stride(from: 0, to: rows, by: blockRows) {
                 let block = min(blockRows, rows - first)
                 for r in 0..<block { gather(first + r, patch.baseAddress! + r * width) }
-                product.multiply(patch.baseAddress!, rows: block, into: output.baseAddress! + first * product.n, threads: threads)
+                product.multiply(patch.baseAddress!, rows: block, into: output + first * product.n, threads: threads)
                 if case .elementwise(let kind, let hardSigmoid) = activation, kind != .linear {
-                    vectorActivation(kind, output.baseAddress! + first * product.n, count: block * product.n, hardSigmoid: hardSigmoid)
+                    vectorActivation(kind, output + first * product.n, count: block * product.n, hardSigmoid: hardSigmoid)
                 }
             }
         }
     }
-    return out
 }
 
 extension LayerActivation {

@@ -30,17 +30,23 @@ public struct Embedding<Scalar: GRUScalar>: ModelLayer {
         guard inputs.count == 1 else { throw GRUModelError.shape(layer: name, "it takes one input, not \(inputs.count)") }
         let ids = inputs[0]
         let count = try reserveOutput(ids.values.count, outputDim, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: count)
         for (position, id) in ids.values.enumerated() {
             guard id == id.rounded(), id >= 0, id < Scalar(inputDim) else {
                 // A whole number is shown as one (16777218, not 16777218.0): ids come from integer arrays.
                 let shown = id == id.rounded() && id.magnitude < 9e18 ? String(Int64(id)) : "\(id)"
                 throw GRUModelError.value(layer: name, "input \(position) is \(shown), not a token id in 0..<\(inputDim)")
             }
-            let row = Int(id) * outputDim
-            for k in 0..<outputDim { out[position * outputDim + k] = embeddings[row + k] }
         }
-        let mask: Mask = maskZero ? ids.values.map { $0 != 0 } : nil
+        // Every id checked above: each position's row is copied whole.
+        let (outputDim, values) = (outputDim, ids.values)
+        let out: [Scalar] = embeddings.withUnsafeBufferPointer { table in
+            unfilledOutput(count) { out in
+                for (position, id) in values.enumerated() {
+                    (out + position * outputDim).update(from: table.baseAddress! + Int(id) * outputDim, count: outputDim)
+                }
+            }
+        }
+        let mask: Mask = maskZero ? values.map { $0 != 0 } : nil
         return [(Tensor(values: out, shape: ids.shape + [outputDim]), ids.shape.count == 2 ? mask : nil)]
     }
 }

@@ -26,7 +26,8 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
         let (length, before) = padding.extent(length: steps, window: poolSize, stride: stride)
         guard length >= 1 else { throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its pool_size \(poolSize)") }
         let count = try reserveOutput(x.batch, length, channels, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: count)
+        // Every (sample, step) cell is written below.
+        var out: [Scalar] = unfilledOutput(count) { _ in }
         // Window by window, the channels of a step contiguous (the inner loops run over channels, branch-free);
         // the samples shared among the threads.
         let (poolSize, stride, average) = (poolSize, stride, average)

@@ -248,6 +248,45 @@ final class ThreadingTests: XCTestCase {
         }
     }
 
+    /// Padding common to the whole batch (leading and trailing steps masked for every sample, besides scattered
+    /// masked steps), in a batch large enough that two threads take blocks of samples in turn: the fast path,
+    /// which carries the states without a product where every sample of a group is masked and leaves masked
+    /// rows out of the input projection, equals the training path written out per sample, on every kernel build.
+    func testPaddingCommonToTheBatchEqualsTheLiteralPath() throws {
+        try forEachKernelSet { kernels in
+            for resetAfter in [false, true] {
+                for backwards in [false, true] {
+                    var generator = SplitMix64(seed: 21)
+                    func random(_ count: Int, scale: Double = 0.8) -> [Double] {
+                        (0..<count).map { _ in (generator.nextUnitDouble() * 2 - 1) * scale }
+                    }
+                    let batch = 96, steps = 40, features = 6, units = 20
+                    var config = GRUConfig(units: units)
+                    config.resetAfter = resetAfter
+                    config.returnSequences = true
+                    config.goBackwards = backwards
+                    config.recurrentActivation = .sigmoid
+                    let weights = try GRUWeights(inputDim: features, units: units, kernel: random(features * 3 * units),
+                                                 recurrentKernel: random(units * 3 * units), inputBias: random(3 * units),
+                                                 recurrentBias: resetAfter ? random(3 * units) : nil)
+                    let layer = try GRULayer(config: config, weights: weights)
+                    let input = random(batch * steps * features, scale: 2)
+                    let mask = (0..<(batch * steps)).map { i in i % steps >= 5 && i % steps < 31 && i % 13 != 5 }
+                    let ones = DropoutMasks<Double>(input: Array(repeating: Array(repeating: 1, count: batch * features), count: 3),
+                                                    recurrent: Array(repeating: Array(repeating: 1, count: batch * units), count: 3))
+                    let shape = [batch, steps, features]
+                    let literal = try layer(input, shape: shape, mask: mask, training: ones)
+                    for threads in [1, 2] {
+                        let fast = try layer(input, shape: shape, mask: mask, threads: threads)
+                        let label = "\(kernels.rawValue) reset_after \(resetAfter) go_backwards \(backwards) \(threads) threads"
+                        XCTAssertNil(mismatch(fast.output, literal.output, shape: fast.outputShape, tolerance: 1e-12, context: label))
+                        XCTAssertNil(mismatch(fast.state, literal.state, shape: [batch, units], tolerance: 1e-12, context: label))
+                    }
+                }
+            }
+        }
+    }
+
     /// A one-sample pass computes the gates from the kernel's registers; a sample among others takes the
     /// loops over scratch. Each sample alone (1 and 2 threads) must give the bits it gets in the batch.
     private func checkOneSample<S: GRUScalar>(_ type: S.Type, resetAfter: Bool) throws {

@@ -31,13 +31,14 @@ MAX_ORT_DIFF = 1e-4
 
 MATMUL_SCRIPT = """
 import sys, time, numpy as np
-n, reps, dtype = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-a, b = np.random.default_rng(0).standard_normal((2, n, n), dtype=dtype)
+m, k, n, reps, dtype = *map(int, sys.argv[1:5]), sys.argv[5]
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal((m, k), dtype=dtype), rng.standard_normal((k, n), dtype=dtype)
 a @ b
 times = []
 for _ in range(reps):
     start = time.perf_counter(); a @ b; times.append(time.perf_counter() - start)
-print(2 * n**3 / float(np.median(times)) / 1e9)
+print(2 * m * k * n / float(np.median(times)) / 1e9)
 """
 
 MAXRSS_SCRIPT = """
@@ -70,8 +71,9 @@ def sections(text):
 
 # (timed, warm-up) counts per runtime, sgemm (repeats, sizes), and runs of each whole-process timing.
 # The main table interleaves gru-run and ORT in `rounds`, each timing gru/ort (timed, warm-up) calls.
-# models: the whole-model table's rounds, TF/ORT warm-up and timed calls per round, gru-run processes per
-# round, ORT thread counts; load: the load row's rounds (bench_models.py).
+# models: the whole-model table's rounds, TF/ORT warm-up and timed calls per round (also gru-run bench's passes
+# in the per-layer times and the Dense(8000) product, which take as many rounds), gru-run processes per round,
+# ORT thread counts; load: the load row's rounds (bench_models.py).
 FULL = dict(gru=(7, 2), ort=(7, 2), rounds=7, tf=(7, 2), sgemm=(5, (2048, 4096)), py_proc=5, gru_proc=10,
             models=dict(rounds=5, warmup=2, repeat=5, gru_runs=3, ort_threads=(2, 1)), load=dict(rounds=5))
 QUICK = dict(gru=(5, 1), ort=(5, 1), rounds=2, tf=(3, 1), sgemm=(3, (2048,)), py_proc=3, gru_proc=5,
@@ -174,9 +176,11 @@ def print_machine(binary):
 
 
 def matmul_gflops(threads, n, reps, dtype="float32"):
-    """numpy n x n matmul GFLOPS (float32: sgemm, float64: dgemm) in a fresh process with OPENBLAS_NUM_THREADS set."""
+    """numpy matmul GFLOPS (float32: sgemm, float64: dgemm) of n x n @ n x n, or of m x k @ k x n when n is
+    (m, k, n), in a fresh process with OPENBLAS_NUM_THREADS set."""
+    m, k, n = n if isinstance(n, tuple) else (n, n, n)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-c", MATMUL_SCRIPT, str(n), str(reps), dtype],
+    out = subprocess.run([sys.executable, "-c", MATMUL_SCRIPT, str(m), str(k), str(n), str(reps), dtype],
                          env=env, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -613,11 +617,13 @@ def main():
         print(format_table(headers, cells, markdown=True))
         print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; {lstm_note}.\n")
     if "models" in args.only:
-        headers, cells, notes, models_note = models_table
+        headers, cells, notes, models_note, after_table = models_table
         print("== Whole-model table as Markdown\n")
         print(format_table(headers, cells, markdown=True))
         for i, note in enumerate(notes, 1):
             print(f"\n[{i}] {note}")
+        for title, lines in after_table.items():
+            print(f"\n{title}:\n\n" + "\n".join(f"- {line}" for line in lines))
         print(f"\nMedians in ms{' (--quick)' if args.quick else ''}; {cpu_info()[0]}, {os.cpu_count()} cores; "
               f"{models_note}.\n")
     print(f"bench.py took {time.perf_counter() - began[2]:.0f} s; {load_note(began, 'during the run')}")

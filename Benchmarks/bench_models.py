@@ -2,6 +2,8 @@
 
 Whole-model table: four tf-keras models, each timed as gru-run's whole process (load included), TensorFlow's
 warm tf.function and ONNX Runtime's warm session on the tf2onnx conversion, the three alternating in rounds.
+After the table: gru-run's time through each layer of the four models (in-process warm passes), and the
+vocabulary head's Dense(8000) product on its own against numpy's sgemm of the same shape and the sgemm peak.
 Load row: one large model (tf-keras .h5 and Keras 3 .keras) loaded and run once on 10 tokens by a fresh
 process of each runtime, and gru-run inspect of both files.
 
@@ -9,6 +11,7 @@ Models, inputs, Keras's outputs and the ONNX conversions go to Benchmarks/out an
 TensorFlow and ONNX Runtime each live in a fresh process of their own (spawned, so that their thread pools
 never share one), kept for the whole table so that they stay warm from round to round.
 """
+import itertools
 import multiprocessing
 import os
 import subprocess
@@ -29,6 +32,8 @@ MAX_ORT_DIFF = 1e-4       # ONNX Runtime's output against Keras's before it is t
 MAX_KERAS3_DIFF = 1e-5    # Keras 3's predict of the load row's .keras against tf-keras's of the .h5
 ONNX_OPSET = 17
 LOAD_TARGETS = dict(run_s=0.4, inspect_s=0.1, rss_per_file_byte=1.3)
+GRU_RUN_BENCH_THREADS = 2  # per-layer times and the Dense(8000) product
+DENSE_GOAL = 0.85          # the Dense(8000) product's share of the sgemm peak
 
 ORT_ONCE_SCRIPT = """
 import sys, numpy as np, onnxruntime as ort
@@ -61,6 +66,7 @@ class BenchModel:
     build: Callable                # tf_keras -> an uncompiled model
     make_input: Callable           # numpy Generator -> the input array
     flops: int
+    convert: bool = True           # converted to ONNX by tf2onnx (for ORT's timings)
 
     @property
     def h5(self):
@@ -126,6 +132,11 @@ def stacked(k):
                          k.layers.Dense(10, activation="softmax")])
 
 
+def dense_8000(k):
+    """The vocabulary head's Dense(8000) alone, linear: its product on the GRU's (16,64,512) output."""
+    return k.Sequential([k.Input((64, 512)), k.layers.Dense(8000)])
+
+
 def large_vocabulary(k):
     """About 69M float32 weights, a 275 MB .h5: the load row's model."""
     return k.Sequential([k.Input((None,), dtype="int32"), k.layers.Embedding(50000, 300),
@@ -147,7 +158,10 @@ TABLE_MODELS = [
 LOAD_MODEL = BenchModel("load_bigru_50k", "large vocabulary", "ids (1,10)", large_vocabulary,
                         lambda rng: ids(rng, 50000, 1, 10, low=1),
                         2 * gru_flops(1, 10, 300, 512) + dense_flops(1, 1024, 50000))
-MODELS = {m.key: m for m in TABLE_MODELS + [LOAD_MODEL]}
+DENSE_PRODUCT = (16 * 64, 512, 8000)  # the Dense(8000) model's product: rows x in @ in x out
+DENSE_MODEL = BenchModel("dense_8000", "Dense(8000)", "(16,64,512)", dense_8000, lambda rng: normal(rng, 16, 64, 512),
+                         dense_flops(*DENSE_PRODUCT), convert=False)
+MODELS = {m.key: m for m in TABLE_MODELS + [LOAD_MODEL, DENSE_MODEL]}
 
 
 def quiet_tensorflow():
@@ -182,7 +196,8 @@ def convert_to_onnx(spec, model, x):
 
 
 def prepare_models(keys):
-    """Makes what is missing of each model: the .h5, the input, Keras's predict output and the ONNX file.
+    """Makes what is missing of each model: the .h5, the input, Keras's predict output and the ONNX file (if
+    the model is converted).
 
     Runs in a fresh process: tf_keras as tf.keras (TF_USE_LEGACY_KERAS), which tf2onnx's Keras path expects."""
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
@@ -203,7 +218,7 @@ def prepare_models(keys):
         if not os.path.exists(spec.reference):
             model = tf_keras.models.load_model(spec.h5, compile=False)
             np.save(spec.reference, model.predict(x, batch_size=len(x), verbose=0))
-        if not os.path.exists(spec.onnx) and not os.path.exists(spec.onnx_error):
+        if spec.convert and not os.path.exists(spec.onnx) and not os.path.exists(spec.onnx_error):
             convert_to_onnx(spec, model or tf_keras.models.load_model(spec.h5, compile=False), x)
             made.append(f"{key}.onnx" if os.path.exists(spec.onnx) else f"{key}.onnx (failed)")
     return made
@@ -496,12 +511,109 @@ def start_workers(rows, warmup, ort_threads):
     return tf, ort
 
 
+def layer_names(gru_run, spec):
+    """The model's layers in order, as `gru-run inspect` lists them under graph: (the names --through takes)."""
+    out = subprocess.run([gru_run, "inspect", spec.h5], capture_output=True, text=True, check=True).stdout
+    graph = out.partition("\ngraph:\n")[2].splitlines()
+    return [line.split()[0] for line in itertools.takewhile(lambda line: line.startswith("  "), graph)]
+
+
+def bench_command(gru_run, spec, c, *options):
+    """`gru-run bench` of the model on its input: warm passes in one process, the model loaded once."""
+    return [gru_run, "bench", "--weights", spec.h5, "--input", spec.input, "--threads", str(GRU_RUN_BENCH_THREADS),
+            "--repeat", str(c["repeat"]), "--warmup", str(c["warmup"]), "--json", *options]
+
+
+def bench_ms(cmd):
+    """(the median ms of `gru-run bench --json`, None), or (None, its error)."""
+    try:
+        return bench.run_gru_bench(cmd)["median_ms"], None
+    except SystemExit as error:  # run_gru_bench's failure, reported on the model's line instead of ending the run
+        return None, str(error).rpartition("): ")[2][:300]
+
+
+def layer_line(row, names, times, error):
+    """`model: first 0.1 ms, second +8.8 ms, ... (through last: ... ms)`: cumulative time, then each layer's own."""
+    if error:
+        return f"{row.spec.title}: failed: {error}"
+    cumulative = [float(np.median(times[name])) for name in names]
+    shares = [f"{names[0]} {cumulative[0]:.1f} ms"] + [
+        f"{name} {ms - previous:+.1f} ms" for name, ms, previous in zip(names[1:], cumulative[1:], cumulative)]
+    return (f"{row.spec.title}: {', '.join(shares)} (through {names[-1]}: {cumulative[-1]:.1f} ms in-process; the "
+            f"whole process in the table: {fmt_ms(row.median('gru'))} ms)")
+
+
+def layer_times(gru_run, rows, c):
+    """Prints and returns a line per model: gru-run's median time through each of its layers (`gru-run bench
+    --through`, warm in-process passes) and each layer's own part, every layer of every model in each round."""
+    print(f"== Per-layer times of gru-run: `gru-run bench --input x.npy --through LAYER --threads "
+          f"{GRU_RUN_BENCH_THREADS} --json` for each layer in order (the graph: of `gru-run inspect`)")
+    print(f"  in-process warm passes, not whole processes (no start, no load): per round the median of {c['repeat']} "
+          f"passes after {c['warmup']}, {c['rounds']} rounds, the median of the per-round medians; the time through "
+          "each layer, then each next layer's own part (+: the difference from the time through the layer before)")
+    start = cpu_clock()
+    layers = {row.spec.key: layer_names(gru_run, row.spec) for row in rows if not row.gru_error}
+    times = {key: {name: [] for name in names} for key, names in layers.items()}
+    errors = {row.spec.key: row.gru_error for row in rows if row.gru_error}
+    for _ in range(c["rounds"]):
+        for key in [key for key in layers if key not in errors]:
+            for name in layers[key]:
+                ms, error = bench_ms(bench_command(gru_run, MODELS[key], c, "--through", name))
+                if error:
+                    errors[key] = f"--through {name}: {error}"
+                    break
+                times[key][name].append(ms)
+    lines = [layer_line(row, layers.get(row.spec.key), times.get(row.spec.key), errors.get(row.spec.key))
+             for row in rows]
+    print("\n".join(f"  {line}" for line in lines))
+    print(f"  {load_note(start, 'meanwhile')}\n")
+    return lines
+
+
+def dense_against_sgemm(gru_run, cfg):
+    """Prints and returns the lines of the vocabulary head's Dense(8000) product on its own: gru-run (in-process
+    median) against numpy's sgemm of the same shape and the sgemm peak, the three alternating in rounds."""
+    c, n, spec, shape = cfg["models"], cfg["sgemm"][1][0], DENSE_MODEL, DENSE_PRODUCT
+    print(f"== Dense(8000) product: Input((64,512)) -> Dense(8000) (linear, bias, weights N(0,1)*0.1) on a "
+          f"{spec.shape} float32 N(0,1) input, a {shape[0]}x{shape[1]} @ {shape[1]}x{shape[2]} product")
+    print(f"  {c['rounds']} rounds of: gru-run bench ({GRU_RUN_BENCH_THREADS} threads, in-process, median of "
+          f"{c['repeat']} warm passes after {c['warmup']}), numpy's float32 matmul of the same shape and its n={n} "
+          f"sgemm (the peak), each on 2 threads in a fresh process (median of 3); GFLOPS 2*{shape[0]}*{shape[1]}*"
+          f"{shape[2]} / time, medians over rounds, gru-run's shares the medians of the per-round shares")
+    start = cpu_clock()
+    error, diff = check_gru_run(gru_run, spec)
+    lines = [f"gru-run failed: {error}" if error else
+             f"gru-run vs Keras max abs error {diff:.2e} (< {MAX_GRU_RUN_ERROR:g}: "
+             f"{'OK' if diff < MAX_GRU_RUN_ERROR else 'OVER'})"]
+    rounds = {"gru": [], "numpy": [], "peak": []}
+    for _ in range(0 if error else c["rounds"]):
+        ms, error = bench_ms(bench_command(gru_run, spec, c))
+        if error:
+            lines.append(f"gru-run bench failed: {error}")
+            break
+        rounds["gru"].append(spec.flops / (ms * 1e6))
+        rounds["numpy"].append(matmul_gflops(2, shape, 3))
+        rounds["peak"].append(matmul_gflops(2, n, 3))
+    if not error:
+        gflops = {key: float(np.median(values)) for key, values in rounds.items()}
+        share = {key: float(np.median(np.divide(rounds["gru"], rounds[key]))) for key in ("numpy", "peak")}
+        lines += [f"gru-run {gflops['gru']:.1f} GFLOPS ({spec.flops / (gflops['gru'] * 1e6):.2f} ms), numpy same "
+                  f"shape {gflops['numpy']:.1f} GFLOPS, sgemm peak (n={n}) {gflops['peak']:.1f} GFLOPS; gru-run "
+                  f"{100 * share['numpy']:.1f}% of numpy's same shape, {100 * share['peak']:.1f}% of the peak",
+                  f"goal: Dense(8000) product >= {100 * DENSE_GOAL:.0f}% of the sgemm peak: "
+                  f"{'met' if share['peak'] >= DENSE_GOAL else 'NOT met'}"]
+    print("\n".join(f"  {line}" for line in lines))
+    print(f"  {load_note(start, 'meanwhile')}\n")
+    return lines
+
+
 def whole_model_table(gru_run, cfg):
-    """Prints the whole-model table; returns its headers, cells, notes and load note (for the Markdown at the end)."""
+    """Prints the whole-model table, then gru-run's per-layer times and the Dense(8000) product against sgemm;
+    returns the table's headers, cells, notes and load note and the lines after it (for the Markdown at the end)."""
     c = cfg["models"]
     print_table_method(cfg)
     start = cpu_clock()
-    made = bench.run_isolated(prepare_models, [m.key for m in TABLE_MODELS])
+    made = bench.run_isolated(prepare_models, [m.key for m in TABLE_MODELS + [DENSE_MODEL]])
     if made:
         print(f"  made {', '.join(made)} in Benchmarks/out/models ({time.perf_counter() - start[2]:.0f} s)")
     rows = [Row(spec, ort_error=onnx_status(spec)) for spec in TABLE_MODELS]
@@ -529,7 +641,10 @@ def whole_model_table(gru_run, cfg):
     for i, note in enumerate(notes, 1):
         print(f"  [{i}] {note}")
     print(f"  {load_note(start, 'meanwhile')}\n")
-    return headers, cells, notes, load_note(start, "while the whole-model table was measured")
+    note = load_note(start, "while the whole-model table was measured")
+    after = {"Per-layer times of gru-run (in-process warm passes, not whole processes)": layer_times(gru_run, rows, c),
+             "Dense(8000) product against numpy's sgemm": dense_against_sgemm(gru_run, cfg)}
+    return headers, cells, notes, note, after
 
 
 @dataclass(frozen=True)

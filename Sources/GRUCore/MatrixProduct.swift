@@ -72,14 +72,15 @@ public struct MatrixProduct<Scalar: GRUScalar>: Sendable {
         precondition(a.count == rows * k)
         return [Scalar](unsafeUninitializedCapacity: rows * n) { c, initialized in
             adviseLargePages(UnsafeMutableRawPointer(c.baseAddress!), bytes: rows * n * MemoryLayout<Scalar>.stride)
-            a.withUnsafeBufferPointer { kernel.multiply($0.baseAddress!, rows: rows, into: c.baseAddress!, threads: threads) }
+            a.withUnsafeBufferPointer { kernel.multiply($0.baseAddress!, rows: rows, rowStride: k, into: c.baseAddress!, threads: threads) }
             initialized = rows * n
         }
     }
 
-    /// The same product from and into raw storage (a row block of a larger tensor).
-    public func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
-        kernel.multiply(a, rows: rows, into: c, threads: threads)
+    /// The same product from and into raw storage (a row block of a larger tensor); `rowStride`: how far apart
+    /// the rows of `a` start (k for packed rows; less where rows overlap, as a convolution's windows do).
+    public func multiply(_ a: UnsafePointer<Scalar>, rows: Int, rowStride: Int? = nil, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
+        kernel.multiply(a, rows: rows, rowStride: rowStride ?? k, into: c, threads: threads)
     }
 
     /// The product with the columns `columns` of W and the bias, in that order (packed anew).
@@ -97,7 +98,7 @@ public struct MatrixProduct<Scalar: GRUScalar>: Sendable {
 private struct ZeroProduct<Scalar: GRUScalar>: MatrixMultiplier {
     let k: Int, n: Int
 
-    func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
+    func multiply(_ a: UnsafePointer<Scalar>, rows: Int, rowStride: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
         c.update(repeating: 0, count: rows * n)
     }
 

@@ -63,12 +63,12 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
         return (matrix, values)
     }
 
-    func multiply(_ a: UnsafePointer<Scalar>, rows: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
+    func multiply(_ a: UnsafePointer<Scalar>, rows: Int, lda: Int, into c: UnsafeMutablePointer<Scalar>, threads: Int) {
         // Work is split by panels (each thread streams its own part of B once), or by rows when B is narrow.
         let byPanels = panels >= 2 * threads || rows < 8
         let team = max(1, min(threads, byPanels ? panels : rows / 4))
         if team == 1 {
-            compute(a, rows: 0..<rows, panels: 0..<panels, into: c)
+            compute(a, lda, rows: 0..<rows, panels: 0..<panels, into: c)
             return
         }
         let (address, output) = (Int(bitPattern: a), Int(bitPattern: c))
@@ -76,9 +76,9 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
             let a = UnsafePointer<Scalar>(bitPattern: address)!, c = UnsafeMutablePointer<Scalar>(bitPattern: output)!
             if byPanels {
                 let share = self.share(self.panels, index, count)
-                self.compute(a, rows: 0..<rows, panels: share, into: c)
+                self.compute(a, lda, rows: 0..<rows, panels: share, into: c)
             } else {
-                self.compute(a, rows: self.share(rows, index, count), panels: 0..<self.panels, into: c)
+                self.compute(a, lda, rows: self.share(rows, index, count), panels: 0..<self.panels, into: c)
             }
         }
     }
@@ -90,37 +90,37 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
     /// Rows in blocks of four (three for doubles where registers are few), each block times each panel. The
     /// rows go in groups of about 256 KB of A, each group times every panel: the group stays in L2 while the
     /// panels stream, instead of all of A streaming once per panel.
-    private func compute(_ a: UnsafePointer<Scalar>, rows all: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
+    private func compute(_ a: UnsafePointer<Scalar>, _ lda: Int, rows all: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
         let group = max(12, (1 << 18) / (k * MemoryLayout<Scalar>.stride) / 12 * 12)
         for first in stride(from: all.lowerBound, to: all.upperBound, by: group) {
-            compute(a, group: first..<min(all.upperBound, first + group), panels: panels, into: c)
+            compute(a, lda, group: first..<min(all.upperBound, first + group), panels: panels, into: c)
         }
     }
 
-    private func compute(_ a: UnsafePointer<Scalar>, group rows: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
+    private func compute(_ a: UnsafePointer<Scalar>, _ lda: Int, group rows: Range<Int>, panels: Range<Int>, into c: UnsafeMutablePointer<Scalar>) {
         let block = Scalar.self == Double.self && doublesInThreeRowBlocks ? 3 : 4
         let eights = eightRowBlocks ? rows.lowerBound + rows.count / 8 * 8 : rows.lowerBound
         let whole = eights + (rows.upperBound - eights) / block * block
         for p in panels {
             let panel = UnsafePointer(packed.pointer + p * k * 3)
             for r in stride(from: rows.lowerBound, to: eights, by: 8) {
-                let (c0, c1, c2, c3, c4, c5, c6, c7) = multiply8x3(k, a + r * k, stride: k, panel)
+                let (c0, c1, c2, c3, c4, c5, c6, c7) = multiply8x3(k, a + r * lda, stride: lda, panel)
                 store(c0, r, p, c); store(c1, r + 1, p, c); store(c2, r + 2, p, c); store(c3, r + 3, p, c)
                 store(c4, r + 4, p, c); store(c5, r + 5, p, c); store(c6, r + 6, p, c); store(c7, r + 7, p, c)
             }
             for r in stride(from: eights, to: whole, by: block) {
-                let row = a + r * k
+                let row = a + r * lda
                 if block == 4 {
-                    let (c0, c1, c2, c3) = multiply4x3(k, row, row + k, row + 2 * k, row + 3 * k, panel)
+                    let (c0, c1, c2, c3) = multiply4x3(k, row, row + lda, row + 2 * lda, row + 3 * lda, panel)
                     store(c0, r, p, c); store(c1, r + 1, p, c); store(c2, r + 2, p, c); store(c3, r + 3, p, c)
                 } else {
-                    let (c0, c1, c2) = multiply3x3(k, row, row + k, row + 2 * k, panel)
+                    let (c0, c1, c2) = multiply3x3(k, row, row + lda, row + 2 * lda, panel)
                     store(c0, r, p, c); store(c1, r + 1, p, c); store(c2, r + 2, p, c)
                 }
             }
         }
         for r in whole..<rows.upperBound {
-            computeRow(a + r * k, r, panels: panels, into: c)
+            computeRow(a + r * lda, r, panels: panels, into: c)
         }
     }
 
@@ -174,8 +174,8 @@ final class PanelProduct<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar
 final class FloatProduct: MatrixMultiplier, @unchecked Sendable {
     let product: PanelProduct<FloatVector>
     init(_ product: PanelProduct<FloatVector>) { self.product = product }
-    func multiply(_ a: UnsafePointer<Float>, rows: Int, into c: UnsafeMutablePointer<Float>, threads: Int) {
-        product.multiply(a, rows: rows, into: c, threads: threads)
+    func multiply(_ a: UnsafePointer<Float>, rows: Int, rowStride: Int, into c: UnsafeMutablePointer<Float>, threads: Int) {
+        product.multiply(a, rows: rows, lda: rowStride, into: c, threads: threads)
     }
     func unpacked() -> (matrix: [Float], bias: [Float]) { product.unpacked() }
 }
@@ -183,8 +183,8 @@ final class FloatProduct: MatrixMultiplier, @unchecked Sendable {
 final class DoubleProduct: MatrixMultiplier, @unchecked Sendable {
     let product: PanelProduct<DoubleVector>
     init(_ product: PanelProduct<DoubleVector>) { self.product = product }
-    func multiply(_ a: UnsafePointer<Double>, rows: Int, into c: UnsafeMutablePointer<Double>, threads: Int) {
-        product.multiply(a, rows: rows, into: c, threads: threads)
+    func multiply(_ a: UnsafePointer<Double>, rows: Int, rowStride: Int, into c: UnsafeMutablePointer<Double>, threads: Int) {
+        product.multiply(a, rows: rows, lda: rowStride, into: c, threads: threads)
     }
     func unpacked() -> (matrix: [Double], bias: [Double]) { product.unpacked() }
 }

@@ -37,6 +37,15 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         guard length >= 1 else {
             throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its kernel_size \(kernelSize) with dilation_rate \(dilation)")
         }
+        let shape = [x.batch, length, filters]
+        if dilation == 1 && before == 0 && (length - 1) * stride + kernelSize <= steps {
+            // Every window undilated and inside the input (valid padding): output step t's window is the run
+            // of kernel_size * in_channels values from step t * stride, so the product reads the windows in
+            // place, one row every stride * in_channels values, without copying them out first.
+            let out = try windowsInPlace(x, steps: steps, length: length, threads: threads)
+            if activation.isElementwise { return Tensor(values: out, shape: shape) }  // applied sample by sample
+            return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
+        }
         // Row (b, t) of the patches: the kernel_size windows of in_channels values output step t reads.
         let out = try x.values.withUnsafeBufferPointer { input in
             try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name, activation: activation) { row, target in
@@ -57,8 +66,37 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
                 }
             }
         }
-        let shape = [x.batch, length, filters]
         if activation.isElementwise { return Tensor(values: out, shape: shape) }  // applied block by block
         return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
+    }
+
+    /// The product over windows read in place, sample by sample (the samples shared among the threads, or
+    /// each sample's rows where there are fewer samples than threads), an element-wise activation applied to
+    /// each sample's output while it is in cache.
+    private func windowsInPlace(_ x: Tensor<Scalar>, steps: Int, length: Int, threads: Int) throws -> [Scalar] {
+        let count = try reserveOutput(x.batch, length, filters, of: Scalar.self, layer: name)
+        let (product, activation, rowStride) = (product, activation, stride * inChannels)
+        let (batch, inChannels, filters) = (x.batch, inChannels, filters)
+        return x.values.withUnsafeBufferPointer { input in
+            unfilledOutput(count) { output in
+                let (source, target) = (Int(bitPattern: input.baseAddress!), Int(bitPattern: output))
+                let bySamples = threads > 1 && batch >= 2 * threads
+                let run: @Sendable (Range<Int>, Int) -> Void = { samples, threads in
+                    let input = UnsafePointer<Scalar>(bitPattern: source)!, output = UnsafeMutablePointer<Scalar>(bitPattern: target)!
+                    for b in samples {
+                        let c = output + b * length * filters
+                        product.multiply(input + b * steps * inChannels, rows: length, rowStride: rowStride, into: c, threads: threads)
+                        if case .elementwise(let kind, let hardSigmoid) = activation, kind != .linear {
+                            vectorActivation(kind, c, count: length * filters, hardSigmoid: hardSigmoid)
+                        }
+                    }
+                }
+                if bySamples {
+                    parallelRows(batch, threads: threads, minimumPerThread: 1) { run($0, 1) }
+                } else {
+                    run(0..<batch, threads)
+                }
+            }
+        }
     }
 }

@@ -45,7 +45,12 @@ extension GRUEngine {
     func runFast<V: GateVector>(_ vector: V.Type) -> GRUOutput<S> where V.Scalar == S {
         let config = job.layer.config
         let batch = job.batch, units = config.units
-        var sequence = [S](repeating: 0, count: config.returnSequences ? batch * job.timesteps * units : 0)
+        // Not zeroed first: the pass writes every (sample, step) row of units, masked steps included (`emit`).
+        let count = config.returnSequences ? batch * job.timesteps * units : 0
+        var sequence = [S](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress { adviseLargePages(UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<S>.stride) }
+            initialized = count
+        }
         var state = [S](repeating: 0, count: batch * units)
         var lastOutput = [S](repeating: 0, count: batch * units)
         let maskValues = job.mask ?? [false]

@@ -7,6 +7,7 @@ import GRUModel
 /// `gru-run bench`: times warm forward passes of the layer, weights and input loaded once.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Time warm forward passes of the layer (weights and input loaded once).",
         discussion: """
         Without --input the input is synthetic: --batch samples of --timesteps steps, standard normal.

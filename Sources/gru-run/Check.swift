@@ -6,6 +6,7 @@ import GRUIO
 /// `gru-run check`: runs the layer and compares with outputs Keras saved earlier, for CI.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Run the layer and compare with saved Keras outputs (exit 0 match, 1 mismatch).",
         discussion: """
         A value passes when |got - expected| <= atol + rtol * |expected|; NaN matches only NaN, and +inf

@@ -7,6 +7,7 @@ import GRUModel
 /// `gru-run inspect FILE`: what a Keras file holds and how gru-run will run it.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Show a Keras file's kind, Keras version, layers and the config values that change the numbers.")
 
     @Argument(help: ArgumentHelp("A Keras .h5, .weights.h5 or .keras file.", valueName: "file"), completion: .kerasFile)

@@ -8,6 +8,7 @@ import GRUIO
 /// on open files, and memory holds one piece at most.
 struct Join: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "join",
         abstract: "Join outputs of shards (.npy or .npz along the batch axis, or CSV) into one file, in the order given.",
         discussion: """
         The pieces and the output must be of one format (.npy, .npz or CSV); .npz pieces hold the same arrays.

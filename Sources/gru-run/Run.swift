@@ -6,6 +6,7 @@ import GRUIO
 /// `gru-run [run]`: one forward pass of the layer over an input file or standard input.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run the layer over an input (the default command).")
 
     @OptionGroup var layer: LayerOptions

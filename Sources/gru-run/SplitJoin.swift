@@ -7,6 +7,7 @@ import GRUIO
 /// puts the shards' outputs back together. Samples are independent, so the joined outputs equal one run's.
 struct Split: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "split",
         abstract: "Cut an input (.npy, .npz or CSV) into shards of N samples each; prints the shard names.",
         discussion: """
         Refuses when files named as shards of the prefix are already there (an earlier split's shards or \

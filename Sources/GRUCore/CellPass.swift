@@ -182,7 +182,10 @@ struct CellStepper<S: GRUScalar> {
             split.input.multiply(source, rows: rows * count, into: projection, threads: 1)
             for step in chunkStart..<(chunkStart + count) {
                 let t = config.goBackwards ? steps - 1 - step : step
-                split.recurrent.multiply(read + first * units, rows: rows, into: z, threads: 1)
+                // A step where every row is masked (padding common to the batch) carries the states without a product.
+                if mask.map({ m in (0..<rows).contains { m[(first + $0) * steps + t] } }) ?? true {
+                    split.recurrent.multiply(read + first * units, rows: rows, into: z, threads: 1)
+                }
                 for i in 0..<rows {
                     let b = first + i
                     let valid = mask.map { $0[b * steps + t] } ?? true

@@ -3,8 +3,9 @@ import TestSupport
 import XCTest
 
 /// `CellLayer` (LSTM, SimpleRNN) against Keras's step written out plainly in Double: masks (a padded tail,
-/// a hole, leading steps, a sample masked throughout), go_backwards, initial states, zero_output_for_mask,
-/// time-major inputs, one and two threads (the same bits), on every kernel build this processor runs.
+/// a hole, leading steps, a sample masked throughout, steps masked for the whole batch), go_backwards,
+/// initial states, zero_output_for_mask, time-major inputs, one and two threads (the same bits), on every
+/// kernel build this processor runs.
 final class CellLayerTests: XCTestCase {
     private struct Case {
         var kind: CellKind
@@ -12,6 +13,8 @@ final class CellLayerTests: XCTestCase {
         var goBackwards = false, returnSequences = true, timeMajor = false, zeroOutput = false
         var masked = false, initial = false, bias = true
         var recurrent: Activation = .sigmoid, activation: Activation = .tanh
+        /// The first step and the last three masked for every sample (padding common to the batch).
+        var commonPadding = false
     }
 
     private func sigmoidLike(_ kind: Activation, _ x: Double) -> Double { kind(x, hardSigmoid: .keras2) }
@@ -80,6 +83,9 @@ final class CellLayerTests: XCTestCase {
             m[c.steps + 2] = false; m[c.steps + 3] = false                           // sample 1: a hole
             if c.batch > 2 { m[2 * c.steps] = false }                                // sample 2: a leading step
             if c.batch > 3 { for t in 0..<c.steps { m[3 * c.steps + t] = false } }   // sample 3: nothing valid
+            if c.commonPadding {
+                for s in 0..<c.batch { for t in [0] + Array((c.steps - 3)..<c.steps) { m[s * c.steps + t] = false } }
+            }
             mask = m
         }
         let initial = c.initial ? (0..<c.kind.states).map { _ in exact(random(c.batch * c.units)) } : nil
@@ -123,6 +129,8 @@ final class CellLayerTests: XCTestCase {
             cases.append(Case(kind: kind, batch: 20, steps: 30, features: 24, units: 40, masked: true, initial: true))
             cases.append(Case(kind: kind, batch: 2, steps: 40, features: 8, units: 150, goBackwards: true))
             cases.append(Case(kind: kind, recurrent: .hardSigmoid, activation: .relu))
+            cases.append(Case(kind: kind, batch: 20, steps: 30, features: 24, units: 40, masked: true, commonPadding: true))
+            cases.append(Case(kind: kind, batch: 4, steps: 12, features: 8, units: 150, goBackwards: true, masked: true, commonPadding: true))
         }
         try forEachKernelSet { set in
             for (i, c) in cases.enumerated() {

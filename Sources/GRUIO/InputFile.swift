@@ -47,6 +47,20 @@ public func openForReading(_ path: String) throws -> Int32 {
     return descriptor
 }
 
+/// Reads `count` bytes at `offset` of `descriptor` (pread, retried when interrupted): how many it read, fewer
+/// only where the file ends; nil on a read error (errno says which).
+func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) -> Int? {
+    var done = 0
+    while done < count {
+        let n = pread(descriptor, buffer + done, count - done, off_t(offset + done))
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { return nil }
+        if n == 0 { break }
+        done += n
+    }
+    return done
+}
+
 /// An input opened once. A regular file is read where it is needed (pread); standard input, pipes, FIFOs
 /// and devices are read through the one descriptor, and the bytes read to tell the format are kept, so a
 /// path such as /dev/stdin or <(command) reads exactly like a file.
@@ -142,13 +156,8 @@ public final class InputFile: @unchecked Sendable {
 
     /// Reads `count` bytes at `offset` of a regular file; returns how many the file held.
     public func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) throws -> Int {
-        var done = 0
-        while done < count {
-            let n = pread(descriptor, buffer + done, count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw GRUIOError.read(path: path, String(cString: strerror(errno))) }
-            if n == 0 { break }
-            done += n
+        guard let done = readFully(descriptor, into: buffer, count: count, offset: offset) else {
+            throw GRUIOError.read(path: path, String(cString: strerror(errno)))
         }
         return done
     }

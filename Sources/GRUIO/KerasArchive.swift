@@ -14,7 +14,7 @@ enum KerasArchive {
     static let maximumWeightsBytes = 8 << 30
 
     /// Reads the archive at `path`, or from `image` when the path is a pipe or device.
-    static func load(path: String, image: [UInt8]? = nil, checksummed: Bool = true) throws -> KerasModel {
+    static func load(path: String, input: InputFile, image: [UInt8]?, checksummed: Bool = true) throws -> KerasModel {
         let archive: Archive
         do {
             archive = try image.map { try Archive(data: Data($0), accessMode: .read) }
@@ -39,7 +39,7 @@ enum KerasArchive {
         let name = path + ":model.weights.h5"
         let file: HDF5File
         var checksum: MemberChecksum?
-        if image == nil, let (opened, check) = try openInPlace(of: archive, path: path, name: name, checksummed: checksummed) {
+        if input.isRegular, let (opened, check) = try openInPlace(of: archive, input: input, name: name, checksummed: checksummed) {
             // Stored without compression (as Keras writes it): read where it lies, its checksum on the side.
             file = opened
             checksum = check
@@ -60,28 +60,28 @@ enum KerasArchive {
 
     /// model.weights.h5 opened where it lies in the archive, when it is stored without compression and the
     /// archive's records of it agree with ZIPFoundation's; nil otherwise (it is then extracted).
-    private static func openInPlace(of archive: Archive, path: String, name: String, checksummed: Bool) throws -> (HDF5File, MemberChecksum?)? {
+    private static func openInPlace(of archive: Archive, input: InputFile, name: String, checksummed: Bool) throws -> (HDF5File, MemberChecksum?)? {
         #if os(Linux)
+        let path = input.path
         let entry = try checkedEntry("model.weights.h5", of: archive, path: path, limit: maximumWeightsBytes)
-        guard entry.type == .file, !entry.isCompressed else { return nil }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG,
-              let member = ZipStoredMember.find("model.weights.h5", descriptor: descriptor, fileSize: Int64(status.st_size)),
+        guard entry.type == .file, !entry.isCompressed,
+              let member = ZipStoredMember.find("model.weights.h5", in: input),
               UInt64(member.size) == entry.uncompressedSize, member.checksum == entry.checksum else { return nil }
         // An HDF5 file written by Keras starts with its signature: anything else is refused at once.
-        var signature = [UInt8](repeating: 0, count: 8)
-        guard member.size >= 8, pread(descriptor, &signature, 8, off_t(member.offset)) == 8 else { return nil }
-        guard signature == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] else { throw GRUIOError.notHDF5(path: name) }
-        let checksum = checksummed ? MemberChecksum(descriptor: descriptor, member: member, subject: path) : nil
-        let file = try HDF5File(path: name, member: descriptor, offset: member.offset, size: member.size)
+        var signature = [UInt8](repeating: 0, count: hdf5Signature.count)
+        guard member.size >= Int64(signature.count),
+              try input.read(into: &signature, count: signature.count, offset: Int(member.offset)) == signature.count else { return nil }
+        guard signature == hdf5Signature else { throw GRUIOError.notHDF5(path: name) }
+        let checksum = checksummed ? MemberChecksum(descriptor: input.descriptor, member: member, subject: path) : nil
+        let file = try HDF5File(path: name, member: input.descriptor, offset: member.offset, size: member.size)
         return (file, checksum)
         #else
         return nil
         #endif
     }
+
+    /// The first bytes of every HDF5 file (at offset 0 of a file Keras writes).
+    private static let hdf5Signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
 
     /// The member `name` written to an unnamed file (O_TMPFILE) in the temporary folder, its descriptor open
     /// for reading; nil where no such file can be made or written (no /proc, no O_TMPFILE, a full disk).
@@ -106,7 +106,7 @@ enum KerasArchive {
                 if written > claimed { throw GRUIOError.keras(path: path, "\(name) is larger than it claims") }
                 // An HDF5 file written by Keras starts with its signature: anything else is refused at once,
                 // before the rest is written anywhere.
-                if written == chunk.count, !chunk.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) {
+                if written == chunk.count, !chunk.starts(with: hdf5Signature) {
                     throw GRUIOError.notHDF5(path: path + ":" + name)
                 }
                 try chunk.withUnsafeBytes { bytes in

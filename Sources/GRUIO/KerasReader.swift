@@ -15,7 +15,7 @@ public enum KerasReader {
         let head = try image.map { Array($0.prefix(8)) } ?? input.prefix(8)
         // A zip: members first (PK 3 4), or none at all, only the end record (PK 5 6).
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
-            return try KerasArchive.load(path: path, image: image, checksummed: checksummed)
+            return try KerasArchive.load(path: path, input: input, image: image, checksummed: checksummed)
         }
         let file = try HDF5File(path: path, image: image)
         var model = try load(file, path: path)

@@ -12,19 +12,15 @@ struct ZipStoredMember {
     let size: Int64
     let checksum: UInt32
 
-    /// The member `name` of the archive open as `descriptor` (`fileSize` bytes long).
-    static func find(_ name: String, descriptor: Int32, fileSize: Int64) -> ZipStoredMember? {
+    /// The member `name` of the archive `input` (a regular file).
+    static func find(_ name: String, in input: InputFile) -> ZipStoredMember? {
+        let fileSize = Int64(input.size)
         func read(_ count: Int, at offset: Int64) -> [UInt8]? {
             guard count >= 0, offset >= 0, offset <= fileSize - Int64(count) else { return nil }
+            if count == 0 { return [] }
             var bytes = [UInt8](repeating: 0, count: count)
-            var done = 0
-            while done < count {
-                let n = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return nil }
-                done += n
-            }
-            return bytes
+            let got = bytes.withUnsafeMutableBytes { try? input.read(into: $0.baseAddress!, count: count, offset: Int(offset)) }
+            return got == count ? bytes : nil
         }
         func u16(_ b: [UInt8], _ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
         func u32(_ b: [UInt8], _ i: Int) -> Int64 { Int64(u16(b, i)) | Int64(u16(b, i + 2)) << 16 }
@@ -132,11 +128,9 @@ public final class MemberChecksum: @unchecked Sendable {
         var crc: UInt32 = 0, done: Int64 = 0
         while done < member.size {
             let want = Int(min(Int64(chunk), member.size - done))
-            let n = pread(descriptor, buffer, want, off_t(member.offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return nil }
-            crc = chdf5_crc32(crc, buffer, n)
-            done += Int64(n)
+            guard readFully(descriptor, into: buffer, count: want, offset: Int(member.offset + done)) == want else { return nil }
+            crc = chdf5_crc32(crc, buffer, want)
+            done += Int64(want)
         }
         return crc
     }

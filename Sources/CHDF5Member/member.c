@@ -23,17 +23,13 @@ typedef struct {
     haddr_t eoa;
 } member_file;
 
-static void *member_fapl_get(H5FD_t *file) {
-    member_info *copy = malloc(sizeof *copy);
-    if (copy) *copy = ((member_file *)file)->info;
-    return copy;
-}
-
 static void *member_fapl_copy(const void *info) {
     member_info *copy = malloc(sizeof *copy);
     if (copy) *copy = *(const member_info *)info;
     return copy;
 }
+
+static void *member_fapl_get(H5FD_t *file) { return member_fapl_copy(&((member_file *)file)->info); }
 
 static herr_t member_fapl_free(void *info) {
     free(info);

@@ -4,21 +4,11 @@ import ZIPFoundation
 /// A copy of a `.keras` archive with its `config.json` changed by `edit`, every other member as it was (stored,
 /// in the same order): a real model with one config value replaced, for the tests of hostile configs.
 public func editedKerasArchive(_ source: String, to destination: String, _ edit: (inout String) -> Void) throws {
-    let input = try Archive(url: URL(fileURLWithPath: source), accessMode: .read)
-    try? FileManager.default.removeItem(atPath: destination)
-    let output = try Archive(url: URL(fileURLWithPath: destination), accessMode: .create)
-    for entry in input {
-        var data = Data()
-        _ = try input.extract(entry) { data.append($0) }
-        if entry.path == "config.json" {
-            var text = String(decoding: data, as: UTF8.self)
-            edit(&text)
-            data = Data(text.utf8)
-        }
-        let bytes = data
-        try output.addEntry(with: entry.path, type: .file, uncompressedSize: Int64(bytes.count), compressionMethod: .none) { position, size in
-            bytes.subdata(in: Data.Index(position)..<Data.Index(position) + size)
-        }
+    try rewriteArchive(source, to: destination) { path, data in
+        guard path == "config.json" else { return [(path, data)] }
+        var text = String(decoding: data, as: UTF8.self)
+        edit(&text)
+        return [(path, Data(text.utf8))]
     }
 }
 
@@ -33,6 +23,18 @@ public func replaceOnce(_ text: inout String, _ old: String, _ new: String) {
 /// A copy of a `.keras` archive with member `name` stored twice (one copy after the other), as a hand-made or
 /// appended-to zip can hold it.
 public func kerasArchiveWithDuplicate(_ source: String, to destination: String, member name: String) throws {
+    try rewriteArchive(source, to: destination) { path, data in path == name ? [(path, data), (path, data)] : [(path, data)] }
+}
+
+/// `source` rewritten with every member deflated (Keras stores them uncompressed).
+public func kerasArchiveRecompressed(_ source: String, to destination: String) throws {
+    try rewriteArchive(source, to: destination, method: .deflate) { [($0, $1)] }
+}
+
+/// A new archive at `destination` holding, in order, the members `members` makes of each member of `source`
+/// (its path and bytes), written with `method`.
+private func rewriteArchive(_ source: String, to destination: String, method: CompressionMethod = .none,
+                            _ members: (String, Data) -> [(String, Data)]) throws {
     let input = try Archive(url: URL(fileURLWithPath: source), accessMode: .read)
     try? FileManager.default.removeItem(atPath: destination)
     let output = try Archive(url: URL(fileURLWithPath: destination), accessMode: .create)
@@ -40,26 +42,11 @@ public func kerasArchiveWithDuplicate(_ source: String, to destination: String, 
     for entry in input {
         var data = Data()
         _ = try input.extract(entry) { data.append($0) }
-        copies.append((entry.path, data))
-        if entry.path == name { copies.append((name, data)) }
+        copies += members(entry.path, data)
     }
     for (path, bytes) in copies {
-        try output.addEntry(with: path, type: .file, uncompressedSize: Int64(bytes.count), compressionMethod: .none) { position, size in
+        try output.addEntry(with: path, type: .file, uncompressedSize: Int64(bytes.count), compressionMethod: method) { position, size in
             bytes.subdata(in: Data.Index(position)..<Data.Index(position) + size)
-        }
-    }
-}
-
-/// `source` rewritten with every member deflated (Keras stores them uncompressed).
-public func kerasArchiveRecompressed(_ source: String, to destination: String) throws {
-    let input = try Archive(url: URL(fileURLWithPath: source), accessMode: .read)
-    try? FileManager.default.removeItem(atPath: destination)
-    let output = try Archive(url: URL(fileURLWithPath: destination), accessMode: .create)
-    for entry in input {
-        var data = Data()
-        _ = try input.extract(entry) { data.append($0) }
-        try output.addEntry(with: entry.path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { position, size in
-            data.subdata(in: Data.Index(position)..<Data.Index(position) + size)
         }
     }
 }

@@ -22,9 +22,7 @@ func productOverPatches<S: GRUScalar>(_ product: MatrixProduct<S>, rows: Int, th
                 let block = min(blockRows, rows - first)
                 for r in 0..<block { gather(first + r, patch.baseAddress! + r * width) }
                 product.multiply(patch.baseAddress!, rows: block, into: output + first * product.n, threads: threads)
-                if case .elementwise(let kind, let hardSigmoid) = activation, kind != .linear {
-                    vectorActivation(kind, output + first * product.n, count: block * product.n, hardSigmoid: hardSigmoid)
-                }
+                activation.applyElementwise(output + first * product.n, count: block * product.n)
             }
         }
     }
@@ -35,5 +33,13 @@ extension LayerActivation {
     var isElementwise: Bool {
         if case .elementwise = self { return true }
         return false
+    }
+
+    /// An element-wise activation applied in place to `count` values while they are in cache (nothing for
+    /// linear, nor for the activations over an axis, which the layer applies to its whole output).
+    func applyElementwise<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, count: Int) {
+        if case .elementwise(let kind, let hardSigmoid) = self, kind != .linear {
+            vectorActivation(kind, v, count: count, hardSigmoid: hardSigmoid)
+        }
     }
 }

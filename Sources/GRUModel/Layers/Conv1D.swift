@@ -37,17 +37,24 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         guard length >= 1 else {
             throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its kernel_size \(kernelSize) with dilation_rate \(dilation)")
         }
-        let shape = [x.batch, length, filters]
+        let out: [Scalar]
         if dilation == 1 && before == 0 && (length - 1) * stride + kernelSize <= steps {
             // Every window undilated and inside the input (valid padding): output step t's window is the run
             // of kernel_size * in_channels values from step t * stride, so the product reads the windows in
             // place, one row every stride * in_channels values, without copying them out first.
-            let out = try windowsInPlace(x, steps: steps, length: length, threads: threads)
-            if activation.isElementwise { return Tensor(values: out, shape: shape) }  // applied sample by sample
-            return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
+            out = try windowsInPlace(x, steps: steps, length: length, threads: threads)
+        } else {
+            out = try patchProduct(x, steps: steps, length: length, before: before, threads: threads)
         }
+        let shape = [x.batch, length, filters]
+        if activation.isElementwise { return Tensor(values: out, shape: shape) }  // applied block by block
+        return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
+    }
+
+    /// The product over patches gathered row by row (padding, dilation, windows past the input).
+    private func patchProduct(_ x: Tensor<Scalar>, steps: Int, length: Int, before: Int, threads: Int) throws -> [Scalar] {
         // Row (b, t) of the patches: the kernel_size windows of in_channels values output step t reads.
-        let out = try x.values.withUnsafeBufferPointer { input in
+        try x.values.withUnsafeBufferPointer { input in
             try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name, activation: activation) { row, target in
                 let b = row / length, t = row % length
                 let first = t * stride - before
@@ -66,8 +73,6 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
                 }
             }
         }
-        if activation.isElementwise { return Tensor(values: out, shape: shape) }  // applied block by block
-        return try activation.apply(Tensor(values: out, shape: shape), layer: name, threads: threads)
     }
 
     /// The product over windows read in place, sample by sample (the samples shared among the threads, or
@@ -86,9 +91,7 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
                     for b in samples {
                         let c = output + b * length * filters
                         product.multiply(input + b * steps * inChannels, rows: length, rowStride: rowStride, into: c, threads: threads)
-                        if case .elementwise(let kind, let hardSigmoid) = activation, kind != .linear {
-                            vectorActivation(kind, c, count: length * filters, hardSigmoid: hardSigmoid)
-                        }
+                        activation.applyElementwise(c, count: length * filters)
                     }
                 }
                 if bySamples {

@@ -26,14 +26,12 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
         let (length, before) = padding.extent(length: steps, window: poolSize, stride: stride)
         guard length >= 1 else { throw GRUModelError.shape(layer: name, "its input of \(steps) steps is shorter than its pool_size \(poolSize)") }
         let count = try reserveOutput(x.batch, length, channels, of: Scalar.self, layer: name)
-        // Every (sample, step) cell is written below.
-        var out: [Scalar] = unfilledOutput(count) { _ in }
         // Window by window, the channels of a step contiguous (the inner loops run over channels, branch-free);
-        // the samples shared among the threads.
+        // the samples shared among the threads. Every (sample, step) cell is written.
         let (poolSize, stride, average) = (poolSize, stride, average)
-        x.values.withUnsafeBufferPointer { input in
-            out.withUnsafeMutableBufferPointer { output in
-                let (source, target) = (Int(bitPattern: input.baseAddress!), Int(bitPattern: output.baseAddress!))
+        let out: [Scalar] = x.values.withUnsafeBufferPointer { input in
+            unfilledOutput(count) { output in
+                let (source, target) = (Int(bitPattern: input.baseAddress!), Int(bitPattern: output))
                 parallelRows(x.batch, threads: threads, minimumPerThread: 1) { samples in
                     let input = UnsafePointer<Scalar>(bitPattern: source)!, output = UnsafeMutablePointer<Scalar>(bitPattern: target)!
                     var sums = [Double](repeating: 0, count: channels)

@@ -312,11 +312,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         let b = share.samples.lowerBound
         let j0 = share.panels.lowerBound * lanes, j1 = share.panels.upperBound * lanes
         let hp = previous + b * padded, hn = next + b * padded
-        guard isValid(b, t) else {
-            for j in j0..<j1 { hn[j] = hp[j] }
-            emit(b, hn, valid: false, step: step, from: j0, to: j1)
-            return
-        }
+        // The sample is valid at `t`: `work` carries a step where every sample of the group is masked.
         let a = copyRows(share, previous) + b * padded
         let stride = padded / lanes
         let bias = packed.recurrentBias.pointer
@@ -378,7 +374,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         let b = share.samples.lowerBound
         let j0 = share.panels.lowerBound * lanes, j1 = share.panels.upperBound * lanes
         let hp = previous + b * padded, hn = next + b * padded
-        let valid = isValid(b, t)
+        // The sample is valid at `t`: `work` carries a step where every sample of the group is masked.
         let stride = padded / lanes
         func vectors(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<V> {
             UnsafeMutableRawPointer(p).assumingMemoryBound(to: V.self)
@@ -387,22 +383,16 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
                                      hp: UnsafePointer(vectors(hp)), hn: vectors(hn), z: vectors(share.scratch),
                                      rh: vectors(resetState.scalars + b * padded), stride: stride,
                                      recurrentGate: gates.0, candidateGate: gates.1)
-        if valid {
-            let a = copyRows(share, previous) + b * padded
-            byFourPanels(share.panels, { multiply1x8(units, a, (packed.zrPanel($0), packed.zrPanel($1), packed.zrPanel($2), packed.zrPanel($3))) }) {
-                cell.resetGate($0, $1)
-            }
+        let zr = copyRows(share, previous) + b * padded
+        byFourPanels(share.panels, { multiply1x8(units, zr, (packed.zrPanel($0), packed.zrPanel($1), packed.zrPanel($2), packed.zrPanel($3))) }) {
+            cell.resetGate($0, $1)
         }
         barrier.wait(share.index, parties: share.team)  // the candidate's product needs every unit's r*h
-        if valid {
-            let a = copyRows(share, resetState.scalars) + b * padded
-            byFourPanels(share.panels, { multiply1x4(units, a, (packed.hPanel($0), packed.hPanel($1), packed.hPanel($2), packed.hPanel($3))) }) {
-                cell.candidate($0, $1)
-            }
-        } else {
-            for j in j0..<j1 { hn[j] = hp[j] }
+        let a = copyRows(share, resetState.scalars) + b * padded
+        byFourPanels(share.panels, { multiply1x4(units, a, (packed.hPanel($0), packed.hPanel($1), packed.hPanel($2), packed.hPanel($3))) }) {
+            cell.candidate($0, $1)
         }
-        emit(b, hn, valid: valid, step: step, from: j0, to: j1)
+        emit(b, hn, valid: true, step: step, from: j0, to: j1)
     }
 
     /// Records the step's output for units `j0..<j1`: h, or on a masked step the previous output

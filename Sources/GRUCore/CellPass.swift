@@ -154,13 +154,18 @@ struct CellStepper<S: GRUScalar> {
         let own = split.units, n = own.count, u0 = own.lowerBound
         let columns = config.kind.gates * n, rows = samples.count
         let lstm = config.kind == .lstm
-        // Projections of about 256 rows a chunk (a chunk of steps for each sample).
+        // Projections of about 256 rows a chunk (a chunk of steps for each sample). With a mask only the valid
+        // (sample, step) rows are gathered and projected: `slots` gives each row's place in the projection.
         let chunk = max(1, min(steps, 256 / rows))
-        let gather = UnsafeMutablePointer<S>.allocate(capacity: rows > 1 ? rows * chunk * features : 1)
+        let gather = UnsafeMutablePointer<S>.allocate(capacity: rows > 1 || mask != nil ? rows * chunk * features : 1)
         let projection = UnsafeMutablePointer<S>.allocate(capacity: rows * chunk * columns)
+        let slots = UnsafeMutablePointer<Int>.allocate(capacity: mask == nil ? 1 : rows * chunk)
         let z = UnsafeMutablePointer<S>.allocate(capacity: rows * columns)
         let carried = UnsafeMutablePointer<S>.allocate(capacity: rows * n)
-        defer { [gather, projection, z, carried].forEach { $0.deallocate() } }
+        defer {
+            [gather, projection, z, carried].forEach { $0.deallocate() }
+            slots.deallocate()
+        }
         carried.initialize(repeating: 0, count: rows * n)
         let first = samples.lowerBound
         let recurrent = config.recurrentActivation, activation = config.activation, definition = config.hardSigmoid
@@ -169,17 +174,32 @@ struct CellStepper<S: GRUScalar> {
         while chunkStart < steps {
             let count = min(chunk, steps - chunkStart)
             let low = config.goBackwards ? steps - chunkStart - count : chunkStart
-            // Row (sample, t - low) of the chunk's projection.
-            let source: UnsafePointer<S>
-            if rows == 1 {
-                source = x + (first * steps + low) * features
-            } else {
+            // Row (sample, t - low) of the chunk's projection, or its slot's row with a mask.
+            if let mask {
+                var projected = 0
                 for i in 0..<rows {
-                    (gather + i * count * features).update(from: x + ((first + i) * steps + low) * features, count: count * features)
+                    let row = (first + i) * steps + low
+                    for j in 0..<count where mask[row + j] {
+                        (gather + projected * features).update(from: x + (row + j) * features, count: features)
+                        slots[i * count + j] = projected
+                        projected += 1
+                    }
                 }
-                source = UnsafePointer(gather)
+                if projected > 0 {
+                    split.input.multiply(gather, rows: projected, into: projection, threads: 1)
+                }
+            } else {
+                let source: UnsafePointer<S>
+                if rows == 1 {
+                    source = x + (first * steps + low) * features
+                } else {
+                    for i in 0..<rows {
+                        (gather + i * count * features).update(from: x + ((first + i) * steps + low) * features, count: count * features)
+                    }
+                    source = UnsafePointer(gather)
+                }
+                split.input.multiply(source, rows: rows * count, into: projection, threads: 1)
             }
-            split.input.multiply(source, rows: rows * count, into: projection, threads: 1)
             for step in chunkStart..<(chunkStart + count) {
                 let t = config.goBackwards ? steps - 1 - step : step
                 // A step where every row is masked (padding common to the batch) carries the states without a product.
@@ -191,7 +211,8 @@ struct CellStepper<S: GRUScalar> {
                     let valid = mask.map { $0[b * steps + t] } ?? true
                     let hNext = write + b * units + u0
                     if valid {
-                        let g = z + i * columns, p = projection + (i * count + t - low) * columns
+                        let slot = mask == nil ? i * count + t - low : slots[i * count + t - low]
+                        let g = z + i * columns, p = projection + slot * columns
                         if lstm {
                             lstmRow(g, p, cell: c + b * units + u0, h: hNext, units: n, recurrent: recurrent, activation: activation, hardSigmoid: definition)
                         } else {

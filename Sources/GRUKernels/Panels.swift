@@ -70,19 +70,23 @@ struct PackedWeights<V: SIMD>: @unchecked Sendable where V.Scalar: GRUScalar {
     private static func pack(_ matrix: [V.Scalar], rows: Int, units: Int, panels: Int,
                              gateSets: [Range<Int>] = [0..<3]) -> AlignedBuffer<V> {
         let lanes = V.scalarCount
-        let buffer = AlignedBuffer<V>(count: panels * rows * 3)
+        let buffer = AlignedBuffer<V>(count: panels * rows * 3, zeroed: false)
         var out = buffer.scalars
-        for gates in gateSets {
-            for p in 0..<panels {
-                for k in 0..<rows {
-                    for (i, g) in gates.enumerated() {
-                        for lane in 0..<lanes where p * lanes + lane < units {
-                            out[((p * rows + k) * gates.count + i) * lanes + lane] = matrix[k * 3 * units + g * units + p * lanes + lane]
+        matrix.withUnsafeBufferPointer { m in
+            for gates in gateSets {
+                for p in 0..<panels {
+                    // The last panel's lanes past `units` hold zeros.
+                    let filled = min(lanes, units - p * lanes)
+                    for k in 0..<rows {
+                        for (i, g) in gates.enumerated() {
+                            let vector = out + ((p * rows + k) * gates.count + i) * lanes
+                            vector.update(from: m.baseAddress! + k * 3 * units + g * units + p * lanes, count: filled)
+                            (vector + filled).update(repeating: 0, count: lanes - filled)
                         }
                     }
                 }
+                out += panels * rows * gates.count * lanes
             }
-            out += panels * rows * gates.count * lanes
         }
         return buffer
     }

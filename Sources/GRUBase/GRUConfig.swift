@@ -24,6 +24,9 @@ public struct GRUConfig: Equatable, Sendable {
     /// still carries), so the last output is 0 when the last step processed is masked. Keras's Bidirectional
     /// sets it on its inner layers to their return_sequences, whatever their config says.
     public var zeroOutputForMask = false
+    /// Not a Keras argument: the returned sequence's rows in reverse processing order (row steps-1-i for the
+    /// i-th step processed). Keras's Bidirectional flips its backward layer's sequence: that layer sets it.
+    public var reverseSequence = false
 
     public init(units: Int) {
         self.units = units

@@ -60,6 +60,18 @@ public struct GRUOutput<Scalar: GRUScalar>: Sendable {
     public var stateShape: [Int]
 }
 
+/// Where an inference pass writes its returned sequence instead of an array of its own: row (b, t) of
+/// `units` values at `base + (b * timesteps + t) * rowStride` (a Bidirectional's directions side by side in
+/// their concatenated output). The caller keeps the memory alive and writable for the pass.
+package struct SequenceDestination<Scalar: GRUScalar>: @unchecked Sendable {
+    package let base: UnsafeMutablePointer<Scalar>
+    package let rowStride: Int
+
+    package init(base: UnsafeMutablePointer<Scalar>, rowStride: Int) {
+        (self.base, self.rowStride) = (base, rowStride)
+    }
+}
+
 /// A validated call: shapes checked, input and mask in batch-major order.
 public struct GRUJob<Scalar: GRUScalar>: Sendable {
     package let layer: GRULayer<Scalar>
@@ -78,6 +90,8 @@ public struct GRUJob<Scalar: GRUScalar>: Sendable {
     /// `(batch, units)`: what masked steps repeat before the first valid step of this call.
     package var previousOutput: [Scalar]?
     package var progress: (@Sendable (Int) -> Void)?
+    /// A batch-major inference pass with return_sequences writes its sequence there; its output is then empty.
+    package var sequenceDestination: SequenceDestination<Scalar>?
 
     package init(layer: GRULayer<Scalar>, input: [Scalar], shape: [Int], mask: [Bool]?,
          initialState: [Scalar]?, dropout: DropoutMasks<Scalar>?, source: GRUInputSource<Scalar>? = nil) throws {

@@ -136,7 +136,8 @@ extension GRUEngine {
                     for j in 0..<units { lastOutput[b * units + j] = 0 }
                 }
                 if config.returnSequences {
-                    for j in 0..<units { sequence[(b * steps + step) * units + j] = lastOutput[b * units + j] }
+                    let row = config.reverseSequence ? steps - 1 - step : step
+                    for j in 0..<units { sequence[(b * steps + row) * units + j] = lastOutput[b * units + j] }
                 }
             }
         }

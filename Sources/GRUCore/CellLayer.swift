@@ -26,6 +26,8 @@ public struct CellConfig: Equatable, Sendable {
     /// Masked steps output zeros instead of the previous output (Keras's Bidirectional sets it on its
     /// layers when they return sequences).
     public var zeroOutputForMask = false
+    /// The returned sequence's rows in reverse processing order (GRUConfig.reverseSequence).
+    public var reverseSequence = false
 
     public init(kind: CellKind, units: Int) {
         self.kind = kind

@@ -232,7 +232,8 @@ struct CellStepper<S: GRUScalar> {
                         output = UnsafePointer(kept)
                     }
                     if config.returnSequences {
-                        (sequence + (b * steps + step) * units + u0).update(from: output, count: n)
+                        let row = config.reverseSequence ? steps - 1 - step : step
+                        (sequence + (b * steps + row) * units + u0).update(from: output, count: n)
                     }
                 }
                 barrier?.wait(member, parties: team)

@@ -87,7 +87,10 @@ public enum GRUKernelSet: String, CaseIterable, Sendable {
 
 /// One inference or training pass of `job` on the active kernels.
 func runPass<S: GRUScalar>(_ job: GRUJob<S>) -> GRUOutput<S> {
-    if job.dropout != nil { return GRUEngine(job).runTraining() }
+    if job.dropout != nil {
+        precondition(job.sequenceDestination == nil, "a training pass returns its sequence as an array")
+        return GRUEngine(job).runTraining()
+    }
     switch GRUKernelSet.active {
     #if canImport(GRUKernelsAVX512)
     case .avx512: return GRUKernelsAVX512.Kernels.run(job)

@@ -75,7 +75,11 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     let batch: Int, steps: Int, features: Int, units: Int, lanes: Int, padded: Int
     let x: UnsafePointer<S>?                // (batch, steps, features), or nil: read from `source`
     let mask: UnsafePointer<Bool>?          // (batch, steps)
-    let sequence: UnsafeMutablePointer<S>?  // (batch, steps, units), processing order
+    let sequence: UnsafeMutablePointer<S>?  // (batch, steps, units), processing order unless flipSequence
+    /// Rows of `sequence` in reverse processing order (config.reverseSequence).
+    let flipSequence: Bool
+    /// How far apart the rows of `sequence` start (units, or more when they sit inside wider rows).
+    let sequenceStride: Int
     let workspace: Workspace<V>
     var stateA: AlignedBuffer<V> { workspace.stateA }          // (batch, padded): h, double-buffered
     var stateB: AlignedBuffer<V> { workspace.stateB }
@@ -92,7 +96,8 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     /// Both activations have a vector form, so a one-sample step takes `stepOneRow` or `stepOneRowBefore`.
     let oneRowGates: Bool
 
-    init(job: GRUJob<S>, input: UnsafePointer<S>?, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?) {
+    init(job: GRUJob<S>, input: UnsafePointer<S>?, mask: UnsafePointer<Bool>?, sequence: UnsafeMutablePointer<S>?,
+         sequenceStride: Int) {
         config = job.layer.config
         oneRowGates = config.activation.hasVectorForm && config.recurrentActivation.hasVectorForm
         let apart = !config.resetAfter
@@ -110,6 +115,8 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         x = source == nil ? input : nil
         self.mask = mask
         self.sequence = sequence
+        self.sequenceStride = sequenceStride
+        flipSequence = config.reverseSequence
         pool = job.layer.workspaces
         let key = Workspace<V>.Key(batch: batch, padded: padded, chunk: plan.chunk, threads: plan.threads,
                                    scratchRows: Workspace<V>.scratchRows(plan, batch: batch, padded: padded, rowBlock: Self.rowBlock))
@@ -410,7 +417,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
             output = UnsafePointer(carried)
         }
         guard let sequence else { return }
-        let base = sequence + (b * steps + step) * units
+        let base = sequence + (b * steps + (flipSequence ? steps - 1 - step : step)) * sequenceStride
         for j in j0..<min(j1, units) { base[j] = output[j] }
     }
 }

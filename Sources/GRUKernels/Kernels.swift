@@ -46,7 +46,9 @@ extension GRUEngine {
         let config = job.layer.config
         let batch = job.batch, units = config.units
         // Not zeroed first: the pass writes every (sample, step) row of units, masked steps included (`emit`).
-        let count = config.returnSequences ? batch * job.timesteps * units : 0
+        let destination = config.returnSequences ? job.sequenceDestination : nil
+        precondition(destination == nil || !config.timeMajor, "a time-major pass returns its sequence as an array")
+        let count = config.returnSequences && destination == nil ? batch * job.timesteps * units : 0
         var sequence = [S](unsafeUninitializedCapacity: count) { buffer, initialized in
             if let base = buffer.baseAddress { adviseLargePages(UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<S>.stride) }
             initialized = count
@@ -58,7 +60,8 @@ extension GRUEngine {
             maskValues.withUnsafeBufferPointer { m in
                 sequence.withUnsafeMutableBufferPointer { seq in
                     let engine = FastEngine<V>(job: job, input: x.baseAddress, mask: job.mask == nil ? nil : m.baseAddress,
-                                               sequence: config.returnSequences ? seq.baseAddress : nil)
+                                               sequence: config.returnSequences ? destination?.base ?? seq.baseAddress : nil,
+                                               sequenceStride: destination?.rowStride ?? units)
                     engine.run()
                     let padded = engine.padded
                     for b in 0..<batch {

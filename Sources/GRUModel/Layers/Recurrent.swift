@@ -37,16 +37,19 @@ public enum RecurrentCell<Scalar: GRUScalar>: Sendable {
     }
 
     /// The cell with the layer-level settings of an RNN over it.
-    func configured(returnSequences: Bool, goBackwards: Bool, timeMajor: Bool, zeroOutputForMask: Bool) throws -> RecurrentCell {
+    func configured(returnSequences: Bool, goBackwards: Bool, timeMajor: Bool, zeroOutputForMask: Bool,
+                    reverseSequence: Bool) throws -> RecurrentCell {
         switch self {
         case .gru(let layer):
             var config = layer.config
             (config.returnSequences, config.goBackwards, config.timeMajor, config.zeroOutputForMask) = (returnSequences, goBackwards, timeMajor, zeroOutputForMask)
+            config.reverseSequence = reverseSequence
             config.returnState = false
             return config == layer.config ? self : .gru(try GRULayer(config: config, weights: layer.weights))
         case .cell(let layer):
             var config = layer.config
             (config.returnSequences, config.goBackwards, config.timeMajor, config.zeroOutputForMask) = (returnSequences, goBackwards, timeMajor, zeroOutputForMask)
+            config.reverseSequence = reverseSequence
             return config == layer.config ? self : .cell(layer.with(config))
         }
     }
@@ -83,9 +86,10 @@ public struct Recurrent<Scalar: GRUScalar>: RecurrentModelLayer {
     public var outputCount: Int { 1 + (returnState ? stateCount : 0) }
     public var units: Int { cells.last!.units }
 
-    /// `cells`: bottom first. The layer's settings replace each cell's own.
+    /// `cells`: bottom first. The layer's settings replace each cell's own. `reverseSequence`: the returned
+    /// sequence in reverse processing order (the backward layer of a Bidirectional, which Keras flips).
     public init(name: String, cells: [RecurrentCell<Scalar>], returnSequences: Bool, returnState: Bool, goBackwards: Bool,
-                timeMajor: Bool = false, zeroOutputForMask: Bool = false) throws {
+                timeMajor: Bool = false, zeroOutputForMask: Bool = false, reverseSequence: Bool = false) throws {
         guard !cells.isEmpty else { throw GRUModelError.config(layer: name, "it has no cells") }
         for (below, above) in zip(cells, cells.dropFirst()) where above.inputDim != below.units {
             throw GRUModelError.config(layer: name, "a cell of \(below.units) units feeds a cell whose kernel expects \(above.inputDim) features")
@@ -93,7 +97,8 @@ public struct Recurrent<Scalar: GRUScalar>: RecurrentModelLayer {
         self.cells = try cells.indices.map { i in
             do {
                 return try cells[i].configured(returnSequences: i < cells.count - 1 || returnSequences, goBackwards: i == 0 && goBackwards,
-                                               timeMajor: timeMajor, zeroOutputForMask: zeroOutputForMask)
+                                               timeMajor: timeMajor, zeroOutputForMask: zeroOutputForMask,
+                                               reverseSequence: i == cells.count - 1 && reverseSequence)
             } catch let error as GRUCoreError {
                 throw GRUModelError.config(layer: name, error.description)
             }
@@ -166,11 +171,14 @@ public struct BidirectionalRecurrent<Scalar: GRUScalar>: RecurrentModelLayer {
             throw GRUModelError.config(layer: name, "merge_mode \(mergeMode.rawValue) needs both directions to have the same units")
         }
         // Inside a Bidirectional that returns sequences, Keras outputs zeros on masked steps.
-        func inner(_ layer: Recurrent<Scalar>) throws -> Recurrent<Scalar> {
+        // The backward layer writes its sequence flipped back into input order, as Keras flips it.
+        func inner(_ layer: Recurrent<Scalar>, reversed: Bool) throws -> Recurrent<Scalar> {
             try Recurrent(name: layer.name, cells: layer.cells, returnSequences: layer.returnSequences, returnState: false,
-                          goBackwards: layer.goBackwards, timeMajor: layer.timeMajor, zeroOutputForMask: layer.returnSequences)
+                          goBackwards: layer.goBackwards, timeMajor: layer.timeMajor, zeroOutputForMask: layer.returnSequences,
+                          reverseSequence: reversed)
         }
-        (self.name, self.forward, self.backward, self.mergeMode, self.returnState) = (name, try inner(forward), try inner(backward), mergeMode, returnState)
+        (self.name, self.forward, self.backward, self.mergeMode, self.returnState) =
+            (name, try inner(forward, reversed: false), try inner(backward, reversed: true), mergeMode, returnState)
     }
 
     @_specialize(where Scalar == Float)
@@ -189,10 +197,7 @@ public struct BidirectionalRecurrent<Scalar: GRUScalar>: RecurrentModelLayer {
         let fs = try f.call(forwardInputs, masks: masks, threads: threads)
         let bs = try b.call(backwardInputs, masks: masks, threads: threads)
         let sequences = forward.returnSequences
-        var backwardOutput = bs[0].0
-        if sequences {
-            backwardOutput.values = reverseTime(backwardOutput.values, shape: backwardOutput.shape, timeMajor: forward.timeMajor)
-        }
+        let backwardOutput = bs[0].0
         let merged = mergeDirections(ShapedArray(values: fs[0].0.values, shape: fs[0].0.shape),
                                      ShapedArray(values: backwardOutput.values, shape: backwardOutput.shape), mode: mergeMode)
         let mask = sequences ? masks.first ?? nil : nil

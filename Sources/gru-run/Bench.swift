@@ -57,52 +57,66 @@ struct Bench: ParsableCommand {
             case .float64: return try measureModel(Double.self, model)
             }
         }
+        // A Bidirectional(GRU) alone (named, or the file's only layer), else a GRU.
+        if let single = try model.singleLayer(requested: layer.layer), case .bidirectional(let pair) = single.layer {
+            try model.verifyWeights()
+            switch layer.dtype ?? (single.bits == 64 ? .float64 : .float32) {
+            case .float32: return try measure(try single.layer.recurrentLayer(Float.self, overrides: layer.overrides, returnState: false), inputDim: pair.forward.inputDim)
+            case .float64: return try measure(try single.layer.recurrentLayer(Double.self, overrides: layer.overrides, returnState: false), inputDim: pair.forward.inputDim)
+            }
+        }
         let gru = try HDF5Guard.reading(layer.weights) { try KerasReader.loadGRU(path: layer.weights, layer: layer.layer) }
         let config = try layer.overrides.config(of: gru)
         switch layer.dtype ?? (gru.bits == 64 ? .float64 : .float32) {
-        case .float32: try measure(Float.self, gru: gru, config: config)
-        case .float64: try measure(Double.self, gru: gru, config: config)
+        case .float32: try measure(GRU(name: gru.layerName, layer: try GRULayer(config: config, weights: try gru.weights(Float.self)), returnState: false), inputDim: gru.inputDim)
+        case .float64: try measure(GRU(name: gru.layerName, layer: try GRULayer(config: config, weights: try gru.weights(Double.self)), returnState: false), inputDim: gru.inputDim)
         }
     }
 
-    private func measure<S: CLIScalar>(_ type: S.Type, gru: KerasGRU, config: GRUConfig) throws {
-        let gruLayer = try GRULayer(config: config, weights: try gru.weights(S.self))
+    /// Warm passes of a GRU or Bidirectional(GRU) layer alone; GFLOPS count both directions' products.
+    private func measure<S: CLIScalar>(_ recurrent: any GRUModelLayer<S>, inputDim: Int) throws {
+        let config = recurrent.configs[0]
         let data: InputData<S>
         if let input {
             data = try InputData<S>.load(path: input, format: nil, timeMajor: config.timeMajor)
         } else {
             // The input and a pass's output, sized before any product can overflow or any allocation fail.
-            let elements = MemoryBudget.bytes(batch, timesteps, gru.inputDim + config.units)
+            let elements = MemoryBudget.bytes(batch, timesteps, inputDim + recurrent.configs.reduce(0) { $0 + $1.units })
             try MemoryBudget.reserve(MemoryBudget.bytes(elements, MemoryLayout<S>.size),
                                      for: "a synthetic input of \(batch) samples of \(timesteps) timesteps")
             var generator = SplitMix64(seed: 1)
-            let count = batch * timesteps * gru.inputDim
+            let count = batch * timesteps * inputDim
             let values = (0..<count).map { _ in S(normalSample(&generator)) }
-            data = InputData(values: values, shape: config.timeMajor ? [timesteps, batch, gru.inputDim] : [batch, timesteps, gru.inputDim])
+            data = InputData(values: values, shape: config.timeMajor ? [timesteps, batch, inputDim] : [batch, timesteps, inputDim])
+        }
+        guard data.shape.count == 3, data.shape[2] == inputDim else {
+            throw CLIError.data("\(input.map(displayName) ?? "the input") has shape \(describe(data.shape)); the layer reads (batch, timesteps, \(inputDim))")
         }
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let x = Tensor(values: data.values, shape: data.shape)
         var times: [Double] = []
         for pass in 0..<(warmup + `repeat`) {
             let start = DispatchTime.now().uptimeNanoseconds
-            let result = try gruLayer(data.values, shape: data.shape, threads: threadCount)
+            let result = try recurrent.call([x], masks: [nil], threads: threadCount)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if result.state.isEmpty { print("") }
+            if result.isEmpty { print("") }
             if pass >= warmup { times.append(elapsed) }
         }
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let (b, t) = config.timeMajor ? (data.shape[1], data.shape[0]) : (data.shape[0], data.shape[1])
-        let flops = 2.0 * Double(b) * Double(t) * Double(3 * config.units * (gru.inputDim + config.units))
+        let flops = recurrent.configs.reduce(0.0) { $0 + 2 * Double(b) * Double(t) * Double(3 * $1.units * (inputDim + $1.units)) }
         let gflops = flops / (median / 1e3) / 1e9
         let dtype = S.self == Float.self ? "float32" : "float64"
         let kernels = GRUKernelSet.active.rawValue
-        print(String(format: "shape (B=%d, T=%d, D=%d, U=%d) %@ reset_after=%@ threads=%d kernels=%@: min %.4f ms, median %.4f ms, %.2f GFLOPS",
-                     b, t, gru.inputDim, config.units, dtype, config.resetAfter ? "True" : "False", threadCount, kernels,
+        print(String(format: "shape (B=%d, T=%d, D=%d, U=%d)%@ %@ reset_after=%@ threads=%d kernels=%@: min %.4f ms, median %.4f ms, %.2f GFLOPS",
+                     b, t, inputDim, config.units, recurrent.directions == 2 ? " bidirectional" : "", dtype, config.resetAfter ? "True" : "False", threadCount, kernels,
                      times[0], median, gflops))
         if json {
             let fields: [String] = [
                 "\"median_ms\": \(median)", "\"min_ms\": \(times[0])", "\"gflops\": \(gflops)",
-                "\"batch\": \(b)", "\"timesteps\": \(t)", "\"features\": \(gru.inputDim)", "\"units\": \(config.units)",
+                "\"batch\": \(b)", "\"timesteps\": \(t)", "\"features\": \(inputDim)", "\"units\": \(config.units)",
+                "\"directions\": \(recurrent.directions)",
                 "\"dtype\": \"\(dtype)\"", "\"reset_after\": \(config.resetAfter)", "\"threads\": \(threadCount)",
                 "\"repeat\": \(`repeat`)", "\"kernels\": \"\(kernels)\"",
             ]

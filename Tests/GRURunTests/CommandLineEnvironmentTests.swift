@@ -118,6 +118,21 @@ final class CommandLineEnvironmentTests: XCTestCase {
         }
     }
 
+    /// A file that is one Bidirectional(GRU), or a Bidirectional named with --layer, is timed alone, both
+    /// directions counted; a plain GRU reports one direction.
+    func testBenchTimesABidirectionalLayer() throws {
+        let bidirectional = Fixtures.path("keras3/k3_bidi_concat_seq")
+        for args in [["--weights", bidirectional + "/model.h5"], ["--weights", bidirectional + "/model.keras", "--layer", "bidirectional"],
+                     ["--weights", folder + "/model.h5"]] {
+            let result = try GRURunBinary.run(["bench"] + args + ["--input", (args[1].contains("bidi") ? bidirectional : folder) + "/x1.npy",
+                                                                  "--repeat", "1", "--warmup", "0", "--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let directions = args[1].contains("bidi") ? 2 : 1
+            XCTAssertTrue(result.stdoutText.contains("\"directions\": \(directions)"), result.stdoutText)
+            XCTAssertEqual(result.stdoutText.contains(" bidirectional float"), directions == 2, result.stdoutText)
+        }
+    }
+
     /// CSV whose lines end with a CR alone reads as with LF, whole or streamed.
     func testCSVWithCarriageReturnLineEndings() throws {
         let example = Fixtures.repositoryRoot.path + "/example"

@@ -746,6 +746,22 @@ def b_mha(k):
     return k.Model(x, L.Dense(3, name="head")(L.GlobalAveragePooling1D(name="gap")(a)))
 
 
+def b_mha_padded_rows(k):
+    """Embedding(mask_zero) -> GRUs -> MultiHeadAttention layers whose sequences are outputs, padded query rows
+    included (every score of such a row hidden). Two read the same GRU: Keras 3 runs the one returning its
+    scores first (its functional order, not the config's), and each takes the masks off the tensors it reads,
+    so the other runs unmasked; a third reads a GRU of its own, masked."""
+    L = k.L
+    x = k.Input(shape=(T,), dtype="int32", name="ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True, name="embed")(x)
+    s = k.gru(8, return_sequences=True, name="gru")(e)
+    a = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, name="mha")(s, s)
+    b, w = L.MultiHeadAttention(num_heads=2, key_dim=4, name="mha_scores")(s, s, return_attention_scores=True)
+    s2 = k.gru(6, return_sequences=True, name="gru_2")(e)
+    c = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha_own")(s2, s2)
+    return k.Model(x, [a, b, w, c])
+
+
 def b_mha_cross(k):
     """MultiHeadAttention on query, value and key from different layers, output_shape, no bias,
     use_causal_mask and the attention scores as an output; a second one with key_dim only."""
@@ -1162,6 +1178,10 @@ CASES += [
          float64=True),
     Case("mha", b_mha, [("ids", (T,))],
          "Embedding(mask_zero) -> GRU -> MultiHeadAttention(2 heads, key_dim 3, value_dim 4) self-attention",
+         float64=True),
+    Case("mha_padded_rows", b_mha_padded_rows, [("ids", (T,))],
+         "Embedding(mask_zero) -> GRUs -> MultiHeadAttention layers as outputs (padded query rows included): "
+         "two on one GRU, the one returning its scores run first by Keras 3, and one on a GRU of its own",
          float64=True),
     Case("mha_cross", b_mha_cross, [("float", (T, D))],
          "MultiHeadAttention(query, value, key=...) with output_shape, use_bias=False, use_causal_mask, "

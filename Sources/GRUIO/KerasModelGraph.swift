@@ -116,9 +116,10 @@ extension KerasModel {
     }
 }
 
-/// The calls a model's outputs depend on, in an order where each comes after the calls it reads from: the
-/// config's order wherever that allows (a ready call with the smallest position first), found in
-/// O(n log n) for n calls, so that a config listed in any order costs the same.
+/// The calls a model's outputs depend on, in the order Keras's functional model runs them (`keras_order`),
+/// each after the calls it reads from, found in O(n log n) for n calls, so that a config listed in any order
+/// costs the same. The order matters where a call changes what later ones see: Keras 3's MultiHeadAttention
+/// takes the masks off the tensors it reads.
 struct KerasCallOrder {
     let calls: [KerasConnectivity.Call]
     /// Where each call is: its position in `calls`.
@@ -154,7 +155,21 @@ struct KerasCallOrder {
         guard order.count == needed.count else {
             throw GRUIOError.keras(path: path, "the model's layers form a cycle: " + Self.cycle(needed, waiting: waiting, producer: producer))
         }
-        calls = order.map { needed[$0] }
+        let parents = needed.map { call in
+            call.inputs.compactMap { ref in
+                ref.node == 0 && ref.tensor == 0 && inputNames.contains(ref.layer) ? nil : producer[.init(layer: ref.layer, node: ref.node)]
+            }
+        }
+        let roots = connectivity.outputs.compactMap { ref in
+            ref.node == 0 && ref.tensor == 0 && inputNames.contains(ref.layer) ? nil : producer[.init(layer: ref.layer, node: ref.node)]
+        }
+        let kerasOrder = Self.kerasOrder(parents: parents, roots: roots, layers: needed.map(\.layer.name))
+        // Keras's order puts every call after the calls it reads (as the order above does); were it not to, the
+        // order above stands.
+        var placed = [Int](repeating: -1, count: needed.count)
+        for (position, i) in kerasOrder.enumerated() { placed[i] = position }
+        let consistent = kerasOrder.count == needed.count && kerasOrder.allSatisfy { i in parents[i].allSatisfy { placed[$0] >= 0 && placed[$0] < placed[i] } }
+        calls = (consistent ? kerasOrder : order).map { needed[$0] }
         var positions: [KerasConnectivity.CallKey: Int] = [:]
         for (position, call) in calls.enumerated() { positions[call.key] = position }
         self.positions = positions
@@ -169,6 +184,54 @@ struct KerasCallOrder {
             throw GRUIOError.keras(path: path, "the model's output \(Printable.quoted(ref.layer)) is made by no layer")
         }
         return .input(k)
+    }
+
+    /// The order of Keras's `Functional` run (keras/src/ops/function.py `map_graph` and `_run_through_graph`;
+    /// tf_keras/src/engine/functional.py `_map_graph_network` and `_run_internal_graph`): the calls in
+    /// post-order of a depth-first walk from the outputs (each call's inputs in order), then, from the last of
+    /// them back, each given a depth: at least its layer's depth in a later call and at least one more than any
+    /// call that reads it; the calls run deepest first, calls of one depth in the order they were first given
+    /// one. `parents`: the calls each call reads; `roots`: the calls making the outputs, in order.
+    static func kerasOrder(parents: [[Int]], roots: [Int], layers: [String]) -> [Int] {
+        let n = parents.count
+        var finished = [Bool](repeating: false, count: n)
+        var postOrder: [Int] = []
+        postOrder.reserveCapacity(n)
+        for root in roots where !finished[root] {
+            var path: [(call: Int, next: Int)] = [(root, 0)]
+            finished[root] = true
+            while let top = path.last {
+                if top.next < parents[top.call].count {
+                    path[path.count - 1].next += 1
+                    let parent = parents[top.call][top.next]
+                    if !finished[parent] {
+                        finished[parent] = true
+                        path.append((parent, 0))
+                    }
+                } else {
+                    path.removeLast()
+                    postOrder.append(top.call)
+                }
+            }
+        }
+        var depth = [Int](repeating: -1, count: n), firstGiven = [Int](repeating: 0, count: n), given = 0
+        func give(_ call: Int, atLeast value: Int) {
+            if depth[call] < 0 {
+                (depth[call], firstGiven[call]) = (value, given)
+                given += 1
+            } else {
+                depth[call] = max(depth[call], value)
+            }
+        }
+        var layerDepth: [String: Int] = [:]
+        for call in postOrder.reversed() {
+            give(call, atLeast: 0)
+            let d = max(depth[call], layerDepth[layers[call]] ?? 0)
+            layerDepth[layers[call]] = d
+            depth[call] = d
+            for parent in parents[call] { give(parent, atLeast: d + 1) }
+        }
+        return postOrder.sorted { depth[$0] != depth[$1] ? depth[$0] > depth[$1] : firstGiven[$0] < firstGiven[$1] }
     }
 
     /// The layers of one cycle among the calls that never became ready, named in the order they read each other.

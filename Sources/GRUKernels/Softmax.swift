@@ -3,7 +3,7 @@ import GRUBase
 extension Kernels {
     /// Softmax in place over each of `rows` rows of `n` contiguous values, the largest subtracted first as Keras
     /// does; exponentials in the scalar type (the GRU's polynomial), their sum in Double in eight interleaved
-    /// partial sums, each value scaled by the sum's reciprocal in Double. A NaN is passed over by the maximum
+    /// partial sums, each value scaled by the sum's reciprocal in Double, a subnormal result made 0. A NaN is passed over by the maximum
     /// but makes the sum NaN, so its whole row comes out NaN as in Keras.
     package static func softmaxRows<S: GRUScalar>(_ v: UnsafeMutablePointer<S>, rows: Int, n: Int) {
         precondition(n > 0)
@@ -38,8 +38,50 @@ extension Kernels {
             sum += Double(p[i])
             i += 1
         }
-        let scale = 1 / sum
-        for j in 0..<n { p[j] = S(Double(p[j]) * scale) }
+        // Below the smallest normal number a weight is 0, as TensorFlow (which flushes subnormals to zero)
+        // gives it: a score far below the row's largest (a masked score minus 1e9) weighs nothing, and no
+        // subnormal slows the products that read the weights.
+        if S.self == Float.self {
+            scaleFloats(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self), n, 1 / sum)
+        } else {
+            scaleDoubles(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Double.self), n, 1 / sum)
+        }
+    }
+}
+
+/// `p[j] = Float(Double(p[j]) * scale)`, 0 where that is below the smallest normal Float, eight at a time.
+@inline(__always)
+private func scaleFloats(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ scale: Double) {
+    let factor = SIMD8<Double>(repeating: scale), smallest = SIMD8<Float>(repeating: .leastNormalMagnitude)
+    var i = 0
+    while i + 8 <= n {
+        var weight = SIMD8<Float>(SIMD8<Double>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)) * factor)
+        weight.replace(with: 0, where: weight .< smallest)
+        UnsafeMutableRawPointer(p + i).storeBytes(of: weight, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n {
+        let weight = Float(Double(p[i]) * scale)
+        p[i] = weight < .leastNormalMagnitude ? 0 : weight
+        i += 1
+    }
+}
+
+/// `p[j] *= scale`, 0 where that is below the smallest normal Double, eight at a time.
+@inline(__always)
+private func scaleDoubles(_ p: UnsafeMutablePointer<Double>, _ n: Int, _ scale: Double) {
+    let factor = SIMD8<Double>(repeating: scale), smallest = SIMD8<Double>(repeating: .leastNormalMagnitude)
+    var i = 0
+    while i + 8 <= n {
+        var weight = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Double>.self) * factor
+        weight.replace(with: 0, where: weight .< smallest)
+        UnsafeMutableRawPointer(p + i).storeBytes(of: weight, as: SIMD8<Double>.self)
+        i += 8
+    }
+    while i < n {
+        let weight = p[i] * scale
+        p[i] = weight < .leastNormalMagnitude ? 0 : weight
+        i += 1
     }
 }
 

@@ -32,16 +32,15 @@ public struct Attention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs, Attenti
         return copy
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         let scale = self.scale, weight = concatScoreWeight
         switch scoreMode {
         case .dot:
-            return try denseAttention(inputs, masks: masks, causal: causalByConfig || options.useCausalMask,
-                                      returnScores: options.returnAttentionScores, layer: name) { q, k in
-                var sum = 0.0
-                for (a, b) in zip(q, k) { sum += a * b }
-                return scale.map { sum * $0 } ?? sum
-            }
+            return try dotProductAttention(inputs, masks: masks, causal: causalByConfig || options.useCausalMask,
+                                           returnScores: options.returnAttentionScores, scale: scale.map { Scalar($0) },
+                                           threads: threads, layer: name)
         case .concat:
             return try denseAttention(inputs, masks: masks, causal: causalByConfig || options.useCausalMask,
                                       returnScores: options.returnAttentionScores, layer: name) { q, k in

@@ -59,13 +59,51 @@ func maskedSoftmax<S: GRUScalar>(_ row: inout [Double], visible: [Bool]?, style:
     for j in row.indices { row[j] /= sum }
 }
 
-/// The call of Keras's BaseDenseAttention (Attention, AdditiveAttention): inputs [query (B, Tq, d),
-/// value (B, Tv, dv)] or [query, value, key (B, Tv, d)], the key being the value when not given; `score`
-/// gives one score from a query row and a key row. Steps the value's mask or the causal mask hide are
-/// `score - 1e9`; softmax over Tv; output `weights · value` (B, Tq, dv), 0 at the query's masked steps,
-/// carrying the query's mask; with return_attention_scores the weights (B, Tq, Tv) follow.
-func denseAttention<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], causal: Bool, returnScores: Bool, layer: String,
-                                  score: (ArraySlice<Double>, ArraySlice<Double>) -> Double) throws -> [(Tensor<S>, Mask)] {
+/// Keras's Attention with score_mode dot: `denseAttention` with the scores `scale * query · key`, computed by
+/// `attentionHeads` (one head) in the layer's precision as Keras's matmuls.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
+func dotProductAttention<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], causal: Bool, returnScores: Bool, scale: S?,
+                                       threads: Int, layer: String) throws -> [(Tensor<S>, Mask)] {
+    let (query, value, key, queryMask, valueMask) = try attentionInputs(inputs, masks: masks, layer: layer)
+    let (batch, tq, d, tv, dv) = (query.shape[0], query.shape[1], query.shape[2], value.shape[1], value.shape[2])
+    let outCount = try reserveOutput(batch, tq, dv, of: S.self, layer: layer)
+    let scoreCount = returnScores ? try reserveOutput(batch, tq, tv, of: S.self, layer: layer) : 0
+    var weights = [S](repeating: 0, count: scoreCount)
+    // An empty operand (no steps or no features) is one value long here, never read.
+    let (qs, ks, vs) = (query.values.isEmpty ? [0] : query.values, key.values.isEmpty ? [0] : key.values, value.values.isEmpty ? [0] : value.values)
+    var out = [S](repeating: 0, count: max(1, outCount))
+    if batch > 0 && tq > 0 {
+        qs.withUnsafeBufferPointer { q in
+            ks.withUnsafeBufferPointer { k in
+                vs.withUnsafeBufferPointer { v in
+                    weights.withUnsafeMutableBufferPointer { w in
+                        out.withUnsafeMutableBufferPointer { o in
+                            attentionHeads(q: AttentionOperand(base: q.baseAddress!, rowStride: d), k: AttentionOperand(base: k.baseAddress!, rowStride: d),
+                                           v: AttentionOperand(base: v.baseAddress!, rowStride: dv), out: o.baseAddress!, outRow: dv,
+                                           scores: scoreCount > 0 ? w.baseAddress : nil, batch: batch, heads: 1, tq: tq, tv: tv, dk: d, dv: dv,
+                                           scale: scale, hiding: AttentionHiding(keys: valueMask, causal: causal, style: .subtractLarge), threads: threads)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.removeLast(out.count - outCount)
+    // Keras multiplies the output by the query's mask.
+    if let queryMask {
+        for at in 0..<(batch * tq) where !queryMask[at] {
+            for c in 0..<dv { out[at * dv + c] = 0 }
+        }
+    }
+    let result = (Tensor(values: out, shape: [batch, tq, dv]), queryMask)
+    return returnScores ? [result, (Tensor(values: weights, shape: [batch, tq, tv]), nil)] : [result]
+}
+
+/// The inputs of a dense attention call, checked: [query (B, Tq, d), value (B, Tv, dv)] or [query, value,
+/// key (B, Tv, d)], the key being the value when not given, with the query's and the value's masks.
+private func attentionInputs<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], layer: String) throws
+    -> (query: Tensor<S>, value: Tensor<S>, key: Tensor<S>, queryMask: Mask, valueMask: Mask) {
     guard inputs.count == 2 || inputs.count == 3 else {
         throw GRUModelError.shape(layer: layer, "it takes [query, value] or [query, value, key], not \(inputs.count) inputs")
     }
@@ -73,12 +111,24 @@ func denseAttention<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], causal: 
     guard query.shape.count == 3, value.shape.count == 3, key.shape.count == 3 else {
         throw GRUModelError.shape(layer: layer, "it takes inputs of shape (batch, steps, features), not \(inputs.map { describe($0.shape) }.joined(separator: ", "))")
     }
-    let (batch, tq, d, tv, dv) = (query.shape[0], query.shape[1], query.shape[2], value.shape[1], value.shape[2])
+    let (batch, tq, d, tv) = (query.shape[0], query.shape[1], query.shape[2], value.shape[1])
     guard value.shape[0] == batch, key.shape[0] == batch, key.shape[1] == tv, key.shape[2] == d else {
         throw GRUModelError.shape(layer: layer, "its query \(describe(query.shape)), value \(describe(value.shape)) and key \(describe(key.shape)) do not fit: the key needs the value's steps and the query's features")
     }
     let queryMask = try checkedMask(masks.first ?? nil, batch: batch, steps: tq, input: "query", layer: layer)
     let valueMask = try checkedMask(masks.count > 1 ? masks[1] : nil, batch: batch, steps: tv, input: "value", layer: layer)
+    return (query, value, key, queryMask, valueMask)
+}
+
+/// The call of Keras's BaseDenseAttention (Attention, AdditiveAttention): inputs [query (B, Tq, d),
+/// value (B, Tv, dv)] or [query, value, key (B, Tv, d)], the key being the value when not given; `score`
+/// gives one score from a query row and a key row. Steps the value's mask or the causal mask hide are
+/// `score - 1e9`; softmax over Tv; output `weights · value` (B, Tq, dv), 0 at the query's masked steps,
+/// carrying the query's mask; with return_attention_scores the weights (B, Tq, Tv) follow.
+func denseAttention<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], causal: Bool, returnScores: Bool, layer: String,
+                                  score: (ArraySlice<Double>, ArraySlice<Double>) -> Double) throws -> [(Tensor<S>, Mask)] {
+    let (query, value, key, queryMask, valueMask) = try attentionInputs(inputs, masks: masks, layer: layer)
+    let (batch, tq, d, tv, dv) = (query.shape[0], query.shape[1], query.shape[2], value.shape[1], value.shape[2])
     var out = [S](repeating: 0, count: try reserveOutput(batch, tq, dv, of: S.self, layer: layer))
     var weights = [S](repeating: 0, count: returnScores ? try reserveOutput(batch, tq, tv, of: S.self, layer: layer) : 0)
     let q = query.values.map(Double.init), k = key.values.map(Double.init), v = value.values.map(Double.init)

@@ -30,16 +30,46 @@ public struct GlobalPooling1D<Scalar: GRUScalar>: ModelLayer {
         // Where value (b, t, c) lies.
         let (stepStride, channelStride) = channelsFirst ? (1, steps) : (channels, 1)
         var out = [Scalar](repeating: 0, count: x.batch * channels)
-        for b in 0..<x.batch {
-            for c in 0..<channels {
-                var best = -Scalar.infinity, sum = 0.0, count = 0.0
-                for t in 0..<steps where mask?[b * steps + t] ?? true {
-                    let v = x.values[b * steps * channels + t * stepStride + c * channelStride]
-                    if v > best || v.isNaN { best = v }
-                    sum += Double(v)
-                    count += 1
+        if channelsFirst {
+            for b in 0..<x.batch {
+                for c in 0..<channels {
+                    var best = -Scalar.infinity, sum = 0.0, count = 0.0
+                    for t in 0..<steps {
+                        let v = x.values[b * steps * channels + t * stepStride + c * channelStride]
+                        if v > best || v.isNaN { best = v }
+                        sum += Double(v)
+                        count += 1
+                    }
+                    out[b * channels + c] = average ? Scalar(sum / count) : best
                 }
-                out[b * channels + c] = average ? Scalar(sum / count) : best
+            }
+        } else {
+            // Channels last: each sample's steps are rows, taken whole one after another.
+            let average = self.average
+            x.values.withUnsafeBufferPointer { xs in
+                out.withUnsafeMutableBufferPointer { os in
+                    let (input, output) = (Int(bitPattern: xs.baseAddress), Int(bitPattern: os.baseAddress))
+                    parallelRows(x.batch, threads: threads, minimumPerThread: max(1, 65_536 / max(1, steps * channels))) { samples in
+                        guard let input = UnsafePointer<Scalar>(bitPattern: input), let output = UnsafeMutablePointer<Scalar>(bitPattern: output) else { return }
+                        let sums = UnsafeMutablePointer<Double>.allocate(capacity: channels)
+                        defer { sums.deallocate() }
+                        for b in samples {
+                            let o = output + b * channels
+                            if average { sums.initialize(repeating: 0, count: channels) } else { o.update(repeating: -Scalar.infinity, count: channels) }
+                            var count = 0.0
+                            for t in 0..<steps where mask?[b * steps + t] ?? true {
+                                let row = input + (b * steps + t) * channels
+                                if average {
+                                    for c in 0..<channels { sums[c] += Double(row[c]) }
+                                } else {
+                                    for c in 0..<channels where row[c] > o[c] || row[c].isNaN { o[c] = row[c] }
+                                }
+                                count += 1
+                            }
+                            if average { for c in 0..<channels { o[c] = Scalar(sums[c] / count) } }
+                        }
+                    }
+                }
             }
         }
         let kept = channelsFirst ? [x.batch, channels, 1] : [x.batch, 1, channels]

@@ -22,34 +22,21 @@ public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs
     /// Whose softmax runs: tf-keras's (subtracts 1e9; with softmax_robust_masking it replaces the score by
     /// -1e9, a row hidden throughout then giving equal weights), or Keras 3's.
     public enum Softmax: Sendable { case tfKeras, tfKerasRobust, keras3 }
-    /// One projection's kernel as an (inputs, outputs) matrix, row-major, and its bias (outputs,).
+    /// One projection's kernel as an (inputs, outputs) matrix, row-major, and its bias (outputs,), as read;
+    /// packed for the product kernels once the layer has checked them.
     public struct Projection: Sendable {
-        let kernel: [Double], bias: [Double]?
+        let kernel: [Scalar], bias: [Scalar]?
         let inputs: Int, outputs: Int
 
         public init(kernel: [Scalar], bias: [Scalar]?, inputs: Int, outputs: Int) {
-            (self.kernel, self.bias, self.inputs, self.outputs) = (kernel.map(Double.init), bias?.map(Double.init), inputs, outputs)
-        }
-
-        /// (rows, inputs) -> (rows, outputs).
-        func apply(_ x: [Double], rows: Int) -> [Double] {
-            var y = [Double](repeating: 0, count: rows * outputs)
-            for r in 0..<rows {
-                for c in 0..<inputs {
-                    let a = x[r * inputs + c]
-                    if a == 0 { continue }
-                    for o in 0..<outputs { y[r * outputs + o] += a * kernel[c * outputs + o] }
-                }
-                if let bias { for o in 0..<outputs { y[r * outputs + o] += bias[o] } }
-            }
-            return y
+            (self.kernel, self.bias, self.inputs, self.outputs) = (kernel, bias, inputs, outputs)
         }
     }
 
     public var checksItsOutput: Bool { true }
     public let name: String
     public let heads: Int, keyDim: Int, valueDim: Int
-    let query: Projection, key: Projection, value: Projection, output: Projection
+    let query: MatrixProduct<Scalar>, key: MatrixProduct<Scalar>, value: MatrixProduct<Scalar>, output: MatrixProduct<Scalar>
     let softmax: Softmax, dropout: Bool, float32Scale: Bool
     public private(set) var options = AttentionOptions()
     public var outputCount: Int { options.returnAttentionScores ? 2 : 1 }
@@ -70,7 +57,9 @@ public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs
             throw GRUModelError.config(layer: name, "its kernels do not fit num_heads \(heads), key_dim \(keyDim) and value_dim \(valueDim)")
         }
         (self.name, self.heads, self.keyDim, self.valueDim) = (name, heads, keyDim, valueDim)
-        (self.query, self.key, self.value, self.output, self.softmax, self.dropout) = (query, key, value, output, softmax, dropout)
+        let products = [query, key, value, output].map { MatrixProduct(matrix: $0.kernel, k: $0.inputs, n: $0.outputs, bias: $0.bias) }
+        (self.query, self.key, self.value, self.output) = (products[0], products[1], products[2], products[3])
+        (self.softmax, self.dropout) = (softmax, dropout)
         self.float32Scale = float32Scale
     }
 
@@ -80,63 +69,64 @@ public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs
         return copy
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
         guard inputs.count == 2 || inputs.count == 3 else {
             throw GRUModelError.shape(layer: name, "it takes query, value and an optional key, not \(inputs.count) inputs")
         }
         let q = inputs[0], v = inputs[1], k = inputs.count == 3 ? inputs[2] : inputs[1]
-        guard q.shape.count == 3, v.shape.count == 3, k.shape.count == 3, q.width == query.inputs, v.width == value.inputs,
-              k.width == key.inputs, v.shape[0] == q.batch, k.shape[0] == q.batch, k.shape[1] == v.shape[1] else {
-            throw GRUModelError.shape(layer: name, "its query \(describe(q.shape)), value \(describe(v.shape)) and key \(describe(k.shape)) do not fit kernels for (batch, steps, \(query.inputs)), (batch, steps, \(value.inputs)) and (batch, steps, \(key.inputs)) with the value's steps")
+        guard q.shape.count == 3, v.shape.count == 3, k.shape.count == 3, q.width == query.k, v.width == value.k,
+              k.width == key.k, v.shape[0] == q.batch, k.shape[0] == q.batch, k.shape[1] == v.shape[1] else {
+            throw GRUModelError.shape(layer: name, "its query \(describe(q.shape)), value \(describe(v.shape)) and key \(describe(k.shape)) do not fit kernels for (batch, steps, \(query.k)), (batch, steps, \(value.k)) and (batch, steps, \(key.k)) with the value's steps")
         }
         let (batch, t, s, n) = (q.batch, q.shape[1], v.shape[1], heads)
         let queryMask = try checkedMask(masks.first ?? nil, batch: batch, steps: t, input: "query", layer: name)
         let valueMask = try checkedMask(masks.count > 1 ? masks[1] : nil, batch: batch, steps: s, input: "value", layer: name)
         let keyMask = try checkedMask(masks.count > 2 ? masks[2] : nil, batch: batch, steps: s, input: "key", layer: name)
-        let outCount = try reserveOutput(batch, t, output.outputs, of: Scalar.self, layer: name)
+        let outCount = try reserveOutput(batch, t, output.n, of: Scalar.self, layer: name)
         let scoreCount = options.returnAttentionScores ? try reserveOutput(batch, n, t, s, of: Scalar.self, layer: name) : 0
-        _ = try reserveOutput(batch, t + 2 * s, n, max(keyDim, valueDim), 2, of: Double.self, layer: name)
+        _ = try reserveOutput(batch, t + 2 * s, n, max(keyDim, valueDim), 2, of: Scalar.self, layer: name)
+        // The projections (B*T, N*key_dim) etc. in the layer's precision, the query times 1/sqrt(key_dim).
         let exact = 1 / Double(keyDim).squareRoot()
-        let scale = float32Scale ? Double(Float(exact)) : exact
-        let Q = query.apply(q.values.map(Double.init), rows: batch * t).map { $0 * scale }
-        let K = key.apply(k.values.map(Double.init), rows: batch * s)
-        let V = value.apply(v.values.map(Double.init), rows: batch * s)
+        let scale = Scalar(float32Scale ? Double(Float(exact)) : exact)
+        var Q = query(q.values, rows: batch * t, threads: threads)
+        for i in Q.indices { Q[i] *= scale }
+        let K = key(k.values, rows: batch * s, threads: threads)
+        let V = value(v.values, rows: batch * s, threads: threads)
         let style: MaskedScores = switch softmax {
         case .tfKeras: .subtractLarge
         case .tfKerasRobust: .dropUniformRow
         case .keras3: options.returnAttentionScores || dropout ? .dropZeroRow : .dropUniformRow
         }
-        let hidesAny = queryMask != nil || valueMask != nil || keyMask != nil || options.useCausalMask
-        var O = [Double](repeating: 0, count: batch * t * n * valueDim)
+        let keys: Mask = valueMask == nil && keyMask == nil ? nil
+            : (0..<(batch * s)).map { (valueMask?[$0] ?? true) && (keyMask?[$0] ?? true) }
+        let hiding = AttentionHiding(keys: keys, queries: queryMask, causal: options.useCausalMask, style: style)
+        var O = [Scalar](repeating: 0, count: max(1, batch * t * n * valueDim))
         var scores = [Scalar](repeating: 0, count: scoreCount)
-        var row = [Double](repeating: 0, count: s)
-        for b in 0..<batch {
-            for h in 0..<n {
-                for i in 0..<t {
-                    let qBase = ((b * t + i) * n + h) * keyDim
-                    for j in 0..<s {
-                        let kBase = ((b * s + j) * n + h) * keyDim
-                        var sum = 0.0
-                        for e in 0..<keyDim { sum += Q[qBase + e] * K[kBase + e] }
-                        row[j] = sum
-                    }
-                    let queryShown = queryMask?[b * t + i] ?? true
-                    let visible = hidesAny ? (0..<s).map { j in
-                        queryShown && (valueMask?[b * s + j] ?? true) && (keyMask?[b * s + j] ?? true) && (!options.useCausalMask || j <= i)
-                    } : nil
-                    maskedSoftmax(&row, visible: visible, style: style, Scalar.self)
-                    if scoreCount > 0 { for j in 0..<s { scores[((b * n + h) * t + i) * s + j] = Scalar(row[j]) } }
-                    let oBase = ((b * t + i) * n + h) * valueDim
-                    for j in 0..<s where row[j] != 0 {
-                        let vBase = ((b * s + j) * n + h) * valueDim
-                        for e in 0..<valueDim { O[oBase + e] += row[j] * V[vBase + e] }
+        if batch > 0 && t > 0 {
+            let (qs, ks, vs) = (Q.isEmpty ? [0] : Q, K.isEmpty ? [0] : K, V.isEmpty ? [0] : V)
+            qs.withUnsafeBufferPointer { qp in
+                ks.withUnsafeBufferPointer { kp in
+                    vs.withUnsafeBufferPointer { vp in
+                        scores.withUnsafeMutableBufferPointer { sp in
+                            O.withUnsafeMutableBufferPointer { op in
+                                attentionHeads(q: AttentionOperand(base: qp.baseAddress!, rowStride: n * keyDim),
+                                               k: AttentionOperand(base: kp.baseAddress!, rowStride: n * keyDim),
+                                               v: AttentionOperand(base: vp.baseAddress!, rowStride: n * valueDim),
+                                               out: op.baseAddress!, outRow: n * valueDim, scores: scoreCount > 0 ? sp.baseAddress : nil,
+                                               batch: batch, heads: n, tq: t, tv: s, dk: keyDim, dv: valueDim, scale: nil, hiding: hiding,
+                                               threads: threads)
+                            }
+                        }
                     }
                 }
             }
         }
-        let out = output.apply(O, rows: batch * t).map { Scalar($0) }
+        O.removeLast(O.count - batch * t * n * valueDim)
+        let out = output(O, rows: batch * t, threads: threads)
         precondition(out.count == outCount)
-        let result = (Tensor(values: out, shape: [batch, t, output.outputs]), queryMask)
+        let result = (Tensor(values: out, shape: [batch, t, output.n]), queryMask)
         return scoreCount > 0 ? [result, (Tensor(values: scores, shape: [batch, n, t, s]), nil)] : [result]
     }
 }

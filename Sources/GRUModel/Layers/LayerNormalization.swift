@@ -31,20 +31,38 @@ public struct LayerNormalization<Scalar: GRUScalar>: UnaryLayer {
             }
         }
         let g = gamma.map { $0.map(Double.init) }, b = beta.map { $0.map(Double.init) }
-        var values = x.values
         if axes.isLastAxis {
-            let width = axes.parameterCount
-            for row in 0..<(values.count / max(width, 1)) {
-                let slice = (row * width)..<((row + 1) * width)
-                let mean = values[slice].reduce(0.0) { $0 + Double($1) } / Double(width)
-                let variance = values[slice].reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(width)
-                let inv = 1 / (variance + epsilon).squareRoot()
-                for (k, i) in slice.enumerated() {
-                    values[i] = Scalar((Double(values[i]) - mean) * inv * (g?[k] ?? 1) + (b?[k] ?? 0))
+            // Each row of `width` values normalized on its own, the rows shared among threads.
+            let width = axes.parameterCount, rows = width > 0 ? x.values.count / width : 0
+            let scales = g ?? [Double](repeating: 1, count: width), offsets = b ?? [Double](repeating: 0, count: width)
+            let epsilon = self.epsilon
+            let values = x.values.withUnsafeBufferPointer { xs in
+                scales.withUnsafeBufferPointer { ss in
+                    offsets.withUnsafeBufferPointer { os in
+                        unfilledOutput(x.values.count) { (out: UnsafeMutablePointer<Scalar>) in
+                            let (input, output) = (Int(bitPattern: xs.baseAddress), Int(bitPattern: out))
+                            let (gammas, betas) = (Int(bitPattern: ss.baseAddress), Int(bitPattern: os.baseAddress))
+                            parallelRows(rows, threads: threads, minimumPerThread: max(1, 16_384 / max(1, width))) { range in
+                                guard let x = UnsafePointer<Scalar>(bitPattern: input), let y = UnsafeMutablePointer<Scalar>(bitPattern: output),
+                                      let g = UnsafePointer<Double>(bitPattern: gammas), let b = UnsafePointer<Double>(bitPattern: betas) else { return }
+                                for r in range {
+                                    let (from, to) = (x + r * width, y + r * width)
+                                    var sum = 0.0
+                                    for j in 0..<width { sum += Double(from[j]) }
+                                    let mean = sum / Double(width)
+                                    var squares = 0.0
+                                    for j in 0..<width { squares += (Double(from[j]) - mean) * (Double(from[j]) - mean) }
+                                    let inv = 1 / (squares / Double(width) + epsilon).squareRoot()
+                                    for j in 0..<width { to[j] = Scalar((Double(from[j]) - mean) * inv * g[j] + b[j]) }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             return Tensor(values: values, shape: x.shape)
         }
+        var values = x.values
         try reserve(2 * values.count, of: Int.self, layer: name)
         let (parameter, group, groups) = axes.indices()
         let n = Double(axes.parameterCount)

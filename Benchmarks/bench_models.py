@@ -106,6 +106,19 @@ def padded_ids(rng, vocabulary, b, t, padding):
     return x
 
 
+def ragged_ids(rng, vocabulary, b, t, most):
+    """Ids from 1 with each sample's last 0..most steps 0 (its own count), which mask_zero masks."""
+    x = ids(rng, vocabulary, b, t, low=1)
+    for row, padding in zip(x, rng.integers(0, most + 1, b)):
+        row[t - padding:] = 0
+    return x
+
+
+def attention_flops(b, heads, tq, tv, dk, dv):
+    """The two products around an attention's softmax: scores (tq, tv) and weights x values, per sample and head."""
+    return 2 * b * heads * tq * tv * (dk + dv)
+
+
 def normal(rng, *shape):
     return rng.standard_normal(shape).astype(np.float32)
 
@@ -132,6 +145,20 @@ def stacked(k):
                          k.layers.Dense(10, activation="softmax")])
 
 
+def bigru_attention(k):
+    x = k.Input((150, 40))
+    h = k.layers.Bidirectional(k.layers.GRU(128, return_sequences=True))(x)
+    a = k.layers.Attention()([h, h])
+    return k.Model(x, k.layers.Dense(1, activation="sigmoid")(k.layers.GlobalAveragePooling1D()(a)))
+
+
+def gru_mha(k):
+    x = k.Input((120,), dtype="int32")
+    h = k.layers.GRU(128, return_sequences=True)(k.layers.Embedding(5000, 64, mask_zero=True)(x))
+    a = k.layers.MultiHeadAttention(num_heads=4, key_dim=32)(h, h)
+    return k.Model(x, k.layers.Dense(2)(k.layers.GlobalAveragePooling1D()(a)))
+
+
 def dense_8000(k):
     """The vocabulary head's Dense(8000) alone, linear: its product on the GRU's (16,64,512) output."""
     return k.Sequential([k.Input((64, 512)), k.layers.Dense(8000)])
@@ -154,6 +181,13 @@ TABLE_MODELS = [
     BenchModel("whole_stacked", "stacked", "(64,200,32)", stacked, lambda rng: normal(rng, 64, 200, 32),
                gru_flops(64, 200, 32, 256) + dense_flops(64 * 200, 256, 256) + gru_flops(64, 200, 256, 256)
                + dense_flops(64, 256, 10)),
+    BenchModel("whole_bigru_attention", "BiGRU-attention", "(64,150,40)", bigru_attention,
+               lambda rng: normal(rng, 64, 150, 40),
+               2 * gru_flops(64, 150, 40, 128) + attention_flops(64, 1, 150, 150, 256, 256) + dense_flops(64, 256, 1)),
+    BenchModel("whole_gru_mha", "GRU-MHA", "ids (64,120), 0-60 padded", gru_mha,
+               lambda rng: ragged_ids(rng, 5000, 64, 120, 60),
+               gru_flops(64, 120, 64, 128) + 4 * dense_flops(64 * 120, 128, 128)
+               + attention_flops(64, 4, 120, 120, 32, 32) + dense_flops(64, 128, 2)),
 ]
 LOAD_MODEL = BenchModel("load_bigru_50k", "large vocabulary", "ids (1,10)", large_vocabulary,
                         lambda rng: ids(rng, 50000, 1, 10, low=1),
@@ -489,7 +523,11 @@ def print_table_method(cfg):
     print("  vocab head: Embedding(8000,128) -> GRU(512, return_sequences) -> Dense(8000, softmax); "
           "text classifier: Embedding(20000,128, mask_zero) -> Bidirectional(GRU(128)) -> Dense(64, relu) -> "
           "Dense(1); CNN-GRU: Conv1D(64,5, relu) -> MaxPooling1D(2) -> GRU(128) -> Dense(1); stacked: "
-          "GRU(256, return_sequences) -> TimeDistributed(Dense(256, relu)) -> GRU(256) -> Dense(10, softmax)")
+          "GRU(256, return_sequences) -> TimeDistributed(Dense(256, relu)) -> GRU(256) -> Dense(10, softmax); "
+          "BiGRU-attention: Bidirectional(GRU(128, return_sequences)) -> Attention self-attention -> "
+          "GlobalAveragePooling1D -> Dense(1, sigmoid); GRU-MHA: Embedding(5000,64, mask_zero) -> GRU(128, "
+          "return_sequences) -> MultiHeadAttention(4 heads, key_dim 32) self-attention -> GlobalAveragePooling1D -> "
+          "Dense(2)")
     print(f"  the contenders alternate in {c['rounds']} rounds (per model: TF, ORT "
           f"{', '.join(f'{t}t' for t in c['ort_threads'])}, gru-run); each figure is the median of its per-round "
           "medians")

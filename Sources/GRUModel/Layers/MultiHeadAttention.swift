@@ -102,7 +102,8 @@ public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs
         let keys: Mask = valueMask == nil && keyMask == nil ? nil
             : (0..<(batch * s)).map { (valueMask?[$0] ?? true) && (keyMask?[$0] ?? true) }
         let hiding = AttentionHiding(keys: keys, queries: queryMask, causal: options.useCausalMask, style: style)
-        var O = [Scalar](repeating: 0, count: max(1, batch * t * n * valueDim))
+        // Every row of O is written by the pass (batch and steps are at least 1 here: inputs are checked so).
+        var O = unfilledOutput(max(1, batch * t * n * valueDim)) { (o: UnsafeMutablePointer<Scalar>) in o.update(repeating: 0, count: 1) }
         var scores = [Scalar](repeating: 0, count: scoreCount)
         if batch > 0 && t > 0 {
             let (qs, ks, vs) = (Q.isEmpty ? [0] : Q, K.isEmpty ? [0] : K, V.isEmpty ? [0] : V)

@@ -75,9 +75,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
     let batch: Int, steps: Int, features: Int, units: Int, lanes: Int, padded: Int
     let x: UnsafePointer<S>?                // (batch, steps, features), or nil: read from `source`
     let mask: UnsafePointer<Bool>?          // (batch, steps)
-    let sequence: UnsafeMutablePointer<S>?  // (batch, steps, units), processing order unless flipSequence
-    /// Rows of `sequence` in reverse processing order (config.reverseSequence).
-    let flipSequence: Bool
+    let sequence: UnsafeMutablePointer<S>?  // (batch, steps, units), processing order unless config.reverseSequence
     /// How far apart the rows of `sequence` start (units, or more when they sit inside wider rows).
     let sequenceStride: Int
     let workspace: Workspace<V>
@@ -116,7 +114,6 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
         self.mask = mask
         self.sequence = sequence
         self.sequenceStride = sequenceStride
-        flipSequence = config.reverseSequence
         pool = job.layer.workspaces
         let key = Workspace<V>.Key(batch: batch, padded: padded, chunk: plan.chunk, threads: plan.threads,
                                    scratchRows: Workspace<V>.scratchRows(plan, batch: batch, padded: padded, rowBlock: Self.rowBlock))
@@ -417,7 +414,7 @@ final class FastEngine<V: GateVector>: @unchecked Sendable {
             output = UnsafePointer(carried)
         }
         guard let sequence else { return }
-        let base = sequence + (b * steps + (flipSequence ? steps - 1 - step : step)) * sequenceStride
+        let base = sequence + (b * steps + (config.reverseSequence ? steps - 1 - step : step)) * sequenceStride
         for j in j0..<min(j1, units) { base[j] = output[j] }
     }
 }

@@ -12,32 +12,49 @@ struct AttentionHiding: Sendable {
     var hidesAny: Bool { keys != nil || queries != nil || causal }
 }
 
-/// A `(batch, steps, heads * width)` operand of the attention products: the values of head h at step i of
-/// sample b start at `base + (b * steps + i) * rowStride + h * width`.
-struct AttentionOperand<S: GRUScalar>: @unchecked Sendable {
-    let base: UnsafePointer<S>
-    let rowStride: Int
-}
-
 /// For every sample b and head h: `softmax(scale * Q_bh · K_bhᵀ) · V_bh`, hidden scores treated as `hiding`
 /// says, in the layer's precision as Keras's float32 (or float64) matmuls and softmax compute it: both
 /// products on the packed product kernels (each sum over k in order), the softmax on the vectorized kernel.
-/// `out`: `(batch, tq, heads * dv)` rows `outRow` apart; `scores`: `(batch, heads, tq, tv)` when given. The
-/// (sample, head) pairs are shared among `threads` threads.
+/// `q` `(batch, tq, heads * dk)`, `k` `(batch, tv, heads * dk)`, `v` `(batch, tv, heads * dv)`; returns the
+/// output `(batch, tq, heads * dv)` (its size reserved by the caller), and fills `scores`
+/// `(batch, heads, tq, tv)` when it is not empty. The (sample, head) pairs are shared among `threads` threads.
 @_specialize(where S == Float)
 @_specialize(where S == Double)
-func attentionHeads<S: GRUScalar>(q: AttentionOperand<S>, k: AttentionOperand<S>, v: AttentionOperand<S>,
-                                  out: UnsafeMutablePointer<S>, outRow: Int, scores: UnsafeMutablePointer<S>?,
-                                  batch: Int, heads: Int, tq: Int, tv: Int, dk: Int, dv: Int,
-                                  scale: S?, hiding: AttentionHiding, threads: Int) {
-    let job = AttentionHeadsJob(q: q, k: k, v: v, out: out, outRow: outRow, scores: scores, batch: batch, heads: heads,
-                                tq: tq, tv: tv, dk: dk, dv: dv, scale: scale, hiding: hiding)
-    parallelRows(batch * heads, threads: threads, minimumPerThread: 1) { items in job.run(items) }
+func attentionHeads<S: GRUScalar>(q: [S], k: [S], v: [S], scores: inout [S], batch: Int, heads: Int, tq: Int, tv: Int,
+                                  dk: Int, dv: Int, scale: S?, hiding: AttentionHiding, threads: Int) -> [S] {
+    let count = batch * tq * heads * dv
+    // An empty operand (no steps or no features) is one value long here, never read.
+    let (qs, ks, vs) = (q.isEmpty ? [0] : q, k.isEmpty ? [0] : k, v.isEmpty ? [0] : v)
+    func run(into out: UnsafeMutablePointer<S>) {
+        guard batch > 0 && tq > 0 else { return }
+        qs.withUnsafeBufferPointer { qp in
+            ks.withUnsafeBufferPointer { kp in
+                vs.withUnsafeBufferPointer { vp in
+                    scores.withUnsafeMutableBufferPointer { sp in
+                        let job = AttentionHeadsJob(q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, out: out,
+                                                    scores: sp.isEmpty ? nil : sp.baseAddress, batch: batch, heads: heads,
+                                                    tq: tq, tv: tv, dk: dk, dv: dv, scale: scale, hiding: hiding)
+                        parallelRows(batch * heads, threads: threads, minimumPerThread: 1) { items in job.run(items) }
+                    }
+                }
+            }
+        }
+    }
+    guard count > 0 else {
+        // No output values (dv is 0): the scores alone.
+        var unused: S = 0
+        run(into: &unused)
+        return []
+    }
+    // Every row is written by the pass.
+    return unfilledOutput(count) { run(into: $0) }
 }
 
+/// The pass of `attentionHeads` over some of its (sample, head) pairs: head h of step i of sample b starts at
+/// `q + (b * tq + i) * heads * dk + h * dk`, and likewise in k, v and the output.
 private struct AttentionHeadsJob<S: GRUScalar>: @unchecked Sendable {
-    let q: AttentionOperand<S>, k: AttentionOperand<S>, v: AttentionOperand<S>
-    let out: UnsafeMutablePointer<S>, outRow: Int
+    let q: UnsafePointer<S>, k: UnsafePointer<S>, v: UnsafePointer<S>
+    let out: UnsafeMutablePointer<S>
     let scores: UnsafeMutablePointer<S>?
     let batch: Int, heads: Int, tq: Int, tv: Int, dk: Int, dv: Int
     let scale: S?
@@ -72,13 +89,13 @@ private struct AttentionHeadsJob<S: GRUScalar>: @unchecked Sendable {
         // K_bhᵀ (dk, tv) is the product's fixed operand.
         let keys = [S](unsafeUninitializedCapacity: dk * tv) { buffer, initialized in
             for j in 0..<tv {
-                let row = k.base + (b * tv + j) * k.rowStride + h * dk
+                let row = k + (b * tv + j) * heads * dk + h * dk
                 for e in 0..<dk { buffer[e * tv + j] = row[e] }
             }
             initialized = dk * tv
         }
         MatrixProduct(matrix: keys, k: dk, n: tv, bias: nil)
-            .multiply(q.base + b * tq * q.rowStride + h * dk, rows: tq, rowStride: q.rowStride, into: p, threads: 1)
+            .multiply(q + b * tq * heads * dk + h * dk, rows: tq, rowStride: heads * dk, into: p, threads: 1)
         if let scale {
             for i in 0..<(tq * tv) { p[i] *= scale }
         }
@@ -123,14 +140,14 @@ private struct AttentionHeadsJob<S: GRUScalar>: @unchecked Sendable {
         } else {
             let values = [S](unsafeUninitializedCapacity: tv * dv) { buffer, initialized in
                 for j in 0..<tv {
-                    (buffer.baseAddress! + j * dv).initialize(from: v.base + (b * tv + j) * v.rowStride + h * dv, count: dv)
+                    (buffer.baseAddress! + j * dv).initialize(from: v + (b * tv + j) * heads * dv + h * dv, count: dv)
                 }
                 initialized = tv * dv
             }
             MatrixProduct(matrix: values, k: tv, n: dv, bias: nil).multiply(weights, rows: tq, into: product, threads: 1)
         }
         for i in 0..<tq {
-            (out + (b * tq + i) * outRow + h * dv).update(from: product + i * dv, count: dv)
+            (out + (b * tq + i) * heads * dv + h * dv).update(from: product + i * dv, count: dv)
         }
     }
 }

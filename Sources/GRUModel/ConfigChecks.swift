@@ -67,3 +67,27 @@ func unfilledOutput<S: GRUScalar>(_ count: Int, _ fill: (UnsafeMutablePointer<S>
         initialized = count
     }
 }
+
+/// `x` taken as rows of `width` values, each made into the output's row at the same place by `row(input,
+/// output, first, second)`, where `first` and `second` hold a parameter per position of a row: the rows shared
+/// among threads, the output not zeroed first (`row` writes all of it).
+func mapRows<S: GRUScalar>(_ x: [S], width: Int, _ first: [Double], _ second: [Double], threads: Int,
+                           _ row: @escaping @Sendable (UnsafePointer<S>, UnsafeMutablePointer<S>, UnsafePointer<Double>, UnsafePointer<Double>) -> Void) -> [S] {
+    precondition(first.count == width && second.count == width)
+    let rows = width > 0 ? x.count / width : 0
+    return x.withUnsafeBufferPointer { xs in
+        first.withUnsafeBufferPointer { fs in
+            second.withUnsafeBufferPointer { ss in
+                unfilledOutput(x.count) { (out: UnsafeMutablePointer<S>) in
+                    let (input, output) = (Int(bitPattern: xs.baseAddress), Int(bitPattern: out))
+                    let (firsts, seconds) = (Int(bitPattern: fs.baseAddress), Int(bitPattern: ss.baseAddress))
+                    parallelRows(rows, threads: threads, minimumPerThread: max(1, 16_384 / max(1, width))) { range in
+                        guard let x = UnsafePointer<S>(bitPattern: input), let y = UnsafeMutablePointer<S>(bitPattern: output),
+                              let f = UnsafePointer<Double>(bitPattern: firsts), let s = UnsafePointer<Double>(bitPattern: seconds) else { return }
+                        for r in range { row(x + r * width, y + r * width, f, s) }
+                    }
+                }
+            }
+        }
+    }
+}

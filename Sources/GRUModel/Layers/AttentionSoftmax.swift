@@ -70,37 +70,15 @@ func dotProductAttention<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], cau
     let outCount = try reserveOutput(batch, tq, dv, of: S.self, layer: layer)
     let scoreCount = returnScores ? try reserveOutput(batch, tq, tv, of: S.self, layer: layer) : 0
     var weights = [S](repeating: 0, count: scoreCount)
-    // An empty operand (no steps or no features) is one value long here, never read.
-    let (qs, ks, vs) = (query.values.isEmpty ? [0] : query.values, key.values.isEmpty ? [0] : key.values, value.values.isEmpty ? [0] : value.values)
-    func compute(into o: UnsafeMutablePointer<S>) {
-        guard batch > 0 && tq > 0 else { return }
-        qs.withUnsafeBufferPointer { q in
-            ks.withUnsafeBufferPointer { k in
-                vs.withUnsafeBufferPointer { v in
-                    weights.withUnsafeMutableBufferPointer { w in
-                        attentionHeads(q: AttentionOperand(base: q.baseAddress!, rowStride: d), k: AttentionOperand(base: k.baseAddress!, rowStride: d),
-                                       v: AttentionOperand(base: v.baseAddress!, rowStride: dv), out: o, outRow: dv,
-                                       scores: scoreCount > 0 ? w.baseAddress : nil, batch: batch, heads: 1, tq: tq, tv: tv, dk: d, dv: dv,
-                                       scale: scale, hiding: AttentionHiding(keys: valueMask, causal: causal, style: .subtractLarge), threads: threads)
-                    }
-                }
-            }
+    var out = attentionHeads(q: query.values, k: key.values, v: value.values, scores: &weights, batch: batch, heads: 1, tq: tq,
+                             tv: tv, dk: d, dv: dv, scale: scale,
+                             hiding: AttentionHiding(keys: valueMask, causal: causal, style: .subtractLarge), threads: threads)
+    precondition(out.count == outCount)
+    // Keras multiplies the output by the query's mask.
+    if let queryMask {
+        for at in 0..<(batch * tq) where !queryMask[at] {
+            for c in 0..<dv { out[at * dv + c] = 0 }
         }
-    }
-    let out: [S]
-    if outCount > 0 {
-        // Every row is written by the pass; Keras multiplies the output by the query's mask.
-        out = unfilledOutput(outCount) { (o: UnsafeMutablePointer<S>) in
-            compute(into: o)
-            if let queryMask {
-                for at in 0..<(batch * tq) where !queryMask[at] { (o + at * dv).update(repeating: 0, count: dv) }
-            }
-        }
-    } else {
-        // No output values (dv is 0): the scores alone.
-        var unused: S = 0
-        compute(into: &unused)
-        out = []
     }
     let result = (Tensor(values: out, shape: [batch, tq, dv]), queryMask)
     return returnScores ? [result, (Tensor(values: weights, shape: [batch, tq, tv]), nil)] : [result]

@@ -38,25 +38,10 @@ public struct BatchNormalization<Scalar: GRUScalar>: UnaryLayer {
             throw GRUModelError.shape(layer: name, "it holds \(scale.count) values per parameter, but axis \(axis) of an input of shape \(describe(x.shape)) needs \(axes.parameterCount)")
         }
         if axes.isLastAxis {
-            // Rows of n values, each scaled and offset by the parameters, the rows shared among threads.
-            let n = scale.count, rows = n > 0 ? x.values.count / n : 0
-            let values = x.values.withUnsafeBufferPointer { xs in
-                scale.withUnsafeBufferPointer { ss in
-                    offset.withUnsafeBufferPointer { os in
-                        unfilledOutput(x.values.count) { (out: UnsafeMutablePointer<Scalar>) in
-                            let (input, output) = (Int(bitPattern: xs.baseAddress), Int(bitPattern: out))
-                            let (scales, offsets) = (Int(bitPattern: ss.baseAddress), Int(bitPattern: os.baseAddress))
-                            parallelRows(rows, threads: threads, minimumPerThread: max(1, 16_384 / max(1, n))) { range in
-                                guard let x = UnsafePointer<Scalar>(bitPattern: input), let y = UnsafeMutablePointer<Scalar>(bitPattern: output),
-                                      let s = UnsafePointer<Double>(bitPattern: scales), let o = UnsafePointer<Double>(bitPattern: offsets) else { return }
-                                for r in range {
-                                    let (from, to) = (x + r * n, y + r * n)
-                                    for j in 0..<n { to[j] = Scalar(Double(from[j]) * s[j] + o[j]) }
-                                }
-                            }
-                        }
-                    }
-                }
+            // Rows of n values, each scaled and offset by the parameters.
+            let n = scale.count
+            let values = mapRows(x.values, width: n, scale, offset, threads: threads) { from, to, s, o in
+                for j in 0..<n { to[j] = Scalar(Double(from[j]) * s[j] + o[j]) }
             }
             return Tensor(values: values, shape: x.shape)
         }

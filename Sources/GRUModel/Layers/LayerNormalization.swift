@@ -32,33 +32,17 @@ public struct LayerNormalization<Scalar: GRUScalar>: UnaryLayer {
         }
         let g = gamma.map { $0.map(Double.init) }, b = beta.map { $0.map(Double.init) }
         if axes.isLastAxis {
-            // Each row of `width` values normalized on its own, the rows shared among threads.
-            let width = axes.parameterCount, rows = width > 0 ? x.values.count / width : 0
-            let scales = g ?? [Double](repeating: 1, count: width), offsets = b ?? [Double](repeating: 0, count: width)
-            let epsilon = self.epsilon
-            let values = x.values.withUnsafeBufferPointer { xs in
-                scales.withUnsafeBufferPointer { ss in
-                    offsets.withUnsafeBufferPointer { os in
-                        unfilledOutput(x.values.count) { (out: UnsafeMutablePointer<Scalar>) in
-                            let (input, output) = (Int(bitPattern: xs.baseAddress), Int(bitPattern: out))
-                            let (gammas, betas) = (Int(bitPattern: ss.baseAddress), Int(bitPattern: os.baseAddress))
-                            parallelRows(rows, threads: threads, minimumPerThread: max(1, 16_384 / max(1, width))) { range in
-                                guard let x = UnsafePointer<Scalar>(bitPattern: input), let y = UnsafeMutablePointer<Scalar>(bitPattern: output),
-                                      let g = UnsafePointer<Double>(bitPattern: gammas), let b = UnsafePointer<Double>(bitPattern: betas) else { return }
-                                for r in range {
-                                    let (from, to) = (x + r * width, y + r * width)
-                                    var sum = 0.0
-                                    for j in 0..<width { sum += Double(from[j]) }
-                                    let mean = sum / Double(width)
-                                    var squares = 0.0
-                                    for j in 0..<width { squares += (Double(from[j]) - mean) * (Double(from[j]) - mean) }
-                                    let inv = 1 / (squares / Double(width) + epsilon).squareRoot()
-                                    for j in 0..<width { to[j] = Scalar((Double(from[j]) - mean) * inv * g[j] + b[j]) }
-                                }
-                            }
-                        }
-                    }
-                }
+            // Each row of `width` values normalized on its own.
+            let width = axes.parameterCount, epsilon = self.epsilon
+            let values = mapRows(x.values, width: width, g ?? [Double](repeating: 1, count: width),
+                                 b ?? [Double](repeating: 0, count: width), threads: threads) { from, to, g, b in
+                var sum = 0.0
+                for j in 0..<width { sum += Double(from[j]) }
+                let mean = sum / Double(width)
+                var squares = 0.0
+                for j in 0..<width { squares += (Double(from[j]) - mean) * (Double(from[j]) - mean) }
+                let inv = 1 / (squares / Double(width) + epsilon).squareRoot()
+                for j in 0..<width { to[j] = Scalar((Double(from[j]) - mean) * inv * g[j] + b[j]) }
             }
             return Tensor(values: values, shape: x.shape)
         }

@@ -102,29 +102,9 @@ public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs
         let keys: Mask = valueMask == nil && keyMask == nil ? nil
             : (0..<(batch * s)).map { (valueMask?[$0] ?? true) && (keyMask?[$0] ?? true) }
         let hiding = AttentionHiding(keys: keys, queries: queryMask, causal: options.useCausalMask, style: style)
-        // Every row of O is written by the pass (batch and steps are at least 1 here: inputs are checked so).
-        var O = unfilledOutput(max(1, batch * t * n * valueDim)) { (o: UnsafeMutablePointer<Scalar>) in o.update(repeating: 0, count: 1) }
         var scores = [Scalar](repeating: 0, count: scoreCount)
-        if batch > 0 && t > 0 {
-            let (qs, ks, vs) = (Q.isEmpty ? [0] : Q, K.isEmpty ? [0] : K, V.isEmpty ? [0] : V)
-            qs.withUnsafeBufferPointer { qp in
-                ks.withUnsafeBufferPointer { kp in
-                    vs.withUnsafeBufferPointer { vp in
-                        scores.withUnsafeMutableBufferPointer { sp in
-                            O.withUnsafeMutableBufferPointer { op in
-                                attentionHeads(q: AttentionOperand(base: qp.baseAddress!, rowStride: n * keyDim),
-                                               k: AttentionOperand(base: kp.baseAddress!, rowStride: n * keyDim),
-                                               v: AttentionOperand(base: vp.baseAddress!, rowStride: n * valueDim),
-                                               out: op.baseAddress!, outRow: n * valueDim, scores: scoreCount > 0 ? sp.baseAddress : nil,
-                                               batch: batch, heads: n, tq: t, tv: s, dk: keyDim, dv: valueDim, scale: nil, hiding: hiding,
-                                               threads: threads)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        O.removeLast(O.count - batch * t * n * valueDim)
+        let O = attentionHeads(q: Q, k: K, v: V, scores: &scores, batch: batch, heads: n, tq: t, tv: s, dk: keyDim, dv: valueDim,
+                               scale: nil, hiding: hiding, threads: threads)
         let out = output(O, rows: batch * t, threads: threads)
         precondition(out.count == outCount)
         let result = (Tensor(values: out, shape: [batch, t, output.n]), queryMask)

@@ -76,3 +76,25 @@ func simpleRow<S: GRUScalar>(_ g: UnsafeMutablePointer<S>, _ p: UnsafePointer<S>
     default: GRUKernels.Kernels.simpleRow(g, p, h: h, units: n, activation: activation, hardSigmoid: hardSigmoid)
     }
 }
+
+/// The additive scores of one query row against `count` key rows (`Kernels.additiveScores`), on the kernels
+/// the processor runs: `outer * Σ_c weights[c] * tanh(inner * (query[c] + key_j[c]))`.
+public func additiveScores<S: GRUScalar>(query: UnsafePointer<S>, keys: UnsafePointer<S>, keyStride: Int, count: Int, width: Int,
+                                         weights: UnsafePointer<S>?, inner: S?, outer: S?,
+                                         into scores: UnsafeMutablePointer<S>, scratch: UnsafeMutablePointer<S>) {
+    switch GRUKernelSet.active {
+    #if canImport(GRUKernelsAVX512)
+    case .avx512:
+        GRUKernelsAVX512.Kernels.additiveScores(query: query, keys: keys, keyStride: keyStride, count: count, width: width,
+                                                weights: weights, inner: inner, outer: outer, into: scores, scratch: scratch)
+    #endif
+    #if canImport(GRUKernelsAVX2)
+    case .avx2:
+        GRUKernelsAVX2.Kernels.additiveScores(query: query, keys: keys, keyStride: keyStride, count: count, width: width,
+                                              weights: weights, inner: inner, outer: outer, into: scores, scratch: scratch)
+    #endif
+    default:
+        GRUKernels.Kernels.additiveScores(query: query, keys: keys, keyStride: keyStride, count: count, width: width,
+                                          weights: weights, inner: inner, outer: outer, into: scores, scratch: scratch)
+    }
+}

@@ -14,7 +14,7 @@ public enum HDF5Guard {
         if depth > 0 { return try body() }
         depth += 1
         defer { depth -= 1 }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let size = fileSize(atPath: path) ?? 0
         // A healthy file parses in a small fraction of these. The CPU-time limit catches a loop inside the
         // library whatever the storage or the machine's load; the far longer wall-clock limit catches a read
         // that blocks, while leaving slow disks and network storage their time.

@@ -25,6 +25,14 @@ public enum StandardStreams {
     }
 }
 
+/// The size in bytes of the file at `path` (following links), or nil where it cannot be read: one stat call,
+/// without the owner and group lookups that FileManager's attributes make.
+public func fileSize(atPath path: String) -> Int? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return Int(info.st_size)
+}
+
 /// Opens a file for reading (standard input for "-"), with gru-run's errors for a missing or unreadable file.
 public func openForReading(_ path: String) throws -> Int32 {
     if path == "-" {

@@ -19,18 +19,19 @@ enum SavedModelReader {
 
     /// The SavedModel folder `path` names (a folder holding saved_model.pb, or that file), or nil.
     static func folder(of path: String) -> String? {
-        var isFolder: ObjCBool = false
-        guard path != "-", FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return nil }
-        let url = URL(fileURLWithPath: path)
-        if isFolder.boolValue {
-            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("saved_model.pb").path) else { return nil }
+        var info = stat()
+        guard path != "-", !path.isEmpty, stat(path, &info) == 0 else { return nil }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
             var folder = path
             while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+            var graph = stat()
+            guard stat((folder == "/" ? "" : folder) + "/saved_model.pb", &graph) == 0 else { return nil }
             return folder
         }
-        guard url.lastPathComponent == "saved_model.pb" else { return nil }
-        let folder = (path as NSString).deletingLastPathComponent
-        return folder.isEmpty ? "." : folder
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.last == "saved_model.pb" else { return nil }
+        let folder = parts.dropLast().joined(separator: "/")
+        return folder.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : folder
     }
 
     static func load(folder: String) throws -> KerasModel {

@@ -230,7 +230,7 @@ public struct TensorBundle {
             throw GRUIOError.keras(path: path, "is missing: a SavedModel keeps its \(what) there")
         }
         guard FileManager.default.isReadableFile(atPath: path) else { throw GRUIOError.unreadable(path: path) }
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        let size = fileSize(atPath: path) ?? 0
         guard size <= limit else {
             throw GRUIOError.keras(path: path, "is \(size) bytes, more than gru-run reads as a \(what)")
         }

@@ -12,16 +12,27 @@ struct AttentionHiding: Sendable {
     var hidesAny: Bool { keys != nil || queries != nil || causal }
 }
 
-/// For every sample b and head h: `softmax(scale * Q_bh · K_bhᵀ) · V_bh`, hidden scores treated as `hiding`
-/// says, in the layer's precision as Keras's float32 (or float64) matmuls and softmax compute it: both
-/// products on the packed product kernels (each sum over k in order), the softmax on the vectorized kernel.
+/// How an attention layer scores a query step against a key step, in the layer's precision.
+enum AttentionScore<S: GRUScalar>: Sendable {
+    /// `scale * q · k` (Attention with score_mode dot, MultiHeadAttention); no scale: `q · k`.
+    case dot(scale: S?)
+    /// `Σ_c scale[c] * tanh(q[c] + k[c])` (AdditiveAttention); no scale: 1 for every c.
+    case additive(scale: [S]?)
+    /// `weight * Σ_c tanh(scale * (q[c] + k[c]))` (Attention with score_mode concat); no scale: none.
+    case concat(scale: S?, weight: S)
+}
+
+/// For every sample b and head h: `softmax(scores(Q_bh, K_bh)) · V_bh`, the scores as `score` says, hidden
+/// scores treated as `hiding` says, in the layer's precision as Keras's float32 (or float64) ops compute it:
+/// dot scores and the weighted sum on the packed product kernels (each sum over k in order), additive scores
+/// and the softmax on the vectorized kernels.
 /// `q` `(batch, tq, heads * dk)`, `k` `(batch, tv, heads * dk)`, `v` `(batch, tv, heads * dv)`; returns the
 /// output `(batch, tq, heads * dv)` (its size reserved by the caller), and fills `scores`
 /// `(batch, heads, tq, tv)` when it is not empty. The (sample, head) pairs are shared among `threads` threads.
 @_specialize(where S == Float)
 @_specialize(where S == Double)
 func attentionHeads<S: GRUScalar>(q: [S], k: [S], v: [S], scores: inout [S], batch: Int, heads: Int, tq: Int, tv: Int,
-                                  dk: Int, dv: Int, scale: S?, hiding: AttentionHiding, threads: Int) -> [S] {
+                                  dk: Int, dv: Int, score: AttentionScore<S>, hiding: AttentionHiding, threads: Int) -> [S] {
     let count = batch * tq * heads * dv
     // An empty operand (no steps or no features) is one value long here, never read.
     let (qs, ks, vs) = (q.isEmpty ? [0] : q, k.isEmpty ? [0] : k, v.isEmpty ? [0] : v)
@@ -33,7 +44,7 @@ func attentionHeads<S: GRUScalar>(q: [S], k: [S], v: [S], scores: inout [S], bat
                     scores.withUnsafeMutableBufferPointer { sp in
                         let job = AttentionHeadsJob(q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, out: out,
                                                     scores: sp.isEmpty ? nil : sp.baseAddress, batch: batch, heads: heads,
-                                                    tq: tq, tv: tv, dk: dk, dv: dv, scale: scale, hiding: hiding)
+                                                    tq: tq, tv: tv, dk: dk, dv: dv, score: score, hiding: hiding)
                         parallelRows(batch * heads, threads: threads, minimumPerThread: 1) { items in job.run(items) }
                     }
                 }
@@ -57,7 +68,7 @@ private struct AttentionHeadsJob<S: GRUScalar>: @unchecked Sendable {
     let out: UnsafeMutablePointer<S>
     let scores: UnsafeMutablePointer<S>?
     let batch: Int, heads: Int, tq: Int, tv: Int, dk: Int, dv: Int
-    let scale: S?
+    let score: AttentionScore<S>
     let hiding: AttentionHiding
 
     func run(_ items: Range<Int>) {
@@ -79,26 +90,47 @@ private struct AttentionHeadsJob<S: GRUScalar>: @unchecked Sendable {
         }
     }
 
-    /// `p (tq, tv) = Q_bh · K_bhᵀ`, times the scale.
+    /// `p (tq, tv)`: the scores of Q_bh against K_bh.
     private func computeScores(_ b: Int, _ h: Int, into p: UnsafeMutablePointer<S>) {
         guard tv > 0 else { return }
-        guard dk > 0 else {
-            p.update(repeating: 0, count: tq * tv)
-            return
-        }
-        // K_bhᵀ (dk, tv) is the product's fixed operand.
-        let keys = [S](unsafeUninitializedCapacity: dk * tv) { buffer, initialized in
-            for j in 0..<tv {
-                let row = k + (b * tv + j) * heads * dk + h * dk
-                for e in 0..<dk { buffer[e * tv + j] = row[e] }
+        let queries = q + b * tq * heads * dk + h * dk, keyRows = k + b * tv * heads * dk + h * dk
+        switch score {
+        case .dot(let scale):
+            guard dk > 0 else {
+                p.update(repeating: 0, count: tq * tv)
+                return
             }
-            initialized = dk * tv
+            // K_bhᵀ (dk, tv) is the product's fixed operand.
+            let keys = [S](unsafeUninitializedCapacity: dk * tv) { buffer, initialized in
+                for j in 0..<tv {
+                    let row = keyRows + j * heads * dk
+                    for e in 0..<dk { buffer[e * tv + j] = row[e] }
+                }
+                initialized = dk * tv
+            }
+            MatrixProduct(matrix: keys, k: dk, n: tv, bias: nil).multiply(queries, rows: tq, rowStride: heads * dk, into: p, threads: 1)
+            if let scale {
+                for i in 0..<(tq * tv) { p[i] *= scale }
+            }
+        case .additive(let scale):
+            additive(queries, keyRows, weights: scale, inner: nil, outer: nil, into: p)
+        case .concat(let scale, let weight):
+            additive(queries, keyRows, weights: nil, inner: scale, outer: weight, into: p)
         }
-        MatrixProduct(matrix: keys, k: dk, n: tv, bias: nil)
-            .multiply(q + b * tq * heads * dk + h * dk, rows: tq, rowStride: heads * dk, into: p, threads: 1)
-        if let scale {
-            for i in 0..<(tq * tv) { p[i] *= scale }
+    }
+
+    private func additive(_ queries: UnsafePointer<S>, _ keys: UnsafePointer<S>, weights: [S]?, inner: S?, outer: S?,
+                          into p: UnsafeMutablePointer<S>) {
+        let scratch = UnsafeMutablePointer<S>.allocate(capacity: max(1, tv * dk))
+        defer { scratch.deallocate() }
+        func run(_ w: UnsafePointer<S>?) {
+            for i in 0..<tq {
+                additiveScores(query: queries + i * heads * dk, keys: keys, keyStride: heads * dk, count: tv, width: dk,
+                               weights: w, inner: inner, outer: outer, into: p + i * tv, scratch: scratch)
+            }
         }
+        guard let weights else { return run(nil) }
+        weights.withUnsafeBufferPointer { run($0.baseAddress) }
     }
 
     /// Softmax over the scores of query step i, the hidden ones `score - 1e9` in the layer's precision or left

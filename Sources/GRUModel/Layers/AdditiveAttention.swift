@@ -8,14 +8,14 @@ import GRUCore
 public struct AdditiveAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs, AttentionCall {
     public var checksItsOutput: Bool { true }
     public let name: String
-    let scale: [Double]?
+    let scale: [Scalar]?
     let causalByConfig: Bool
     public private(set) var options = AttentionOptions()
     public var outputCount: Int { options.returnAttentionScores ? 2 : 1 }
 
     public init(name: String, scale: [Scalar]?, causal: Bool = false) {
         (self.name, self.causalByConfig) = (name, causal)
-        self.scale = scale?.map(Double.init)
+        self.scale = scale
     }
 
     public func called(with options: AttentionOptions) -> AdditiveAttention {
@@ -28,12 +28,8 @@ public struct AdditiveAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs,
         if let scale, let query = inputs.first, query.width != scale.count {
             throw GRUModelError.shape(layer: name, "its scale holds \(scale.count) values for a query of shape \(describe(query.shape))")
         }
-        let scale = self.scale
         return try denseAttention(inputs, masks: masks, causal: causalByConfig || options.useCausalMask,
-                                  returnScores: options.returnAttentionScores, layer: name) { q, k in
-            var sum = 0.0
-            for (d, (a, b)) in zip(q, k).enumerated() { sum += (scale?[d] ?? 1) * Double.tanh(a + b) }
-            return sum
-        }
+                                  returnScores: options.returnAttentionScores, score: .additive(scale: scale),
+                                  threads: threads, layer: name)
     }
 }

@@ -12,7 +12,7 @@ public struct Attention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs, Attenti
     public var checksItsOutput: Bool { true }
     public let name: String
     public let scoreMode: ScoreMode
-    let scale: Double?, concatScoreWeight: Double
+    let scale: Scalar?, concatScoreWeight: Scalar
     let causalByConfig: Bool
     public private(set) var options = AttentionOptions()
     public var outputCount: Int { options.returnAttentionScores ? 2 : 1 }
@@ -22,8 +22,8 @@ public struct Attention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs, Attenti
             throw GRUModelError.config(layer: name, scoreMode == .concat ? "its score_mode concat needs a concat_score_weight" : "it holds a concat_score_weight but its score_mode is dot")
         }
         (self.name, self.scoreMode, self.causalByConfig) = (name, scoreMode, causal)
-        self.scale = scale.map(Double.init)
-        self.concatScoreWeight = concatScoreWeight.map(Double.init) ?? 1
+        self.scale = scale
+        self.concatScoreWeight = concatScoreWeight ?? 1
     }
 
     public func called(with options: AttentionOptions) -> Attention {
@@ -35,19 +35,11 @@ public struct Attention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs, Attenti
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func call(_ inputs: [Tensor<Scalar>], masks: [Mask], threads: Int) throws -> [(Tensor<Scalar>, Mask)] {
-        let scale = self.scale, weight = concatScoreWeight
-        switch scoreMode {
-        case .dot:
-            return try dotProductAttention(inputs, masks: masks, causal: causalByConfig || options.useCausalMask,
-                                           returnScores: options.returnAttentionScores, scale: scale.map { Scalar($0) },
-                                           threads: threads, layer: name)
-        case .concat:
-            return try denseAttention(inputs, masks: masks, causal: causalByConfig || options.useCausalMask,
-                                      returnScores: options.returnAttentionScores, layer: name) { q, k in
-                var sum = 0.0
-                for (a, b) in zip(q, k) { sum += Double.tanh((scale ?? 1) * (a + b)) }
-                return weight * sum
-            }
+        let score: AttentionScore<Scalar> = switch scoreMode {
+        case .dot: .dot(scale: scale)
+        case .concat: .concat(scale: scale, weight: concatScoreWeight)
         }
+        return try denseAttention(inputs, masks: masks, causal: causalByConfig || options.useCausalMask,
+                                  returnScores: options.returnAttentionScores, score: score, threads: threads, layer: name)
     }
 }

@@ -25,53 +25,23 @@ func checkedMask(_ mask: Mask, batch: Int, steps: Int, input: String, layer: Str
     return mask
 }
 
-/// Which of `keySteps` scores the query step `i` of sample `b` sees: the key's (value's) mask and the causal
-/// mask (`j <= i`) combined by AND; nil when nothing is hidden.
-func visibleSteps(sample b: Int, query i: Int, keySteps: Int, keyMask: Mask, causal: Bool) -> [Bool]? {
-    guard keyMask != nil || causal else { return nil }
-    return (0..<keySteps).map { j in (keyMask?[b * keySteps + j] ?? true) && (!causal || j <= i) }
-}
-
-/// Softmax of one row of scores in place, the steps `visible` marks false hidden as `style` says.
-/// `S`: the layer's precision, in which Keras subtracts 1e9.
-func maskedSoftmax<S: GRUScalar>(_ row: inout [Double], visible: [Bool]?, style: MaskedScores, _ type: S.Type) {
-    var shown = [Bool](repeating: true, count: row.count)
-    if let visible {
-        switch style {
-        case .subtractLarge:
-            for j in row.indices where !visible[j] { row[j] = Double(S(row[j]) - S(1e9)) }
-        case .dropZeroRow, .dropUniformRow:
-            shown = visible
-            if !shown.contains(true) {
-                let weight = style == .dropZeroRow ? 0 : 1 / Double(row.count)
-                for j in row.indices { row[j] = weight }
-                return
-            }
-        }
-    }
-    var largest = -Double.infinity
-    for j in row.indices where shown[j] { largest = max(largest, row[j]) }
-    var sum = 0.0
-    for j in row.indices {
-        row[j] = shown[j] ? Double.exp(row[j] - largest) : 0
-        sum += row[j]
-    }
-    for j in row.indices { row[j] /= sum }
-}
-
-/// Keras's Attention with score_mode dot: `denseAttention` with the scores `scale * query · key`, computed by
-/// `attentionHeads` (one head) in the layer's precision as Keras's matmuls.
+/// The call of Keras's BaseDenseAttention (Attention, AdditiveAttention): inputs [query (B, Tq, d),
+/// value (B, Tv, dv)] or [query, value, key (B, Tv, d)], the key being the value when not given; scores as
+/// `score` says, computed by `attentionHeads` (one head) in the layer's precision as Keras's ops. Steps the
+/// value's mask or the causal mask hide are `score - 1e9`; softmax over Tv; output `weights · value`
+/// (B, Tq, dv), 0 at the query's masked steps, carrying the query's mask; with return_attention_scores the
+/// weights (B, Tq, Tv) follow.
 @_specialize(where S == Float)
 @_specialize(where S == Double)
-func dotProductAttention<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], causal: Bool, returnScores: Bool, scale: S?,
-                                       threads: Int, layer: String) throws -> [(Tensor<S>, Mask)] {
+func denseAttention<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], causal: Bool, returnScores: Bool, score: AttentionScore<S>,
+                                  threads: Int, layer: String) throws -> [(Tensor<S>, Mask)] {
     let (query, value, key, queryMask, valueMask) = try attentionInputs(inputs, masks: masks, layer: layer)
     let (batch, tq, d, tv, dv) = (query.shape[0], query.shape[1], query.shape[2], value.shape[1], value.shape[2])
     let outCount = try reserveOutput(batch, tq, dv, of: S.self, layer: layer)
     let scoreCount = returnScores ? try reserveOutput(batch, tq, tv, of: S.self, layer: layer) : 0
     var weights = [S](repeating: 0, count: scoreCount)
     var out = attentionHeads(q: query.values, k: key.values, v: value.values, scores: &weights, batch: batch, heads: 1, tq: tq,
-                             tv: tv, dk: d, dv: dv, scale: scale,
+                             tv: tv, dk: d, dv: dv, score: score,
                              hiding: AttentionHiding(keys: valueMask, causal: causal, style: .subtractLarge), threads: threads)
     precondition(out.count == outCount)
     // Keras multiplies the output by the query's mask.
@@ -102,37 +72,4 @@ private func attentionInputs<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask],
     let queryMask = try checkedMask(masks.first ?? nil, batch: batch, steps: tq, input: "query", layer: layer)
     let valueMask = try checkedMask(masks.count > 1 ? masks[1] : nil, batch: batch, steps: tv, input: "value", layer: layer)
     return (query, value, key, queryMask, valueMask)
-}
-
-/// The call of Keras's BaseDenseAttention (Attention, AdditiveAttention): inputs [query (B, Tq, d),
-/// value (B, Tv, dv)] or [query, value, key (B, Tv, d)], the key being the value when not given; `score`
-/// gives one score from a query row and a key row. Steps the value's mask or the causal mask hide are
-/// `score - 1e9`; softmax over Tv; output `weights · value` (B, Tq, dv), 0 at the query's masked steps,
-/// carrying the query's mask; with return_attention_scores the weights (B, Tq, Tv) follow.
-func denseAttention<S: GRUScalar>(_ inputs: [Tensor<S>], masks: [Mask], causal: Bool, returnScores: Bool, layer: String,
-                                  score: (ArraySlice<Double>, ArraySlice<Double>) -> Double) throws -> [(Tensor<S>, Mask)] {
-    let (query, value, key, queryMask, valueMask) = try attentionInputs(inputs, masks: masks, layer: layer)
-    let (batch, tq, d, tv, dv) = (query.shape[0], query.shape[1], query.shape[2], value.shape[1], value.shape[2])
-    var out = [S](repeating: 0, count: try reserveOutput(batch, tq, dv, of: S.self, layer: layer))
-    var weights = [S](repeating: 0, count: returnScores ? try reserveOutput(batch, tq, tv, of: S.self, layer: layer) : 0)
-    let q = query.values.map(Double.init), k = key.values.map(Double.init), v = value.values.map(Double.init)
-    var row = [Double](repeating: 0, count: tv)
-    for b in 0..<batch {
-        for i in 0..<tq {
-            let at = b * tq + i
-            let queryRow = q[at * d ..< (at + 1) * d]
-            for j in 0..<tv { row[j] = score(queryRow, k[(b * tv + j) * d ..< (b * tv + j + 1) * d]) }
-            maskedSoftmax(&row, visible: visibleSteps(sample: b, query: i, keySteps: tv, keyMask: valueMask, causal: causal),
-                          style: .subtractLarge, S.self)
-            if returnScores { for j in 0..<tv { weights[at * tv + j] = S(row[j]) } }
-            guard queryMask?[at] ?? true else { continue }
-            for c in 0..<dv {
-                var sum = 0.0
-                for j in 0..<tv { sum += row[j] * v[(b * tv + j) * dv + c] }
-                out[at * dv + c] = S(sum)
-            }
-        }
-    }
-    let result = (Tensor(values: out, shape: [batch, tq, dv]), queryMask)
-    return returnScores ? [result, (Tensor(values: weights, shape: [batch, tq, tv]), nil)] : [result]
 }

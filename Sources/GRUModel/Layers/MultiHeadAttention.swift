@@ -104,7 +104,7 @@ public struct MultiHeadAttention<Scalar: GRUScalar>: ModelLayer, MultipleOutputs
         let hiding = AttentionHiding(keys: keys, queries: queryMask, causal: options.useCausalMask, style: style)
         var scores = [Scalar](repeating: 0, count: scoreCount)
         let O = attentionHeads(q: Q, k: K, v: V, scores: &scores, batch: batch, heads: n, tq: t, tv: s, dk: keyDim, dv: valueDim,
-                               scale: nil, hiding: hiding, threads: threads)
+                               score: .dot(scale: nil), hiding: hiding, threads: threads)
         let out = output(O, rows: batch * t, threads: threads)
         precondition(out.count == outCount)
         let result = (Tensor(values: out, shape: [batch, t, output.n]), queryMask)

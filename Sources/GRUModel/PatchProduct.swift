@@ -2,27 +2,34 @@ import GRUCore
 
 /// A convolution as a product over patches: `gather(row, target)` writes output row `row`'s patch (the
 /// `product.k` input values it reads, zeros in the padding) at `target`; the patches are made a block of
-/// rows at a time and multiplied by the packed kernel, so memory beyond the output stays about 1 MB.
-/// Returns the `(rows, product.n)` output.
+/// rows at a time and multiplied by the packed kernel, so memory beyond the output stays about 1 MB a thread.
+/// With enough rows each thread gathers and multiplies its own blocks; otherwise one thread gathers and the
+/// product runs on all. Returns the `(rows, product.n)` output.
 ///
 /// An element-wise `activation` is applied to each block of output rows right after its product, while the
 /// block is still in cache, instead of in a second pass over the whole output.
 func productOverPatches<S: GRUScalar>(_ product: MatrixProduct<S>, rows: Int, threads: Int, layer: String,
                                       activation: LayerActivation = .linear,
-                                      gather: (Int, UnsafeMutablePointer<S>) -> Void) throws -> [S] {
+                                      gather: @escaping @Sendable (Int, UnsafeMutablePointer<S>) -> Void) throws -> [S] {
     let count = try reserveOutput(rows, product.n, of: S.self, layer: layer)
     let width = product.k
     let blockRows = max(1, min(rows, (1 << 18) / width))
-    try reserve(blockRows * width, of: S.self, layer: layer)
-    var patches = [S](repeating: 0, count: blockRows * width)
+    let team = max(1, min(threads, rows / blockRows))
+    try reserve(team * blockRows * width, of: S.self, layer: layer)
     // Every output row is written by its block's product.
     return unfilledOutput(count) { output in
-        patches.withUnsafeMutableBufferPointer { patch in
-            for first in stride(from: 0, to: rows, by: blockRows) {
-                let block = min(blockRows, rows - first)
-                for r in 0..<block { gather(first + r, patch.baseAddress! + r * width) }
-                product.multiply(patch.baseAddress!, rows: block, into: output + first * product.n, threads: threads)
-                activation.applyElementwise(output + first * product.n, count: block * product.n)
+        let target = Int(bitPattern: output)
+        let (n, teamThreads) = (product.n, team > 1 ? 1 : threads)
+        parallelRows(rows, threads: team, minimumPerThread: blockRows) { range in
+            let output = UnsafeMutablePointer<S>(bitPattern: target)!
+            let patch = UnsafeMutablePointer<S>.allocate(capacity: blockRows * width)
+            patch.initialize(repeating: 0, count: blockRows * width)
+            defer { patch.deallocate() }
+            for first in stride(from: range.lowerBound, to: range.upperBound, by: blockRows) {
+                let block = min(blockRows, range.upperBound - first)
+                for r in 0..<block { gather(first + r, patch + r * width) }
+                product.multiply(patch, rows: block, into: output + first * n, threads: teamThreads)
+                activation.applyElementwise(output + first * n, count: block * n)
             }
         }
     }

@@ -74,6 +74,77 @@ final class LayerTests: XCTestCase {
         XCTAssertNil(after)
     }
 
+    /// Conv2D and Conv1D over patches gathered by both threads (inputs large enough that each thread takes its
+    /// own blocks), MaxPooling2D, AveragePooling2D and Permute: equal, bit for bit, on one thread and two, and
+    /// equal to direct sums and index maps.
+    func testConvolutionsPoolingAndPermuteOnBothThreadsAgreeWithDirectSums() throws {
+        func wave(_ i: Int) -> Float { Float(sin(Double(i) * 0.37) + 0.25 * cos(Double(i) * 1.3)) }
+        // Conv2D, same padding, 1 channel in (an image), 4 filters: 8 x 64 x 128 = 65,536 patch rows.
+        let (batch, rows, cols, filters) = (8, 64, 128, 4)
+        let image = Tensor(values: (0..<(batch * rows * cols)).map(wave), shape: [batch, rows, cols, 1])
+        let kernel2 = (0..<(9 * filters)).map { wave($0 * 7 + 3) }, bias2 = (0..<filters).map { Float($0) * 0.1 }
+        let conv2 = try Conv2D<Float>(name: "c2", kernelSize: (3, 3), strides: (1, 1), dilation: (1, 1), inChannels: 1, filters: filters,
+                                      padding: .same, kernel: kernel2, bias: bias2, activation: .linear)
+        let y2 = try conv2.apply(image, threads: 2)
+        XCTAssertTrue(y2.values == (try conv2.apply(image, threads: 1).values), "Conv2D on two threads differs from one")
+        for (b, r, c, f) in [(0, 0, 0, 0), (3, 17, 127, 2), (7, 63, 64, 3), (5, 31, 0, 1)] {
+            var sum = Double(bias2[f])
+            for i in 0..<3 { for j in 0..<3 {
+                let (sr, sc) = (r + i - 1, c + j - 1)
+                guard sr >= 0 && sr < rows && sc >= 0 && sc < cols else { continue }
+                sum += Double(image.values[(b * rows + sr) * cols + sc]) * Double(kernel2[(i * 3 + j) * filters + f])
+            } }
+            XCTAssertEqual(Double(y2.values[((b * rows + r) * cols + c) * filters + f]), sum, accuracy: 1e-5)
+        }
+        // Conv1D, same padding and dilation 2 (gathered patches): 64 x 1,000 rows.
+        let (samples, steps, channels) = (64, 1000, 4)
+        let sequence = Tensor(values: (0..<(samples * steps * channels)).map(wave), shape: [samples, steps, channels])
+        let kernel1 = (0..<(3 * channels * 2)).map { wave($0 * 5 + 1) }
+        let conv1 = try Conv1D<Float>(name: "c1", kernelSize: 3, inChannels: channels, filters: 2, stride: 1, dilation: 2, padding: .same,
+                                      kernel: kernel1, bias: nil, activation: .linear)
+        let y1 = try conv1.apply(sequence, threads: 2)
+        XCTAssertTrue(y1.values == (try conv1.apply(sequence, threads: 1).values), "Conv1D on two threads differs from one")
+        for (b, t, f) in [(0, 0, 0), (9, 999, 1), (63, 500, 0), (31, 1, 1)] {
+            var sum = 0.0
+            for k in 0..<3 {
+                let s = t + 2 * k - 2
+                guard s >= 0 && s < steps else { continue }
+                for e in 0..<channels { sum += Double(sequence.values[(b * steps + s) * channels + e]) * Double(kernel1[(k * channels + e) * 2 + f]) }
+            }
+            XCTAssertEqual(Double(y1.values[(b * steps + t) * 2 + f]), sum, accuracy: 1e-5)
+        }
+        // Pooling 2 x 3 windows every (2, 2) with same padding over the convolution's output.
+        for average in [false, true] {
+            let pool = try Pooling2D<Float>(name: "p", poolSize: (2, 3), strides: (2, 2), padding: .same, average: average)
+            let pooled = try pool.apply(y2, threads: 2)
+            XCTAssertEqual(pooled.shape, [batch, 32, 64, filters])
+            XCTAssertTrue(pooled.values == (try pool.apply(y2, threads: 1).values), "pooling on two threads differs from one")
+            for (b, r, c, f) in [(0, 0, 0, 0), (7, 31, 63, 3), (2, 10, 20, 1)] {
+                var cells: [Float] = []
+                for i in (2 * r)..<min(rows, 2 * r + 2) { for j in max(0, 2 * c)..<min(cols, 2 * c + 3) {
+                    cells.append(y2.values[((b * rows + i) * cols + j) * filters + f])
+                } }
+                let expected = average ? Float(cells.reduce(0.0) { $0 + Double($1) } / Double(cells.count)) : cells.max()!
+                XCTAssertEqual(pooled.values[((b * 32 + r) * 64 + c) * filters + f], expected)
+            }
+        }
+        // Permute (2, 3, 1) and (3, 1, 2): output (b, i, j, k) is the input at the axes the dims name.
+        for dims in [[2, 3, 1], [3, 1, 2]] {
+            let permute = try Permute<Float>(name: "perm", dims: dims)
+            let moved = try permute.apply(y2, threads: 2)
+            XCTAssertTrue(moved.values == (try permute.apply(y2, threads: 1).values), "Permute on two threads differs from one")
+            let sample = [rows, cols, filters], out = dims.map { sample[$0 - 1] }
+            XCTAssertEqual(moved.shape, [batch] + out)
+            for (b, o) in [(0, 0), (5, 12_345), (7, rows * cols * filters - 1)] {
+                let index = [o / (out[1] * out[2]), o / out[2] % out[1], o % out[2]]
+                var source = [0, 0, 0]
+                for axis in 0..<3 { source[dims[axis] - 1] = index[axis] }
+                XCTAssertEqual(moved.values[b * rows * cols * filters + o],
+                               y2.values[b * rows * cols * filters + (source[0] * cols + source[1]) * filters + source[2]])
+            }
+        }
+    }
+
     /// A graph where two calls read the input and a third joins them: each call sees the tensors it names.
     func testGraphRunsADiamond() throws {
         let double = try Dense<Double>(name: "double", inputDim: 2, units: 2, kernel: [2, 0, 0, 2], bias: nil, activation: .linear)

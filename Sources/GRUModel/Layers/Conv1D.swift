@@ -54,19 +54,22 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
     /// The product over patches gathered row by row (padding, dilation, windows past the input).
     private func patchProduct(_ x: Tensor<Scalar>, steps: Int, length: Int, before: Int, threads: Int) throws -> [Scalar] {
         // Row (b, t) of the patches: the kernel_size windows of in_channels values output step t reads.
-        try x.values.withUnsafeBufferPointer { input in
-            try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name, activation: activation) { row, target in
+        let (stride, dilation, kernelSize, inChannels) = (stride, dilation, kernelSize, inChannels)
+        return try x.values.withUnsafeBufferPointer { input in
+            let address = Int(bitPattern: input.baseAddress!)
+            return try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name, activation: activation) { row, target in
+                let input = UnsafePointer<Scalar>(bitPattern: address)!
                 let b = row / length, t = row % length
                 let first = t * stride - before
                 // Undilated and inside the input: the window is one run of kernel_size * in_channels values.
                 if dilation == 1 && first >= 0 && first + kernelSize <= steps {
-                    target.update(from: input.baseAddress! + (b * steps + first) * inChannels, count: kernelSize * inChannels)
+                    target.update(from: input + (b * steps + first) * inChannels, count: kernelSize * inChannels)
                     return
                 }
                 for k in 0..<kernelSize {
                     let source = t * stride + k * dilation - before
                     if source >= 0 && source < steps {
-                        (target + k * inChannels).update(from: input.baseAddress! + (b * steps + source) * inChannels, count: inChannels)
+                        (target + k * inChannels).update(from: input + (b * steps + source) * inChannels, count: inChannels)
                     } else {
                         (target + k * inChannels).update(repeating: 0, count: inChannels)
                     }

@@ -41,8 +41,11 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
             throw GRUModelError.shape(layer: name, "its input of \(rows) x \(cols) is smaller than its kernel's extent")
         }
         // Row (b, r, c) of the patches: the kh x kw pixels of in_channels values output pixel (r, c) reads.
+        let (kernelSize, strides, dilation, inChannels) = (kernelSize, strides, dilation, inChannels)
         let out = try x.values.withUnsafeBufferPointer { input in
-            try productOverPatches(product, rows: x.batch * outRows * outCols, threads: threads, layer: name, activation: activation) { pixel, patch in
+            let source = Int(bitPattern: input.baseAddress!)
+            return try productOverPatches(product, rows: x.batch * outRows * outCols, threads: threads, layer: name, activation: activation) { pixel, patch in
+                let input = UnsafePointer<Scalar>(bitPattern: source)!
                 let c = pixel % outCols, r = pixel / outCols % outRows, b = pixel / (outCols * outRows)
                 var target = patch
                 for i in 0..<kernelSize.0 {
@@ -50,9 +53,15 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
                     for j in 0..<kernelSize.1 {
                         let sc = c * strides.1 + j * dilation.1 - left
                         if sr >= 0 && sr < rows && sc >= 0 && sc < cols {
-                            target.update(from: input.baseAddress! + ((b * rows + sr) * cols + sc) * inChannels, count: inChannels)
+                            let from = input + ((b * rows + sr) * cols + sc) * inChannels
+                            // A few channels (an image's 1 or 3) one by one rather than a copy call each.
+                            if inChannels < 8 {
+                                for e in 0..<inChannels { target[e] = from[e] }
+                            } else {
+                                target.update(from: from, count: inChannels)
+                            }
                         } else {
-                            target.update(repeating: 0, count: inChannels)
+                            for e in 0..<inChannels { target[e] = 0 }
                         }
                         target += inChannels
                     }

@@ -27,13 +27,34 @@ public struct Permute<Scalar: GRUScalar>: UnaryLayer {
         var inStrides = [Int](repeating: 1, count: sample.count)
         for axis in stride(from: sample.count - 2, through: 0, by: -1) { inStrides[axis] = inStrides[axis + 1] * sample[axis + 1] }
         let size = x.sampleSize
-        var values = [Scalar](repeating: 0, count: x.values.count)
-        var index = [Int](repeating: 0, count: sample.count)
-        for o in 0..<size {
-            var source = 0
-            for axis in 0..<sample.count { source += index[axis] * inStrides[dims[axis] - 1] }
-            for b in 0..<x.batch { values[b * size + o] = x.values[b * size + source] }
-            advance(&index, through: outShape)
+        // Each sample's output in order, a run along its last axis at a time (one copy when that axis is the
+        // input's last too); the samples shared among the threads. Every value is written.
+        let (outer, inner) = (outShape.dropLast().reduce(1, *), outShape[outShape.count - 1])
+        let innerStride = inStrides[dims[dims.count - 1] - 1]
+        let leading = Array(outShape.dropLast()), leadingStrides = dims.dropLast().map { inStrides[$0 - 1] }
+        let values: [Scalar] = x.values.withUnsafeBufferPointer { input in
+            unfilledOutput(x.values.count) { output in
+                guard size > 0 else { return }
+                let (source, target) = (Int(bitPattern: input.baseAddress!), Int(bitPattern: output))
+                parallelRows(x.batch, threads: threads, minimumPerThread: max(1, 16_384 / size)) { samples in
+                    let input = UnsafePointer<Scalar>(bitPattern: source)!, output = UnsafeMutablePointer<Scalar>(bitPattern: target)!
+                    var index = [Int](repeating: 0, count: leading.count)
+                    for b in samples {
+                        for axis in index.indices { index[axis] = 0 }
+                        for o in 0..<outer {
+                            var offset = 0
+                            for axis in index.indices { offset += index[axis] * leadingStrides[axis] }
+                            let from = input + b * size + offset, to = output + b * size + o * inner
+                            if innerStride == 1 {
+                                to.update(from: from, count: inner)
+                            } else {
+                                for e in 0..<inner { to[e] = from[e * innerStride] }
+                            }
+                            advance(&index, through: leading)
+                        }
+                    }
+                }
+            }
         }
         return Tensor(values: values, shape: [x.batch] + outShape)
     }

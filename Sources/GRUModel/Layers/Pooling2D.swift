@@ -28,22 +28,42 @@ public struct Pooling2D<Scalar: GRUScalar>: UnaryLayer {
             throw GRUModelError.shape(layer: name, "its input of \(rows) x \(cols) is smaller than its pool_size \(poolSize.0) x \(poolSize.1)")
         }
         let count = try reserveOutput(x.batch, outRows, outCols, channels, of: Scalar.self, layer: name)
-        var out = [Scalar](repeating: 0, count: count)
-        for b in 0..<x.batch {
-            for r in 0..<outRows {
-                let r0 = max(0, r * strides.0 - top), r1 = min(rows, r * strides.0 - top + poolSize.0)
-                for c in 0..<outCols {
-                    let c0 = max(0, c * strides.1 - left), c1 = min(cols, c * strides.1 - left + poolSize.1)
-                    for k in 0..<channels {
-                        var best = -Scalar.infinity, sum = 0.0
-                        for i in r0..<r1 {
-                            for j in c0..<c1 {
-                                let v = x.values[((b * rows + i) * cols + j) * channels + k]
-                                if v > best || v.isNaN { best = v }
-                                sum += Double(v)
+        // Window by window, the channels of a cell contiguous (the inner loops run over channels, branch-free);
+        // the (sample, output row) pairs shared among the threads. Every output cell is written.
+        let (poolSize, strides, average) = (poolSize, strides, average)
+        let out: [Scalar] = x.values.withUnsafeBufferPointer { input in
+            unfilledOutput(count) { output in
+                let (source, target) = (Int(bitPattern: input.baseAddress!), Int(bitPattern: output))
+                parallelRows(x.batch * outRows, threads: threads, minimumPerThread: 1) { items in
+                    let input = UnsafePointer<Scalar>(bitPattern: source)!, output = UnsafeMutablePointer<Scalar>(bitPattern: target)!
+                    var sums = [Double](repeating: 0, count: channels)
+                    for item in items {
+                        let (b, r) = (item / outRows, item % outRows)
+                        let r0 = max(0, r * strides.0 - top), r1 = min(rows, r * strides.0 - top + poolSize.0)
+                        for c in 0..<outCols {
+                            let c0 = max(0, c * strides.1 - left), c1 = min(cols, c * strides.1 - left + poolSize.1)
+                            let cell = output + (item * outCols + c) * channels
+                            if average {
+                                for k in 0..<channels { sums[k] = 0 }
+                                for i in r0..<r1 {
+                                    for j in c0..<c1 {
+                                        let pixel = input + ((b * rows + i) * cols + j) * channels
+                                        for k in 0..<channels { sums[k] += Double(pixel[k]) }
+                                    }
+                                }
+                                let n = Double(max(1, (r1 - r0) * (c1 - c0)))
+                                for k in 0..<channels { cell[k] = Scalar(sums[k] / n) }
+                            } else {
+                                for k in 0..<channels { cell[k] = -Scalar.infinity }
+                                for i in r0..<r1 {
+                                    for j in c0..<c1 {
+                                        let pixel = input + ((b * rows + i) * cols + j) * channels
+                                        // A NaN wins, as in tf.nn.max_pool.
+                                        for k in 0..<channels { cell[k] = pixel[k] > cell[k] || pixel[k] != pixel[k] ? pixel[k] : cell[k] }
+                                    }
+                                }
                             }
                         }
-                        out[((b * outRows + r) * outCols + c) * channels + k] = average ? Scalar(sum / Double(max(1, (r1 - r0) * (c1 - c0)))) : best
                     }
                 }
             }

@@ -11,6 +11,7 @@ struct Bench: ParsableCommand {
         abstract: "Time warm forward passes of the layer (weights and input loaded once).",
         discussion: """
         Without --input the input is synthetic: --batch samples of --timesteps steps, standard normal.
+        A model of several inputs takes one --input per input, in the order gru-run inspect lists them.
         GFLOPS counts the two matrix products per step, 2*B*T*3U*(D+U) operations per pass.
         A file whose model is more than one GRU (an LSTM, a GRU with a Dense head, ...) is timed whole, as
         model.predict computes it; its GFLOPS count the recurrent layers' products (4U for an LSTM's gates,
@@ -19,9 +20,9 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var layer: LayerOptions
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("Input .npy or .csv; synthetic when absent.", valueName: "file"),
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("Input .npy or .csv (one per input of a model of several); synthetic when absent.", valueName: "file"),
             completion: .dataFile)
-    var input: String?
+    var input: [String] = []
 
     @Option(help: "Samples of the synthetic input.")
     var batch = 1
@@ -46,6 +47,9 @@ struct Bench: ParsableCommand {
             throw ValidationError("--batch, --timesteps and --repeat must be positive, --warmup not negative.")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if let npz = input.first(where: { isNPZPath($0, format: nil) }) {
+            throw ValidationError("--input \(npz) is an .npz; bench reads one .npy or CSV file per input.")
+        }
     }
 
     func run() throws {
@@ -75,6 +79,8 @@ struct Bench: ParsableCommand {
 
     /// Warm passes of a GRU or Bidirectional(GRU) layer alone; GFLOPS count both directions' products.
     private func measure<S: CLIScalar>(_ recurrent: any GRUModelLayer<S>, inputDim: Int) throws {
+        guard input.count <= 1 else { throw CLIError.usage("a layer takes one input, and bench was given \(input.count) (--input)") }
+        let input = input.first
         let config = recurrent.configs[0]
         let data: InputData<S>
         if let input {
@@ -126,47 +132,50 @@ struct Bench: ParsableCommand {
 }
 
 extension Bench {
-    /// Warm passes of the whole model on one input (given, or synthetic from the model's first input shape).
+    /// Warm passes of the whole model on its inputs (given, or synthetic from the model's input shapes).
     private func measureModel<S: CLIScalar>(_ type: S.Type, _ model: KerasModel) throws {
         let graph = try model.graph(S.self, through: layer.through, overrides: layer.overrides)
         try model.verifyWeights()
-        guard graph.inputs.count == 1 else {
-            throw CLIError.usage("bench times models of one input, and \(model.path) takes \(graph.inputs.count)")
-        }
-        let data: InputData<S>
-        if let input {
+        var xs: [Tensor<S>] = []
+        if !input.isEmpty {
+            guard input.count == graph.inputs.count else {
+                throw CLIError.usage("\(model.path) takes \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s") and bench was given \(input.count) (one --input per input, in the order gru-run inspect lists them)")
+            }
             // Token ids as they are (an Embedding reads them), as a run takes them.
             var notes: [String] = []
-            let file = try InputFile(path: input)
-            let tensor = try InputData<S>.modelInput(file, format: nil, rank: graph.inputs[0].shape.map { $0.count + 1 }, timesteps: nil,
-                                                     integers: graph.integerUse(ofInput: 0, model: model.path), notes: &notes)
-            data = InputData(values: tensor.values, shape: tensor.shape)
-        } else {
-            guard let declared = graph.inputs[0].shape, declared.count >= 1, declared.dropFirst().allSatisfy({ $0 != nil }) else {
-                throw CLIError.usage("\(model.path) declares no input shape to make a synthetic input from; give one with --input")
+            for (k, path) in input.enumerated() {
+                let file = try InputFile(path: path)
+                xs.append(try InputData<S>.modelInput(file, format: nil, rank: graph.inputs[k].shape.map { $0.count + 1 }, timesteps: nil,
+                                                      integers: graph.integerUse(ofInput: k, model: model.path), notes: &notes))
             }
-            let shape = [batch, declared[0] ?? timesteps] + declared.dropFirst().map { $0! }
-            let count = MemoryBudget.bytes(shape.reduce(1) { MemoryBudget.bytes($0, $1) }, MemoryLayout<S>.size)
-            try MemoryBudget.reserve(count, for: "a synthetic input of shape \(describe(shape))")
+        } else {
             var generator = SplitMix64(seed: 1)
-            data = InputData(values: (0..<shape.reduce(1, *)).map { _ in S(normalSample(&generator)) }, shape: shape)
+            for declaredInput in graph.inputs {
+                guard let declared = declaredInput.shape, declared.count >= 1, declared.dropFirst().allSatisfy({ $0 != nil }) else {
+                    throw CLIError.usage("\(model.path) declares no input shape to make a synthetic input from; give one with --input")
+                }
+                let shape = [batch, declared[0] ?? timesteps] + declared.dropFirst().map { $0! }
+                let count = MemoryBudget.bytes(shape.reduce(1) { MemoryBudget.bytes($0, $1) }, MemoryLayout<S>.size)
+                try MemoryBudget.reserve(count, for: "a synthetic input of shape \(describe(shape))")
+                xs.append(Tensor(values: (0..<shape.reduce(1, *)).map { _ in S(normalSample(&generator)) }, shape: shape))
+            }
         }
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let x = Tensor(values: data.values, shape: data.shape)
+        // The first pass also notes every call's output shapes: the recurrent layers' FLOPs follow from them.
+        var shapes: [Int: [[Int]]] = [:]
         var times: [Double] = []
         for pass in 0..<(warmup + `repeat`) {
             let start = DispatchTime.now().uptimeNanoseconds
-            let result = try graph([x], threads: threadCount)
+            let result = pass == 0 ? try graph(xs, threads: threadCount, observe: { shapes[$0] = $1 }) : try graph(xs, threads: threadCount)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             if result.isEmpty { print("") }
             if pass >= warmup { times.append(elapsed) }
         }
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-        // The recurrent layers' products over the input's timesteps.
-        let (b, t) = (data.shape[0], data.shape.count > 1 ? data.shape[1] : 1)
+        // The recurrent layers' products over their inputs' samples and timesteps.
         var flops = 0.0
-        for call in graph.calls {
+        for (index, call) in graph.calls.enumerated() {
             let cells: [RecurrentCell<S>]
             if let recurrent = call.layer as? Recurrent<S> {
                 cells = recurrent.cells
@@ -179,17 +188,26 @@ extension Bench {
             } else {
                 continue
             }
-            flops += cells.reduce(0) { $0 + 2 * Double(b) * Double(t) * Double($1.gates * $1.units) * Double($1.inputDim + $1.units) }
+            let shape: [Int]? = switch call.inputs.first {
+            case .input(let k): xs[k].shape
+            case .node(let node, let output): shapes[node].flatMap { output < $0.count ? $0[output] : nil }
+            case nil: nil
+            }
+            guard let shape, shape.count >= 2 else { continue }
+            let (b, t) = (Double(shape[0]), Double(shape[1]))
+            flops += cells.reduce(0) { $0 + 2 * b * t * Double($1.gates * $1.units) * Double($1.inputDim + $1.units) }
         }
         let gflops = flops / (median / 1e3) / 1e9
         let dtype = S.self == Float.self ? "float32" : "float64"
         let kernels = GRUKernelSet.active.rawValue
         print(String(format: "model %@ input %@ %@ threads=%d kernels=%@: min %.4f ms, median %.4f ms, %.2f GFLOPS (recurrent layers)",
-                     model.path, describe(data.shape), dtype, threadCount, kernels, times[0], median, gflops))
+                     model.path, xs.map { describe($0.shape) }.joined(separator: " and "), dtype, threadCount, kernels, times[0], median, gflops))
         if json {
             let fields: [String] = [
                 "\"median_ms\": \(median)", "\"min_ms\": \(times[0])", "\"gflops\": \(gflops)",
-                "\"shape\": [\(data.shape.map(String.init).joined(separator: ", "))]", "\"dtype\": \"\(dtype)\"",
+                "\"shape\": [\(xs[0].shape.map(String.init).joined(separator: ", "))]",
+                "\"input_shapes\": [\(xs.map { "[" + $0.shape.map(String.init).joined(separator: ", ") + "]" }.joined(separator: ", "))]",
+                "\"dtype\": \"\(dtype)\"",
                 "\"threads\": \(threadCount)", "\"repeat\": \(`repeat`)", "\"kernels\": \"\(kernels)\"",
             ]
             print("{" + fields.joined(separator: ", ") + "}")

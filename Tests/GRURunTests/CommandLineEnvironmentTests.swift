@@ -133,6 +133,30 @@ final class CommandLineEnvironmentTests: XCTestCase {
         }
     }
 
+    /// A model of two inputs is timed on one --input per input (or on synthetic ones); its GRU's FLOPs are
+    /// counted over the tensor it reads (the concatenation, 5 features), not over the first input. A count of
+    /// files that differs from the model's inputs, or an .npz, is refused in one sentence.
+    func testBenchTimesAModelOfTwoInputs() throws {
+        let fixture = Fixtures.path("models/k3_concat_inputs")
+        let result = try GRURunBinary.run(["bench", "--weights", fixture + "/model.keras", "--input", fixture + "/x0.npy",
+                                           "--input", fixture + "/x1.npy", "--repeat", "3", "--warmup", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(result.stdoutText.split(separator: "\n").last)
+        let fields = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])
+        XCTAssertEqual(fields["input_shapes"] as? [[Int]], [[3, 6, 3], [3, 6, 2]])
+        let gflops = try XCTUnwrap(fields["gflops"] as? Double), median = try XCTUnwrap(fields["median_ms"] as? Double)
+        // 2 * B * T * 3U * (D + U) with B 3, T 6, U 6 and D 5.
+        XCTAssertEqual(gflops * median * 1e6, 2.0 * 3 * 6 * 18 * 11, accuracy: 1e-6)
+        let synthetic = try GRURunBinary.run(["bench", "--weights", fixture + "/model.keras", "--batch", "4", "--repeat", "1", "--warmup", "0"])
+        XCTAssertEqual(synthetic.status, 0, synthetic.stderr)
+        XCTAssertTrue(synthetic.stdoutText.contains("input (4, 6, 3) and (4, 6, 2) float32"), synthetic.stdoutText)
+        for inputs in [[fixture + "/x0.npy"], [fixture + "/x0.npy", fixture + "/x1.npy", fixture + "/x1.npy"], [scratch + "/x.npz"]] {
+            let refused = try GRURunBinary.run(["bench", "--weights", fixture + "/model.keras"] + inputs.flatMap { ["--input", $0] })
+            XCTAssertEqual(refused.status, 64, refused.stderr)
+            XCTAssertEqual(refused.stderr.filter { $0 == "\n" }.count, 1, refused.stderr)
+        }
+    }
+
     /// CSV whose lines end with a CR alone reads as with LF, whole or streamed.
     func testCSVWithCarriageReturnLineEndings() throws {
         let example = Fixtures.repositoryRoot.path + "/example"

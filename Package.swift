@@ -42,6 +42,8 @@ let package = Package(
         // A libhdf5 file driver that reads an HDF5 file in place inside another (a .keras archive's stored member).
         .target(name: "CHDF5Member", path: "Sources/CHDF5Member"),
         .target(name: "CPUFeatures"),
+        // malloc settings for a short run that makes and drops many large tensors (the gru-run process only).
+        .target(name: "CMallocTuning"),
         .target(name: "GRUBase", swiftSettings: optimize),
         .target(name: "GRUKernels", dependencies: ["GRUBase"], swiftSettings: optimize),
         .target(name: "GRUCore", dependencies: ["GRUBase", "GRUKernels", "CPUFeatures"] + kernelBuilds.map { .target(name: $0.name) },
@@ -52,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "gru-run",
             dependencies: [
-                "GRUCore", "GRUModel", "GRUIO",
+                "GRUCore", "GRUModel", "GRUIO", "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // A release binary carries the Swift runtime, Foundation, libhdf5 and its SZIP filter (libsz, libaec)

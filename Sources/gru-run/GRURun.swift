@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocTuning
 import Foundation
 import GRUCore
 import GRUIO
@@ -54,6 +55,9 @@ struct GRURun: ParsableCommand {
 
     /// Parses, runs, and turns every failure into one sentence on stderr and a sysexits status.
     static func main() {
+        // A layer's output reuses the pages of tensors already dropped instead of fresh ones (each new page
+        // costs a fault and its zeroing, much of a short run's time).
+        _ = malloc_keep_freed_memory()
         signal(SIGPIPE, SIG_IGN)
         StandardStreams.secure()
         Cleanup.installSignalHandlers()

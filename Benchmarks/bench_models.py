@@ -114,6 +114,16 @@ def ragged_ids(rng, vocabulary, b, t, most):
     return x
 
 
+def conv2d_flops(b, rows, cols, kh, kw, c_in, c_out):
+    return 2 * b * rows * cols * kh * kw * c_in * c_out
+
+
+def additive_flops(b, tq, tv, d, dv):
+    """Additive attention: an add, a tanh and a multiply-add per (query step, key step, feature), then
+    weights x values."""
+    return 4 * b * tq * tv * d + 2 * b * tq * tv * dv
+
+
 def attention_flops(b, heads, tq, tv, dk, dv):
     """The two products around an attention's softmax: scores (tq, tv) and weights x values, per sample and head."""
     return 2 * b * heads * tq * tv * (dk + dv)
@@ -159,6 +169,26 @@ def gru_mha(k):
     return k.Model(x, k.layers.Dense(2)(k.layers.GlobalAveragePooling1D()(a)))
 
 
+def crnn(k):
+    """A text-line recognizer's shape: two Conv2D + MaxPooling2D stages over a (32, 128) image, the columns
+    made a sequence for a Bidirectional(GRU), a softmax over 40 symbols per column."""
+    x = k.Input((32, 128, 1))
+    h = k.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    h = k.layers.MaxPooling2D(2)(h)
+    h = k.layers.Conv2D(64, 3, padding="same", activation="relu")(h)
+    h = k.layers.MaxPooling2D((2, 1))(h)
+    h = k.layers.Reshape((64, 8 * 64))(k.layers.Permute((2, 1, 3))(h))
+    h = k.layers.Bidirectional(k.layers.GRU(128, return_sequences=True))(h)
+    return k.Model(x, k.layers.Dense(40, activation="softmax")(h))
+
+
+def gru_additive(k):
+    x = k.Input((100, 32))
+    h = k.layers.GRU(128, return_sequences=True)(x)
+    a = k.layers.AdditiveAttention()([k.layers.Dense(128)(h), h])
+    return k.Model(x, k.layers.Dense(1)(k.layers.GlobalAveragePooling1D()(a)))
+
+
 def dense_8000(k):
     """The vocabulary head's Dense(8000) alone, linear: its product on the GRU's (16,64,512) output."""
     return k.Sequential([k.Input((64, 512)), k.layers.Dense(8000)])
@@ -188,6 +218,13 @@ TABLE_MODELS = [
                lambda rng: ragged_ids(rng, 5000, 64, 120, 60),
                gru_flops(64, 120, 64, 128) + 4 * dense_flops(64 * 120, 128, 128)
                + attention_flops(64, 4, 120, 120, 32, 32) + dense_flops(64, 128, 2)),
+    BenchModel("whole_crnn", "CRNN", "(64,32,128,1)", crnn, lambda rng: normal(rng, 64, 32, 128, 1),
+               conv2d_flops(64, 32, 128, 3, 3, 1, 32) + conv2d_flops(64, 16, 64, 3, 3, 32, 64)
+               + 2 * gru_flops(64, 64, 512, 128) + dense_flops(64 * 64, 256, 40)),
+    BenchModel("whole_gru_additive", "GRU-additive attention", "(128,100,32)", gru_additive,
+               lambda rng: normal(rng, 128, 100, 32),
+               gru_flops(128, 100, 32, 128) + dense_flops(128 * 100, 128, 128) + additive_flops(128, 100, 100, 128, 128)
+               + dense_flops(128, 128, 1)),
 ]
 LOAD_MODEL = BenchModel("load_bigru_50k", "large vocabulary", "ids (1,10)", large_vocabulary,
                         lambda rng: ids(rng, 50000, 1, 10, low=1),

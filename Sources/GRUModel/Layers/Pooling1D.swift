@@ -31,7 +31,8 @@ public struct Pooling1D<Scalar: GRUScalar>: UnaryLayer {
         let (poolSize, stride, average) = (poolSize, stride, average)
         let out: [Scalar] = x.values.withUnsafeBufferPointer { input in
             unfilledOutput(count) { output in
-                let (source, target) = (Int(bitPattern: input.baseAddress!), Int(bitPattern: output))
+                guard count > 0, let first = input.baseAddress else { return }
+                let (source, target) = (Int(bitPattern: first), Int(bitPattern: output))
                 parallelRows(x.batch, threads: threads, minimumPerThread: 1) { samples in
                     let input = UnsafePointer<Scalar>(bitPattern: source)!, output = UnsafeMutablePointer<Scalar>(bitPattern: target)!
                     var sums = [Double](repeating: 0, count: channels)

@@ -1,7 +1,7 @@
 import GRUCore
 
-/// A convolution as a product over patches: `gather(row, target)` writes output row `row`'s patch (the
-/// `product.k` input values it reads, zeros in the padding) at `target`; the patches are made a block of
+/// A convolution as a product over patches: `gather(rows, target)` writes the patches of output rows `rows`
+/// (each the `product.k` input values its row reads, zeros in the padding) one after another from `target`; the patches are made a block of
 /// rows at a time and multiplied by the packed kernel, so memory beyond the output stays about 1 MB a thread.
 /// With enough rows each thread gathers and multiplies its own blocks; otherwise one thread gathers and the
 /// product runs on all. Returns the `(rows, product.n)` output.
@@ -10,7 +10,7 @@ import GRUCore
 /// block is still in cache, instead of in a second pass over the whole output.
 func productOverPatches<S: GRUScalar>(_ product: MatrixProduct<S>, rows: Int, threads: Int, layer: String,
                                       activation: LayerActivation = .linear,
-                                      gather: @escaping @Sendable (Int, UnsafeMutablePointer<S>) -> Void) throws -> [S] {
+                                      gather: @escaping @Sendable (Range<Int>, UnsafeMutablePointer<S>) -> Void) throws -> [S] {
     let count = try reserveOutput(rows, product.n, of: S.self, layer: layer)
     let width = product.k
     let blockRows = max(1, min(rows, (1 << 18) / width))
@@ -27,7 +27,7 @@ func productOverPatches<S: GRUScalar>(_ product: MatrixProduct<S>, rows: Int, th
             defer { patch.deallocate() }
             for first in stride(from: range.lowerBound, to: range.upperBound, by: blockRows) {
                 let block = min(blockRows, range.upperBound - first)
-                for r in 0..<block { gather(first + r, patch + r * width) }
+                gather(first..<(first + block), patch)
                 product.multiply(patch, rows: block, into: output + first * n, threads: teamThreads)
                 activation.applyElementwise(output + first * n, count: block * n)
             }

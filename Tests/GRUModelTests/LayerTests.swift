@@ -96,6 +96,23 @@ final class LayerTests: XCTestCase {
             } }
             XCTAssertEqual(Double(y2.values[((b * rows + r) * cols + c) * filters + f]), sum, accuracy: 1e-5)
         }
+        // Conv2D over 3 channels, kernel (3, 2), strides (2, 1), dilation (2, 1), valid padding: windows gathered
+        // a kernel row at a time.
+        let colour = Tensor(values: (0..<(8 * 40 * 50 * 3)).map { wave($0 * 3 + 1) }, shape: [8, 40, 50, 3])
+        let kernel3 = (0..<(3 * 2 * 3 * 5)).map { wave($0 * 11 + 2) }
+        let conv3 = try Conv2D<Float>(name: "c3", kernelSize: (3, 2), strides: (2, 1), dilation: (2, 1), inChannels: 3, filters: 5,
+                                      padding: .valid, kernel: kernel3, bias: nil, activation: .linear)
+        let y3 = try conv3.apply(colour, threads: 2)
+        XCTAssertEqual(y3.shape, [8, 18, 49, 5])
+        XCTAssertTrue(y3.values == (try conv3.apply(colour, threads: 1).values), "Conv2D on two threads differs from one")
+        for (b, r, c, f) in [(0, 0, 0, 0), (7, 17, 48, 4), (3, 9, 20, 2)] {
+            var sum = 0.0
+            for i in 0..<3 { for j in 0..<2 { for e in 0..<3 {
+                let (sr, sc) = (r * 2 + i * 2, c + j)
+                sum += Double(colour.values[((b * 40 + sr) * 50 + sc) * 3 + e]) * Double(kernel3[((i * 2 + j) * 3 + e) * 5 + f])
+            } } }
+            XCTAssertEqual(Double(y3.values[((b * 18 + r) * 49 + c) * 5 + f]), sum, accuracy: 1e-5)
+        }
         // Conv1D, same padding and dilation 2 (gathered patches): 64 x 1,000 rows.
         let (samples, steps, channels) = (64, 1000, 4)
         let sequence = Tensor(values: (0..<(samples * steps * channels)).map(wave), shape: [samples, steps, channels])

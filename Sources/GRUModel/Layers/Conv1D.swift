@@ -57,22 +57,28 @@ public struct Conv1D<Scalar: GRUScalar>: UnaryLayer {
         let (stride, dilation, kernelSize, inChannels) = (stride, dilation, kernelSize, inChannels)
         return try x.values.withUnsafeBufferPointer { input in
             let address = Int(bitPattern: input.baseAddress!)
-            return try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name, activation: activation) { row, target in
+            return try productOverPatches(product, rows: x.batch * length, threads: threads, layer: name, activation: activation) { rows, patches in
                 let input = UnsafePointer<Scalar>(bitPattern: address)!
-                let b = row / length, t = row % length
-                let first = t * stride - before
-                // Undilated and inside the input: the window is one run of kernel_size * in_channels values.
-                if dilation == 1 && first >= 0 && first + kernelSize <= steps {
-                    target.update(from: input + (b * steps + first) * inChannels, count: kernelSize * inChannels)
-                    return
-                }
-                for k in 0..<kernelSize {
-                    let source = t * stride + k * dilation - before
-                    if source >= 0 && source < steps {
-                        (target + k * inChannels).update(from: input + (b * steps + source) * inChannels, count: inChannels)
+                var (b, t) = (rows.lowerBound / length, rows.lowerBound % length)
+                var target = patches
+                for _ in rows {
+                    let first = t * stride - before
+                    // Undilated and inside the input: the window is one run of kernel_size * in_channels values.
+                    if dilation == 1 && first >= 0 && first + kernelSize <= steps {
+                        target.update(from: input + (b * steps + first) * inChannels, count: kernelSize * inChannels)
                     } else {
-                        (target + k * inChannels).update(repeating: 0, count: inChannels)
+                        for k in 0..<kernelSize {
+                            let source = t * stride + k * dilation - before
+                            if source >= 0 && source < steps {
+                                (target + k * inChannels).update(from: input + (b * steps + source) * inChannels, count: inChannels)
+                            } else {
+                                (target + k * inChannels).update(repeating: 0, count: inChannels)
+                            }
+                        }
                     }
+                    target += kernelSize * inChannels
+                    t += 1
+                    if t == length { (b, t) = (b + 1, 0) }
                 }
             }
         }

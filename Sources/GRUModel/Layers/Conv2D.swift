@@ -44,26 +44,58 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
         let (kernelSize, strides, dilation, inChannels) = (kernelSize, strides, dilation, inChannels)
         let out = try x.values.withUnsafeBufferPointer { input in
             let source = Int(bitPattern: input.baseAddress!)
-            return try productOverPatches(product, rows: x.batch * outRows * outCols, threads: threads, layer: name, activation: activation) { pixel, patch in
+            return try productOverPatches(product, rows: x.batch * outRows * outCols, threads: threads, layer: name, activation: activation) { pixels, patches in
                 let input = UnsafePointer<Scalar>(bitPattern: source)!
-                let c = pixel % outCols, r = pixel / outCols % outRows, b = pixel / (outCols * outRows)
-                var target = patch
-                for i in 0..<kernelSize.0 {
-                    let sr = r * strides.0 + i * dilation.0 - top
-                    for j in 0..<kernelSize.1 {
-                        let sc = c * strides.1 + j * dilation.1 - left
-                        if sr >= 0 && sr < rows && sc >= 0 && sc < cols {
-                            let from = input + ((b * rows + sr) * cols + sc) * inChannels
-                            // A few channels (an image's 1 or 3) one by one rather than a copy call each.
-                            if inChannels < 8 {
-                                for e in 0..<inChannels { target[e] = from[e] }
+                // The first pixel's place once, then column by column (no division per pixel).
+                var (c, r, b) = (pixels.lowerBound % outCols, pixels.lowerBound / outCols % outRows, pixels.lowerBound / (outCols * outRows))
+                var target = patches
+                let (lastRow, lastColumn) = ((kernelSize.0 - 1) * dilation.0, (kernelSize.1 - 1) * dilation.1)
+                let run = kernelSize.1 * inChannels
+                for _ in pixels {
+                    let (sr0, sc0) = (r * strides.0 - top, c * strides.1 - left)
+                    if dilation.1 == 1 && sr0 >= 0 && sr0 + lastRow < rows && sc0 >= 0 && sc0 + lastColumn < cols {
+                        // The window inside the input, its columns adjacent: one run of kw * in_channels values
+                        // per kernel row.
+                        for i in 0..<kernelSize.0 {
+                            let from = input + ((b * rows + sr0 + i * dilation.0) * cols + sc0) * inChannels
+                            if run < 16 {
+                                for e in 0..<run { target[e] = from[e] }
                             } else {
-                                target.update(from: from, count: inChannels)
+                                target.update(from: from, count: run)
                             }
-                        } else {
-                            for e in 0..<inChannels { target[e] = 0 }
+                            target += run
                         }
-                        target += inChannels
+                        c += 1
+                        if c == outCols {
+                            c = 0
+                            r += 1
+                            if r == outRows { (r, b) = (0, b + 1) }
+                        }
+                        continue
+                    }
+                    for i in 0..<kernelSize.0 {
+                        let sr = r * strides.0 + i * dilation.0 - top
+                        for j in 0..<kernelSize.1 {
+                            let sc = c * strides.1 + j * dilation.1 - left
+                            if sr >= 0 && sr < rows && sc >= 0 && sc < cols {
+                                let from = input + ((b * rows + sr) * cols + sc) * inChannels
+                                // A few channels (an image's 1 or 3) one by one rather than a copy call each.
+                                if inChannels < 8 {
+                                    for e in 0..<inChannels { target[e] = from[e] }
+                                } else {
+                                    target.update(from: from, count: inChannels)
+                                }
+                            } else {
+                                for e in 0..<inChannels { target[e] = 0 }
+                            }
+                            target += inChannels
+                        }
+                    }
+                    c += 1
+                    if c == outCols {
+                        c = 0
+                        r += 1
+                        if r == outRows { (r, b) = (0, b + 1) }
                     }
                 }
             }

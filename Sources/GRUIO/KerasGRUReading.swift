@@ -17,7 +17,11 @@ extension KerasReader {
             case "InputLayer":
                 model.layers.append(.input(name: layer.name))
             case "Masking":
-                model.layers.append(.masking(name: layer.name, maskValue: layer.config["mask_value"]?.number ?? 0))
+                let maskValue = layer.config["mask_value"] ?? .null
+                guard maskValue == .null || maskValue.number != nil else {
+                    throw GRUIOError.keras(path: path, "layer \(Printable.quoted(layer.name)) has mask_value \(maskValue.brief), not a number")
+                }
+                model.layers.append(.masking(name: layer.name, maskValue: maskValue.number ?? 0))
             case "NotEqual", "Any":
                 continue  // the operations a Keras 3 functional model records for its Masking layer
             case "GRU", "CuDNNGRU":

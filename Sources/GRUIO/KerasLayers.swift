@@ -103,8 +103,18 @@ struct KerasLayerBuilder<S: GRUScalar> {
         }
     }
 
+    /// A string argument: `fallback` where the config leaves it out (or null); anything but a string refused.
+    func text(_ layer: KerasLayerConfig, _ key: String, default fallback: String) throws -> String {
+        switch layer.config[key] {
+        case .none, .some(.null): return fallback
+        case .some(let value):
+            guard let text = value.string else { throw fail(layer, "has \(key) \(value.brief), not a string") }
+            return text
+        }
+    }
+
     func padding(_ layer: KerasLayerConfig) throws -> Padding {
-        let name = layer.config["padding"]?.string ?? "valid"
+        let name = try text(layer, "padding", default: "valid")
         guard let padding = Padding(rawValue: name.lowercased()) else { throw fail(layer, "has padding '\(name)'; gru-run knows valid, same and causal") }
         return padding
     }
@@ -224,7 +234,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
         case "UpSampling2D":
             let first = layer.config["data_format"]?.string == "channels_first"
             if !first { try channelsLast(layer) }
-            let interpolation = layer.config["interpolation"]?.string ?? "nearest"
+            let interpolation = try text(layer, "interpolation", default: "nearest")
             guard interpolation == "nearest" || interpolation == "bilinear" else { throw fail(layer, "uses interpolation '\(interpolation)'; gru-run runs nearest and bilinear") }
             return try UpSampling2D<S>(name: name, size: try pair(layer, "size", default: 2), bilinear: interpolation == "bilinear",
                                         channelsFirst: first)

@@ -30,7 +30,7 @@ extension KerasLayerBuilder {
 
     func categoryEncoding(_ layer: KerasLayerConfig) throws -> any ModelLayer<S> {
         guard let tokens = try reader(layer).int("num_tokens") else { throw fail(layer, "has no num_tokens") }
-        let modeName = layer.config["output_mode"]?.string ?? "multi_hot"
+        let modeName = try text(layer, "output_mode", default: "multi_hot")
         guard let mode = CategoryEncoding<S>.Mode(rawValue: modeName) else {
             throw fail(layer, "has output_mode \(layer.config["output_mode"]?.brief ?? "null"); gru-run runs one_hot, multi_hot and count")
         }

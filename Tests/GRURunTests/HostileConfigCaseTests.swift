@@ -39,6 +39,16 @@ final class HostileConfigCaseTests: XCTestCase {
         probe.expectRefusal(conv, says: ["'conv'", "strides 0 is below 1"], "Conv1D strides [0]")
     }
 
+    /// A padding or mask_value of the wrong type used to run as if it were absent ("valid", 0), exit 0.
+    func testWrongTypedArgumentsAreRefused() throws {
+        for value in ["0", "true", "[1, 2]"] {
+            let pool = try probe.run("k3_conv_causal_d2_maxpool_same", "\"padding\": \"same\"", "\"padding\": \(value)")
+            probe.expectRefusal(pool, says: ["'pool'", "has padding", "not a string"], "MaxPooling1D padding \(value)")
+            let masking = try probe.run("k3_attention_masked", "\"mask_value\": 0.0", "\"mask_value\": \(value == "0" ? "\"0\"" : value)")
+            probe.expectRefusal(masking, says: ["has mask_value", "not a number"], "Masking mask_value \(value)")
+        }
+    }
+
     /// NaN or 1e20 where a count goes used to end in SIGILL with no message.
     func testNaNAndHugeCounts() throws {
         let cases: [(model: String, old: String, template: String, layer: String)] = [

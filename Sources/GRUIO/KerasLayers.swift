@@ -120,7 +120,8 @@ struct KerasLayerBuilder<S: GRUScalar> {
     }
 
     func channelsLast(_ layer: KerasLayerConfig) throws {
-        if let format = layer.config["data_format"]?.string, format != "channels_last" {
+        let format = try text(layer, "data_format", default: "channels_last")
+        if format != "channels_last" {
             throw fail(layer, "uses data_format '\(format)'; gru-run runs channels_last")
         }
     }

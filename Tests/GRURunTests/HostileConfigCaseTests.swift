@@ -39,7 +39,8 @@ final class HostileConfigCaseTests: XCTestCase {
         probe.expectRefusal(conv, says: ["'conv'", "strides 0 is below 1"], "Conv1D strides [0]")
     }
 
-    /// A padding or mask_value of the wrong type used to run as if it were absent ("valid", 0), exit 0.
+    /// A padding, mask_value or data_format of the wrong type used to run as if it were absent ("valid", 0,
+    /// "channels_last"), exit 0.
     func testWrongTypedArgumentsAreRefused() throws {
         for value in ["0", "true", "[1, 2]"] {
             let pool = try probe.run("k3_conv_causal_d2_maxpool_same", "\"padding\": \"same\"", "\"padding\": \(value)")
@@ -47,6 +48,8 @@ final class HostileConfigCaseTests: XCTestCase {
             let masking = try probe.run("k3_attention_masked", "\"mask_value\": 0.0", "\"mask_value\": \(value == "0" ? "\"0\"" : value)")
             probe.expectRefusal(masking, says: ["has mask_value", "not a number"], "Masking mask_value \(value)")
         }
+        let format = try probe.run("k3_attention_dot", "\"data_format\": \"channels_last\"", "\"data_format\": 1")
+        probe.expectRefusal(format, says: ["has data_format 1", "not a string"], "data_format 1")
     }
 
     /// NaN or 1e20 where a count goes used to end in SIGILL with no message.

@@ -189,7 +189,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
             try channelsLast(layer)
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 3 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
-            guard (layer.config["groups"]?.number ?? 1) == 1 else { throw fail(layer, "uses groups, which gru-run does not run") }
+            guard try reader(layer).int("groups") ?? 1 == 1 else { throw fail(layer, "uses groups, which gru-run does not run") }
             try stated(layer, ["filters"], equal: w[0].shape[2], "kernel", w[0].shape)
             try stated(layer, ["kernel_size"], equal: w[0].shape[0], "kernel", w[0].shape, bare: false)
             return try Conv1D(name: name, kernelSize: w[0].shape[0], inChannels: w[0].shape[1], filters: w[0].shape[2],

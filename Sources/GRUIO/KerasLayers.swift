@@ -200,6 +200,7 @@ struct KerasLayerBuilder<S: GRUScalar> {
             try channelsLast(layer)
             let w = try weights(layer, arrays, useBias ? ["kernel", "bias"] : ["kernel"])
             guard w[0].shape.count == 4 else { throw fail(layer, "has a kernel of shape \(describe(w[0].shape))") }
+            guard try reader(layer).int("groups") ?? 1 == 1 else { throw fail(layer, "uses groups, which gru-run does not run") }
             let strides = try pair(layer, "strides", default: 1), dilation = try pair(layer, "dilation_rate", default: 1)
             try stated(layer, ["filters"], equal: w[0].shape[3], "kernel", w[0].shape)
             if layer.config["kernel_size"] != nil, layer.config["kernel_size"] != .null,

@@ -39,8 +39,8 @@ final class HostileConfigCaseTests: XCTestCase {
         probe.expectRefusal(conv, says: ["'conv'", "strides 0 is below 1"], "Conv1D strides [0]")
     }
 
-    /// A padding, mask_value or data_format of the wrong type used to run as if it were absent ("valid", 0,
-    /// "channels_last"), exit 0.
+    /// A padding, mask_value, data_format or a Conv2D's groups of the wrong type used to run as if it were
+    /// absent ("valid", 0, "channels_last", 1), exit 0; a grouped Conv2D is refused by name.
     func testWrongTypedArgumentsAreRefused() throws {
         for value in ["0", "true", "[1, 2]"] {
             let pool = try probe.run("k3_conv_causal_d2_maxpool_same", "\"padding\": \"same\"", "\"padding\": \(value)")
@@ -50,6 +50,10 @@ final class HostileConfigCaseTests: XCTestCase {
         }
         let format = try probe.run("k3_attention_dot", "\"data_format\": \"channels_last\"", "\"data_format\": 1")
         probe.expectRefusal(format, says: ["has data_format 1", "not a string"], "data_format 1")
+        let groups = try probe.run("k3_cnn_gmp2d", "\"groups\": 1", "\"groups\": \"1\"")
+        probe.expectRefusal(groups, says: ["has groups", "expected an integer"], "Conv2D groups \"1\"")
+        let grouped = try probe.run("k3_cnn_gmp2d", "\"groups\": 1", "\"groups\": 2")
+        probe.expectRefusal(grouped, says: ["(Conv2D) uses groups"], "Conv2D groups 2")
     }
 
     /// NaN or 1e20 where a count goes used to end in SIGILL with no message.

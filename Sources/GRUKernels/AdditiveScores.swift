@@ -44,28 +44,11 @@ extension Kernels {
         Activation.tanh.applyFast(t, count: n * d, hardSigmoid: .keras2)
         for j in 0..<n {
             let row = t + j * d
-            var partial = SIMD8<Double>()
-            var c = 0
+            // Each term rounded to the scalar type as Keras's product rounds it, then summed in Double.
             if let w {
-                while c + 8 <= d {
-                    partial += SIMD8(Double(w[c] * row[c]), Double(w[c + 1] * row[c + 1]), Double(w[c + 2] * row[c + 2]),
-                                     Double(w[c + 3] * row[c + 3]), Double(w[c + 4] * row[c + 4]), Double(w[c + 5] * row[c + 5]),
-                                     Double(w[c + 6] * row[c + 6]), Double(w[c + 7] * row[c + 7]))
-                    c += 8
-                }
-            } else {
-                while c + 8 <= d {
-                    partial += SIMD8(Double(row[c]), Double(row[c + 1]), Double(row[c + 2]), Double(row[c + 3]),
-                                     Double(row[c + 4]), Double(row[c + 5]), Double(row[c + 6]), Double(row[c + 7]))
-                    c += 8
-                }
+                for c in 0..<d { row[c] = w[c] * row[c] }
             }
-            var sum = partial.sum()
-            while c < d {
-                sum += Double(w.map { $0[c] * row[c] } ?? row[c])
-                c += 1
-            }
-            let score = T(sum)
+            let score = T(doubleSum(row, d))
             scores[j] = outer.map { $0 * score } ?? score
         }
     }

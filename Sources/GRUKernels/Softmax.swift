@@ -26,18 +26,7 @@ extension Kernels {
             let x = p[j] - largest
             p[j] = x != x ? x : S.polynomialExp(x)
         }
-        var partial = SIMD8<Double>()
-        var i = 0
-        while i + 8 <= n {
-            partial += SIMD8(Double(p[i]), Double(p[i + 1]), Double(p[i + 2]), Double(p[i + 3]),
-                             Double(p[i + 4]), Double(p[i + 5]), Double(p[i + 6]), Double(p[i + 7]))
-            i += 8
-        }
-        var sum = partial.sum()
-        while i < n {
-            sum += Double(p[i])
-            i += 1
-        }
+        let sum = doubleSum(p, n)
         // Below the smallest normal number a weight is 0, as TensorFlow (which flushes subnormals to zero)
         // gives it: a score far below the row's largest (a masked score minus 1e9) weighs nothing, and no
         // subnormal slows the products that read the weights.
@@ -47,6 +36,24 @@ extension Kernels {
             scaleDoubles(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Double.self), n, 1 / sum)
         }
     }
+}
+
+/// The sum of `n` values in Double, in eight interleaved partial sums, then the rest in order.
+@inline(__always)
+func doubleSum<T: GRUScalar>(_ p: UnsafePointer<T>, _ n: Int) -> Double {
+    var partial = SIMD8<Double>()
+    var i = 0
+    while i + 8 <= n {
+        partial += SIMD8(Double(p[i]), Double(p[i + 1]), Double(p[i + 2]), Double(p[i + 3]),
+                         Double(p[i + 4]), Double(p[i + 5]), Double(p[i + 6]), Double(p[i + 7]))
+        i += 8
+    }
+    var sum = partial.sum()
+    while i < n {
+        sum += Double(p[i])
+        i += 1
+    }
+    return sum
 }
 
 /// `p[j] = Float(Double(p[j]) * scale)`, 0 where that is below the smallest normal Float, eight at a time.

@@ -65,30 +65,24 @@ public struct Conv2D<Scalar: GRUScalar>: UnaryLayer {
                             }
                             target += run
                         }
-                        c += 1
-                        if c == outCols {
-                            c = 0
-                            r += 1
-                            if r == outRows { (r, b) = (0, b + 1) }
-                        }
-                        continue
-                    }
-                    for i in 0..<kernelSize.0 {
-                        let sr = r * strides.0 + i * dilation.0 - top
-                        for j in 0..<kernelSize.1 {
-                            let sc = c * strides.1 + j * dilation.1 - left
-                            if sr >= 0 && sr < rows && sc >= 0 && sc < cols {
-                                let from = input + ((b * rows + sr) * cols + sc) * inChannels
-                                // A few channels (an image's 1 or 3) one by one rather than a copy call each.
-                                if inChannels < 8 {
-                                    for e in 0..<inChannels { target[e] = from[e] }
+                    } else {
+                        for i in 0..<kernelSize.0 {
+                            let sr = r * strides.0 + i * dilation.0 - top
+                            for j in 0..<kernelSize.1 {
+                                let sc = c * strides.1 + j * dilation.1 - left
+                                if sr >= 0 && sr < rows && sc >= 0 && sc < cols {
+                                    let from = input + ((b * rows + sr) * cols + sc) * inChannels
+                                    // A few channels (an image's 1 or 3) one by one rather than a copy call each.
+                                    if inChannels < 8 {
+                                        for e in 0..<inChannels { target[e] = from[e] }
+                                    } else {
+                                        target.update(from: from, count: inChannels)
+                                    }
                                 } else {
-                                    target.update(from: from, count: inChannels)
+                                    for e in 0..<inChannels { target[e] = 0 }
                                 }
-                            } else {
-                                for e in 0..<inChannels { target[e] = 0 }
+                                target += inChannels
                             }
-                            target += inChannels
                         }
                     }
                     c += 1
